@@ -1,0 +1,48 @@
+# Two commands do all set-up on a fresh machine:
+#   make run   - create .venv, install CPU torch 2.13.0 first, then Sift with its extras, start the app
+#   make test  - the same install, plus Debian chromium when absent, then lint and the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+# Extra pip arguments for torch, e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
+# on machines whose pip does not already resolve torch==2.13.0 to the CPU wheel.
+TORCH_PIP_ARGS ?=
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.sift-installed
+PORT ?= 8501
+
+.PHONY: run test install chromium lint bench sample clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(PY) -m pip install --quiet -e '.[embed,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/bench_load_browse.py
+
+sample: install
+	$(PY) sample_data/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

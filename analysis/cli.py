@@ -1,0 +1,163 @@
+"""`sift`: the headless face of Sift over the same workspace the app opens (ARCHITECTURE.md §10).
+
+Every command exits 0 on success and 2 on bad input with one clear line on stderr and no traceback;
+`--json` prints exactly one JSON document on stdout. Long work reports progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from analysis.io import LoadError, LoadOptions, parse_mapping
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+class StderrProgress:
+    """One self-overwriting progress line on stderr: what, how far, rate and ETA."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.start = time.monotonic()
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.start
+        eta = f", ETA {elapsed / fraction - elapsed:.0f}s" if 0 < fraction < 1 else ""
+        end = "\n" if fraction >= 1 else ""
+        sys.stderr.write(f"\r{message} [{fraction:4.0%}] {elapsed:.1f}s{eta}\033[K{end}")
+        sys.stderr.flush()
+
+
+def _options(args: argparse.Namespace) -> LoadOptions:
+    mapping = parse_mapping(args.map) if getattr(args, "map", None) else None
+    header = {"yes": True, "no": False}.get(getattr(args, "header", None) or "")
+    return LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
+                       header=header, format=getattr(args, "format_in", None))
+
+
+def _add_load_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--map", metavar="ROLE=COL,...", help="map columns to roles: prompt, response, system, chosen, "
+                   "rejected, score, text, messages (e.g. --map prompt=Question,response='Best Answer')")
+    p.add_argument("--kind", choices=["text", "sft", "chat", "preference", "scored", "table"],
+                   help="override the detected kind")
+    p.add_argument("--skip-bad-lines", action="store_true",
+                   help="load what parses and report every skipped record (default: stop at the first)")
+    p.add_argument("--header", choices=["yes", "no"], help="CSV/TSV: does the first row name the columns? "
+                   "(default: detected)")
+    p.add_argument("--input-format", dest="format_in", choices=["jsonl", "json", "csv", "tsv", "parquet"],
+                   help="override the format detected from the file name")
+
+
+def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
+    from analysis.io import load
+
+    ds = load(args.path, _options(args), progress=StderrProgress(not args.json and sys.stderr.isatty()))
+    info = ds.info.to_dict()
+    kinds = ds.rows["kind"].value_counts().to_dict()
+    return {"path": args.path, "format": info["format"], "kind": info["kind"], "rows": info["rows"],
+            "fields": info["fields"], "field_counts": info["field_counts"], "kinds": kinds,
+            "skipped_lines": info["skipped_lines"],
+            "files": [{k: f[k] for k in ("path", "format", "kind", "rows", "detection")} for f in info["files"]],
+            "fingerprint": info["fingerprint"]}
+
+
+def _print_info(doc: dict[str, Any]) -> None:
+    print(f"{doc['path']}: {doc['rows']:,} rows, format {doc['format']}, kind {doc['kind']}")
+    for f in doc["files"]:
+        print(f"  {f['path']}: {f['rows']:,} rows, {f['format']}, {f['kind']} ({f['detection']})")
+    print("  fields: " + ", ".join(f"{k} ({v:,})" for k, v in sorted(doc["field_counts"].items())))
+    if doc["skipped_lines"]:
+        print(f"  skipped {len(doc['skipped_lines'])} bad records:")
+        for s in doc["skipped_lines"][:20]:
+            print(f"    {s['file']} line {s['line']}: {s['error']}")
+
+
+def _open_workspace(target: str, args: argparse.Namespace):  # noqa: ANN202 - Workspace, imported lazily
+    from analysis.workspace import META_FILE, Workspace
+
+    p = Path(target).expanduser()
+    if p.is_dir() and (p / META_FILE).exists():
+        return Workspace.from_dir(p)
+    return Workspace.open(target, _options(args), workspace=getattr(args, "workspace", None),
+                          progress=StderrProgress(not args.json and sys.stderr.isatty()))
+
+
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from analysis.export import export_dataset
+
+    ws = _open_workspace(args.workspace_or_path, args)
+    try:
+        res = export_dataset(ws.dataset, ws.store, args.out, fmt=args.format, as_=args.as_,
+                             only_tags=args.only_tag or (), except_tags=args.except_tag or ())
+    finally:
+        ws.close()
+    return {"out": res.out, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
+            "rows_excluded": res.rows_excluded, "manifest": res.manifest, "dropped_log": res.dropped_log,
+            "recipe": res.recipe, "workspace": str(ws.dir)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sift", description="Look at, measure and clean LLM finetuning data.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("info", help="load a file, folder or glob; print format, kind, rows, fields",
+                       description="Load PATH, detect its format and kind, and count rows and fields.")
+    p.add_argument("path", help="a data file (jsonl/json/csv/tsv/parquet, optionally .gz), a folder or a glob")
+    _add_load_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=cmd_info, printer=_print_info)
+
+    p = sub.add_parser("export", help="write the cleaned subset (rows minus drops) with manifest and drop log",
+                       description="Export WORKSPACE (a workspace folder, or a data path whose workspace is "
+                                   "opened or built) minus dropped rows, with manifest.json, dropped.jsonl and "
+                                   "recipe.json beside --out.")
+    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
+    p.add_argument("--out", required=True, help="output file; its folder receives manifest.json, dropped.jsonl, "
+                                                "recipe.json")
+    p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")
+    p.add_argument("--as", dest="as_", choices=["source", "messages"], default="source",
+                   help="source: the original records; messages: normalised chat turns (default: source)")
+    p.add_argument("--only-tag", action="append", metavar="TAG", help="keep only rows with this tag (repeatable)")
+    p.add_argument("--except-tag", action="append", metavar="TAG", help="leave out rows with this tag (repeatable)")
+    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
+    _add_load_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=cmd_export, printer=lambda d: print(
+        f"wrote {d['rows_written']:,} rows to {d['out']} ({d['rows_dropped']:,} dropped"
+        f"{', %s excluded by tags' % format(d['rows_excluded'], ',') if d['rows_excluded'] else ''}); "
+        f"manifest: {d['manifest']}"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        doc = args.func(args)
+    except (LoadError, ValueError) as exc:
+        sys.stderr.write(f"sift {args.command}: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # unreadable input, unwritable --out: still one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"sift {args.command}: error: {where}{exc.strerror or exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    if args.json:
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+    else:
+        args.printer(doc)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Write the cleaned subset with a record of what was removed and why.
+
+Export = all rows minus drops (optionally only / except given tags), as JSONL, Parquet or CSV,
+either in the source format (the original records; JSONL lines byte-for-byte) or as normalised
+chat `messages`. Beside the data go `manifest.json` (source fingerprint, counts, filters, time and the
+whole action log), `dropped.jsonl` (row id, reason, who, when) and `recipe.json` (the row decisions as
+replayable data, ARCHITECTURE.md §5). Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis.curation import CurationStore
+from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.io import Dataset, LoadError, resolve_paths
+
+EXPORT_FORMATS = ("jsonl", "parquet", "csv")
+EXPORT_AS = ("source", "messages")
+SIFT_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out: str
+    rows_written: int
+    rows_dropped: int
+    rows_excluded: int
+    manifest: str
+    dropped_log: str
+    recipe: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def format_from_suffix(out: Path) -> str:
+    suffix = out.suffix.lower()
+    return {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv"}.get(suffix, "jsonl")
+
+
+def select_rows(rows: pd.DataFrame, store: CurationStore, *, only_tags: Sequence[str] = (),
+                except_tags: Sequence[str] = ()) -> tuple[pd.DataFrame, int, int]:
+    """Rows to write, and how many were dropped / excluded by the tag filters."""
+    dropped = store.dropped_ids()
+    keep = ~rows["row_id"].isin(dropped)
+    n_dropped = int((~keep).sum())
+    before = int(keep.sum())
+    if only_tags:
+        wanted: set[int] = set().union(*(store.tagged_ids(t) for t in only_tags))
+        keep &= rows["row_id"].isin(wanted)
+    if except_tags:
+        unwanted: set[int] = set().union(*(store.tagged_ids(t) for t in except_tags))
+        keep &= ~rows["row_id"].isin(unwanted)
+    return rows[keep], n_dropped, before - int(keep.sum())
+
+
+def row_hash(source: str) -> str:
+    """Content hash of a source record: identifies a row across reorderings and file versions."""
+    try:
+        canonical = json.dumps(json.loads(source), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        canonical = source
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _messages_record(row: Any) -> dict[str, Any]:
+    rec: dict[str, Any] = {"row_id": int(row.row_id), "kind": row.kind,
+                           "messages": [{"role": t["role"], "content": t["content"], "tool_call": bool(t["tool_call"])}
+                                        for t in row.messages]}
+    if row.kind == "preference":
+        rec["chosen"] = row.chosen
+        rec["rejected"] = row.rejected
+    if isinstance(row.score, float) and not math.isnan(row.score):
+        rec["score"] = row.score
+    return rec
+
+
+def _write_jsonl(tmp: Path, lines: Iterable[str]) -> None:
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        for line in lines:
+            fh.write(line)
+            fh.write("\n")
+
+
+def _flat(value: Any) -> Any:
+    """CSV cells are text: nested values become JSON."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+
+
+def _write(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str) -> None:
+    if as_ == "source" and fmt == "jsonl":
+        # JSONL sources keep their exact line text; other sources are re-serialised compactly.
+        _write_jsonl(tmp, (s if "\n" not in s else json.dumps(json.loads(s), ensure_ascii=False)
+                           for s in subset["source"]))
+        return
+    if as_ == "source":
+        records = [json.loads(s) for s in subset["source"]]
+    else:
+        records = [_messages_record(r) for r in subset.itertuples(index=False)]
+    if fmt == "jsonl":
+        _write_jsonl(tmp, (json.dumps(r, ensure_ascii=False) for r in records))
+    elif fmt == "parquet":
+        try:
+            table = pa.Table.from_pylist(records)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise LoadError(f"these records cannot share one Parquet schema ({exc}); export as JSONL instead") from exc
+        pq.write_table(table, tmp)
+    elif fmt == "csv":
+        frame = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records])
+        frame.to_csv(tmp, index=False)
+    else:
+        raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+
+
+def _recipe(dataset: Dataset, store: CurationStore) -> dict[str, Any]:
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    source = dataset.rows.set_index("row_id")["source"]
+    for rec in store.drop_records():
+        rid = int(rec["row_id"])
+        entry = {"row_id": rid, "hash": row_hash(source[rid]) if rid in source.index else None}
+        by_reason.setdefault(rec["reason"] or "", []).append(entry)
+    steps = [{"op": "drop", "reason": reason, "rows": rows} for reason, rows in sorted(by_reason.items())]
+    return {"version": 1, "source_fingerprint": dataset.info.fingerprint, "steps": steps}
+
+
+def export_dataset(dataset: Dataset, store: CurationStore, out: str | Path, *, fmt: str | None = None,
+                   as_: str = "source", only_tags: Sequence[str] = (), except_tags: Sequence[str] = ()
+                   ) -> ExportResult:
+    """Write the cleaned subset and its manifest, drop log and recipe beside it."""
+    out = Path(out).expanduser()
+    fmt = fmt or format_from_suffix(out)
+    if fmt not in EXPORT_FORMATS:
+        raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    if as_ not in EXPORT_AS:
+        raise LoadError(f"unknown export shape {as_!r}; expected one of {', '.join(EXPORT_AS)}")
+    if out.is_dir():
+        raise LoadError("--out is a folder; give the file to write (e.g. clean.jsonl)", path=str(out))
+    sources = _source_paths(dataset)
+    resolved = out.resolve()
+    sidecars = {resolved.parent / n for n in ("manifest.json", "dropped.jsonl", "recipe.json")}
+    if resolved in sources or sidecars & sources:
+        raise LoadError("refusing to overwrite a source file of this dataset; choose another --out", path=str(out))
+    subset, n_dropped, n_excluded = select_rows(dataset.rows, store, only_tags=only_tags, except_tags=except_tags)
+    with atomic_path(out) as tmp:
+        _write(subset, tmp, fmt, as_)
+    drops = store.drop_records()
+    dropped_path = out.parent / "dropped.jsonl"
+    with atomic_path(dropped_path) as tmp:
+        _write_jsonl(tmp, (json.dumps(d, ensure_ascii=False) for d in drops))
+    recipe_path = out.parent / "recipe.json"
+    atomic_write_text(recipe_path, json.dumps(_recipe(dataset, store), indent=2, ensure_ascii=False))
+    info = dataset.info
+    manifest = {
+        "sift_version": SIFT_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": {"path": info.path, "fingerprint": info.fingerprint, "format": info.format, "kind": info.kind,
+                   "files": [f.path for f in info.files], "options": info.options.to_dict(),
+                   "skipped_lines": len(info.skipped)},
+        "output": {"path": str(out), "format": fmt, "as": as_, "dropped_log": dropped_path.name,
+                   "recipe": recipe_path.name},
+        "filters": {"only_tags": list(only_tags), "except_tags": list(except_tags)},
+        "counts": {"rows_total": len(dataset.rows), "rows_dropped": n_dropped, "rows_excluded_by_tags": n_excluded,
+                   "rows_written": len(subset)},
+        "actions": [asdict(a) for a in store.actions()],
+    }
+    manifest_path = out.parent / "manifest.json"
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
+    return ExportResult(str(out), len(subset), n_dropped, n_excluded, str(manifest_path), str(dropped_path),
+                        str(recipe_path))
+
+
+def _source_paths(dataset: Dataset) -> set[Path]:
+    try:
+        return {p.resolve() for p in resolve_paths(dataset.info.path)}
+    except LoadError:
+        return set()

@@ -1,0 +1,275 @@
+"""Load files, folders and globs into one canonical `Dataset` (ARCHITECTURE.md §2).
+
+Strict by default: the first malformed record stops the load with a `LoadError` naming the file,
+line and field, because silently dropping rows from a training set is worse than stopping. With
+`skip_bad_lines=True` every bad record is left out and reported in `Dataset.info.skipped`.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.io.errors import FieldError, LoadError, SkippedRecord
+from analysis.io.normalize import KINDS, Detection, detect, normalize
+from analysis.io.readers import FORMATS, BadRecord, RawRecord, iter_records, sniff_format
+
+DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
+CANONICAL_COLUMNS = ["row_id", "kind", "messages", "prompt", "response", "chosen", "rejected", "score", "tools",
+                     "source", "source_file", "source_index", "source_line"]
+_DETECT_SAMPLE = 1000
+_OPTIONAL_FIELDS = {"system", "input", "history", "tools", "score"}
+_STRING_COLUMNS = ("kind", "prompt", "response", "chosen", "rejected", "tools", "source", "source_file")
+_STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype (`str` in pandas 3, object before)
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything that changes how bytes become rows; part of the workspace fingerprint."""
+
+    kind: str | None = None
+    mapping: dict[str, str] | None = None
+    skip_bad_lines: bool = False
+    header: bool | None = None
+    format: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise LoadError(f"unknown kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.format is not None and self.format not in FORMATS:
+            raise LoadError(f"unknown format {self.format!r}; expected one of {', '.join(FORMATS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadOptions:
+        return cls(**{k: data.get(k) for k in ("kind", "mapping", "header", "format")},
+                   skip_bad_lines=bool(data.get("skip_bad_lines", False)))
+
+
+@dataclass
+class FileInfo:
+    path: str
+    format: str
+    kind: str
+    detection: str
+    fields: dict[str, int]
+    rows: int
+    records: int
+
+
+@dataclass
+class LoadInfo:
+    """What was loaded and how: shown on the Data page and printed by `sift info`."""
+
+    path: str
+    files: list[FileInfo]
+    options: LoadOptions
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    fingerprint: str = ""
+
+    @property
+    def format(self) -> str:
+        formats = {f.format for f in self.files}
+        return formats.pop() if len(formats) == 1 else "mixed"
+
+    @property
+    def kind(self) -> str:
+        kinds = {f.kind for f in self.files}
+        return kinds.pop() if len(kinds) == 1 else "mixed"
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def fields(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for f in self.files:
+            total.update(f.fields)
+        return dict(total)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "format": self.format, "kind": self.kind, "rows": self.rows,
+            "fields": sorted(self.fields), "field_counts": self.fields,
+            "skipped_lines": [s.to_dict() for s in self.skipped],
+            "files": [asdict(f) for f in self.files], "options": self.options.to_dict(),
+            "fingerprint": self.fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadInfo:
+        files = [FileInfo(**f) for f in data["files"]]
+        skipped = [SkippedRecord(s["file"], s["line"], None, s["error"]) for s in data.get("skipped_lines", [])]
+        return cls(data["path"], files, LoadOptions.from_dict(data.get("options", {})), skipped,
+                   data.get("fingerprint", ""))
+
+
+@dataclass
+class Dataset:
+    """The canonical table plus how it was made. `rows` is indexed by position, keyed by `row_id`."""
+
+    rows: pd.DataFrame
+    info: LoadInfo
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def resolve_paths(path: str | Path) -> list[Path]:
+    """A file, a folder (its data files, recursively) or a glob -> sorted list of files."""
+    p = Path(path).expanduser()
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        files = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")
+                 and _is_data_file(f)]
+        if not files:
+            raise LoadError(f"the folder has no data files ({', '.join(DATA_SUFFIXES)}, optionally .gz)",
+                            path=str(path))
+        return files
+    matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
+    files = [m for m in matches if m.is_file()]
+    if files:
+        return files
+    raise LoadError("no such file, folder or glob match", path=str(path))
+
+
+def _is_data_file(f: Path) -> bool:
+    name = f.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return name.endswith(DATA_SUFFIXES)
+
+
+def fingerprint(files: Iterable[Path], options: LoadOptions, *, root: Path | None = None) -> str:
+    """sha256 of each file's name and bytes plus the loader options (ARCHITECTURE.md §3)."""
+    h = hashlib.sha256()
+    for f in files:
+        name = str(f.relative_to(root)) if root is not None and f.is_relative_to(root) else f.name
+        h.update(name.encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+        h.update(b"\0")
+    h.update(json.dumps(options.to_dict(), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _display(f: Path, root: Path | None) -> str:
+    if root is not None and f.is_relative_to(root):
+        return str(f.relative_to(root))
+    return f.name
+
+
+def load(path: str | Path, options: LoadOptions | None = None, *, progress: Progress | None = None) -> Dataset:
+    """Load `path` into the canonical table; raises LoadError with a located message."""
+    options = options or LoadOptions()
+    files = resolve_paths(path)
+    p = Path(path).expanduser()
+    root = p if p.is_dir() else None
+    columns: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS}
+    infos: list[FileInfo] = []
+    skipped: list[SkippedRecord] = []
+    offset = 0
+    for i, f in enumerate(files):
+        if progress:
+            progress(f"reading {f.name}", i / len(files))
+        shown = _display(f, root) if len(files) > 1 else str(f)
+        info, n_records = _load_file(f, shown, options, offset, columns, skipped)
+        infos.append(info)
+        offset += n_records
+    if not columns["row_id"]:
+        raise LoadError("no records could be loaded" + (f" ({len(skipped)} skipped)" if skipped else ""),
+                        path=str(path))
+    rows = pd.DataFrame(columns)
+    for c in _STRING_COLUMNS:
+        # An all-None column (e.g. `tools` in a file without tools) would otherwise be `object` here but
+        # the default string dtype after a workspace round trip through Parquet.
+        rows[c] = rows[c].astype(_STR_DTYPE)
+    rows["row_id"] = rows["row_id"].astype("int64")
+    rows["score"] = rows["score"].astype("float64")
+    rows["source_index"] = rows["source_index"].astype("int64")
+    rows["source_line"] = rows["source_line"].astype("Int64")
+    if progress:
+        progress("loaded", 1.0)
+    info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
+                    fingerprint(files, options, root=root))
+    return Dataset(rows, info)
+
+
+def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: dict[str, list[Any]],
+               skipped: list[SkippedRecord]) -> tuple[FileInfo, int]:
+    fmt = options.format or sniff_format(f)
+    good: list[RawRecord] = []
+    n_records = 0
+    for rec in iter_records(f, fmt, header=options.header):
+        n_records = max(n_records, rec.index + 1)
+        if isinstance(rec, BadRecord):
+            if not options.skip_bad_lines:
+                raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index)
+            skipped.append(SkippedRecord(shown, rec.line, rec.index, rec.error))
+        else:
+            good.append(rec)
+    field_counts: Counter[str] = Counter()
+    for rec in good:
+        field_counts.update(map(str, rec.data.keys()))
+    if not good:
+        return FileInfo(shown, fmt, options.kind or "table", "no loadable records", dict(field_counts), 0,
+                        n_records), n_records
+    try:
+        det = detect((r.data for r in good[:_DETECT_SAMPLE]), kind=options.kind, mapping=options.mapping,
+                     all_fields=field_counts)
+    except ValueError as exc:
+        raise LoadError(str(exc), path=shown) from exc
+    required = [v for k, v in det.fields.items() if k not in _OPTIONAL_FIELDS]
+    kept = 0
+    for rec in good:
+        try:
+            missing = [fname for fname in required if fname not in rec.data]
+            if missing:
+                have = ", ".join(map(str, rec.data)) or "none"
+                raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
+                                             f"record has fields {have} (mixed schemas?)")
+            norm = normalize(rec.data, det)
+        except FieldError as exc:
+            if not options.skip_bad_lines:
+                raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index, field=exc.field) from exc
+            where = f"field '{exc.field}': " if exc.field else ""
+            skipped.append(SkippedRecord(shown, rec.line, rec.index, where + exc.message))
+            continue
+        _append(columns, rec, norm, det, offset, shown)
+        kept += 1
+    return FileInfo(shown, fmt, det.kind, det.reason, dict(field_counts), kept, n_records), n_records
+
+
+def _append(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: Detection, offset: int,
+            shown: str) -> None:
+    columns["row_id"].append(offset + rec.index)
+    columns["kind"].append(det.kind)
+    columns["messages"].append(norm.messages)
+    columns["prompt"].append(norm.prompt)
+    columns["response"].append(norm.response)
+    columns["chosen"].append(norm.chosen)
+    columns["rejected"].append(norm.rejected)
+    columns["score"].append(norm.score if not math.isnan(norm.score) else math.nan)
+    columns["tools"].append(norm.tools)
+    columns["source"].append(rec.raw if rec.raw is not None else json.dumps(rec.data, ensure_ascii=False,
+                                                                             default=str))
+    columns["source_file"].append(shown)
+    columns["source_index"].append(rec.index)
+    columns["source_line"].append(rec.line)

@@ -1,0 +1,37 @@
+"""Sift: a local-first dashboard for dataset engineering. `streamlit run app.py`.
+
+The entry point only sets up the page, the one session object and the explicit page list;
+pages render, `analysis/` computes.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.state import get_session, open_store, open_workspace
+
+st.set_page_config(page_title="Sift", page_icon=":material/filter_alt:", layout="wide")
+
+session = get_session()
+pages = [
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
+    st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:", url_path="browse"),
+    st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
+]
+nav = st.navigation(pages)
+
+with st.sidebar:
+    st.markdown("### Sift")
+    ws = open_workspace(session)
+    if ws is not None:
+        info = ws.dataset.info
+        name = info.files[0].path.rsplit("/", 1)[-1] if len(info.files) == 1 else f"{len(info.files)} files"
+        store = open_store(ws, session)
+        dropped = len(store.dropped_ids())
+        store.close()
+        st.caption(f"{name} · {info.kind} · {info.rows:,} rows · {dropped:,} dropped")
+    session.user = st.text_input("Your name (for the action log)", value=session.user, key="app_user",
+                                 placeholder="defaults to your login name")
+
+nav.run()

@@ -1,0 +1,1 @@
+"""Reusable Streamlit widgets; the only place caching lives is `components/state.py`."""

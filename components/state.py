@@ -1,0 +1,129 @@
+"""Session state and caching: the one module that touches `st.cache_*` (ARCHITECTURE.md §6).
+
+The `Session` object holds only small, serialisable choices (which dataset, which filters); big
+objects (the canonical table, per-row stats) live in `st.cache_resource` keyed by our own
+fingerprints, and curation state is always re-read from SQLite so a refresh or a second tab sees
+exactly what is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis.browse import CurationView
+from analysis.curation import CurationStore
+from analysis.io import LoadError, LoadOptions, resolve_paths
+from analysis.stats import row_stats
+from analysis.workspace import CURATION_FILE, Workspace, sift_home
+
+APP_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_PATH = str(APP_ROOT / "sample_data" / "*.jsonl")
+SESSION_KEY = "sift_session"
+
+
+@dataclass
+class Session:
+    """What this browser session is looking at; everything else is derived or on disk."""
+
+    source: str = field(default_factory=lambda: os.environ.get("SIFT_DATA") or SAMPLE_PATH)
+    options: LoadOptions = field(default_factory=LoadOptions)
+    workspace_dir: str | None = os.environ.get("SIFT_WORKSPACE") or None
+    error: str | None = None
+    current_row: int | None = None
+    chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
+    user: str = ""
+
+
+def get_session() -> Session:
+    if SESSION_KEY not in st.session_state:
+        st.session_state[SESSION_KEY] = Session()
+    return st.session_state[SESSION_KEY]
+
+
+def _files_signature(source: str) -> str:
+    """Cheap change detector (names, sizes, mtimes) so an edited file is reloaded, not served stale."""
+    try:
+        files = resolve_paths(source)
+    except LoadError:
+        return "missing"
+    return json.dumps([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+
+
+@st.cache_resource(show_spinner=False)
+def _workspaces() -> dict[tuple[str, ...], Workspace]:
+    """Process-wide open workspaces. A plain dict (not a cached call) so first loads can show progress."""
+    return {}
+
+
+_MAX_OPEN = 4
+
+
+def open_workspace(session: Session) -> Workspace | None:
+    """The session's workspace, or None with `session.error` set to a message for `st.error`."""
+    key = (session.source, json.dumps(session.options.to_dict(), sort_keys=True), session.workspace_dir or "",
+           _files_signature(session.source))
+    cache = _workspaces()
+    ws = cache.get(key)
+    if ws is None:
+        bar = st.progress(0.0, text=f"Loading {session.source} …")
+
+        def progress(message: str, fraction: float) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+        try:
+            ws = Workspace.open(session.source, session.options, workspace=session.workspace_dir, progress=progress)
+        except LoadError as exc:
+            session.error = str(exc)
+            return None
+        finally:
+            bar.empty()
+        while len(cache) >= _MAX_OPEN:
+            cache.pop(next(iter(cache)))
+        cache[key] = ws
+    session.error = None
+    return ws
+
+
+@st.cache_resource(show_spinner="Measuring rows …", max_entries=4)
+def _frame(fingerprint: str, _ws: Workspace) -> pd.DataFrame:
+    """Canonical rows joined with per-row stats: what Browse filters and Overview charts read."""
+    del fingerprint
+    rows = _ws.dataset.rows
+    stats = row_stats(rows).drop(columns=["row_id"])
+    stats.index = rows.index
+    return rows.join(stats)
+
+
+def frame(ws: Workspace) -> pd.DataFrame:
+    return _frame(ws.fingerprint, ws)
+
+
+def open_store(ws: Workspace, session: Session) -> CurationStore:
+    """A fresh connection per script run: SQLite is the source of truth, shared by all tabs."""
+    return CurationStore(ws.dir / CURATION_FILE, user=session.user or None)
+
+
+def curation_view(store: CurationStore) -> CurationView:
+    state = store.state()
+    if state.empty:
+        return CurationView()
+    tagged: dict[str, set[int]] = {}
+    for rid, tags in zip(state["row_id"], state["tags"], strict=True):
+        for t in tags:
+            tagged.setdefault(t, set()).add(int(rid))
+    return CurationView(
+        dropped=set(state.loc[state["dropped"], "row_id"].astype(int)),
+        flagged=set(state.loc[state["flagged"], "row_id"].astype(int)),
+        tagged=tagged,
+        noted=set(state.loc[state["note"].fillna("") != "", "row_id"].astype(int)),
+    )
+
+
+def uploads_dir() -> Path:
+    return sift_home() / "uploads"

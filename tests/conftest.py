@@ -1,0 +1,49 @@
+"""Shared fixtures: the real datasets in ../shared/datasets and an isolated SIFT_HOME for every test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+
+@pytest.fixture(autouse=True)
+def sift_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Workspaces go to a per-test temp dir: tests never read or write ~/.sift."""
+    home = tmp_path_factory.mktemp("sift_home")
+    monkeypatch.setenv("SIFT_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared datasets not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture
+def write_jsonl(tmp_path: Path) -> Callable[..., Path]:
+    """write_jsonl("name.jsonl", records) -> path; one compact JSON object per line."""
+
+    def write(name: str, records: Iterable[Any]) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Iterable[Path]], dict[Path, tuple[bytes, int]]]:
+    """snapshot(paths) -> bytes and mtime of each file: compare before/after to prove nothing wrote them."""
+
+    def take(paths: Iterable[Path]) -> dict[Path, tuple[bytes, int]]:
+        return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+
+    return take
