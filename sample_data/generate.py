@@ -2238,3 +2238,998 @@ def concept_qa(rng, c):
     resp = paras(body[0], code_block(c["code"].strip(), "bash" if c["key"] == "venv" else "python"), *body[1:])
     return QA("py:concept:" + c["key"], ask, resp, c["short"], worse(rng, c["short"], PY_VAGUE, c["wrong"]),
               followup=ask)
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: personal finance
+# --------------------------------------------------------------------------------------------------------
+
+FIN_VAGUE = [
+    "Everyone's situation is different, so just try to spend less than you earn.",
+    "Money is personal. Do what feels right for you.",
+    "Ask a friend who is good with money.",
+    "It's hard to say without more information.",
+    "Just save as much as you can and invest the rest.",
+]
+FIN_ADVICE = [
+    "Automate the savings transfer for the day after payday so it happens before you can spend it.",
+    "Review the numbers after two or three months and adjust; the first version of a budget is always a guess.",
+    "Irregular costs such as car repairs, gifts and annual subscriptions are what usually break a budget, so "
+    "set aside a little for them every month.",
+    "If you have high-interest debt, extra money usually does more good there than in a savings account.",
+    "Keep the emergency fund in a separate, easy-access savings account so it is not mixed with spending money.",
+    "Tracking spending for a single month, even roughly, tends to reveal one or two easy wins.",
+    "Take any employer retirement match first; it is effectively an instant return on that money.",
+    "Raise your savings rate a little each time your income goes up, before the extra money gets absorbed.",
+]
+
+
+def fin_budget(rng):
+    income = rng.randrange(2400, 9001, 100)
+    ctx = pick(rng, ["", "I rent a flat with one roommate. ", "I just started my first full-time job. ",
+                     "We're a couple with one kid. ", "I'm paying off a student loan. "])
+    prompt = ctx + pick(rng, [
+        f"I take home {money(income)} a month after tax. How should I split it between bills, fun and savings?",
+        f"What's a sensible monthly budget on {money(income)} take-home pay?",
+        f"Can you help me build a simple budget? My net income is about {money(income)} per month.",
+    ])
+    needs, wants, save = income * 0.5, income * 0.3, income * 0.2
+    adv = rng.sample(FIN_ADVICE, 2)
+    resp = paras(
+        pick(rng, ["A good starting point is the 50/30/20 rule:", "Try the 50/30/20 split as a first draft:",
+                   "The simplest framework that works for most people is 50/30/20:"]),
+        bullets([f"**Needs (50%): {money(needs)}** for rent, utilities, groceries, insurance and minimum debt "
+                 "payments.",
+                 f"**Wants (30%): {money(wants)}** for eating out, hobbies, streaming and travel.",
+                 f"**Savings and extra debt payments (20%): {money(save)}**, starting with an emergency fund."]),
+        f"If your rent alone is more than about {money(income * 0.35)}, the needs bucket will be tight; in that "
+        "case trim wants first rather than savings.",
+        " ".join(adv),
+    )
+    short = f"Roughly {money(needs)} for needs, {money(wants)} for wants and {money(save)} for savings."
+    wrong = f"Put {money(income * 0.8)} into savings and live on the rest."
+    main = QA(f"fin:budget:{income}", prompt, resp, short, worse(rng, short, FIN_VAGUE, wrong),
+              instruction="Suggest a monthly budget for the following situation.",
+              input=f"Monthly take-home pay: {money(income)}. {ctx}".strip())
+    months = pick(rng, [3, 4, 6])
+    essentials = round(income * rng.uniform(0.45, 0.6), -1)
+    target = essentials * months
+    per_month = target / 12
+    ef = QA(
+        f"fin:ef:{income}:{months}",
+        f"How big should my emergency fund be if my essential costs are about {money(essentials)} a month?",
+        paras(f"A common target is {months} months of essential expenses: {months} × {money(essentials)} = "
+              f"**{money(target)}**.",
+              f"Saving that over a year means putting aside about {money(per_month)} a month. "
+              + pick(rng, ["Start with a first milestone of one month's costs; it already covers most surprises.",
+                           "Choose the higher end if your income is irregular or you support others.",
+                           "Once it is full, redirect the same monthly amount to investing."])),
+        f"About {money(target)}, which is {months} months of essentials.",
+        f"About {money(essentials)} is plenty.",
+        followup=f"And how much should I keep in an emergency fund if essentials are about {money(essentials)}?",
+    )
+    return [main, ef]
+
+
+def fin_growth(rng):
+    p = pick(rng, [0, 1000, 2500, 5000, 10000, 20000])
+    c = pick(rng, [50, 100, 150, 200, 300, 400, 500, 750])
+    rate = pick(rng, [4, 5, 6, 7, 8])
+    years = pick(rng, [10, 15, 20, 25, 30])
+    i = rate / 100 / 12
+
+    def fv(y):
+        n = 12 * y
+        return p * (1 + i) ** n + c * ((1 + i) ** n - 1) / i
+
+    rows = ["| Year | Contributed | Estimated value |", "| --- | --- | --- |"]
+    for y in range(5, years + 1, 5):
+        rows.append(f"| {y} | {money(p + c * 12 * y)} | {money(fv(y))} |")
+    start = f"{money(p)} now and " if p else ""
+    prompt = pick(rng, [
+        f"If I invest {start}{money(c)} a month for {years} years at {rate}% a year, what could I end up with?",
+        f"How much would {start}{money(c)} a month grow to over {years} years, assuming a {rate}% annual return?",
+        f"Compound interest question: {start}{money(c)} monthly, {rate}% per year, {years} years. Final amount?",
+    ])
+    total_in = p + c * 12 * years
+    resp = paras(
+        f"Assuming a steady {rate}% annual return, compounded monthly:",
+        "\n".join(rows),
+        f"Over {years} years you would contribute {money(total_in)} and the rest, about "
+        f"{money(fv(years) - total_in)}, is growth.",
+        pick(rng, ["Real returns are lumpy, so treat this as an illustration rather than a promise.",
+                   "These figures ignore inflation and fees; a 1% annual fee would noticeably lower the result.",
+                   "Markets do not deliver a smooth return each year, but the long-run effect of compounding is "
+                   "the same idea."]),
+    )
+    short = f"Roughly {money(fv(years))} after {years} years, of which {money(total_in)} is your own money."
+    wrong = f"About {money(total_in * (1 + rate / 100))}, because you earn {rate}% on the total."
+    return [QA(f"fin:growth:{p}:{c}:{rate}:{years}", prompt, resp, short, worse(rng, short, FIN_VAGUE, wrong),
+               instruction="Estimate the future value of these regular investments and show the growth over time.",
+               input=f"Starting amount: {money(p)}\nMonthly contribution: {money(c)}\nAnnual return: {rate}%\n"
+                     f"Years: {years}")]
+
+
+DEBTS = [("credit card", 19, 27), ("store card", 24, 30), ("car loan", 5, 9), ("student loan", 4, 7),
+         ("personal loan", 9, 14), ("buy-now-pay-later plan", 0, 0), ("overdraft", 15, 20)]
+
+
+def fin_debt(rng):
+    chosen = rng.sample(DEBTS, 3)
+    debts = []
+    for name, lo, hi in chosen:
+        apr = rng.randrange(lo, hi + 1) if hi else 0
+        bal = rng.randrange(400, 14001, 50)
+        debts.append((name, bal, apr))
+    listing_ = "; ".join(f"{n} {money(b)} at {a}%" for n, b, a in debts)
+    prompt = pick(rng, [f"I have three debts: {listing_}. Which should I pay off first?",
+                        f"Avalanche or snowball? My debts are {listing_}.",
+                        f"Help me order my debt payoff: {listing_}."])
+    aval = sorted(debts, key=lambda d: -d[2])
+    snow = sorted(debts, key=lambda d: d[1])
+    interest = [f"{n}: about {money(b * a / 100 / 12)} of interest a month" for n, b, a in debts]
+    resp = paras(
+        "Pay the minimum on everything, then put every extra dollar on one target at a time.",
+        "**Avalanche (highest interest first)** saves the most money: "
+        + " → ".join(f"{n} ({a}%)" for n, _, a in aval) + ".",
+        "**Snowball (smallest balance first)** gives quicker wins, which helps some people stay motivated: "
+        + " → ".join(f"{n} ({money(b)})" for n, b, _ in snow) + ".",
+        "What each one costs you right now:\n" + bullets(x + "." for x in interest),
+        pick(rng, ["If the two orders start with the same debt, the choice is easy.",
+                   "Mathematically the avalanche wins, but the best plan is the one you will stick with.",
+                   "When a debt is cleared, roll its payment into the next one so the amount you throw at debt "
+                   "never shrinks."]),
+    )
+    short = f"Highest interest first: start with the {aval[0][0]}."
+    wrong = f"Start with the {snow[-1][0]} because it is the biggest."
+    return [QA(f"fin:debt:{listing_}", prompt, resp, short, worse(rng, short, FIN_VAGUE, wrong),
+               instruction="Recommend a payoff order for these debts and explain the trade-off.",
+               input="\n".join(f"- {n}: {money(b)} at {a}% APR" for n, b, a in debts))]
+
+
+def fin_loan(rng):
+    kind = pick(rng, ["car", "home", "personal"])
+    if kind == "home":
+        principal, rate, years = rng.randrange(180000, 460001, 5000), pick(rng, [5.5, 6, 6.5, 7]), pick(rng, [15, 30])
+    elif kind == "car":
+        principal, rate, years = rng.randrange(12000, 38001, 500), pick(rng, [5, 6.5, 7.5, 9]), pick(rng, [3, 4, 5, 6])
+    else:
+        principal, rate, years = rng.randrange(3000, 20001, 500), pick(rng, [9, 11, 13]), pick(rng, [2, 3, 5])
+    i = rate / 100 / 12
+    n = years * 12
+    m = principal * i / (1 - (1 + i) ** -n)
+    interest = m * n - principal
+    prompt = pick(rng, [
+        f"What would the monthly payment be on a {money(principal)} {kind} loan at {num(rate)}% for {years} years?",
+        f"I'm looking at a {years}-year {kind} loan of {money(principal)} at {num(rate)}% APR. What will it cost me?",
+    ])
+    resp = paras(
+        "The standard amortisation formula is M = P × r / (1 − (1 + r)^−n), where r is the monthly rate and n "
+        "the number of payments.",
+        bullets([f"P = {money(principal)}", f"r = {num(rate)}% ÷ 12 = {i:.5f}", f"n = {years} × 12 = {n}"]),
+        f"That gives a payment of about **{money(m)} per month**, and total interest of roughly "
+        f"{money(interest)} over the life of the loan.",
+        pick(rng, ["Paying even a little extra each month towards principal shortens the loan and cuts the "
+                   "interest.",
+                   "Compare offers by APR, which includes most fees, rather than by the headline rate alone.",
+                   f"A shorter term raises the monthly payment but reduces the {money(interest)} interest bill "
+                   "considerably."]),
+    )
+    short = f"About {money(m)} a month, with roughly {money(interest)} of interest in total."
+    wrong = f"About {money(principal / n)} a month."
+    return [QA(f"fin:loan:{kind}:{principal}:{rate}:{years}", prompt, resp, short,
+               worse(rng, short, FIN_VAGUE, wrong))]
+
+
+FIN_CONCEPTS = [
+    ("index_fund", ["What is an index fund?", "Why do people recommend index funds for beginners?"],
+     ["An index fund is a fund that holds all (or a representative sample) of the securities in a market index, "
+      "such as a broad stock market index, instead of trying to pick winners.",
+      "Because nobody is paid to pick stocks, fees are usually very low, and low fees compound in your favour "
+      "over decades.",
+      "They also spread your money across hundreds or thousands of companies, so one company's bad year barely "
+      "matters."],
+     "A low-cost fund that tracks a whole market index instead of picking individual stocks.",
+     "A fund that only buys the biggest tech companies."),
+    ("expense_ratio", ["What is an expense ratio and does it really matter?", "How much do fund fees matter?"],
+     ["The expense ratio is the annual fee a fund charges, expressed as a percentage of your balance; 0.20% means "
+      "two dollars a year for every thousand invested.",
+      "It matters more than it looks, because it is charged every year on your whole balance, including past "
+      "growth. Over thirty years the gap between a 0.05% and a 1% fund can be a sizeable share of the final "
+      "amount.",
+      "Given two funds that track the same index, the cheaper one is almost always the better choice."],
+     "It's the yearly fee as a percentage of your balance, and small differences add up a lot over time.",
+     "It's a one-time fee you pay when you buy, so it doesn't matter long term."),
+    ("apr_apy", ["What's the difference between APR and APY?", "Why do savings accounts show APY but loans show APR?"],
+     ["APR is the simple yearly rate without compounding. APY includes the effect of compounding within the "
+      "year, so it is the rate you actually earn or pay.",
+      "A 5% APR compounded monthly works out to about 5.12% APY. Banks like to quote APY on savings because it "
+      "is the bigger number, and APR on loans for the same reason in reverse.",
+      "When comparing two products, compare APY with APY or APR with APR."],
+     "APR ignores compounding and APY includes it, so APY is the effective annual rate.",
+     "APR is for savings and APY is for loans; they can't be compared."),
+    ("credit_score", ["What actually affects my credit score?", "How can I improve my credit score?"],
+     ["The biggest factor is payment history: paying every bill on time, every month. Next is how much of your "
+      "available credit you use, where keeping balances well under 30% of your limits helps.",
+      "The age of your accounts, the mix of credit types and how many new applications you make matter less.",
+      "Practical steps: set up autopay for at least the minimum, pay cards down before the statement date, and "
+      "avoid closing your oldest card."],
+     "Pay on time and keep your balances low relative to your limits; the other factors matter less.",
+     "Checking your own score lowers it, so avoid looking."),
+    ("dca", ["What is dollar-cost averaging?", "Should I invest a lump sum all at once or spread it out?"],
+     ["Dollar-cost averaging means investing a fixed amount on a regular schedule, for example every payday, "
+      "regardless of what the market is doing. You automatically buy more shares when prices are low.",
+      "For a lump sum, investing it all at once has historically come out ahead more often than not, because "
+      "markets rise more often than they fall. Spreading it over a few months mainly reduces regret if prices "
+      "drop right after you invest.",
+      "If you are investing from each paycheck, you are already dollar-cost averaging."],
+     "Investing a fixed amount on a schedule; lump sums tend to do better on average but feel riskier.",
+     "It guarantees you will never lose money."),
+    ("diversification", ["Why is diversification important?", "Is it risky to have all my savings in one stock?"],
+     ["Diversification means spreading money across many investments so that no single failure can do serious "
+      "damage. One company can go bankrupt; a whole market index almost never goes to zero.",
+      "Holding your employer's stock adds a second layer of risk, because the same bad news could cost you your "
+      "job and your savings at once.",
+      "A broad, low-cost index fund is the simplest way to be diversified with a small amount of money."],
+     "Spreading money across many holdings so one bad investment can't sink you.",
+     "Diversification means owning a few different crypto coins."),
+    ("sinking_fund", ["What's a sinking fund?", "How do I stop annual bills from wrecking my budget?"],
+     ["A sinking fund is money you set aside each month for a known future expense, such as car insurance, "
+      "holiday gifts or a new laptop.",
+      "Divide the expected cost by the number of months until it is due. A 900 dollar insurance bill in six "
+      "months needs 150 dollars a month.",
+      "Keeping these pots separate from the emergency fund means the emergency fund is there for actual "
+      "surprises."],
+     "Saving a little every month for a predictable future expense, so it doesn't land all at once.",
+     "It's a type of retirement account."),
+    ("inflation", ["How does inflation affect my savings?", "Is keeping cash in a bank account losing money?"],
+     ["Inflation reduces what each dollar can buy. If prices rise 3% a year and your account pays 1%, your "
+      "savings lose about 2% of their purchasing power annually.",
+      "Cash is still the right place for an emergency fund and for money you need within a few years, because "
+      "stability matters more than growth there.",
+      "Money you will not touch for many years generally needs to be invested to keep ahead of inflation."],
+     "Cash earning less than inflation slowly loses buying power, so long-term money usually needs investing.",
+     "Inflation only affects people with loans, not savers."),
+    ("net_worth", ["How do I calculate my net worth?", "What is net worth and why track it?"],
+     ["Net worth is everything you own minus everything you owe. Add up cash, investments, retirement accounts "
+      "and the realistic resale value of big items, then subtract every debt.",
+      "The number itself matters less than its direction. Updating it every three or six months shows whether "
+      "your overall plan is working, even when individual months are messy.",
+      "A negative net worth is common early on, especially with student loans."],
+     "Assets minus debts; track how it changes over time rather than the absolute figure.",
+     "It's your salary multiplied by your age."),
+    ("rebalancing", ["What does rebalancing a portfolio mean?", "How often should I rebalance?"],
+     ["Over time your investments drift away from the mix you chose. If you wanted 70% stocks and 30% bonds, a "
+      "good year for stocks might leave you at 78/22.",
+      "Rebalancing means selling a little of what grew or directing new money to what lagged, to get back to "
+      "the target. Once a year, or whenever an asset class is more than about five percentage points off, is "
+      "plenty for most people.",
+      "Using new contributions to rebalance avoids triggering taxes in taxable accounts."],
+     "Bringing your mix back to its target allocation, about once a year is enough.",
+     "Moving everything into whatever did best last year."),
+    ("hysa", ["Is a high-yield savings account worth it?", "Where should I keep my emergency fund?"],
+     ["A high-yield savings account is an ordinary savings account, usually from an online bank, that pays a "
+      "noticeably higher interest rate than a typical high-street account.",
+      "For an emergency fund it is a good fit: the money stays safe and accessible while still earning "
+      "something. Check that the bank is covered by your country's deposit insurance scheme.",
+      "Rates change, so it is worth comparing once a year."],
+     "Yes for emergency money: it's safe, accessible and pays more than a standard account.",
+     "No, keep it in stocks so it grows faster."),
+    ("debt_vs_invest", ["Should I pay off debt or invest first?", "Is it better to invest or clear my loans early?"],
+     ["Compare the interest rate on the debt with a realistic long-run investment return. Paying off a 22% "
+      "credit card is a guaranteed 22% return, which no investment reliably beats.",
+      "For low-rate debt, such as a 3% or 4% loan, investing extra money often comes out ahead over long "
+      "periods, although paying it off has psychological value too.",
+      "Either way, build a small emergency fund first and take any employer match."],
+     "Clear high-interest debt first; for low-rate debt, investing often wins over time.",
+     "Always invest first, debt doesn't matter."),
+    ("term_life", ["What's the difference between term and whole life insurance?", "Do I need life insurance?"],
+     ["Term life insurance covers you for a fixed period, such as 20 years, and pays out only if you die in that "
+      "period. Whole life lasts for life and includes a savings component, which makes it far more expensive.",
+      "Most people who need life insurance need it because someone depends on their income, such as children or "
+      "a partner with a mortgage. Term cover matching those years is usually enough.",
+      "If nobody relies on your income, you may not need life insurance at all."],
+     "Term covers a set period cheaply; whole life is lifelong and much pricier. Most people only need term.",
+     "Whole life is always better because it never expires."),
+]
+
+EXPENSES = [("Rent transfer", "Housing", 900, 1800), ("Grocery store", "Groceries", 35, 140),
+            ("Farmers market", "Groceries", 15, 45), ("Electricity bill", "Utilities", 40, 120),
+            ("Internet provider", "Utilities", 35, 70), ("Bus pass", "Transport", 40, 90),
+            ("Fuel station", "Transport", 30, 80), ("Ride share", "Transport", 9, 28),
+            ("Pizza delivery", "Eating out", 18, 40), ("Coffee shop", "Eating out", 4, 9),
+            ("Sushi restaurant", "Eating out", 30, 75), ("Music streaming", "Subscriptions", 10, 12),
+            ("Video streaming", "Subscriptions", 9, 18), ("Gym membership", "Health", 25, 60),
+            ("Pharmacy", "Health", 8, 35), ("Bookshop", "Hobbies", 12, 40), ("Climbing gym day pass", "Hobbies", 15, 22),
+            ("Clothing store", "Shopping", 25, 120), ("Hardware store", "Home", 10, 70),
+            ("Phone plan", "Utilities", 20, 55), ("Cinema", "Entertainment", 12, 30)]
+
+
+def fin_expenses(rng):
+    items = rng.sample(EXPENSES, rng.randrange(6, 10))
+    rows = [(n, c, rng.randrange(lo, hi + 1)) for n, c, lo, hi in items]
+    cats: dict[str, list] = {}
+    for n, c, a in rows:
+        cats.setdefault(c, []).append((n, a))
+    total = sum(a for _, _, a in rows)
+    out = []
+    for c, entries in sorted(cats.items(), key=lambda kv: -sum(a for _, a in kv[1])):
+        out.append(f"**{c}** ({money(sum(a for _, a in entries))}): " + ", ".join(f"{n} {money(a)}" for n, a in entries)
+                   + ".")
+    biggest = max(cats.items(), key=lambda kv: sum(a for _, a in kv[1]))[0]
+    data = "\n".join(f"{n}: {money(a)}" for n, _, a in rows)
+    resp = paras(bullets(out), f"Total: {money(total)}. The largest category is {biggest.lower()}."
+                 + pick(rng, ["", " Eating out and subscriptions are usually the easiest categories to trim.",
+                              " Housing is typically the biggest line, so that is expected."]))
+    prompt = paras(pick(rng, ["Can you sort these expenses into categories and total them?",
+                              "Here are my card transactions from last week. Group them by category please.",
+                              "Categorise my spending:"]), data)
+    short = f"Total spending is {money(total)}, mostly {biggest.lower()}."
+    return [QA("fin:exp:" + data, prompt, resp, short, worse(rng, short, FIN_VAGUE),
+               instruction="Categorize the following expenses and give a total for each category.", input=data)]
+
+
+def bundle_finance(rng):
+    r = rng.random()
+    if r < 0.16:
+        return fin_budget(rng)
+    if r < 0.3:
+        return fin_growth(rng) + [fin_concept(rng, pick(rng, FIN_CONCEPTS))]
+    if r < 0.42:
+        return fin_debt(rng) + [fin_concept(rng, pick(rng, FIN_CONCEPTS))]
+    if r < 0.52:
+        return fin_loan(rng)
+    if r < 0.64:
+        return fin_expenses(rng)
+    first, second = rng.sample(FIN_CONCEPTS, 2)
+    return [fin_concept(rng, first), fin_concept(rng, second)]
+
+
+def fin_concept(rng, c):
+    key, asks, body, short, wrong = c
+    parts = list(body)
+    if chance(rng, 0.5):
+        parts.append(pick(rng, FIN_ADVICE))
+    return QA("fin:concept:" + key, pick(rng, asks), paras(*parts), short, worse(rng, short, FIN_VAGUE, wrong),
+              followup=pick(rng, asks))
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: travel
+# --------------------------------------------------------------------------------------------------------
+
+CITIES = [
+    dict(name="Lisbon", country="Portugal",
+         sights=[("the Alfama district", "a maze of steep lanes, tiled facades and viewpoints over the river"),
+                 ("Belém", "home to Jerónimos Monastery and the riverside Belém Tower"),
+                 ("the LX Factory", "a converted industrial complex full of shops, cafés and a huge bookshop"),
+                 ("São Jorge Castle", "a hilltop Moorish castle with the best panorama of the old town"),
+                 ("the Gulbenkian Museum", "an excellent art collection set in a quiet garden")],
+         foods=["pastel de nata", "grilled sardines", "bifana pork sandwiches", "bacalhau"],
+         transport="Trams, the metro and buses all take the same rechargeable Viva Viagem card; the hills make "
+                   "comfortable shoes more important than any pass.",
+         season="Spring and early autumn are ideal: warm, sunny and less crowded than July and August.",
+         daytrip=("Sintra", "palaces and gardens in the forested hills, about 40 minutes by train"),
+         stay="Baixa or Chiado for first-timers, Príncipe Real for a quieter, leafier base"),
+    dict(name="Kyoto", country="Japan",
+         sights=[("Fushimi Inari Taisha", "thousands of vermilion torii gates winding up a wooded hillside"),
+                 ("Kinkaku-ji", "the Golden Pavilion reflected in its mirror pond"),
+                 ("the Arashiyama bamboo grove", "towering stalks best seen right after sunrise"),
+                 ("Gion", "the historic geisha district, atmospheric at dusk"),
+                 ("Nishiki Market", "a covered market street packed with pickles, tofu and street snacks")],
+         foods=["kaiseki multi-course meals", "yudofu simmered tofu", "matcha sweets", "obanzai home-style dishes"],
+         transport="City buses cover most temples, but they get crowded; combining the subway with walking is "
+                   "often faster. An IC card such as ICOCA works on both.",
+         season="Late March to early April for cherry blossom and mid to late November for autumn colour, "
+                "though both are very busy.",
+         daytrip=("Nara", "friendly deer in the park and the giant Buddha at Tōdai-ji, under an hour by train"),
+         stay="near Kyoto Station for convenience or around Shijō-Karasuma for restaurants"),
+    dict(name="Mexico City", country="Mexico",
+         sights=[("the Zócalo", "the vast main square flanked by the cathedral and the National Palace"),
+                 ("the National Museum of Anthropology", "one of the great museums of the world, including the "
+                  "Aztec Sun Stone"),
+                 ("Chapultepec Park", "a huge green space with a hilltop castle"),
+                 ("Coyoacán", "a colourful neighbourhood and home of the Frida Kahlo Museum"),
+                 ("Xochimilco", "canals where you can drift on brightly painted trajinera boats")],
+         foods=["tacos al pastor", "tlacoyos", "chilaquiles", "churros with hot chocolate"],
+         transport="The metro is extremely cheap and extensive; ride-hailing apps are inexpensive for evenings "
+                   "and longer hops.",
+         season="The dry season from November to April has the most reliable weather; summer brings afternoon "
+                "downpours.",
+         daytrip=("Teotihuacan", "the Pyramids of the Sun and Moon, about an hour north"),
+         stay="Roma Norte or Condesa for walkable streets, cafés and parks"),
+    dict(name="Prague", country="Czechia",
+         sights=[("Charles Bridge", "a 14th-century stone bridge lined with statues"),
+                 ("Prague Castle", "a sprawling castle complex including St. Vitus Cathedral"),
+                 ("the Old Town Square", "home to the astronomical clock"),
+                 ("Vyšehrad", "a quieter fortress with river views and a historic cemetery"),
+                 ("Letná Park", "a beer garden with a famous view over the bridges")],
+         foods=["svíčková beef in cream sauce", "trdelník pastry", "fried cheese", "goulash with dumplings"],
+         transport="The centre is compact and walkable; trams are frequent and a 24- or 72-hour ticket is good "
+                   "value.",
+         season="May, June and September combine mild weather with fewer crowds; December has Christmas markets.",
+         daytrip=("Kutná Hora", "a silver-mining town with the bone-decorated Sedlec Ossuary"),
+         stay="Malá Strana for charm or Vinohrady for a local feel close to the centre"),
+    dict(name="Edinburgh", country="Scotland",
+         sights=[("Edinburgh Castle", "perched on an extinct volcano above the city"),
+                 ("the Royal Mile", "the cobbled spine of the Old Town"),
+                 ("Arthur's Seat", "a short, steep hike to a summit with views to the sea"),
+                 ("the National Museum of Scotland", "free, wide-ranging and with a great rooftop terrace"),
+                 ("Dean Village", "a picturesque former mill village on the Water of Leith")],
+         foods=["haggis with neeps and tatties", "cullen skink soup", "shortbread", "fresh seafood in Leith"],
+         transport="Most sights are walkable, and buses and the tram cover the rest, including the airport.",
+         season="May to September for long days; August is festival month, so book far ahead.",
+         daytrip=("the Highlands", "lochs and glens on an organised day tour or by hire car"),
+         stay="the New Town for elegant streets or Leith for food and a harbour atmosphere"),
+    dict(name="Hanoi", country="Vietnam",
+         sights=[("Hoàn Kiếm Lake", "the calm heart of the city, lovely in the early morning"),
+                 ("the Old Quarter", "streets historically named after the goods once sold there"),
+                 ("the Temple of Literature", "Vietnam's first university, founded in 1070"),
+                 ("the Vietnam Museum of Ethnology", "an excellent overview of the country's many cultures"),
+                 ("Train Street", "a narrow lane where trains pass within arm's reach of the houses")],
+         foods=["phở bò", "bún chả", "egg coffee", "bánh cuốn"],
+         transport="Walking and ride-hailing motorbikes or cars are the easiest options; cross roads slowly and "
+                   "steadily so drivers can flow around you.",
+         season="October to December and March to April are pleasant; summer is hot and humid.",
+         daytrip=("Ninh Bình", "limestone karsts and river caves, about two hours away"),
+         stay="the Old Quarter for atmosphere or the French Quarter for quieter, wider streets"),
+    dict(name="Buenos Aires", country="Argentina",
+         sights=[("La Recoleta Cemetery", "an extraordinary city of marble mausoleums"),
+                 ("San Telmo", "cobbled streets and a big Sunday street market"),
+                 ("La Boca", "the brightly painted Caminito street"),
+                 ("Teatro Colón", "a world-class opera house with guided tours"),
+                 ("Palermo", "parks, design shops and the city's best restaurants")],
+         foods=["asado", "empanadas", "dulce de leche", "provoleta"],
+         transport="The Subte metro and buses use a rechargeable SUBE card; taxis and ride-hailing are affordable.",
+         season="Spring (October to November) and autumn (March to May) avoid the summer heat.",
+         daytrip=("Tigre", "a river delta with boat rides and waterside cafés"),
+         stay="Palermo Soho or Recoleta"),
+    dict(name="Marrakech", country="Morocco",
+         sights=[("Jemaa el-Fnaa", "the main square, which turns into a vast open-air food court at night"),
+                 ("the Bahia Palace", "intricate tiles and carved cedar ceilings"),
+                 ("the Jardin Majorelle", "a cobalt-blue garden restored by Yves Saint Laurent"),
+                 ("the souks", "covered markets for leather, spices, lamps and rugs"),
+                 ("Ben Youssef Madrasa", "a beautifully restored former Islamic college")],
+         foods=["tagine", "couscous", "harira soup", "mint tea"],
+         transport="The medina is best on foot; agree taxi fares before you get in or use the meter.",
+         season="March to May and October to November; midsummer is very hot.",
+         daytrip=("the Atlas Mountains", "Berber villages and hiking about an hour and a half away"),
+         stay="a riad inside the medina for atmosphere"),
+    dict(name="Reykjavik", country="Iceland",
+         sights=[("Hallgrímskirkja", "the striking concrete church with a tower viewpoint"),
+                 ("Harpa", "a glass concert hall on the harbour"),
+                 ("the Old Harbour", "whale-watching boats and seafood shacks"),
+                 ("the Sun Voyager", "a steel sculpture of a dream boat facing the sea"),
+                 ("the geothermal pools", "neighbourhood swimming pools where locals unwind")],
+         foods=["Icelandic lamb soup", "skyr", "fresh cod", "hot dogs from the famous harbour stand"],
+         transport="The centre is small and walkable; for the countryside you need a tour or a hire car.",
+         season="June to August for midnight sun, September to March for a chance of northern lights.",
+         daytrip=("the Golden Circle", "Þingvellir, the Geysir area and Gullfoss waterfall"),
+         stay="the city centre near Laugavegur"),
+    dict(name="Vienna", country="Austria",
+         sights=[("Schönbrunn Palace", "the Habsburg summer palace and its vast gardens"),
+                 ("the Belvedere", "home to Klimt's The Kiss"),
+                 ("St. Stephen's Cathedral", "a Gothic landmark with a patterned tile roof"),
+                 ("the Naschmarkt", "a long market of food stalls and small restaurants"),
+                 ("the MuseumsQuartier", "museums and courtyards that are lively on summer evenings")],
+         foods=["Wiener schnitzel", "Sachertorte", "apple strudel", "Tafelspitz boiled beef"],
+         transport="Public transport is excellent; a 24-, 48- or 72-hour ticket covers the U-Bahn, trams and "
+                   "buses.",
+         season="April to June and September to October; December for Christmas markets.",
+         daytrip=("the Wachau Valley", "vineyards and abbeys along the Danube"),
+         stay="the first district for sights or Neubau for cafés and boutiques"),
+    dict(name="Seoul", country="South Korea",
+         sights=[("Gyeongbokgung Palace", "the grandest of the Joseon palaces, with a changing of the guard"),
+                 ("Bukchon Hanok Village", "traditional wooden houses on hilly lanes"),
+                 ("Namsan Tower", "city views from the top of a central hill"),
+                 ("Gwangjang Market", "one of the oldest markets, famous for street food"),
+                 ("the Cheonggyecheon stream", "a restored urban waterway for evening walks")],
+         foods=["bibimbap", "Korean barbecue", "tteokbokki", "bindaetteok mung bean pancakes"],
+         transport="The subway is fast and signposted in English; a T-money card works on buses and trains.",
+         season="April to May and September to November are the most comfortable months.",
+         daytrip=("the DMZ", "the border zone on a guided tour"),
+         stay="Jongno for palaces or Hongdae for nightlife"),
+    dict(name="Copenhagen", country="Denmark",
+         sights=[("Nyhavn", "the colourful 17th-century harbour front"),
+                 ("Tivoli Gardens", "a historic amusement park in the city centre"),
+                 ("Rosenborg Castle", "Renaissance castle housing the crown jewels"),
+                 ("Christiania", "a self-governing neighbourhood with its own rules"),
+                 ("the harbour baths", "clean swimming spots right in the city")],
+         foods=["smørrebrød open sandwiches", "Danish pastries", "hot dogs", "New Nordic tasting menus"],
+         transport="Rent a bike: the city is flat and built for cycling. The metro runs around the clock.",
+         season="May to September for long, mild days.",
+         daytrip=("Louisiana Museum of Modern Art", "art and sculpture by the sea, north of the city"),
+         stay="Vesterbro or Nørrebro"),
+    dict(name="Istanbul", country="Türkiye",
+         sights=[("Hagia Sophia", "a sixth-century marvel that has been church, mosque and museum"),
+                 ("the Blue Mosque", "famous for its tiled interior"),
+                 ("Topkapı Palace", "the Ottoman sultans' palace and treasury"),
+                 ("the Grand Bazaar", "one of the oldest covered markets in the world"),
+                 ("a Bosphorus ferry", "the cheapest and best way to see the city from the water")],
+         foods=["simit", "balık ekmek fish sandwiches", "meze", "baklava"],
+         transport="An Istanbulkart covers trams, the metro, buses and ferries.",
+         season="April to May and September to October.",
+         daytrip=("the Princes' Islands", "car-free islands a ferry ride away"),
+         stay="Sultanahmet for sights or Karaköy and Cihangir for cafés"),
+    dict(name="Vancouver", country="Canada",
+         sights=[("Stanley Park", "a seawall loop with forest, beaches and mountain views"),
+                 ("Granville Island", "a public market and artisan studios"),
+                 ("Capilano Suspension Bridge", "a swaying bridge high above a canyon"),
+                 ("Gastown", "the historic district with its steam clock"),
+                 ("Grouse Mountain", "hiking in summer and skiing in winter, close to the city")],
+         foods=["fresh salmon", "sushi", "Nanaimo bars", "dim sum in Richmond"],
+         transport="SkyTrain, buses and the SeaBus share one fare system; cycling along the seawall is a treat.",
+         season="June to September is driest; winter is mild but rainy.",
+         daytrip=("Whistler", "mountain village two hours up the Sea-to-Sky Highway"),
+         stay="Downtown or the West End near Stanley Park"),
+    dict(name="Cape Town", country="South Africa",
+         sights=[("Table Mountain", "a cable car or a steep hike to a flat-topped summit"),
+                 ("the Victoria and Alfred Waterfront", "harbour shops, restaurants and boat trips"),
+                 ("Kirstenbosch Garden", "botanical gardens on the mountain's eastern slopes"),
+                 ("Bo-Kaap", "brightly painted houses and Cape Malay heritage"),
+                 ("Boulders Beach", "a colony of African penguins")],
+         foods=["bobotie", "braai", "Cape Malay curry", "koeksisters"],
+         transport="Ride-hailing is the easiest way to get around; a hire car is useful for the peninsula.",
+         season="November to March is warm and dry.",
+         daytrip=("the Cape Winelands", "Stellenbosch and Franschhoek vineyards"),
+         stay="the City Bowl or Sea Point"),
+]
+
+TRAVEL_GENERAL = [
+    ("jetlag", ["How do I beat jet lag?", "Any tips for getting over jet lag quickly?"],
+     ["Shift onto local time as soon as you land: eat meals at local times and get outside in daylight, "
+      "especially in the morning when flying east.",
+      "Stay hydrated on the flight and go easy on alcohol. If you must nap on arrival day, keep it under 30 "
+      "minutes.",
+      "A rough rule is that the body adjusts by about one time zone per day, so a big eastward trip can take "
+      "several days to feel normal."],
+     "Get daylight, eat and sleep on local time from day one, and keep naps short.",
+     "Sleep as much as you want when you arrive."),
+    ("carry_on", ["How do I pack for two weeks with only a carry-on?", "Tips for packing light?"],
+     ["Plan outfits around two or three colours so everything mixes, and pack for about a week; laundry on "
+      "the road is easy.",
+      "Wear your bulkiest shoes and jacket on the plane, roll or use packing cubes for clothes, and decant "
+      "toiletries into small bottles.",
+      "Leave the just-in-case items at home. Almost anything you forget can be bought at your destination."],
+     "Pack a week of mix-and-match clothes, wear the bulky items and plan on doing laundry.",
+     "Just bring everything and pay for extra bags."),
+    ("insurance", ["Do I really need travel insurance?", "What should travel insurance cover?"],
+     ["For most trips abroad it is worth having, mainly for medical costs, which can be very high in some "
+      "countries, and for emergency evacuation.",
+      "Check the policy covers cancellation, lost luggage and any activities you plan, such as skiing or "
+      "diving, which are often excluded by default.",
+      "Some credit cards include travel cover, so read what you already have before buying more."],
+     "Usually yes, mainly for medical emergencies; check exclusions and what your card already covers.",
+     "No, your home health insurance covers everything abroad."),
+    ("flights", ["How can I find cheaper flights?", "When is the best time to book flights?"],
+     ["Be flexible: shifting your dates by a day or two, or flying into a nearby airport, often saves more than "
+      "any booking trick.",
+      "Use a fare comparison site with a calendar view and set price alerts a few months ahead. For popular "
+      "holidays, booking early usually wins.",
+      "Check the full price after baggage and seat fees, since budget airlines can end up costing more."],
+     "Stay flexible on dates and airports, set price alerts and compare the total cost including bags.",
+     "Always book on a Tuesday at midnight for the lowest fares."),
+    ("phone_data", ["What's the best way to get mobile data abroad?", "Should I get a local SIM or an eSIM?"],
+     ["If your phone supports eSIM, a travel eSIM is usually the easiest: you buy a data plan online and "
+      "activate it before you land.",
+      "A local SIM from a shop at the airport is often cheaper for longer stays and gives you a local number.",
+      "Check your home carrier's roaming prices first; some plans include generous roaming in certain regions."],
+     "A travel eSIM is easiest; a local SIM is often cheapest for long stays.",
+     "Just use roaming, it's always free now."),
+    ("solo", ["Any advice for travelling solo for the first time?", "How do I stay safe travelling alone?"],
+     ["Start with a destination that has good public transport and plenty of other travellers, and book the "
+      "first night's accommodation in advance so you arrive with a plan.",
+      "Share your itinerary with someone at home, keep a copy of your passport separate from the original, and "
+      "trust your instincts if a situation feels wrong.",
+      "Hostels with private rooms, walking tours and cooking classes are easy ways to meet people."],
+     "Pick an easy first destination, share your plans with someone and use tours to meet people.",
+     "Don't talk to anyone and stay in your room at night."),
+    ("kids", ["Tips for travelling with young kids?", "How do I survive a long flight with a toddler?"],
+     ["Plan fewer things per day than you would alone, and build the day around naps and meals.",
+      "Pack snacks, a change of clothes in your hand luggage and a few new small toys that come out one at a "
+      "time. For take-off and landing, drinking or sucking helps with ear pressure.",
+      "Accommodation with a kitchen and a washing machine makes everything easier."],
+     "Slow the pace, pack snacks and spare clothes, and choose accommodation with a kitchen.",
+     "Give them screens for the whole trip."),
+    ("passport", ["How long does my passport need to be valid for international travel?",
+                  "Can I travel if my passport expires soon?"],
+     ["Many countries require your passport to be valid for at least six months beyond your arrival date, and "
+      "some also require blank pages.",
+      "Check the entry requirements for your destination and any transit countries on an official government "
+      "site well before you go.",
+      "If you are close to the limit, renew early; processing times can be long before holiday seasons."],
+     "Often six months beyond arrival; check the official entry rules and renew early if in doubt.",
+     "As long as it hasn't expired on the day you fly, you're fine everywhere."),
+]
+
+TRAVEL_VAGUE = [
+    "There's lots to see, so just wander around and you'll find things.",
+    "Check a travel guide, they cover all of this.",
+    "Any time is a good time to go.",
+    "It's a nice place, you'll enjoy it.",
+]
+
+
+def plan_days(rng, city, days):
+    sights = list(city["sights"])
+    rng.shuffle(sights)
+    foods = list(city["foods"])
+    rng.shuffle(foods)
+    out = []
+    for d in range(days):
+        if d == days - 1 and days >= 3:
+            dt, dd = city["daytrip"]
+            out.append(f"**Day {d + 1}:** Take a day trip to {dt}: {dd}.")
+            continue
+        s1 = sights[(2 * d) % len(sights)]
+        s2 = sights[(2 * d + 1) % len(sights)]
+        food = foods[d % len(foods)]
+        out.append(f"**Day {d + 1}:** Morning at {s1[0]} ({s1[1]}). After lunch, head to {s2[0]}, "
+                   f"{s2[1]}. In the evening, try {food}.")
+    return out
+
+
+def bundle_travel(rng):
+    if chance(rng, 0.14):
+        first, second = rng.sample(TRAVEL_GENERAL, 2)
+        return [travel_general(rng, first), travel_general(rng, second)]
+    c = pick(rng, CITIES)
+    name = c["name"]
+    days = pick(rng, [2, 3, 4])
+    who = pick(rng, ["", "my partner and I ", "a friend and I ", "we "])
+    interest = pick(rng, ["", " We love food.", " I'm into history and architecture.", " I prefer a relaxed pace.",
+                          " It's our first trip abroad together."])
+    subj = "I'm" if not who else ("we're" if who == "we " else who.strip() + " are")
+    prompt = pick(rng, [f"Can you plan a {days}-day itinerary for {name}?{interest}",
+                        f"{cap(subj)} spending {days} days in {name}. What should {'I' if not who else 'we'} "
+                        f"see?{interest}",
+                        f"What's a good {days}-day plan for a first visit to {name}, {c['country']}?{interest}"])
+    plan = plan_days(rng, c, days)
+    resp = paras(
+        pick(rng, [f"Here's a relaxed {days}-day plan for {name}:", f"{days} days in {name}, day by day:",
+                   f"A {days}-day itinerary that mixes the highlights with some downtime:"]),
+        "\n".join(plan),
+        f"**Where to stay:** {c['stay']}.",
+        pick(rng, [f"**Getting around:** {c['transport']}", f"**When to go:** {c['season']}"]),
+    )
+    short = f"See {c['sights'][0][0]} and {c['sights'][1][0]}, eat {c['foods'][0]}, and save a day for {c['daytrip'][0]}."
+    wrong = f"{name} is small, so you can see everything in one afternoon."
+    itin = QA(f"travel:{name}:itin:{days}", prompt, resp, short, worse(rng, short, TRAVEL_VAGUE, wrong),
+              instruction="Create a day-by-day travel itinerary.",
+              input=f"Destination: {name}, {c['country']}\nDays: {days}" + (f"\nNotes:{interest}" if interest else ""))
+    foods = list(c["foods"])
+    rng.shuffle(foods)
+    food_resp = paras(
+        pick(rng, [f"Don't leave {name} without trying:", f"Food highlights in {name}:",
+                   f"A few things to eat in {name}:"]),
+        bullets(f"**{cap(f)}**." for f in foods),
+        pick(rng, [f"Markets and small family-run places are usually better value than restaurants right next to "
+                   "the main sights.",
+                   "Lunch menus are often much cheaper than dinner for the same food.",
+                   "Ask your accommodation where they eat; the answer is rarely in a guidebook."]),
+    )
+    food = QA(f"travel:{name}:food", pick(rng, [f"What food should I try in {name}?", f"What are the must-eat dishes in {name}?"]),
+              food_resp, f"Try {foods[0]} and {foods[1]}.", worse(rng, f"Try {foods[0]}.", TRAVEL_VAGUE),
+              followup=pick(rng, ["What should I eat while I'm there?", "Any food I shouldn't miss?"]))
+    move = QA(f"travel:{name}:transport",
+              pick(rng, [f"What's the best way to get around {name}?", f"Do I need a car in {name}?"]),
+              paras(c["transport"], f"For where to base yourself: {c['stay']}."),
+              c["transport"].split(";")[0].rstrip(".") + ".", worse(rng, "Taxis are easiest.", TRAVEL_VAGUE),
+              followup=pick(rng, ["How should we get around?", "Is public transport easy to use there?"]))
+    when = QA(f"travel:{name}:season",
+              pick(rng, [f"When is the best time to visit {name}?", f"What month should I go to {name}?"]),
+              paras(c["season"], pick(rng, ["Shoulder seasons also mean lower hotel prices.",
+                                            "Whatever the season, book popular sights online in advance.",
+                                            "Weather can vary year to year, so pack a layer either way."])),
+              c["season"].split(";")[0].rstrip(".").split(",")[0] + ".",
+              worse(rng, "Any time is fine.", TRAVEL_VAGUE, "Midwinter is best because it's quiet."),
+              followup="When is the best time of year to go?")
+    dt, dd = c["daytrip"]
+    trip = QA(f"travel:{name}:daytrip",
+              pick(rng, [f"Is there a good day trip from {name}?", f"What's worth a day trip from {name}?"]),
+              paras(f"{dt} is the classic choice: {dd}.",
+                    pick(rng, ["Leave early to beat the tour groups.", "Check return times before you set off.",
+                               "It is worth booking tickets for the main sight the day before."])),
+              f"{dt}: {dd}.", worse(rng, f"{dt}.", TRAVEL_VAGUE),
+              followup="Is a day trip worth it, and where to?")
+    return [itin, food, move, when, trip]
+
+
+def travel_general(rng, g):
+    key, asks, body, short, wrong = g
+    return QA("travel:general:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, TRAVEL_VAGUE, wrong),
+              followup=pick(rng, asks))
+
+
+def weather_tool_conversation():
+    """The one conversation with an OpenAI-style tool call."""
+    return [
+        {"role": "system", "content": "You are a travel assistant. You can call get_weather(city) to look up "
+                                      "current conditions."},
+        {"role": "user", "content": "I'm in Lisbon tonight for a dinner on a rooftop terrace. What's the weather "
+                                    "like right now? Do I need a jacket?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": json.dumps({"city": "Lisbon"})}}]},
+        {"role": "tool", "tool_call_id": "call_1",
+         "content": json.dumps({"city": "Lisbon", "temperature_c": 17, "condition": "partly cloudy",
+                                "wind_kph": 19, "humidity": 71, "sunset": "20:41"})},
+        {"role": "assistant", "content": "It's currently 17°C and partly cloudy in Lisbon, with a breeze of around "
+                                         "19 km/h. On an exposed rooftop that wind will make it feel cooler once the "
+                                         "sun sets at 20:41, so yes, bring a light jacket or a sweater. Rain isn't "
+                                         "likely, so no need for an umbrella."},
+    ]
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: health and fitness
+# --------------------------------------------------------------------------------------------------------
+
+EXERCISES = [
+    dict(name="squat", muscles="quads, glutes and core",
+         cues=["Stand with feet about shoulder-width apart, toes turned out slightly.",
+               "Brace your core as if someone were about to poke your stomach.",
+               "Sit down and back between your heels, keeping your knees tracking over your toes.",
+               "Go as deep as you can while keeping your back neutral, then drive up through the whole foot."],
+         mistakes=["letting the knees cave inwards", "rising onto the toes", "rounding the lower back at the bottom"],
+         easier="a box squat to a bench", harder="a goblet squat holding a dumbbell at your chest"),
+    dict(name="push-up", muscles="chest, shoulders and triceps",
+         cues=["Place your hands slightly wider than your shoulders.",
+               "Make a straight line from head to heels by squeezing your glutes.",
+               "Lower your chest to just above the floor with elbows at roughly 45 degrees to your body.",
+               "Press the floor away until your arms are straight."],
+         mistakes=["letting the hips sag", "flaring the elbows straight out", "doing half reps"],
+         easier="an incline push-up with hands on a bench or wall", harder="a decline push-up with feet raised"),
+    dict(name="deadlift", muscles="hamstrings, glutes and back",
+         cues=["Stand with the bar over the middle of your feet.",
+               "Hinge at the hips and grip the bar just outside your legs.",
+               "Pull the slack out of the bar and set a flat back before lifting.",
+               "Push the floor away and keep the bar close to your legs all the way up, finishing tall."],
+         mistakes=["rounding the back", "letting the bar drift forward", "leaning back at the top"],
+         easier="a kettlebell deadlift from a raised surface", harder="a deficit deadlift from a small platform"),
+    dict(name="plank", muscles="abdominals and deep core",
+         cues=["Rest on your forearms with elbows under your shoulders.",
+               "Squeeze your glutes and tuck your pelvis slightly.",
+               "Keep your neck long and look at the floor just ahead of your hands.",
+               "Breathe steadily instead of holding your breath."],
+         mistakes=["hips too high", "lower back sagging", "holding for so long that form falls apart"],
+         easier="a plank with knees on the floor", harder="a plank with alternating arm reaches"),
+    dict(name="lunge", muscles="quads, glutes and balance",
+         cues=["Take a long step forward.",
+               "Lower until both knees are bent at about 90 degrees.",
+               "Keep your torso upright and the front knee over the middle of the foot.",
+               "Push through the front heel to return."],
+         mistakes=["a step that is too short", "the front heel lifting", "the torso tipping forward"],
+         easier="a split squat with the feet staying in place", harder="a walking lunge holding dumbbells"),
+    dict(name="bent-over row", muscles="upper back and biceps",
+         cues=["Hinge forward at the hips with a flat back, holding the weights at arm's length.",
+               "Pull your elbows back towards your hips.",
+               "Squeeze your shoulder blades together at the top.",
+               "Lower slowly under control."],
+         mistakes=["jerking the weight with momentum", "shrugging the shoulders", "rounding the back"],
+         easier="a chest-supported row on an incline bench", harder="a single-arm row with a pause at the top"),
+    dict(name="glute bridge", muscles="glutes and hamstrings",
+         cues=["Lie on your back with knees bent and feet flat, close to your hips.",
+               "Press through your heels and lift your hips.",
+               "Squeeze your glutes hard at the top without arching your lower back.",
+               "Lower slowly and repeat."],
+         mistakes=["pushing through the toes", "over-arching at the top", "rushing the reps"],
+         easier="a bridge with a shorter range of motion", harder="a single-leg bridge"),
+    dict(name="overhead press", muscles="shoulders and triceps",
+         cues=["Hold the weights at shoulder height with your wrists stacked over your elbows.",
+               "Brace your core and squeeze your glutes so you don't lean back.",
+               "Press straight up until your arms are locked out beside your ears.",
+               "Lower back to your shoulders under control."],
+         mistakes=["arching the lower back", "pressing forward instead of up", "flaring the ribs"],
+         easier="a seated dumbbell press", harder="a single-arm standing press"),
+    dict(name="pull-up", muscles="lats, upper back and biceps",
+         cues=["Hang from the bar with hands just wider than shoulder-width.",
+               "Start by pulling your shoulder blades down and back.",
+               "Drive your elbows towards your ribs until your chin clears the bar.",
+               "Lower all the way to a full hang."],
+         mistakes=["kipping or swinging", "stopping short of a full hang", "craning the neck to reach the bar"],
+         easier="a band-assisted pull-up or slow negatives", harder="a weighted pull-up"),
+    dict(name="hip hinge with a kettlebell swing", muscles="glutes, hamstrings and grip",
+         cues=["Stand with feet a little wider than your hips and the kettlebell slightly in front.",
+               "Hike the bell back between your legs like a football snap.",
+               "Snap your hips forward so the bell floats to chest height.",
+               "Let it fall back and hinge again; the arms guide, the hips power."],
+         mistakes=["squatting instead of hinging", "lifting with the arms", "leaning back at the top"],
+         easier="a kettlebell deadlift", harder="a single-arm swing"),
+]
+
+FIT_GENERAL = [
+    ("doms", ["Why am I so sore two days after a workout?", "Is it normal to be sore after exercising?"],
+     ["That is delayed onset muscle soreness (DOMS). It usually peaks 24 to 72 hours after unfamiliar or harder "
+      "training and is a normal response, not a sign of injury.",
+      "Gentle movement such as walking, enough sleep and enough protein help it pass. It fades as your body gets "
+      "used to the training.",
+      "Sharp pain, swelling or pain in a joint rather than a muscle is different and worth getting checked."],
+     "That's DOMS: normal soreness that peaks a day or two after new training and fades with time.",
+     "Soreness means you tore a muscle and should stop exercising."),
+    ("warmup", ["What's a good warm-up before lifting?", "Do I really need to warm up?"],
+     ["A warm-up raises your body temperature and rehearses the movements you are about to do. Five to ten "
+      "minutes is enough.",
+      "Start with a few minutes of light cardio, then dynamic moves such as leg swings and arm circles, then a "
+      "couple of lighter sets of your first exercise.",
+      "Save long static stretches for after the session."],
+     "Yes: a few minutes of light cardio, dynamic moves and lighter warm-up sets is enough.",
+     "Hold long static stretches for a few minutes each before lifting."),
+    ("rest_days", ["How many rest days do I need each week?", "Is it bad to work out every day?"],
+     ["Most people do well with at least one or two rest days a week, more when starting out.",
+      "You can train most days if you vary the intensity and muscle groups, for example alternating hard and easy "
+      "days.",
+      "Signs you need more recovery include persistent fatigue, poor sleep, lingering soreness and stalled "
+      "progress."],
+     "One or two rest days a week suits most people; vary intensity if you train daily.",
+     "Rest days are unnecessary if you are motivated."),
+    ("fat_loss", ["Is cardio or weight training better for losing fat?", "What's the best exercise for fat loss?"],
+     ["Fat loss mainly comes from eating slightly less energy than you use over time, so diet does most of the "
+      "work.",
+      "Weight training helps you keep muscle while losing fat, which matters for how you look and feel. Cardio "
+      "adds to the energy you burn and is good for your heart.",
+      "The best plan combines both with a moderate calorie deficit and plenty of protein."],
+     "Diet drives fat loss; combine strength training to keep muscle with cardio for extra burn.",
+     "Only cardio burns fat; lifting makes you bulky."),
+    ("sleep", ["How much does sleep affect my fitness progress?", "Can poor sleep slow down muscle gain?"],
+     ["A lot. Sleep is when much of the repair and adaptation from training happens, and short sleep is linked "
+      "to worse performance and recovery.",
+      "Most adults need seven to nine hours. Regular bed and wake times, a cool dark room and less screen time "
+      "late at night all help.",
+      "If you are sleeping badly, a lighter training week is often more productive than pushing through."],
+     "Sleep matters a lot for recovery; aim for seven to nine hours on a regular schedule.",
+     "Sleep doesn't matter if you eat enough protein."),
+    ("steps", ["Is walking 10,000 steps a day necessary?", "Does walking count as exercise?"],
+     ["Walking absolutely counts, and more daily movement is linked to better health. The 10,000 figure is a "
+      "round number rather than a magic threshold; benefits start well below it.",
+      "If you currently average 4,000 steps, aiming for 6,000 or 7,000 is a meaningful and realistic "
+      "improvement.",
+      "Pair walking with two short strength sessions a week for a well-rounded routine."],
+     "Walking counts and benefits start well below 10,000 steps; increase gradually from where you are.",
+     "Walking is too easy to make any difference."),
+    ("sets_reps", ["How many sets and reps should I do to build muscle?", "What rep range is best for growth?"],
+     ["Muscle can grow across a wide range of reps, roughly 5 to 30 per set, as long as sets are taken close to "
+      "failure.",
+      "A practical starting point is about 10 hard sets per muscle group per week, split across two sessions, "
+      "in the 6 to 15 rep range.",
+      "Progress by adding reps or weight over time while keeping your form consistent."],
+     "About 10 hard sets per muscle per week, mostly 6 to 15 reps, close to failure.",
+     "Always do exactly 3 sets of 10 or you won't grow."),
+]
+
+FIT_VAGUE = [
+    "Just listen to your body.",
+    "Everyone is different, so experiment.",
+    "Go to the gym more often and it will work out.",
+    "Watch some videos online for this.",
+]
+
+GOALS = {
+    "strength": ("3 to 5 sets of 4 to 6 reps", "2 to 3 minutes", "add a little weight whenever you hit the top "
+                                                                  "of the rep range"),
+    "muscle": ("3 to 4 sets of 8 to 12 reps", "60 to 90 seconds", "add a rep or two each week before adding weight"),
+    "general fitness": ("2 to 3 sets of 10 to 15 reps", "about a minute", "increase reps first, then weight"),
+    "fat loss": ("3 sets of 10 to 15 reps as a circuit", "30 to 45 seconds", "shorten rest or add a round"),
+}
+EQUIP = {
+    "no equipment": {"lower": ["bodyweight squats", "reverse lunges", "glute bridges", "step-ups on a sturdy chair"],
+                     "push": ["push-ups", "pike push-ups", "chair dips"],
+                     "pull": ["towel rows under a table", "superman holds", "door-frame rows"],
+                     "core": ["planks", "dead bugs", "side planks"]},
+    "a pair of dumbbells": {"lower": ["goblet squats", "dumbbell Romanian deadlifts", "split squats", "step-ups"],
+                            "push": ["dumbbell floor press", "overhead press", "push-ups"],
+                            "pull": ["single-arm rows", "bent-over rows", "reverse flyes"],
+                            "core": ["planks", "suitcase carries", "dead bugs"]},
+    "a full gym": {"lower": ["back squats", "Romanian deadlifts", "leg press", "walking lunges"],
+                   "push": ["bench press", "overhead press", "incline dumbbell press"],
+                   "pull": ["lat pulldowns", "seated cable rows", "pull-ups"],
+                   "core": ["cable woodchops", "hanging knee raises", "planks"]},
+    "resistance bands": {"lower": ["banded squats", "banded good mornings", "lateral band walks"],
+                         "push": ["banded chest press", "push-ups", "banded overhead press"],
+                         "pull": ["banded rows", "band pull-aparts", "banded face pulls"],
+                         "core": ["pallof presses", "planks", "dead bugs"]},
+}
+
+
+def fit_plan(rng):
+    goal = pick(rng, list(GOALS))
+    equip = pick(rng, list(EQUIP))
+    days = pick(rng, [2, 3, 4])
+    level = pick(rng, ["a complete beginner", "getting back into training after a break", "fairly new to the gym",
+                       "someone with a busy schedule"])
+    prompt = pick(rng, [
+        f"Can you write me a {days}-day-a-week workout plan for {goal}? I have {equip}.",
+        f"I'm {level}. Make me a {days}-day routine focused on {goal} using {equip}.",
+        f"What should a {days}-day {goal} program look like with {equip}?",
+    ])
+    pools = EQUIP[equip]
+    sets, rest, prog = GOALS[goal]
+    sessions = []
+    for d in range(days):
+        ex = [pools["lower"][(d + i) % len(pools["lower"])] for i in range(1 if days > 2 else 2)]
+        ex += [pools["push"][d % len(pools["push"])], pools["pull"][d % len(pools["pull"])],
+               pools["core"][d % len(pools["core"])]]
+        sessions.append(f"**Day {d + 1}:** " + ", ".join(ex) + ".")
+    resp = paras(
+        pick(rng, [f"Here's a simple {days}-day plan for {goal} with {equip}:",
+                   f"A {days}-day full-body routine ({goal}, {equip}):",
+                   f"This {days}-day plan keeps things simple and balanced:"]),
+        "\n".join(sessions),
+        f"Do {sets} for each exercise, resting {rest} between sets. To progress, {prog}.",
+        pick(rng, ["Leave at least one rest day between sessions if you can.",
+                   "Start lighter than you think for the first two weeks and focus on form.",
+                   "Warm up for five minutes before each session with light cardio and a few easy sets.",
+                   "Keep a simple log of weights and reps so you know when to progress."]),
+    )
+    short = f"Train full body {days} times a week: {sets}, resting {rest}."
+    wrong = "Do as many reps as possible every day until exhaustion."
+    return QA(f"fit:plan:{goal}:{equip}:{days}", prompt, resp, short, worse(rng, short, FIT_VAGUE, wrong),
+              instruction="Design a weekly workout plan based on the details below.",
+              input=f"Goal: {goal}\nDays per week: {days}\nEquipment: {equip}\nExperience: {level}")
+
+
+def fit_protein(rng):
+    kg = rng.randrange(52, 111)
+    lo, hi = round(kg * 1.6), round(kg * 2.2)
+    meals = pick(rng, [3, 4])
+    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. How much protein should I eat?",
+                        f"How much protein do I need per day to build muscle at {kg} kg?",
+                        f"What's a good daily protein target for someone who weighs {kg} kg and trains regularly?"])
+    resp = paras(
+        f"For people who strength train, a common evidence-based range is about 1.6 to 2.2 g of protein per kg of "
+        f"body weight per day. At {kg} kg that is roughly **{lo} to {hi} g a day**.",
+        f"Spread across {meals} meals, that is about {round(lo / meals)} to {round(hi / meals)} g per meal, for "
+        "example:",
+        bullets(rng.sample(["Greek yogurt with oats and berries (about 25 g).", "Two eggs and a slice of cheese on toast (about 20 g).",
+                            "A chicken breast with rice and vegetables (about 40 g).", "A lentil and chickpea curry (about 20 g).",
+                            "Tofu stir-fry with edamame (about 30 g).", "A tin of tuna on a jacket potato (about 30 g).",
+                            "Cottage cheese with fruit (about 20 g)."], 3)),
+        pick(rng, ["If you have kidney problems, check with your doctor before increasing protein.",
+                   "Whole foods are enough for most people; protein powder is just a convenience.",
+                   "Hitting your daily total matters more than exact meal timing."]),
+    )
+    short = f"About {lo} to {hi} g a day (1.6 to 2.2 g per kg)."
+    return QA(f"fit:protein:{kg}", prompt, resp, short, worse(rng, short, FIT_VAGUE, f"At least {kg * 4} g a day."),
+              followup=f"How much protein should I be eating? I'm {kg} kg.")
+
+
+def fit_exercise(rng, e):
+    n = e["name"]
+    form = QA(f"fit:ex:{n}:form", pick(rng, [f"How do I do a {n} with good form?", f"Can you explain proper {n} technique?",
+                                            f"What are the key form cues for the {n}?"]),
+              paras(f"The {n} mainly works your {e['muscles']}.", numbered(e["cues"]),
+                    f"Film yourself from the side for a few reps; it is the fastest way to spot problems."),
+              f"{e['cues'][1]} {e['cues'][2]}", worse(rng, f"Just copy what you see other people doing.", FIT_VAGUE),
+              followup=f"How should I do the {n}?")
+    m = e["mistakes"]
+    mistakes = QA(f"fit:ex:{n}:mistakes", pick(rng, [f"What are common {n} mistakes?", f"What do people get wrong with {n}s?"]),
+                  paras(f"The three I see most often with the {n}:", bullets(cap(x) + "." for x in m),
+                        f"Most of them go away if you lower the weight and slow the tempo down."),
+                  f"Watch out for {m[0]} and {m[1]}.", worse(rng, f"Watch out for {m[0]}.", FIT_VAGUE),
+                  followup="What mistakes should I watch out for?")
+    scale = QA(f"fit:ex:{n}:scale", pick(rng, [f"Is there an easier or harder version of the {n}?",
+                                               f"How do I progress the {n}?"]),
+               paras(f"To make it easier, try {e['easier']}. To make it harder, try {e['harder']}.",
+                     "Move to the harder version once you can do three sets of the current one with clean form."),
+               f"Easier: {e['easier']}. Harder: {e['harder']}.", worse(rng, "Add more weight.", FIT_VAGUE),
+               followup="How do I make it easier or harder?")
+    return [form, mistakes, scale]
+
+
+def bundle_fitness(rng):
+    r = rng.random()
+    if r < 0.3:
+        g1, g2 = rng.sample(FIT_GENERAL, 2)
+        return [fit_plan(rng), fit_general(rng, g1), fit_general(rng, g2)]
+    if r < 0.45:
+        return [fit_protein(rng), fit_general(rng, pick(rng, FIT_GENERAL))]
+    if r < 0.8:
+        return fit_exercise(rng, pick(rng, EXERCISES))
+    g1, g2 = rng.sample(FIT_GENERAL, 2)
+    return [fit_general(rng, g1), fit_general(rng, g2)]
+
+
+def fit_general(rng, g):
+    key, asks, body, short, wrong = g
+    return QA("fit:general:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, FIT_VAGUE, wrong),
+              followup=pick(rng, asks))

@@ -182,6 +182,8 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     files = resolve_paths(path)
     p = Path(path).expanduser()
     root = p if p.is_dir() else None
+    # A glob may match same-named files in different folders: name them relative to their common parent.
+    shown_root = root if root is not None or len(files) < 2 else Path(os.path.commonpath(files))
     columns: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS}
     infos: list[FileInfo] = []
     skipped: list[SkippedRecord] = []
@@ -189,7 +191,7 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     for i, f in enumerate(files):
         if progress:
             progress(f"reading {f.name}", i / len(files))
-        shown = _display(f, root) if len(files) > 1 else str(f)
+        shown = _display(f, shown_root) if len(files) > 1 else str(f)
         info, n_records = _load_file(f, shown, options, offset, columns, skipped)
         infos.append(info)
         offset += n_records

@@ -182,7 +182,9 @@ def iter_json(path: Path) -> Iterator[RawRecord | BadRecord]:
             # JSON Lines saved with a .json suffix: read it as such rather than failing.
             yield from iter_jsonl(path)
             return
-        raise LoadError(f"invalid JSON at column {exc.colno}: {exc.msg}", path=str(path), line=exc.lineno) from exc
+        msg = ("the file ends in the middle of the JSON document (truncated JSON)" if _runs_to_end(exc)
+               else f"invalid JSON at column {exc.colno}: {exc.msg}")
+        raise LoadError(msg, path=str(path), line=exc.lineno) from exc
     records, _ = _unwrap(value, path)
     for i, rec in enumerate(records or []):
         if isinstance(rec, dict):
@@ -218,8 +220,9 @@ def _iter_json_array(text: str, path: Path) -> Iterator[RawRecord | BadRecord]:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             truncated = _runs_to_end(exc)
+            at = f"column {exc.colno}" if exc.lineno == rec_line else f"line {exc.lineno}, column {exc.colno}"
             msg = ("the file ends in the middle of this record (truncated JSON)" if truncated
-                   else f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+                   else f"invalid JSON at {at}: {exc.msg}; the records after it cannot be read")
             yield BadRecord(index, rec_line, msg)
             return
         if isinstance(value, dict):
