@@ -67,7 +67,7 @@ _MAX_OPEN = 4
 def open_workspace(session: Session) -> Workspace | None:
     """The session's workspace, or None with `session.error` set to a message for `st.error`."""
     key = (session.source, json.dumps(session.options.to_dict(), sort_keys=True), session.workspace_dir or "",
-           _files_signature(session.source))
+           str(sift_home()), _files_signature(session.source))
     cache = _workspaces()
     ws = cache.get(key)
     if ws is None:

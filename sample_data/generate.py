@@ -3233,3 +3233,372 @@ def fit_general(rng, g):
     key, asks, body, short, wrong = g
     return QA("fit:general:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, FIT_VAGUE, wrong),
               followup=pick(rng, asks))
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: cooking
+# --------------------------------------------------------------------------------------------------------
+
+RECIPES = [
+    dict(name="shakshuka", serves=4, time="30 minutes",
+         ing=["2 tbsp olive oil", "1 onion, diced", "1 red bell pepper, sliced", "3 garlic cloves, minced",
+              "1 tsp ground cumin", "1 tsp smoked paprika", "1 can (400 g) crushed tomatoes", "6 eggs",
+              "Salt and pepper", "Fresh parsley or cilantro"],
+         steps=["Soften the onion and pepper in the oil over medium heat for about 6 minutes.",
+                "Stir in the garlic and spices and cook for one minute until fragrant.",
+                "Add the tomatoes, season, and simmer for 10 minutes until the sauce thickens.",
+                "Make six wells in the sauce and crack an egg into each.",
+                "Cover and cook on low for 5 to 8 minutes, until the whites are set and the yolks still soft.",
+                "Scatter over the herbs and serve from the pan with crusty bread."],
+         problem=("the eggs overcook before the whites set",
+                  "Turn the heat down and cover the pan so steam cooks the tops of the eggs. Take it off the heat "
+                  "while the yolks still jiggle, because the hot sauce keeps cooking them."),
+         swap=("bell pepper", "a few handfuls of spinach or a diced zucchini",
+               "Add spinach just before the eggs so it only wilts."),
+         store="The sauce keeps for 4 days in the fridge; reheat it and cook fresh eggs in it rather than storing "
+               "cooked eggs.",
+         about="Shakshuka is a North African and Middle Eastern dish of eggs gently poached in a spiced tomato and "
+               "pepper sauce."),
+    dict(name="mushroom risotto", serves=4, time="40 minutes",
+         ing=["300 g arborio rice", "400 g mixed mushrooms, sliced", "1 litre hot vegetable stock",
+              "1 onion, finely chopped", "2 garlic cloves", "120 ml dry white wine", "40 g butter",
+              "50 g grated Parmesan", "2 tbsp olive oil", "Fresh thyme"],
+         steps=["Fry the mushrooms in half the oil over high heat until golden, then set aside.",
+                "Soften the onion and garlic in the remaining oil and half the butter.",
+                "Add the rice and stir for two minutes until the edges look translucent.",
+                "Pour in the wine and let it bubble away.",
+                "Add the hot stock a ladle at a time, stirring, for about 18 minutes until the rice is creamy but "
+                "still has a slight bite.",
+                "Stir in the mushrooms, the rest of the butter, the Parmesan and thyme, then rest for two minutes."],
+         problem=("the risotto turns out gluey",
+                  "Gluey risotto is overcooked or was stirred too long after it was ready. Start tasting at 15 "
+                  "minutes, and finish it slightly loose, since it thickens as it stands."),
+         swap=("white wine", "an extra ladle of stock with a squeeze of lemon", "The lemon gives the acidity the "
+               "wine would have added."),
+         store="Leftover risotto keeps for 2 days in the fridge. It reheats poorly, but it makes excellent fried "
+               "rice cakes.",
+         about="Risotto is a northern Italian rice dish cooked slowly in stock, where the starch from the rice "
+               "creates a creamy sauce."),
+    dict(name="red lentil soup", serves=6, time="35 minutes",
+         ing=["250 g red lentils, rinsed", "1 onion, chopped", "2 carrots, diced", "2 garlic cloves",
+              "1 tsp cumin", "1 tsp turmeric", "1.5 litres stock", "1 can chopped tomatoes", "Juice of 1 lemon",
+              "2 tbsp olive oil"],
+         steps=["Cook the onion and carrots in the oil for 8 minutes until soft.",
+                "Add the garlic and spices and cook for a minute.",
+                "Add the lentils, stock and tomatoes and simmer for 20 minutes.",
+                "Blend partly or fully, depending on the texture you like.",
+                "Finish with lemon juice and season to taste."],
+         problem=("the soup tastes flat",
+                  "Flat soup usually needs salt and acid. Add salt a pinch at a time, then more lemon; a spoon of "
+                  "yogurt or a drizzle of chilli oil on top also lifts it."),
+         swap=("carrots", "sweet potato or butternut squash", "Both make the soup slightly sweeter and thicker."),
+         store="It keeps for 5 days in the fridge and freezes well for 3 months; add a splash of water when "
+               "reheating because it thickens.",
+         about="Red lentil soup is a cheap, filling staple across the Middle East and South Asia; red lentils "
+               "break down quickly and need no soaking."),
+    dict(name="banana bread", serves=10, time="1 hour 10 minutes",
+         ing=["3 very ripe bananas", "75 g melted butter", "150 g brown sugar", "1 egg", "1 tsp vanilla",
+              "1 tsp baking soda", "Pinch of salt", "190 g plain flour", "Optional: 75 g chopped walnuts"],
+         steps=["Heat the oven to 175°C and line a loaf tin.",
+                "Mash the bananas and mix in the melted butter.",
+                "Stir in the sugar, egg and vanilla.",
+                "Sprinkle over the baking soda and salt, then fold in the flour until just combined.",
+                "Pour into the tin and bake for 55 to 65 minutes, until a skewer comes out clean.",
+                "Cool in the tin for 10 minutes before turning out."],
+         problem=("the middle stays raw while the top burns",
+                  "Cover the top loosely with foil after 40 minutes and keep baking. An oven thermometer is also "
+                  "worth checking, since many ovens run hot."),
+         swap=("egg", "3 tablespoons of plain yogurt or a flax egg", "The bread will be slightly denser."),
+         store="Wrapped well, it keeps for 3 days at room temperature or 3 months frozen in slices.",
+         about="Banana bread is a quick bread, leavened with baking soda rather than yeast, and the best use for "
+               "bananas that have gone brown and spotty."),
+    dict(name="chicken stir-fry", serves=2, time="20 minutes",
+         ing=["2 chicken thighs, thinly sliced", "1 tbsp cornstarch", "2 tbsp soy sauce", "1 tbsp oyster sauce",
+              "1 tsp sesame oil", "1 broccoli head, in small florets", "1 red pepper, sliced",
+              "2 garlic cloves", "A thumb of ginger", "2 tbsp neutral oil"],
+         steps=["Toss the chicken with the cornstarch and half the soy sauce.",
+                "Mix the remaining soy, oyster sauce, sesame oil and 3 tbsp water for the sauce.",
+                "Stir-fry the chicken in a very hot pan with the oil until browned, then remove.",
+                "Stir-fry the broccoli and pepper for 3 minutes, adding the garlic and ginger at the end.",
+                "Return the chicken, add the sauce and toss until glossy.",
+                "Serve immediately over rice or noodles."],
+         problem=("the vegetables go soggy",
+                  "The pan is not hot enough or too crowded. Heat it until it just smokes, cook in batches, and "
+                  "make sure the vegetables are dry before they go in."),
+         swap=("chicken", "firm tofu, pressed and cubed", "Toss the tofu in cornstarch and fry until crisp first."),
+         store="Leftovers keep for 3 days in the fridge; reheat in a hot pan rather than the microwave to keep "
+               "some crunch.",
+         about="A stir-fry cooks small pieces quickly over very high heat, so everything should be chopped before "
+               "you start."),
+    dict(name="guacamole", serves=4, time="10 minutes",
+         ing=["3 ripe avocados", "1 lime", "1/2 small red onion, finely diced", "1 jalapeño, finely chopped",
+              "1 tomato, seeded and diced", "A handful of cilantro", "Salt"],
+         steps=["Halve the avocados, remove the stones and scoop the flesh into a bowl.",
+                "Mash with a fork, leaving it a little chunky.",
+                "Mix in the lime juice, onion, jalapeño, tomato and cilantro.",
+                "Season with salt and taste; add more lime if it needs brightness."],
+         problem=("it turns brown quickly",
+                  "Press plastic wrap directly onto the surface so no air touches it, and add the lime juice "
+                  "early. A little browning on top is harmless and can be stirred in."),
+         swap=("cilantro", "flat-leaf parsley or simply more lime", "It will taste different but still fresh."),
+         store="It is best eaten the same day but keeps for about a day in the fridge with wrap pressed onto "
+               "the surface.",
+         about="Guacamole is a Mexican avocado dip; the best versions are simple and depend on perfectly ripe "
+               "avocados."),
+    dict(name="fluffy pancakes", serves=4, time="25 minutes",
+         ing=["200 g plain flour", "2 tsp baking powder", "1 tbsp sugar", "Pinch of salt", "250 ml milk",
+              "1 egg", "30 g melted butter", "Butter for the pan"],
+         steps=["Whisk the flour, baking powder, sugar and salt in a bowl.",
+                "In a jug, beat the milk, egg and melted butter.",
+                "Pour the wet mix into the dry and stir briefly; a few lumps are fine.",
+                "Rest the batter for 5 minutes.",
+                "Cook ladlefuls in a lightly buttered pan over medium heat until bubbles appear, then flip."],
+         problem=("the pancakes come out flat and rubbery",
+                  "That usually means the batter was overmixed or the baking powder is old. Stir only until the "
+                  "flour disappears, and test the baking powder by dropping a spoonful into hot water; it should "
+                  "fizz."),
+         swap=("milk", "buttermilk, using 1 tsp baking soda in place of 1 tsp of the baking powder",
+               "Buttermilk pancakes are especially tender."),
+         store="Cooked pancakes freeze well with baking paper between them; reheat them in the toaster.",
+         about="American-style pancakes are thick and soft because of the baking powder, unlike thin French crêpes."),
+    dict(name="tomato pasta sauce", serves=4, time="45 minutes",
+         ing=["2 cans whole peeled tomatoes", "4 tbsp olive oil", "4 garlic cloves, sliced",
+              "Pinch of chilli flakes", "A few basil leaves", "Salt", "1 tsp sugar if the tomatoes are sharp"],
+         steps=["Gently cook the garlic in the oil until pale golden.",
+                "Add the chilli flakes, then the tomatoes, crushing them with a spoon.",
+                "Simmer uncovered for 30 minutes, stirring now and then.",
+                "Season with salt, and a little sugar only if it tastes sharp.",
+                "Stir in torn basil just before serving."],
+         problem=("the sauce tastes too acidic",
+                  "Cook it longer to mellow it, add a knob of butter at the end, or a small pinch of sugar. Baking "
+                  "soda neutralises acid too, but a tiny pinch is plenty."),
+         swap=("canned tomatoes", "1 kg very ripe fresh tomatoes, peeled and chopped",
+               "Fresh tomatoes need a little longer to cook down."),
+         store="The sauce keeps for 5 days in the fridge or 6 months in the freezer.",
+         about="A simple tomato sauce is the base for countless pasta dishes, pizzas and braises."),
+    dict(name="roast chicken", serves=4, time="1 hour 40 minutes",
+         ing=["1 whole chicken, about 1.6 kg", "1 lemon", "1 head of garlic", "A few sprigs of thyme",
+              "2 tbsp soft butter", "Salt and pepper", "1 kg potatoes, in chunks"],
+         steps=["Take the chicken out of the fridge 30 minutes before cooking and heat the oven to 200°C.",
+                "Pat the skin dry and rub it with butter, salt and pepper.",
+                "Put the halved lemon, garlic and thyme inside the cavity.",
+                "Roast on top of the potatoes for about 1 hour 20 minutes, until the juices run clear and the "
+                "thickest part of the thigh reaches 75°C.",
+                "Rest for 15 minutes before carving."],
+         problem=("the breast meat is dry",
+                  "Dry breast usually means overcooking. Use a thermometer and take it out when the thigh reaches "
+                  "temperature, and always rest the bird. Dry-brining with salt the night before helps too."),
+         swap=("butter", "olive oil", "The skin will still crisp, though it browns slightly less."),
+         store="Cooked chicken keeps for 3 to 4 days in the fridge; use the carcass for stock.",
+         about="A roast chicken is one of the most useful things to learn: one bird gives a dinner, leftovers and "
+               "stock."),
+    dict(name="vegetable curry", serves=4, time="40 minutes",
+         ing=["1 onion, chopped", "3 garlic cloves", "A thumb of ginger", "2 tbsp curry paste",
+              "1 can coconut milk", "1 can chickpeas, drained", "1 sweet potato, cubed", "2 handfuls spinach",
+              "1 tbsp oil", "Lime juice"],
+         steps=["Soften the onion in the oil, then add the garlic and ginger.",
+                "Fry the curry paste for a minute until it smells toasty.",
+                "Add the sweet potato, coconut milk and a splash of water, and simmer for 15 minutes.",
+                "Add the chickpeas and cook for 5 minutes more.",
+                "Stir in the spinach until wilted and finish with lime juice."],
+         problem=("the curry is too spicy",
+                  "Stir in more coconut milk or a spoon of yogurt, and serve it with plenty of rice. A little sugar "
+                  "or lime also balances the heat."),
+         swap=("sweet potato", "cauliflower or butternut squash", "Cauliflower needs about 10 minutes."),
+         store="It tastes even better the next day and keeps for 4 days in the fridge.",
+         about="This is a quick weeknight curry that relies on a good paste and coconut milk for depth."),
+    dict(name="focaccia", serves=8, time="3 hours, mostly rising",
+         ing=["500 g strong white flour", "7 g instant yeast", "10 g salt", "400 ml lukewarm water",
+              "6 tbsp olive oil", "Flaky sea salt", "Fresh rosemary"],
+         steps=["Mix the flour, yeast, salt and water into a sticky dough.",
+                "Cover and leave for 30 minutes, then do a few folds with wet hands.",
+                "Let it rise until doubled, about 1 to 2 hours.",
+                "Pour half the oil into a baking tray, add the dough and stretch it to the corners.",
+                "Let it rise for 30 minutes more, then dimple with your fingers, drizzle with oil and sprinkle "
+                "salt and rosemary.",
+                "Bake at 220°C for 20 to 25 minutes until deep golden."],
+         problem=("the focaccia is dense",
+                  "It probably needed a longer rise. The dough should be bubbly and jiggly before baking. Cold "
+                  "kitchens slow yeast down, so go by how it looks rather than the clock."),
+         swap=("rosemary", "cherry tomatoes, olives or thinly sliced red onion", "Press toppings in after dimpling."),
+         store="It is best on the day; keep leftovers wrapped for a day, or freeze and refresh in a hot oven.",
+         about="Focaccia is an Italian flatbread made with a wet, olive-oil-rich dough that is very forgiving for "
+               "beginners."),
+    dict(name="French omelette", serves=1, time="5 minutes",
+         ing=["3 eggs", "1 tbsp butter", "Pinch of salt", "Chopped chives"],
+         steps=["Beat the eggs with the salt until completely uniform.",
+                "Melt the butter in a non-stick pan over medium-low heat until foaming.",
+                "Add the eggs and stir constantly with a spatula while shaking the pan.",
+                "When they are softly set but still slightly wet on top, stop stirring and let the base set.",
+                "Roll the omelette onto a plate, seam side down, and sprinkle with chives."],
+         problem=("the omelette browns",
+                  "The heat is too high. A French omelette should stay pale yellow; lower the heat and keep the "
+                  "eggs moving."),
+         swap=("chives", "a little grated Gruyère", "Add the cheese just before rolling."),
+         store="It is meant to be eaten immediately and does not keep well.",
+         about="The classic French omelette is pale, smooth and creamy inside, rolled rather than folded."),
+    dict(name="hummus", serves=6, time="15 minutes",
+         ing=["1 can chickpeas (keep the liquid)", "3 tbsp tahini", "Juice of 1 lemon", "1 small garlic clove",
+              "2 tbsp olive oil", "1/2 tsp cumin", "Salt", "Ice-cold water"],
+         steps=["Blend the tahini and lemon juice first until thick and pale.",
+                "Add the garlic, cumin and salt and blend again.",
+                "Add the chickpeas and blend for a full two minutes.",
+                "With the motor running, add cold water a spoonful at a time until smooth and light.",
+                "Serve with olive oil and a sprinkle of paprika."],
+         problem=("the hummus is grainy",
+                  "Blend for longer than feels necessary, and add a little ice water. Peeling the chickpeas, or "
+                  "simmering them with a pinch of baking soda first, makes it even smoother."),
+         swap=("tahini", "a spoon of Greek yogurt and a drop of sesame oil", "It will be tangier."),
+         store="It keeps for 4 to 5 days in a covered container in the fridge.",
+         about="Hummus is a Levantine dip of chickpeas, tahini, lemon and garlic."),
+    dict(name="overnight oats", serves=1, time="5 minutes plus overnight",
+         ing=["50 g rolled oats", "120 ml milk or plant milk", "3 tbsp yogurt", "1 tsp chia seeds",
+              "1 tsp honey or maple syrup", "A handful of berries"],
+         steps=["Mix the oats, milk, yogurt, chia and sweetener in a jar.",
+                "Cover and refrigerate overnight.",
+                "In the morning, stir, loosen with a splash of milk if needed, and top with berries."],
+         problem=("they turn out too thick",
+                  "Oats keep absorbing liquid. Add a splash more milk in the morning, or use a little more to "
+                  "begin with."),
+         swap=("yogurt", "extra milk or a mashed banana", "The banana also sweetens it."),
+         store="Made in jars, they keep for 3 days in the fridge, which makes them ideal for meal prep.",
+         about="Overnight oats soak instead of cooking, so breakfast is ready the moment you wake up."),
+]
+
+COOK_TECH = [
+    ("baking_soda", ["What's the difference between baking soda and baking powder?",
+                     "Can I use baking powder instead of baking soda?"],
+     ["Baking soda is pure sodium bicarbonate and needs an acid in the recipe, such as buttermilk, yogurt or "
+      "brown sugar, to produce gas. Baking powder already contains both the soda and a dry acid.",
+      "You can usually swap baking soda for about three times as much baking powder, although the flavour and "
+      "browning change slightly. Going the other way is harder, because you must add an acid as well.",
+      "Both lose strength over time, so check the date if your bakes stop rising."],
+     "Baking soda needs an acid in the recipe; baking powder includes its own.",
+     "They're the same thing with different names."),
+    ("rest_meat", ["Why should I rest meat after cooking?", "How long should a steak rest?"],
+     ["Resting lets the temperature even out and the juices settle, so less liquid ends up on the board when "
+      "you slice.",
+      "Steaks need about 5 minutes, a roast chicken 15, and a large joint 20 or more. The meat keeps cooking "
+      "slightly while it rests, so take it off the heat a few degrees early."],
+     "Resting evens out the temperature and keeps juices in; about 5 minutes for a steak.",
+     "Resting is a myth; slice it straight away."),
+    ("pasta_water", ["How much salt should I put in pasta water?", "Do I need to salt the water for pasta?"],
+     ["Yes. Pasta absorbs the water it cooks in, so salting is the only chance to season it from the inside.",
+      "A good guide is about 10 g of salt per litre of water. The water should taste pleasantly seasoned, not "
+      "like the sea.",
+      "Save a mug of the starchy water before draining; a splash helps sauces cling."],
+     "Yes, about 10 g per litre, and keep some starchy water for the sauce.",
+     "Add oil to the water instead of salt so it doesn't stick."),
+    ("cast_iron", ["How do I look after a cast iron pan?", "Can I wash cast iron with soap?"],
+     ["A little mild soap is fine on a well-seasoned pan; the seasoning is polymerised oil, not a layer of grease "
+      "that soap strips.",
+      "What damages cast iron is soaking and leaving it wet. Wash it, dry it on the hob for a minute, and wipe on "
+      "a very thin layer of oil while warm.",
+      "Cooking fatty foods in it regularly builds the seasoning up."],
+     "Wash it briefly, dry it on the heat and oil it thinly; avoid soaking.",
+     "Never wash it, just wipe it out and put it away."),
+    ("onions", ["How do I caramelise onions properly?", "Why do my caramelised onions burn?"],
+     ["Real caramelised onions take 40 minutes or more over medium-low heat. Recipes that say 10 minutes are "
+      "describing browned onions.",
+      "Slice them evenly, use a wide pan with enough fat, add a pinch of salt, and stir every few minutes. If "
+      "the pan starts to catch, add a splash of water and scrape up the brown bits.",
+      "They keep in the fridge for a week, so make a big batch."],
+     "Cook them low and slow for 40 minutes or more, deglazing with water when the pan catches.",
+     "Turn the heat to high and they will be done in 5 minutes."),
+    ("searing", ["How do I get a good sear on meat?", "Why doesn't my steak brown?"],
+     ["Browning needs a dry surface and high heat. Pat the meat dry, season it, and let the pan get very hot "
+      "before adding oil and meat.",
+      "Do not crowd the pan, and do not move the meat until it releases on its own; if it sticks, it is not ready "
+      "to turn.",
+      "Wet, crowded meat steams instead of searing."],
+     "Dry the meat, use a very hot pan, don't crowd it and don't move it too early.",
+     "Add the meat to a cold pan and heat them up together."),
+    ("knives", ["How often should I sharpen my kitchen knives?", "What's the difference between honing and sharpening?"],
+     ["Honing with a steel realigns the edge and can be done every few uses. Sharpening removes metal to create "
+      "a new edge and is needed only a few times a year for home cooks.",
+      "A sharp knife is safer than a dull one, because it does not slip. If it struggles to slice a tomato "
+      "skin, it is time to sharpen."],
+     "Hone often and sharpen a few times a year; a knife that won't cut tomato skin needs sharpening.",
+     "Sharpen before every use."),
+    ("rice", ["How do I cook perfect rice on the stove?", "Why is my rice always mushy?"],
+     ["Rinse the rice until the water runs mostly clear. For long-grain white rice, use about 1.25 to 1.5 cups "
+      "of water per cup of rice.",
+      "Bring it to a boil, cover, turn the heat to the lowest setting and cook for 15 minutes without lifting the "
+      "lid. Then rest it off the heat, still covered, for 10 minutes.",
+      "Mushy rice usually means too much water or too much stirring."],
+     "Rinse it, use less water than you think, cook covered on low and let it rest.",
+     "Boil it in lots of water and stir constantly."),
+    ("yeast", ["How do I know if my yeast is still active?", "Why didn't my bread rise?"],
+     ["Dissolve a teaspoon of sugar in warm water, around body temperature, and stir in the yeast. Within ten "
+      "minutes it should be foamy; if not, the yeast is dead.",
+      "Other common reasons for a poor rise are water that was too hot, a cold kitchen, or too much salt touching "
+      "the yeast directly."],
+     "Proof it in warm sugary water; it should foam within ten minutes.",
+     "Yeast never expires, so it's probably the flour."),
+    ("blanch", ["What does blanching vegetables mean?", "Why blanch vegetables before freezing them?"],
+     ["Blanching is a brief boil followed by a plunge into ice water. It sets the colour, softens the texture "
+      "slightly and stops enzymes that would otherwise spoil flavour in the freezer.",
+      "Green beans need about 3 minutes, broccoli florets 2 to 3. Dry them well before freezing in a single "
+      "layer."],
+     "A quick boil then ice bath; it keeps colour and texture, especially before freezing.",
+     "Blanching means frying vegetables until crisp."),
+]
+
+COOK_VAGUE = [
+    "Cook it until it looks done and season to taste.",
+    "Follow any recipe online, they're all pretty similar.",
+    "Just use your instincts in the kitchen.",
+    "It depends on your stove.",
+]
+
+
+def bundle_cooking(rng):
+    if chance(rng, 0.25):
+        a, b = rng.sample(COOK_TECH, 2)
+        return [cook_tech(rng, a), cook_tech(rng, b)]
+    r = pick(rng, RECIPES)
+    n = r["name"]
+    ctx = pick(rng, ["", "I'm hosting friends on Saturday. ", "I've never made it before. ",
+                     "Looking for a weeknight dinner idea. ", "My kids are picky eaters. "])
+    prompt = ctx + pick(rng, [f"How do I make {n}?", f"Can you give me a recipe for {n}?",
+                              f"What's a good, simple {n} recipe?", f"Walk me through making {n} at home."])
+    steps = numbered(r["steps"])
+    resp = paras(
+        f"**{cap(n)}** (serves {r['serves']}, about {r['time']})",
+        "**Ingredients**\n" + bullets(r["ing"]),
+        "**Method**\n" + steps,
+        pick(rng, ["Read the whole method before you start and get everything chopped first.",
+                   "Taste and adjust the seasoning at the end; that step matters more than any exact quantity.",
+                   r["store"], r["problem"][1].split(". ")[0].rstrip(".") + "."]),
+    )
+    short = r["about"]
+    recipe = QA(f"cook:{n}:recipe", prompt, resp, short,
+                worse(rng, f"Combine the ingredients for {n}, cook until done and season to taste.", COOK_VAGUE),
+                followup=f"Great. How do I make {n}?", instruction=f"Write a recipe for {n}.")
+    sym, fix = r["problem"]
+    trouble = QA(f"cook:{n}:fix", pick(rng, [f"When I make {n}, {sym}. What am I doing wrong?",
+                                            f"Why does my {n} keep failing? Every time {sym}."]),
+                 paras(fix, pick(rng, ["Change one thing at a time so you know what made the difference.",
+                                       "Making a half batch is a cheap way to practise.", ""])),
+                 fix.split(". ")[0].rstrip(".") + ".", worse(rng, "Try again and be more careful.", COOK_VAGUE),
+                 followup=f"What if {sym}?")
+    old, new, note = r["swap"]
+    swap = QA(f"cook:{n}:swap", pick(rng, [f"Can I make {n} without {old}?", f"What can I use instead of {old} in {n}?"]),
+              paras(f"Yes. Use {new} instead of the {old}. {note}",
+                    pick(rng, ["Substitutions change the result a little, so taste as you go.",
+                               "Write down what you changed so you can repeat it if it works.", ""])),
+              f"Use {new} instead.", worse(rng, f"Just leave out the {old}.", COOK_VAGUE),
+              followup=f"I don't have {old}. What can I use?")
+    store = QA(f"cook:{n}:store", pick(rng, [f"How long does {n} keep?", f"Can I make {n} ahead and store it?"]),
+               paras(r["store"], pick(rng, ["Cool leftovers quickly and refrigerate within two hours of cooking.",
+                                            "Label containers with the date so nothing gets forgotten.",
+                                            "When reheating, make sure it is piping hot all the way through."])),
+               r["store"].split(";")[0].split(",")[0].rstrip(".") + ".", worse(rng, "A few days, probably.", COOK_VAGUE),
+               followup="How long will the leftovers keep?")
+    return [recipe, trouble, swap, store]
+
+
+def cook_tech(rng, t):
+    key, asks, body, short, wrong = t
+    return QA("cook:tech:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, COOK_VAGUE, wrong),
+              followup=pick(rng, asks))

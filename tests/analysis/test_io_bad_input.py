@@ -1,0 +1,353 @@
+"""Broken input: every failure names the file, line (or record) and field, exactly as asserted here.
+
+Strict mode stops at the first bad record with a `LoadError`; `skip_bad_lines=True` loads the rest and
+reports each skipped record with its line and error. The user's source files are never written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.curation import CurationStore
+from analysis.export import export_dataset
+from analysis.io import LoadError, LoadOptions, load
+from analysis.workspace import Workspace
+
+ALPACA = {"instruction": "Add 1 and 1.", "input": "", "output": "2"}
+CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+STRICT, SKIP = LoadOptions(), LoadOptions(skip_bad_lines=True)
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record)
+
+
+def _error(path: Path, options: LoadOptions = STRICT) -> str:
+    with pytest.raises(LoadError) as err:
+        load(path, options)
+    return str(err.value)
+
+
+def _skipped(ds: Any) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in ds.info.skipped]
+
+
+# ------------------------------------------------------------------------------------------- truncation
+
+def test_truncated_json_array(tmp_path: Path) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text("[\n" + _line(ALPACA) + ",\n" + _line(ALPACA) + ',\n{"instruction": "x", "outp')
+    assert _error(path) == f"{path}, line 4: the file ends in the middle of this record (truncated JSON)"
+    ds = load(path, SKIP)
+    assert len(ds) == 2 and ds.rows["source_line"].tolist() == [2, 3]
+    assert _skipped(ds) == [{"file": str(path), "line": 4,
+                             "error": "the file ends in the middle of this record (truncated JSON)"}]
+
+
+@pytest.mark.parametrize("tail", [',\n{"instruction": "x", "output": [', ",\n{", ",\n", ",", "\n"])
+def test_truncated_json_array_any_cut(tmp_path: Path, tail: str) -> None:
+    path = tmp_path / "cut.json"
+    path.write_text("[\n" + _line(ALPACA) + ",\n" + _line(ALPACA) + tail)
+    msg = _error(path)
+    assert "(truncated JSON)" in msg and msg.startswith(f"{path}, line ")
+    assert len(load(path, SKIP)) == 2
+
+
+def test_json_array_missing_close_bracket(tmp_path: Path) -> None:
+    path = tmp_path / "open.json"
+    path.write_text("[\n" + _line(ALPACA) + ",\n" + _line(ALPACA) + "\n")
+    assert _error(path) == f"{path}, line 4: the file ends before the closing ']' (truncated JSON)"
+    assert len(load(path, SKIP)) == 2
+
+
+def test_json_array_syntax_error_says_the_rest_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("[\n" + _line(ALPACA) + ',\n{"instruction": "x" "output": "y"},\n' + _line(ALPACA) + "\n]")
+    expected = "invalid JSON at column 21: Expecting ',' delimiter; the records after it cannot be read"
+    assert _error(path) == f"{path}, line 3: {expected}"
+    ds = load(path, SKIP)
+    assert len(ds) == 1 and _skipped(ds) == [{"file": str(path), "line": 3, "error": expected}]
+
+
+def test_truncated_json_object_document(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.json"
+    path.write_text('{"data": [{"text": "a"}, {"text": "b"')
+    assert _error(path) == f"{path}, line 1: the file ends in the middle of the JSON document (truncated JSON)"
+
+
+def test_truncated_last_jsonl_line(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl"
+    path.write_text(_line(ALPACA) + "\n" + _line(ALPACA) + '\n{"instruction": "x", "outp')
+    assert _error(path) == f"{path}, line 3: the line ends in the middle of a JSON record (truncated?)"
+    ds = load(path, SKIP)
+    assert len(ds) == 2
+    assert _skipped(ds) == [{"file": str(path), "line": 3,
+                             "error": "the line ends in the middle of a JSON record (truncated?)"}]
+
+
+def test_jsonl_syntax_error_mid_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_line(ALPACA) + '\n{"text": "a"}}\n' + _line(ALPACA) + "\n")
+    assert _error(path) == f"{path}, line 2: invalid JSON at column 14: Extra data"
+    ds = load(path, SKIP)
+    assert ds.rows["source_line"].tolist() == [1, 3]
+    assert ds.rows["row_id"].tolist() == [0, 2]  # row ids stay positions in the source file
+
+
+# ------------------------------------------------------------------------------------------- encodings
+
+def test_invalid_utf8_in_a_jsonl_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    bad = b'{"instruction": "caf\xe9", "input": "", "output": "o"}'
+    path.write_bytes(f"{_line(ALPACA)}\n".encode() + bad + f"\n{_line(ALPACA)}\n".encode())
+    assert _error(path) == f"{path}, line 2: invalid UTF-8 at column 21 (byte 0xe9)"
+    ds = load(path, SKIP)
+    assert ds.rows["source_line"].tolist() == [1, 3]
+    assert _skipped(ds) == [{"file": str(path), "line": 2, "error": "invalid UTF-8 at column 21 (byte 0xe9)"}]
+
+
+def test_invalid_utf8_in_csv(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"prompt,response\nhello,world\ncaf\xe9,x\nok,fine\n")
+    assert _error(path) == f"{path}, line 3: invalid UTF-8 in column 'prompt' (byte 0xe9)"
+    ds = load(path, SKIP)
+    assert ds.rows["prompt"].tolist() == ["hello", "ok"]
+    assert ds.rows["source_line"].tolist() == [2, 4]
+    assert _skipped(ds) == [{"file": str(path), "line": 3,
+                             "error": "invalid UTF-8 in column 'prompt' (byte 0xe9)"}]
+
+
+def test_invalid_utf8_in_csv_header_and_json(tmp_path: Path) -> None:
+    header = tmp_path / "header.csv"
+    header.write_bytes(b"pr\xffompt,response\nhello,world\n")
+    assert _error(header, SKIP) == f"{header}, line 1: invalid UTF-8 in column 1 (byte 0xff)"
+    doc = tmp_path / "doc.json"
+    doc.write_bytes(b'[\n{"text": "a"},\n{"text": "caf\xe9"}]')
+    assert _error(doc, SKIP) == f"{doc}, line 3: invalid UTF-8 at column 14 (byte 0xe9)"
+
+
+@pytest.mark.parametrize(("name", "body"), [
+    ("bom.jsonl", _line(ALPACA) + "\n"), ("bom.json", "[" + _line(ALPACA) + "]"),
+    ("bom.csv", "instruction,input,output\nAdd 1 and 1.,,2\n"), ("bom.tsv", "instruction\tinput\toutput\n"
+                                                                            "Add 1 and 1.\t\t2\n")])
+def test_utf8_bom_loads(tmp_path: Path, name: str, body: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    ds = load(path)
+    assert (ds.info.kind, len(ds), ds.rows["prompt"][0], ds.rows["response"][0]) == ("sft", 1, "Add 1 and 1.", "2")
+    assert set(ds.info.fields) == {"instruction", "input", "output"}  # no BOM glued to the first name
+
+
+# ------------------------------------------------------------------------------------- schema problems
+
+def test_mixed_schemas(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(_line(r) + "\n" for r in [ALPACA, ALPACA, CHAT, ALPACA]))
+    expected = ("field 'instruction': missing: the file was read as sft (Alpaca fields 'instruction'/'output') "
+                "but this record has fields messages (mixed schemas?)")
+    assert _error(path) == f"{path}, line 3, {expected}"
+    ds = load(path, SKIP)
+    assert ds.rows["row_id"].tolist() == [0, 1, 3]
+    assert _skipped(ds) == [{"file": str(path), "line": 3, "error": expected}]
+
+
+@pytest.mark.parametrize(("record", "field", "message"), [
+    ({"instruction": "i", "input": "", "output": None}, "output", "expected a string, found null"),
+    ({"instruction": "i", "input": "", "output": 42}, "output", "expected a string, found a number (42)"),
+    ({"instruction": "i", "input": "", "output": {"a": 1}}, "output", "expected a string, found an object"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": None}]},
+     "messages[1].content", "expected a string, found null"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 3.5}]},
+     "messages[1].content", "expected a string, found a number (3.5)"),
+    ({"messages": [{"role": "user", "content": {"text": "q"}}, {"role": "assistant", "content": "a"}]},
+     "messages[0].content", "expected a string, found an object"),
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": 1}]}, {"role": "assistant", "content": "a"}]},
+     "messages[0].content[0]", "a text part needs a string 'text' or 'value', found a number"),
+    ({"messages": [{"role": "user", "content": "q"}, {"content": "a"}]}, "messages[1]",
+     "turn has no 'role' (or ShareGPT 'from')"),
+    ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant"}]}, "messages[1]",
+     "turn has no 'content' (or ShareGPT 'value')"),
+    ({"messages": [{"role": 1, "content": "q"}]}, "messages[0].role", "expected a string, found a number"),
+    ({"messages": [{"role": "user", "content": "q"}, 7]}, "messages[1]",
+     "expected a turn object with role and content, found a number"),
+    ({"messages": []}, "messages", "is an empty list of turns"),
+], ids=["output_null", "output_number", "output_object", "content_null", "content_number", "content_object",
+        "part_not_string", "turn_no_role", "turn_no_content", "role_number", "turn_number", "no_turns"])
+def test_bad_values_name_the_field(tmp_path: Path, record: dict[str, Any], field: str, message: str) -> None:
+    good = ALPACA if "instruction" in record else CHAT
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_line(good) + "\n" + _line(record) + "\n" + _line(good) + "\n")
+    assert _error(path) == f"{path}, line 2, field '{field}': {message}"
+    ds = load(path, SKIP)
+    assert ds.rows["row_id"].tolist() == [0, 2]
+    assert _skipped(ds) == [{"file": str(path), "line": 2, "error": f"field '{field}': {message}"}]
+
+
+def test_null_content_with_tool_calls_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "tools.jsonl"
+    call = {"type": "function", "function": {"name": "f", "arguments": "{}"}}
+    path.write_text(_line({"messages": [{"role": "user", "content": "q"},
+                                        {"role": "assistant", "content": None, "tool_calls": [call]}]}) + "\n")
+    assert load(path).rows["messages"][0][1] == {"role": "assistant", "content": json.dumps(call["function"]),
+                                                 "tool_call": True}
+
+
+def test_bad_score(tmp_path: Path) -> None:
+    path = tmp_path / "score.jsonl"
+    path.write_text('{"prompt":"p","response":"r","score":1}\n{"prompt":"p","response":"r","score":"high"}\n')
+    assert _error(path) == (f"{path}, line 2, field 'score': expected a number or a boolean, "
+                            "found a string ('high')")
+
+
+def test_non_object_jsonl_line(tmp_path: Path) -> None:
+    path = tmp_path / "arr.jsonl"
+    path.write_text(_line(ALPACA) + "\n[1, 2]\n" + _line(ALPACA) + "\n")
+    assert _error(path) == f"{path}, line 2: expected a JSON object per line, found an array"
+    ds = load(path, SKIP)
+    assert len(ds) == 2
+    assert _skipped(ds) == [{"file": str(path), "line": 2, "error": "expected a JSON object per line, found an array"}]
+
+
+def test_non_object_in_json_array(tmp_path: Path) -> None:
+    path = tmp_path / "arr.json"
+    path.write_text('[\n{"text": "a"},\n5,\n{"text": "b"}\n]')
+    assert _error(path) == f"{path}, line 3: expected a JSON object, found a number"
+    assert load(path, SKIP).rows["response"].tolist() == ["a", "b"]
+
+
+def test_csv_wrong_field_count(tmp_path: Path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("prompt,response\na,b\nc,d,e\nf,g\n")
+    assert _error(path) == f"{path}, line 3: expected 2 fields, found 3"
+    assert load(path, SKIP).rows["prompt"].tolist() == ["a", "f"]
+
+
+def test_every_record_bad_is_an_error_even_when_skipping(tmp_path: Path) -> None:
+    path = tmp_path / "allbad.jsonl"
+    path.write_text("[1]\n[2]\n")
+    assert _error(path, SKIP) == f"{path}: no records could be loaded (2 skipped)"
+
+
+# ------------------------------------------------------------------------------------------ whole files
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("empty.jsonl", b"", "the file is empty: no records to load"),
+    ("blank.jsonl", b"  \n\n\t \r\n", "the file is empty: no records to load"),
+    ("empty.csv", b"", "the file is empty: no records to load"),
+    ("empty.json", b"[ \n ]", "the file is an empty JSON array: no records to load"),
+    ("random.jsonl", bytes(range(256)) * 8, "this looks like a binary file (NUL bytes in the first 8 KB), "
+                                            "not JSONL text"),
+    ("image.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "this looks like a binary file "
+                                                                         "(NUL bytes in the first 8 KB), not JSONL text"),
+    ("scalar.json", b"42", "expected a JSON array of records or an object wrapping one, found a number"),
+    ("broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage", "cannot read file (Compressed file ended before the "
+                                                    "end-of-stream marker was reached)"),
+], ids=["empty", "whitespace", "empty_csv", "empty_array", "random_bytes", "png", "scalar", "broken_gzip"])
+def test_unloadable_files(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    for options in (STRICT, SKIP):
+        assert _error(path, options) == f"{path}: {message}"
+
+
+def test_empty_header_only_csv(tmp_path: Path) -> None:
+    path = tmp_path / "header.csv"
+    path.write_text("prompt,response\n")
+    assert _error(path) == f"{path}: no records could be loaded"
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    assert _error(tmp_path / "nope.jsonl") == f"{tmp_path / 'nope.jsonl'}: no such file, folder or glob match"
+    (tmp_path / "empty_dir").mkdir()
+    assert _error(tmp_path / "empty_dir") == (f"{tmp_path / 'empty_dir'}: the folder has no data files (.jsonl, "
+                                              ".ndjson, .json, .csv, .tsv, .parquet, .pq, optionally .gz)")
+
+
+def test_gzip_of_a_broken_file_reports_lines(tmp_path: Path) -> None:
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(gzip.compress((_line(ALPACA) + "\n[1]\n").encode()))
+    assert _error(path) == f"{path}, line 2: expected a JSON object per line, found an array"
+
+
+# ------------------------------------------------------------------------------------- awkward but valid
+
+def test_csv_embedded_newlines_and_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text('prompt,response\n"line one\nline two\nline three","ok ""quoted"""\nnext,row\n'
+                    '"a\r\nb",c\nlast,one\n', newline="")
+    ds = load(path)
+    assert ds.rows["prompt"].tolist() == ["line one\nline two\nline three", "next", "a\r\nb", "last"]
+    assert ds.rows["response"].tolist() == ['ok "quoted"', "row", "c", "one"]
+    assert ds.rows["source_line"].tolist() == [2, 5, 6, 8]
+
+
+def test_csv_later_error_has_the_right_line(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text('prompt,response\n"multi\nline",x\nbad,row,extra\n', newline="")
+    assert _error(path) == f"{path}, line 4: expected 2 fields, found 3"
+
+
+def test_50mb_field(tmp_path: Path) -> None:
+    size = 50 * 1024 * 1024
+    path = tmp_path / "huge.jsonl"
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write(_line(ALPACA) + "\n")
+        fh.write('{"instruction": "Repeat x.", "input": "", "output": "')
+        fh.write("x" * size)
+        fh.write('"}\n')
+    start = time.monotonic()
+    ds = load(path)
+    assert time.monotonic() - start < 20
+    assert len(ds) == 2
+    assert len(ds.rows["response"][1]) == size
+    assert len(ds.rows["source"][1]) == size + len('{"instruction": "Repeat x.", "input": "", "output": ""}')
+
+
+# --------------------------------------------------------------------------- sources are never written
+
+def test_sources_are_never_written(tmp_path: Path, snapshot: Callable[..., dict[Path, tuple[bytes, int]]]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    files = [data / "a.jsonl", data / "b.csv", data / "c.json.gz"]
+    files[0].write_text(_line(ALPACA) + "\n" + _line(ALPACA) + "\n")
+    files[1].write_text("prompt,response\np,r\n")
+    files[2].write_bytes(gzip.compress(json.dumps([{"text": "t"}]).encode()))
+    past = time.time() - 3600
+    for f in files:
+        os.utime(f, (past, past))  # an old mtime: any rewrite, even of the same bytes, shows
+    before = snapshot(files)
+    modes = {f: f.stat().st_mode for f in files}
+    for f in files:
+        load(f)
+    load(data)
+    ws = Workspace.open(data)
+    ws.store.drop([0], reason="test")
+    for fmt in ("jsonl", "parquet", "csv"):
+        export_dataset(ws.dataset, ws.store, tmp_path / "out" / f"clean.{fmt}")
+    ws.close()
+    Workspace.open(data).close()
+    assert snapshot(files) == before
+    assert {f: f.stat().st_mode for f in files} == modes
+    assert sorted(p.name for p in data.iterdir()) == ["a.jsonl", "b.csv", "c.json.gz"]
+
+
+@pytest.mark.parametrize("target", ["source", "sidecar"])
+def test_export_refuses_to_overwrite_a_source(tmp_path: Path, target: str,
+                                              snapshot: Callable[..., dict[Path, tuple[bytes, int]]]) -> None:
+    src = tmp_path / ("data.jsonl" if target == "source" else "manifest.json")
+    src.write_text(_line(ALPACA) + "\n")
+    before = snapshot([src])
+    ds = load(src)
+    out = src if target == "source" else tmp_path / "clean.jsonl"
+    with CurationStore(tmp_path / "cur.sqlite") as store, pytest.raises(LoadError) as err:
+        export_dataset(ds, store, out)
+    assert str(err.value) == f"{out}: refusing to overwrite a source file of this dataset; choose another --out"
+    assert snapshot([src]) == before
