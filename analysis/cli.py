@@ -58,8 +58,12 @@ def _add_load_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.io import load
+    from analysis.workspace import META_FILE, Workspace
 
-    ds = load(args.path, _options(args), progress=StderrProgress(not args.json and sys.stderr.isatty()))
+    if (Path(args.path).expanduser() / META_FILE).is_file():
+        ds = Workspace.from_dir(args.path).dataset  # a workspace: describe its dataset, not its own files
+    else:
+        ds = load(args.path, _options(args), progress=StderrProgress(not args.json and sys.stderr.isatty()))
     info = ds.info.to_dict()
     kinds = ds.rows["kind"].value_counts().to_dict()
     return {"path": args.path, "format": info["format"], "kind": info["kind"], "rows": info["rows"],
@@ -104,6 +108,12 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
             "recipe": res.recipe, "workspace": str(ws.dir)}
 
 
+def _print_export(doc: dict[str, Any]) -> None:
+    excluded = f", {doc['rows_excluded']:,} excluded by tags" if doc["rows_excluded"] else ""
+    print(f"wrote {doc['rows_written']:,} rows to {doc['out']} ({doc['rows_dropped']:,} dropped{excluded}); "
+          f"manifest: {doc['manifest']}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sift", description="Look at, measure and clean LLM finetuning data.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -130,10 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
     _add_load_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(func=cmd_export, printer=lambda d: print(
-        f"wrote {d['rows_written']:,} rows to {d['out']} ({d['rows_dropped']:,} dropped"
-        f"{', %s excluded by tags' % format(d['rows_excluded'], ',') if d['rows_excluded'] else ''}); "
-        f"manifest: {d['manifest']}"))
+    p.set_defaults(func=cmd_export, printer=_print_export)
     return parser
 
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from analysis.curation import CurationStore
 from analysis.fsutil import atomic_path, atomic_write_text
-from analysis.io import Dataset, LoadError, resolve_paths
+from analysis.io import Dataset, LoadError, render_turns, resolve_paths
 
 EXPORT_FORMATS = ("jsonl", "parquet", "csv")
 EXPORT_AS = ("source", "messages")
@@ -76,11 +76,21 @@ def row_hash(source: str) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
+def _chosen_turns(turns: list[dict[str, Any]], chosen: str) -> int:
+    """How many final turns make up `chosen` (rendered the way the loader rendered it); usually 1."""
+    for k in range(1, len(turns)):
+        if render_turns(turns[-k:]) == chosen:
+            return k
+    return 1
+
+
 def _messages_record(row: Any) -> dict[str, Any]:
-    rec: dict[str, Any] = {"row_id": int(row.row_id), "kind": row.kind,
-                           "messages": [{"role": t["role"], "content": t["content"], "tool_call": bool(t["tool_call"])}
-                                        for t in row.messages]}
+    turns = [{"role": t["role"], "content": t["content"], "tool_call": bool(t["tool_call"])} for t in row.messages]
+    rec: dict[str, Any] = {"row_id": int(row.row_id), "kind": row.kind, "messages": turns}
     if row.kind == "preference":
+        # The context, then the two answers (LLaMA-Factory / TRL layout): with the chosen turn left inside
+        # `messages` too, reading the file back would put the chosen answer into the conversation twice.
+        rec["messages"] = turns[:len(turns) - _chosen_turns(turns, row.chosen)]
         rec["chosen"] = row.chosen
         rec["rejected"] = row.rejected
     if isinstance(row.score, float) and not math.isnan(row.score):
@@ -119,7 +129,8 @@ def _write(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str) -> None:
             raise LoadError(f"these records cannot share one Parquet schema ({exc}); export as JSONL instead") from exc
         pq.write_table(table, tmp)
     elif fmt == "csv":
-        frame = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records])
+        # object dtype: an int column with a null would otherwise become float and write 2 as "2.0"
+        frame = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records], dtype=object)
         frame.to_csv(tmp, index=False)
     else:
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
@@ -174,12 +185,19 @@ def export_dataset(dataset: Dataset, store: CurationStore, out: str | Path, *, f
         "filters": {"only_tags": list(only_tags), "except_tags": list(except_tags)},
         "counts": {"rows_total": len(dataset.rows), "rows_dropped": n_dropped, "rows_excluded_by_tags": n_excluded,
                    "rows_written": len(subset)},
-        "actions": [asdict(a) for a in store.actions()],
+        "actions": [_log_entry(a) for a in store.actions()],
     }
     manifest_path = out.parent / "manifest.json"
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
     return ExportResult(str(out), len(subset), n_dropped, n_excluded, str(manifest_path), str(dropped_path),
                         str(recipe_path))
+
+
+def _log_entry(action: Any) -> dict[str, Any]:
+    """An action for the manifest, without the undo snapshot (which can be megabytes for big drops)."""
+    entry = asdict(action)
+    entry["params"] = {k: v for k, v in entry["params"].items() if k != "before"}
+    return entry
 
 
 def _source_paths(dataset: Dataset) -> set[Path]:

@@ -267,6 +267,10 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     ws = Workspace.from_dir(ws_dir)
     rows = ws.dataset.rows
     res: dict[str, dict[str, Any]] = {}
+    with open(ws.dataset.info.path, encoding="utf-8") as fh:
+        lines_with_tools = sum('"tools": ' in line for line in fh)
+    checks = {"source_lines_with_tools": lines_with_tools, "rows_with_tools": int(rows["tools"].notna().sum()),
+              "detection": ws.dataset.info.files[0].detection}
 
     def record(section: str, label: str, times: list[float], note: str = "", target: bool = True) -> None:
         med = statistics.median(times) * 1000
@@ -340,8 +344,9 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
         ("keyword · response", BrowseQuery(text="recipe", scope="response")),
         ("keyword · assistant turns", BrowseQuery(text="sorry", scope="assistant")),
         ("keyword · user turns", BrowseQuery(text="python", scope="user")),
-        ("keyword · tool turns", BrowseQuery(text="error", scope="tool")),
+        ("keyword · tool turns", BrowseQuery(text="distance", scope="tool")),
         ("regex · both", BrowseQuery(text=r"\b\d+ (apples|dollars|cookies)\b", regex=True)),
+        ("regex · both, RE2-safe pattern", BrowseQuery(text=r"[0-9]+ (apples|dollars|cookies)", regex=True)),
         ("regex · response, case-sensitive", BrowseQuery(text=r"def \w+\(", regex=True, case_sensitive=True,
                                                           scope="response")),
         ("keyword · both, case-sensitive", BrowseQuery(text="Python", case_sensitive=True)),
@@ -398,7 +403,7 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     store.close()
     big.close()
     ws.close()
-    return {"timings": res, "matches": matches}
+    return {"timings": res, "matches": matches, "checks": checks}
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -419,13 +424,15 @@ def machine() -> dict[str, Any]:
             mem_kb = int(line.split()[1])
     return {"cpu": model or platform.processor(), "nproc": os.cpu_count(), "ram_gb": round(mem_kb / 2**20, 1),
             "os": platform.platform(), "python": platform.python_version(), "pandas": pd.__version__,
-            "pyarrow": pa.__version__, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+            "pyarrow": pa.__version__, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def report(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [f"Machine: {m['cpu']}, {m['nproc']} CPUs, {m['ram_gb']} GB RAM · {m['os']}",
-             f"Python {m['python']} · pandas {m['pandas']} · pyarrow {m['pyarrow']} · {m['date']}", ""]
+             f"Python {m['python']} · pandas {m['pandas']} · pyarrow {m['pyarrow']} · {m['date']}",
+             f"Load average (1/5/15 min) at start {m['loadavg_start']}, at end {m.get('loadavg_end')}", ""]
     data = results["data"]
     shown = ", ".join(f"`{v['path']}` {v['mb']} MB" for v in data["files"].values())
     lines.append(f"Data: {shown} "
@@ -444,17 +451,19 @@ def report(results: dict[str, Any]) -> str:
             ratio = f"{r['best_s'] / res[base]['best_s']:.2f}×" if base else "1.00×"
             lines.append(f"| {name} | {labels[method]} | {r['best_s']:.2f} | {r['median_s']:.2f} | {ratio} | "
                          f"{r['peak_extra_mb']:,.0f} |")
+    checks = results["browse"]["checks"]
+    lines += ["", f"Loader check (chat file): detected as {checks['detection']}; "
+              f"{checks['rows_with_tools']:,} of {checks['source_lines_with_tools']:,} rows with `tools` kept them."]
     timings = results["browse"]["timings"]
     titles = {"stats": "Per-dataset one-off", "curation": "Curation store", "browse": "Browse",
               "export": "Export"}
     for section, title in titles.items():
         items = [(k, v) for k, v in timings.items() if v["section"] == section]
-        n = sorted({v["n"] for _, v in items})
-        lines += ["", f"### {title} ({N_ROWS:,} rows; median of {'/'.join(map(str, n))})", "",
-                  "| operation | median ms | min ms | < 1 s | note |", "|---|---:|---:|:---:|---|"]
+        lines += ["", f"### {title} ({N_ROWS:,} rows; median of n runs)", "",
+                  "| operation | n | median ms | min ms | < 1 s | note |", "|---|---:|---:|---:|:---:|---|"]
         for k, v in items:
             verdict = "PASS" if v["pass"] else "FAIL" if v["pass"] is False else "n/a"
-            lines.append(f"| {k} | {v['median_ms']:,.1f} | {v['min_ms']:,.1f} | {verdict} | {v['note']} |")
+            lines.append(f"| {k} | {v['n']} | {v['median_ms']:,.1f} | {v['min_ms']:,.1f} | {verdict} | {v['note']} |")
     return "\n".join(lines)
 
 
@@ -482,6 +491,7 @@ def main() -> None:
     print("browse …", file=sys.stderr)
     results["browse"] = bench_browse(DATA / "ws_chat")
     results["total_s"] = round(time.perf_counter() - t0, 1)
+    results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(report(results))
     print(f"\ntotal {results['total_s']} s; results in {RESULTS.relative_to(ROOT)}")

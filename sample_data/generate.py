@@ -210,8 +210,10 @@ def mp_discount(rng):
     if v == 0:
         text = f"A {item} costs {money(price)}. It is on sale for {pct}% off. What is the sale price?"
         steps = [
-            f"The discount is {pct}% of {money(price)}: {pct / 100:g} × {num(price)} = {money(price * pct / 100)}.",
-            f"Subtract it from the original price: {money(price)} − {money(price * pct / 100)} = {money(sale)}.",
+            f"The discount is {pct}% of {money(price)}: {pct / 100:g} × {num(price)} = "
+            f"{money(price * pct / 100)}.",
+            f"Subtract it from the original price: {money(price)} − {money(price * pct / 100)} = "
+            f"{money(sale)}.",
         ]
         return Problem("discount", text, steps, money(sale), money(price * pct / 100),
                        "stopping at the discount amount instead of subtracting it")
@@ -231,7 +233,8 @@ def mp_discount(rng):
     text = (f"After a {pct}% discount, a {item} sells for {money(sale)}. "
             "What was the price before the discount?")
     steps = [
-        f"The sale price is {100 - pct}% of the original, so original × {(100 - pct) / 100:g} = {money(sale)}.",
+        f"The sale price is {100 - pct}% of the original, so original × {(100 - pct) / 100:g} = "
+        f"{money(sale)}.",
         f"Divide: {money(sale)} ÷ {(100 - pct) / 100:g} = {money(price)}.",
     ]
     return Problem("discount", text, steps, money(price), money(sale * (100 + pct) / 100),
@@ -300,7 +303,8 @@ def mp_fence(rng):
     cost = pick(rng, [12, 15, 18, 22, 25, 30])
     per = 2 * (length + width)
     if chance(rng, 0.5):
-        text = (f"A rectangular garden is {length} m long and {width} m wide. Fencing costs {money(cost)} per "
+        text = (f"A rectangular garden is {length} m long and {width} m wide. Fencing costs {money(cost)} "
+                f"per "
                 "metre. How much will it cost to fence the whole garden?")
         steps = [
             f"Perimeter = 2 × ({length} + {width}) = {per} m.",
@@ -308,7 +312,8 @@ def mp_fence(rng):
         ]
         return Problem("fence", text, steps, money(per * cost), money(length * width * cost),
                        "using the area instead of the perimeter")
-    text = (f"A lawn measures {length} m by {width} m. Turf costs {money(cost / 2)} per square metre, and you "
+    text = (f"A lawn measures {length} m by {width} m. Turf costs {money(cost / 2)} per square metre, and "
+            f"you "
             "should buy 10% extra for trimming. What is the cost of the turf?")
     area = length * width
     steps = [
@@ -330,7 +335,8 @@ def mp_average(rng):
         need = target * (n + 1) - sum(scores)
     name = pick(rng, NAMES)
     subj = pick(rng, ["chemistry", "statistics", "Spanish", "history", "biology", "economics"])
-    text = (f"{name}'s {subj} test scores so far are {listing(str(s) for s in scores)}. What score is needed on "
+    text = (f"{name}'s {subj} test scores so far are {listing(str(s) for s in scores)}. What score is needed "
+            f"on "
             f"the next test to bring the average up to exactly {target}?")
     steps = [
         f"For an average of {target} over {n + 1} tests, the total must be {target} × {n + 1} = "
@@ -338,7 +344,8 @@ def mp_average(rng):
         f"The current total is {' + '.join(str(s) for s in scores)} = {sum(scores)}.",
         f"Needed score = {target * (n + 1)} − {sum(scores)} = {need}.",
     ]
-    return Problem("average", text, steps, str(need), str(target), "assuming the next score just equals the target")
+    return Problem("average", text, steps, str(need), str(target), "assuming the next score just equals the "
+                                                                   "target")
 
 
 def mp_interest(rng):
@@ -487,7 +494,8 @@ def mp_probability(rng):
     things = pick(rng, [("marbles", "red", "blue", "green"), ("sweets", "lemon", "cherry", "lime"),
                         ("counters", "yellow", "black", "white")])
     if chance(rng, 0.5):
-        text = (f"A {holder} holds {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. One is picked "
+        text = (f"A {holder} holds {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. One is "
+                f"picked "
                 f"at random. What is the probability that it is {things[1]}?")
         steps = [
             f"There are {r} + {b} + {g} = {total} {things[0]} in total.",
@@ -497,7 +505,8 @@ def mp_probability(rng):
         return Problem("probability", text, steps, f"{r}/{total}", f"{r}/{b + g}",
                        "dividing by the number of other colours instead of the total")
     p = r * (r - 1) / (total * (total - 1))
-    text = (f"A {holder} contains {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. Two are drawn "
+    text = (f"A {holder} contains {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. Two are "
+            f"drawn "
             f"without replacement. What is the probability that both are {things[1]}?")
     steps = [
         f"First draw: {r}/{total}.",
@@ -516,7 +525,8 @@ def mp_savings(rng):
     name = pick(rng, NAMES)
     thing = pick(rng, ["a used bike", "a new laptop", "a weekend trip", "a camera", "concert tickets",
                        "a sofa", "driving lessons"])
-    text = (f"{name} is saving for {thing} that costs {money(goal)}, already has {money(have)}, and puts away "
+    text = (f"{name} is saving for {thing} that costs {money(goal)}, already has {money(have)}, and puts "
+            f"away "
             f"{money(weekly)} every week. How many weeks until there is enough?")
     steps = [
         f"Still needed: {money(goal)} − {money(have)} = {money(goal - have)}.",
@@ -534,11 +544,13 @@ def mp_tiles(rng):
     tiles = area / (side * side)
     total = -(-int(tiles * 1.1 * 100) // 100)
     room = pick(rng, ["bathroom", "kitchen", "hallway", "utility room"])
-    text = (f"A {room} floor measures {num(length)} m by {num(width)} m. It will be covered with square tiles "
+    text = (f"A {room} floor measures {num(length)} m by {num(width)} m. It will be covered with square "
+            f"tiles "
             f"{int(side * 100)} cm on each side, plus 10% extra for cuts. How many tiles should be bought?")
     steps = [
         f"Floor area: {num(length)} × {num(width)} = {num(area)} m².",
-        f"One tile covers {side} × {side} = {side * side:g} m², so {num(area)} ÷ {side * side:g} = {num(tiles)} tiles.",
+        f"One tile covers {side} × {side} = {side * side:g} m², so {num(area)} ÷ {side * side:g} = "
+        f"{num(tiles)} tiles.",
         f"Add 10%: {num(tiles)} × 1.1 = {num(tiles * 1.1)}, so buy {total} tiles.",
     ]
     return Problem("tiles", text, steps, f"{total} tiles", f"{int(area / side)} tiles",
@@ -562,7 +574,8 @@ def mp_percent_change(rng):
         f"That is a {abs(pct)}% {direction}.",
     ]
     return Problem("percent_change", text, steps, f"{abs(pct)}% {direction}",
-                   f"{abs(round(100 * (b - a) / b))}% {direction}", "dividing by the new value instead of the old one")
+                   f"{abs(round(100 * (b - a) / b))}% {direction}", "dividing by the new value instead of "
+                                                                    "the old one")
 
 
 MATH_KINDS = [mp_speed, mp_discount, mp_bill, mp_ratio, mp_work, mp_fence, mp_average, mp_interest, mp_ages,
@@ -629,7 +642,8 @@ def bundle_math(rng):
             pick(rng, ["Not quite.", "Close, but that's not it.", "That's a very common slip."])
             + f" {pr.wrong} comes from {pr.slip}.",
             f"Following the steps above gives {pr.answer}. "
-            + pick(rng, ["Checking the answer against the original question is the quickest way to catch this.",
+            + pick(rng, ["Checking the answer against the original question is the quickest way to catch "
+                         "this.",
                          "Writing each quantity with its unit makes that mistake easier to spot.",
                          "It helps to estimate roughly first, so an answer that is far off stands out."]),
         ),
@@ -704,7 +718,8 @@ def $fn($arg, stop_words=STOP_WORDS):
     return counts
 ''', "Passing the stop words as a parameter keeps the default convenient while letting callers supply "
             "their own list. Using a set makes each membership check constant time."),
-        cost="Each word is processed once and dictionary updates are O(1) on average, so the function runs in "
+        cost="Each word is processed once and dictionary updates are O(1) on average, so the function runs "
+             "in "
              "O(n) time for n words and uses memory proportional to the number of distinct words.",
     ),
     dict(
@@ -726,7 +741,8 @@ def $fn($arg):
 print($fn([4, 17, 9, 2]))  # 17
 ''',
         notes=["It starts by assuming the first element is the largest.",
-               "The loop compares every remaining element and replaces `best` whenever it finds something bigger.",
+               "The loop compares every remaining element and replaces `best` whenever it finds something "
+               "bigger.",
                "An empty list has no maximum, so the function raises `ValueError`, just like `max([])` does.",
                "Slicing with `[1:]` skips the element already used as the starting point."],
         test=r'''
@@ -758,7 +774,8 @@ def $fn($arg):
     return best_index, $arg[best_index]
 ''', "Tracking the index instead of the value gives you both for free. When the maximum appears more than "
             "once, this returns the first occurrence because the comparison is strictly greater-than."),
-        cost="It looks at each element exactly once, so it is O(n) time and O(1) extra memory (the slice in the "
+        cost="It looks at each element exactly once, so it is O(n) time and O(1) extra memory (the slice in "
+             "the "
              "first version does make a copy; looping over indices avoids that).",
     ),
     dict(
@@ -781,9 +798,11 @@ def $fn(limit):
         usage=r'''
 $fn(16)
 ''',
-        notes=["The combined case has to be checked first; otherwise a number divisible by both would print only "
+        notes=["The combined case has to be checked first; otherwise a number divisible by both would print "
+               "only "
                "the first word.",
-               "`range(1, limit + 1)` includes the limit itself because the stop value of `range` is exclusive.",
+               "`range(1, limit + 1)` includes the limit itself because the stop value of `range` is "
+               "exclusive.",
                "The modulo operator `%` gives the remainder, so `n % k == 0` means n is a multiple of k."],
         test=r'''
 from game import $fn
@@ -834,9 +853,11 @@ print($fn(stock, 40))
 # [{'name': 'toaster', 'price': 28}, {'name': 'kettle', 'price': 35}]
 ''',
         notes=["The loop keeps every product whose `price` is at most `max_price`.",
-               "`sorted` with `key=lambda p: p[\"price\"]` orders the survivors by price without modifying the "
+               "`sorted` with `key=lambda p: p[\"price\"]` orders the survivors by price without modifying "
+               "the "
                "original list.",
-               "If a product is missing the `price` key you will get a `KeyError`; use `product.get(\"price\")` "
+               "If a product is missing the `price` key you will get a `KeyError`; use "
+               "`product.get(\"price\")` "
                "if your data is messy."],
         test=r'''
 from shop import $fn
@@ -855,7 +876,8 @@ def $fn($arg, max_price):
     return sorted((p for p in $arg if p["price"] <= max_price), key=lambda p: p["price"])
 ''', "The generator expression does the filtering and `sorted` consumes it directly, so no intermediate list "
             "is built by hand. It behaves exactly like the loop version."),
-        cost="Filtering is O(n) and sorting the k matching items is O(k log k), so the worst case is O(n log n).",
+        cost="Filtering is O(n) and sorting the k matching items is O(k log k), so the worst case is O(n log "
+             "n).",
     ),
     dict(
         key="csv_sum",
@@ -879,7 +901,8 @@ def $fn($arg, column):
 print($fn("expenses.csv", "amount"))
 ''',
         notes=["`csv.DictReader` turns each row into a dictionary keyed by the header line.",
-               "Opening with `newline=\"\"` is what the csv module documentation recommends, so quoted fields "
+               "Opening with `newline=\"\"` is what the csv module documentation recommends, so quoted "
+               "fields "
                "containing line breaks are read correctly.",
                "Blank cells are skipped instead of crashing `float()`.",
                "The `with` block closes the file even if an exception is raised halfway through."],
@@ -913,13 +936,15 @@ def $fn($arg, column):
                 skipped += 1
     return total, skipped
 ''', "Returning the number of skipped rows alongside the total means bad data does not disappear silently."),
-        cost="It streams the file row by row, so memory stays constant no matter how large the CSV is; time is "
+        cost="It streams the file row by row, so memory stays constant no matter how large the CSV is; time "
+             "is "
              "linear in the number of rows.",
     ),
     dict(
         key="palindrome",
         what=["checks whether a string is a palindrome, ignoring spaces, punctuation and case",
-              "tells me if a phrase reads the same backwards, ignoring anything that isn't a letter or digit"],
+              "tells me if a phrase reads the same backwards, ignoring anything that isn't a letter or "
+              "digit"],
         names={"fn": ["is_palindrome", "reads_same_backwards", "palindrome"], "arg": ["text", "phrase", "s"]},
         code=r'''
 def $fn($arg):
@@ -960,7 +985,8 @@ def $fn($arg):
     return True
 ''', "Two pointers walk inwards from both ends and skip non-alphanumeric characters, so the extra memory is "
             "constant. It can also stop early at the first mismatch."),
-        cost="Both versions are O(n) time; the comprehension version uses O(n) extra memory and the two-pointer "
+        cost="Both versions are O(n) time; the comprehension version uses O(n) extra memory and the "
+             "two-pointer "
              "version O(1).",
     ),
     dict(
@@ -1004,7 +1030,8 @@ def $fn($arg):
             yield item
 ''', "`yield from` delegates to the recursive call, so values stream out one at a time. Wrap it in `list()` "
             "when you need the whole result."),
-        cost="Every element is visited once, so it is O(n) in the total number of elements. Very deep nesting "
+        cost="Every element is visited once, so it is O(n) in the total number of elements. Very deep "
+             "nesting "
              "(around a thousand levels) would hit Python's recursion limit.",
     ),
     dict(
@@ -1031,7 +1058,8 @@ def $fn($arg, other):
 print($fn([1, 4, 9], [2, 3, 10, 12]))  # [1, 2, 3, 4, 9, 10, 12]
 ''',
         notes=["Two indexes walk through the lists, always taking the smaller front element.",
-               "When one list runs out, whatever is left in the other is already sorted, so it is added in one go.",
+               "When one list runs out, whatever is left in the other is already sorted, so it is added in "
+               "one go.",
                "Using `<=` keeps the merge stable: equal items from the first list come first."],
         test=r'''
 from merging import $fn
@@ -1051,7 +1079,8 @@ import heapq
 def $fn($arg, other):
     return list(heapq.merge($arg, other))
 ''', "`heapq.merge` does the same linear merge and also accepts more than two sorted inputs."),
-        cost="Each element is appended exactly once, so the merge is O(n + m), which is faster than concatenating "
+        cost="Each element is appended exactly once, so the merge is O(n + m), which is faster than "
+             "concatenating "
              "and sorting in O((n + m) log(n + m)).",
     ),
     dict(
@@ -1075,8 +1104,10 @@ def $fn($arg, target):
         usage=r'''
 print($fn([2, 5, 8, 12, 16, 23], 12))  # 3
 ''',
-        notes=["Each step looks at the middle element and throws away the half that cannot contain the target.",
-               "The loop condition is `low <= high`; using `<` would miss the case where the target is the last "
+        notes=["Each step looks at the middle element and throws away the half that cannot contain the "
+               "target.",
+               "The loop condition is `low <= high`; using `<` would miss the case where the target is the "
+               "last "
                "remaining element.",
                "The list must already be sorted, otherwise the result is meaningless."],
         test=r'''
@@ -1146,7 +1177,8 @@ import pandas as pd
 def $fn($arg, window):
     return pd.Series($arg).rolling(window).mean().dropna().tolist()
 ''', "`rolling(window).mean()` produces NaN for the first incomplete windows, which `dropna()` removes."),
-        cost="The running total makes it O(n) regardless of the window size; the naive version would be O(n·k).",
+        cost="The running total makes it O(n) regardless of the window size; the naive version would be "
+             "O(n·k).",
     ),
     dict(
         key="group_letter",
@@ -1168,10 +1200,12 @@ def $fn($arg):
 print($fn(["apple", "Avocado", "banana"]))
 # {'a': ['apple', 'Avocado'], 'b': ['banana']}
 ''',
-        notes=["`defaultdict(list)` creates an empty list the first time a letter is used, so there is no need "
+        notes=["`defaultdict(list)` creates an empty list the first time a letter is used, so there is no "
+               "need "
                "to check whether the key exists.",
                "Lowercasing the first letter puts \"Avocado\" and \"apple\" in the same group.",
-               "Converting back to a plain `dict` at the end avoids surprising callers who index a missing key."],
+               "Converting back to a plain `dict` at the end avoids surprising callers who index a missing "
+               "key."],
         test=r'''
 from words import $fn
 
@@ -1257,7 +1291,8 @@ def $fn($arg, min_length=12):
 print($fn("sunflower"))
 # ['use at least 12 characters', 'add a number', 'add an uppercase letter', 'add a symbol']
 ''',
-        notes=["Returning a list of problems is friendlier than a single True or False, because the user learns "
+        notes=["Returning a list of problems is friendlier than a single True or False, because the user "
+               "learns "
                "what to fix.",
                "`any()` with a generator stops as soon as it finds a matching character.",
                "An empty list means the password passed every rule."],
@@ -1286,7 +1321,8 @@ def $fn($arg, min_length=12):
         problems.append("add a number")
     return problems
 ''', "In a real system you would load a much larger list of breached passwords from a file."),
-        cost="Each rule scans the password once, so the cost is linear in its length, which is tiny in practice.",
+        cost="Each rule scans the password once, so the cost is linear in its length, which is tiny in "
+             "practice.",
     ),
     dict(
         key="temp_table",
@@ -1339,7 +1375,8 @@ def $fn($arg, size):
 print($fn(list(range(7)), 3))  # [[0, 1, 2], [3, 4, 5], [6]]
 ''',
         notes=["`range(0, len(items), size)` produces the starting index of every chunk.",
-               "Slicing past the end of a list is safe in Python, so the final short chunk needs no special case.",
+               "Slicing past the end of a list is safe in Python, so the final short chunk needs no special "
+               "case.",
                "A size below 1 would loop forever or make no sense, so it raises `ValueError`."],
         test=r'''
 from batching import $fn
@@ -1427,7 +1464,8 @@ def $fn($arg):
 print($fn(30))  # [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
 ''',
         notes=["It starts by assuming every number is prime and crosses out multiples.",
-               "Crossing out can start at n × n, because smaller multiples were already removed by smaller primes.",
+               "Crossing out can start at n × n, because smaller multiples were already removed by smaller "
+               "primes.",
                "Only numbers up to the square root need to be checked as potential factors."],
         test=r'''
 from number_theory import $fn
@@ -1477,7 +1515,8 @@ print($fn("# settings\nhost = localhost\nport=8080\n"))
 # {'host': 'localhost', 'port': '8080'}
 ''',
         notes=["`enumerate(..., 1)` numbers lines from 1 so error messages match what you see in an editor.",
-               "`split(\"=\", 1)` splits only on the first equals sign, so values may contain `=` themselves.",
+               "`split(\"=\", 1)` splits only on the first equals sign, so values may contain `=` "
+               "themselves.",
                "Lines starting with `#` are treated as comments."],
         test=r'''
 import pytest
@@ -1532,7 +1571,8 @@ print($fn({"ann": "admin", "bo": "editor", "cy": "admin"}))
 # {'admin': ['ann', 'cy'], 'editor': ['bo']}
 ''',
         notes=["A plain `{v: k for k, v in d.items()}` would silently drop keys that share a value.",
-               "`setdefault` returns the existing list or inserts a new empty one, then `append` adds the key.",
+               "`setdefault` returns the existing list or inserts a new empty one, then `append` adds the "
+               "key.",
                "Values must be hashable to become keys."],
         test=r'''
 from mappings import $fn
@@ -1571,7 +1611,8 @@ def $fn($arg):
 print($fn("Programming in Python"))  # 5
 ''',
         notes=["Lowercasing once up front means uppercase vowels are counted too.",
-               "A set makes each `in` check constant time, although for five letters a string would work as well.",
+               "A set makes each `in` check constant time, although for five letters a string would work as "
+               "well.",
                "Accented vowels such as \"é\" are not counted; normalise the text first if you need them."],
         test=r'''
 from letters import $fn
@@ -1645,12 +1686,14 @@ PY_ERRORS = [
 item = {"name": "lamp", "cost": 30}
 print(item["price"])
 ''',
-        cause="The dictionary has no key called \"price\" (it uses \"cost\"), and square-bracket lookup raises "
+        cause="The dictionary has no key called \"price\" (it uses \"cost\"), and square-bracket lookup "
+              "raises "
               "`KeyError` when a key is missing.",
         fix=r'''
 print(item.get("price", "no price listed"))
 ''',
-        tip="Print `item.keys()` when you are not sure what the data looks like, and use `.get()` with a default "
+        tip="Print `item.keys()` when you are not sure what the data looks like, and use `.get()` with a "
+            "default "
             "for optional fields.",
     ),
     dict(
@@ -1661,12 +1704,14 @@ names = ["Ada", "Grace", "Linus"]
 for i in range(len(names) + 1):
     print(names[i])
 ''',
-        cause="Valid indexes for a three-item list are 0, 1 and 2, but `range(len(names) + 1)` also produces 3.",
+        cause="Valid indexes for a three-item list are 0, 1 and 2, but `range(len(names) + 1)` also produces "
+              "3.",
         fix=r'''
 for name in names:
     print(name)
 ''',
-        tip="Looping over the items directly, or using `enumerate` when you need the index, removes this whole "
+        tip="Looping over the items directly, or using `enumerate` when you need the index, removes this "
+            "whole "
             "class of off-by-one errors.",
     ),
     dict(
@@ -1676,7 +1721,8 @@ for name in names:
 age = 34
 print("You are " + age + " years old")
 ''',
-        cause="The `+` operator cannot join a string and an integer; Python does not convert types implicitly.",
+        cause="The `+` operator cannot join a string and an integer; Python does not convert types "
+              "implicitly.",
         fix=r'''
 print(f"You are {age} years old")
 ''',
@@ -1698,7 +1744,8 @@ def average(values):
         return None
     return sum(values) / len(values)
 ''',
-        tip="Decide explicitly what an empty input should mean (None, 0, or an exception with a clear message).",
+        tip="Decide explicitly what an empty input should mean (None, 0, or an exception with a clear "
+            "message).",
     ),
     dict(
         key="nonetype_append",
@@ -1708,7 +1755,8 @@ tasks = []
 tasks = tasks.append("write report")
 tasks.append("send invoice")
 ''',
-        cause="`list.append` changes the list in place and returns `None`, so the assignment replaces your list "
+        cause="`list.append` changes the list in place and returns `None`, so the assignment replaces your "
+              "list "
               "with `None`.",
         fix=r'''
 tasks = []
@@ -1724,19 +1772,22 @@ tasks.append("send invoice")
         snippet=r'''
 import requests
 ''',
-        cause="The package is not installed in the interpreter that is running your script. This often happens "
+        cause="The package is not installed in the interpreter that is running your script. This often "
+              "happens "
               "when it was installed into a different Python or a different virtual environment.",
         fix=r'''
 # run these in a terminal, with your virtual environment activated
 python -m pip install requests
 python -c "import requests; print(requests.__version__)"
 ''',
-        tip="Using `python -m pip` instead of plain `pip` guarantees the package goes into the same interpreter "
+        tip="Using `python -m pip` instead of plain `pip` guarantees the package goes into the same "
+            "interpreter "
             "you run your code with.",
     ),
     dict(
         key="unbound",
-        error="UnboundLocalError: cannot access local variable 'count' where it is not associated with a value",
+        error="UnboundLocalError: cannot access local variable 'count' where it is not associated with a "
+              "value",
         snippet=r'''
 count = 0
 
@@ -1817,7 +1868,8 @@ print(load_user(7)["name"])
 def load_user(user_id):
     return {"id": user_id, "name": "Sam"}
 ''',
-        tip="A function without a `return` statement returns `None`; type hints and a linter catch this early.",
+        tip="A function without a `return` statement returns `None`; type hints and a linter catch this "
+            "early.",
     ),
     dict(
         key="filenotfound",
@@ -1835,7 +1887,8 @@ DATA = Path(__file__).parent / "data.csv"
 with open(DATA, encoding="utf-8") as f:
     rows = f.readlines()
 ''',
-        tip="Building paths from `Path(__file__).parent` makes the script work no matter where it is run from.",
+        tip="Building paths from `Path(__file__).parent` makes the script work no matter where it is run "
+            "from.",
     ),
 ]
 
@@ -1845,12 +1898,16 @@ PY_CONCEPTS = [
         ask=["What's the difference between a list and a tuple in Python?",
              "When should I use a tuple instead of a list?"],
         body=[
-            "Both are ordered sequences, but a list is mutable and a tuple is immutable: once a tuple is created "
+            "Both are ordered sequences, but a list is mutable and a tuple is immutable: once a tuple is "
+            "created "
             "you cannot add, remove or replace its elements.",
-            "Use a list for a collection that grows or changes, such as items in a shopping cart. Use a tuple for "
-            "a fixed group of values that belong together, such as a coordinate `(lat, lon)` or a row returned "
+            "Use a list for a collection that grows or changes, such as items in a shopping cart. Use a "
+            "tuple for "
+            "a fixed group of values that belong together, such as a coordinate `(lat, lon)` or a row "
+            "returned "
             "from a database.",
-            "Because tuples are immutable (and hashable when their contents are), they can be used as dictionary "
+            "Because tuples are immutable (and hashable when their contents are), they can be used as "
+            "dictionary "
             "keys or stored in sets, which lists cannot.",
         ],
         code=r'''
@@ -1860,13 +1917,15 @@ visited = {point: "Amsterdam"}
 cart = ["tea", "bread"]      # list: changes over time
 cart.append("milk")
 ''',
-        short="Lists are mutable and tuples are immutable; use tuples for fixed records and lists for collections "
+        short="Lists are mutable and tuples are immutable; use tuples for fixed records and lists for "
+              "collections "
               "that change.",
         wrong="Tuples are just faster lists, so you should always use them.",
     ),
     dict(
         key="is_eq",
-        ask=["Why does `is` sometimes give a different answer than `==`?", "What's the difference between is and == ?"],
+        ask=["Why does `is` sometimes give a different answer than `==`?", "What's the difference between is "
+                                                                           "and == ?"],
         body=[
             "`==` asks whether two objects have equal values, while `is` asks whether they are the very same "
             "object in memory.",
@@ -1881,7 +1940,8 @@ b = [1, 2]
 print(a == b)  # True
 print(a is b)  # False
 ''',
-        short="`==` compares values and `is` compares identity; only use `is` for `None` and similar singletons.",
+        short="`==` compares values and `is` compares identity; only use `is` for `None` and similar "
+              "singletons.",
         wrong="They are the same thing, `is` is just the more readable spelling.",
     ),
     dict(
@@ -1890,7 +1950,8 @@ print(a is b)  # False
              "Is it bad to write def f(items=[])?"],
         body=[
             "Default values are evaluated once, when the function is defined, not each time it is called. A "
-            "mutable default such as a list is therefore shared by every call that does not pass its own list.",
+            "mutable default such as a list is therefore shared by every call that does not pass its own "
+            "list.",
             "The standard fix is to default to `None` and create a fresh list inside the function.",
         ],
         code=r'''
@@ -1900,7 +1961,8 @@ def add_tag(tag, tags=None):
     tags.append(tag)
     return tags
 ''',
-        short="Defaults are evaluated once, so a list default is shared across calls; default to None instead.",
+        short="Defaults are evaluated once, so a list default is shared across calls; default to None "
+              "instead.",
         wrong="It's a bug in Python that was fixed in version 3.",
     ),
     dict(
@@ -1910,7 +1972,8 @@ def add_tag(tag, tags=None):
         body=[
             "A shallow copy creates a new outer container but fills it with references to the same inner "
             "objects. A deep copy recursively copies the inner objects as well.",
-            "With a list of lists, `list.copy()` or slicing gives you a new outer list whose rows are still the "
+            "With a list of lists, `list.copy()` or slicing gives you a new outer list whose rows are still "
+            "the "
             "original row objects, so modifying a row shows up in both.",
         ],
         code=r'''
@@ -1925,12 +1988,14 @@ print(grid[0][0])  # 1, the row is shared
 deep[1][1] = 5
 print(grid[1][1])  # 0, the deep copy is independent
 ''',
-        short="A shallow copy shares the inner objects; use copy.deepcopy when you need independent nested data.",
+        short="A shallow copy shares the inner objects; use copy.deepcopy when you need independent nested "
+              "data.",
         wrong="Copies in Python are always deep, so that can't happen.",
     ),
     dict(
         key="args_kwargs",
-        ask=["What do *args and **kwargs mean?", "How do I write a function that accepts any number of arguments?"],
+        ask=["What do *args and **kwargs mean?", "How do I write a function that accepts any number of "
+                                                 "arguments?"],
         body=[
             "`*args` collects extra positional arguments into a tuple, and `**kwargs` collects extra keyword "
             "arguments into a dictionary. The names are only a convention; the stars do the work.",
@@ -1944,7 +2009,8 @@ def log_call(name, *args, **kwargs):
 log_call("resize", 800, 600, keep_ratio=True)
 # resize (800, 600) {'keep_ratio': True}
 ''',
-        short="*args gathers extra positional arguments into a tuple and **kwargs gathers keyword arguments into a "
+        short="*args gathers extra positional arguments into a tuple and **kwargs gathers keyword arguments "
+              "into a "
               "dict.",
         wrong="They are pointers, like in C.",
     ),
@@ -1952,9 +2018,11 @@ log_call("resize", 800, 600, keep_ratio=True)
         key="generators",
         ask=["What is a generator in Python and why would I use one?", "How does yield work?"],
         body=[
-            "A generator is a function that produces values lazily with `yield`. Each time you ask for the next "
+            "A generator is a function that produces values lazily with `yield`. Each time you ask for the "
+            "next "
             "value, the function resumes where it left off, so only one value exists in memory at a time.",
-            "That makes generators ideal for large files, streams or infinite sequences, where building a full "
+            "That makes generators ideal for large files, streams or infinite sequences, where building a "
+            "full "
             "list would be slow or impossible.",
         ],
         code=r'''
@@ -1974,9 +2042,11 @@ for line in read_large_file("server.log"):
         key="enumerate_zip",
         ask=["How do I loop over two lists at the same time?", "What are enumerate and zip for?"],
         body=[
-            "`zip` pairs up items from several iterables, and `enumerate` adds a counter to one iterable. Both "
+            "`zip` pairs up items from several iterables, and `enumerate` adds a counter to one iterable. "
+            "Both "
             "replace the error-prone pattern of `for i in range(len(...))`.",
-            "`zip` stops at the shortest input; on Python 3.10 and newer, `zip(..., strict=True)` raises an error "
+            "`zip` stops at the shortest input; on Python 3.10 and newer, `zip(..., strict=True)` raises an "
+            "error "
             "if the lengths differ, which catches data mistakes early.",
         ],
         code=r'''
@@ -1991,9 +2061,11 @@ for rank, (name, score) in enumerate(zip(names, scores), start=1):
     ),
     dict(
         key="venv",
-        ask=["Why should I use a virtual environment?", "How do I set up a virtual environment for a project?"],
+        ask=["Why should I use a virtual environment?", "How do I set up a virtual environment for a "
+                                                        "project?"],
         body=[
-            "A virtual environment is a private folder of installed packages for one project. It keeps projects "
+            "A virtual environment is a private folder of installed packages for one project. It keeps "
+            "projects "
             "from fighting over versions and makes it easy to record exactly what a project needs.",
             "Create it once per project, activate it whenever you work on that project, and install packages "
             "only while it is active.",
@@ -2013,8 +2085,10 @@ python -m pip freeze > requirements.txt
         ask=["Are list comprehensions better than for loops?", "When should I use a list comprehension?"],
         body=[
             "A list comprehension is a compact way to build a list by transforming and filtering another "
-            "iterable. It is usually a little faster than an equivalent loop with `append`, and often clearer.",
-            "Once a comprehension needs several conditions, nested loops or side effects, a regular `for` loop "
+            "iterable. It is usually a little faster than an equivalent loop with `append`, and often "
+            "clearer.",
+            "Once a comprehension needs several conditions, nested loops or side effects, a regular `for` "
+            "loop "
             "is easier to read and debug.",
         ],
         code=r'''
@@ -2029,7 +2103,8 @@ for p in prices:
     if p < 10:
         cheap.append(p)
 ''',
-        short="Comprehensions are great for simple transform-and-filter steps; switch to a loop when the logic grows.",
+        short="Comprehensions are great for simple transform-and-filter steps; switch to a loop when the "
+              "logic grows.",
         wrong="Comprehensions are always better and you should never write for loops.",
     ),
     dict(
@@ -2037,10 +2112,13 @@ for p in prices:
         ask=["What are the else and finally parts of a try statement for?",
              "How does try/except/else/finally work?"],
         body=[
-            "`try` holds the code that might fail and `except` handles specific errors. The `else` block runs "
-            "only if no exception happened, which keeps the `try` block small. `finally` always runs, error or "
+            "`try` holds the code that might fail and `except` handles specific errors. The `else` block "
+            "runs "
+            "only if no exception happened, which keeps the `try` block small. `finally` always runs, error "
+            "or "
             "not, and is the place for cleanup.",
-            "Catch the narrowest exception you can handle; a bare `except:` also swallows keyboard interrupts "
+            "Catch the narrowest exception you can handle; a bare `except:` also swallows keyboard "
+            "interrupts "
             "and typos.",
         ],
         code=r'''
@@ -2053,14 +2131,16 @@ else:
 finally:
     print("done")
 ''',
-        short="except handles errors, else runs when there was no error, and finally always runs for cleanup.",
+        short="except handles errors, else runs when there was no error, and finally always runs for "
+              "cleanup.",
         wrong="finally only runs when there is an exception.",
     ),
     dict(
         key="with",
         ask=["What does the with statement actually do?", "Why do people open files with `with`?"],
         body=[
-            "`with` uses a context manager, an object that sets something up on entry and tears it down on exit, "
+            "`with` uses a context manager, an object that sets something up on entry and tears it down on "
+            "exit, "
             "even if the block raises an exception.",
             "For files, that means the file is always closed. The same pattern is used for locks, database "
             "transactions and temporary directories.",
@@ -2075,11 +2155,14 @@ with open("notes.txt", "w", encoding="utf-8") as f:
     ),
     dict(
         key="sort_key",
-        ask=["How do I sort a list of dictionaries by one field?", "How does the key argument to sorted work?"],
+        ask=["How do I sort a list of dictionaries by one field?", "How does the key argument to "
+                                                                   "sorted work?"],
         body=[
-            "`sorted` and `list.sort` accept a `key` function that is called once per element; the results are "
+            "`sorted` and `list.sort` accept a `key` function that is called once per element; the results "
+            "are "
             "what gets compared.",
-            "For dictionaries, pass a lambda or `operator.itemgetter`. Sorting is stable, so you can sort by a "
+            "For dictionaries, pass a lambda or `operator.itemgetter`. Sorting is stable, so you can sort by "
+            "a "
             "secondary field first and the primary field second, or return a tuple from the key.",
         ],
         code=r'''
@@ -2089,16 +2172,19 @@ people = [{"name": "Ines", "age": 31}, {"name": "Bo", "age": 25}, {"name": "Al",
 by_age_then_name = sorted(people, key=lambda p: (p["age"], p["name"]))
 youngest_first = sorted(people, key=itemgetter("age"))
 ''',
-        short="Pass key=lambda d: d[\"field\"] (or itemgetter) to sorted; return a tuple to sort by several fields.",
+        short="Pass key=lambda d: d[\"field\"] (or itemgetter) to sorted; return a tuple to sort by several "
+              "fields.",
         wrong="You have to convert the dictionaries to lists first.",
     ),
     dict(
         key="main_guard",
         ask=["What does if __name__ == \"__main__\" do?", "Why do scripts end with a __main__ check?"],
         body=[
-            "Every module has a `__name__`. When a file is run directly, it is set to `\"__main__\"`; when the file "
+            "Every module has a `__name__`. When a file is run directly, it is set to `\"__main__\"`; when "
+            "the file "
             "is imported, it is set to the module's name.",
-            "Putting the script's entry point behind this check lets other code import your functions without "
+            "Putting the script's entry point behind this check lets other code import your functions "
+            "without "
             "accidentally running the whole program.",
         ],
         code=r'''
@@ -2116,7 +2202,8 @@ if __name__ == "__main__":
         key="pathlib",
         ask=["Should I use pathlib or os.path?", "How do I work with file paths in modern Python?"],
         body=[
-            "`pathlib` represents paths as objects, so joining, reading and globbing read naturally and work the "
+            "`pathlib` represents paths as objects, so joining, reading and globbing read naturally and work "
+            "the "
             "same on Windows and Unix. `os.path` still works but uses plain strings and separate functions.",
             "For new code, `pathlib` is the more readable default.",
         ],
@@ -2128,7 +2215,8 @@ reports.mkdir(exist_ok=True)
 for csv_file in sorted(reports.glob("*.csv")):
     print(csv_file.name, csv_file.stat().st_size)
 ''',
-        short="Prefer pathlib for new code: Path objects join with / and have methods for reading and globbing.",
+        short="Prefer pathlib for new code: Path objects join with / and have methods for reading and "
+              "globbing.",
         wrong="pathlib is deprecated, use os.path.",
     ),
 ]
@@ -2190,7 +2278,8 @@ def bundle_python(rng):
                                      "These tests cover the normal case and an edge case:"]),
                           code_block(test),
                           pick(rng, ["Run them with `python -m pytest -q`.",
-                                     "Each test checks one behaviour, so a failure tells you exactly what broke.",
+                                     "Each test checks one behaviour, so a failure tells you exactly what "
+                                     "broke.",
                                      "Add a case for any bug you fix later so it cannot come back."]))
         test_ask = pick(rng, ["Write pytest tests for this function.", "How would I unit test this?",
                               "Can you add tests for this code?"])
@@ -2253,11 +2342,13 @@ FIN_VAGUE = [
 ]
 FIN_ADVICE = [
     "Automate the savings transfer for the day after payday so it happens before you can spend it.",
-    "Review the numbers after two or three months and adjust; the first version of a budget is always a guess.",
+    "Review the numbers after two or three months and adjust; the first version of a budget is always a "
+    "guess.",
     "Irregular costs such as car repairs, gifts and annual subscriptions are what usually break a budget, so "
     "set aside a little for them every month.",
     "If you have high-interest debt, extra money usually does more good there than in a savings account.",
-    "Keep the emergency fund in a separate, easy-access savings account so it is not mixed with spending money.",
+    "Keep the emergency fund in a separate, easy-access savings account so it is not mixed with spending "
+    "money.",
     "Tracking spending for a single month, even roughly, tends to reveal one or two easy wins.",
     "Take any employer retirement match first; it is effectively an instant return on that money.",
     "Raise your savings rate a little each time your income goes up, before the extra money gets absorbed.",
@@ -2269,7 +2360,8 @@ def fin_budget(rng):
     ctx = pick(rng, ["", "I rent a flat with one roommate. ", "I just started my first full-time job. ",
                      "We're a couple with one kid. ", "I'm paying off a student loan. "])
     prompt = ctx + pick(rng, [
-        f"I take home {money(income)} a month after tax. How should I split it between bills, fun and savings?",
+        f"I take home {money(income)} a month after tax. How should I split it between bills, fun and "
+        f"savings?",
         f"What's a sensible monthly budget on {money(income)} take-home pay?",
         f"Can you help me build a simple budget? My net income is about {money(income)} per month.",
     ])
@@ -2278,11 +2370,14 @@ def fin_budget(rng):
     resp = paras(
         pick(rng, ["A good starting point is the 50/30/20 rule:", "Try the 50/30/20 split as a first draft:",
                    "The simplest framework that works for most people is 50/30/20:"]),
-        bullets([f"**Needs (50%): {money(needs)}** for rent, utilities, groceries, insurance and minimum debt "
+        bullets([f"**Needs (50%): {money(needs)}** for rent, utilities, groceries, insurance and minimum "
+                 f"debt "
                  "payments.",
                  f"**Wants (30%): {money(wants)}** for eating out, hobbies, streaming and travel.",
-                 f"**Savings and extra debt payments (20%): {money(save)}**, starting with an emergency fund."]),
-        f"If your rent alone is more than about {money(income * 0.35)}, the needs bucket will be tight; in that "
+                 f"**Savings and extra debt payments (20%): {money(save)}**, starting with an "
+                 f"emergency fund."]),
+        f"If your rent alone is more than about {money(income * 0.35)}, the needs bucket will be tight; in "
+        f"that "
         "case trim wants first rather than savings.",
         " ".join(adv),
     )
@@ -2301,12 +2396,14 @@ def fin_budget(rng):
         paras(f"A common target is {months} months of essential expenses: {months} × {money(essentials)} = "
               f"**{money(target)}**.",
               f"Saving that over a year means putting aside about {money(per_month)} a month. "
-              + pick(rng, ["Start with a first milestone of one month's costs; it already covers most surprises.",
+              + pick(rng, ["Start with a first milestone of one month's costs; it already covers most "
+                           "surprises.",
                            "Choose the higher end if your income is irregular or you support others.",
                            "Once it is full, redirect the same monthly amount to investing."])),
         f"About {money(target)}, which is {months} months of essentials.",
         f"About {money(essentials)} is plenty.",
-        followup=f"And how much should I keep in an emergency fund if essentials are about {money(essentials)}?",
+        followup=f"And how much should I keep in an emergency fund if essentials are about "
+                 f"{money(essentials)}?",
     )
     return [main, ef]
 
@@ -2327,9 +2424,12 @@ def fin_growth(rng):
         rows.append(f"| {y} | {money(p + c * 12 * y)} | {money(fv(y))} |")
     start = f"{money(p)} now and " if p else ""
     prompt = pick(rng, [
-        f"If I invest {start}{money(c)} a month for {years} years at {rate}% a year, what could I end up with?",
-        f"How much would {start}{money(c)} a month grow to over {years} years, assuming a {rate}% annual return?",
-        f"Compound interest question: {start}{money(c)} monthly, {rate}% per year, {years} years. Final amount?",
+        f"If I invest {start}{money(c)} a month for {years} years at {rate}% a year, what could I end up "
+        f"with?",
+        f"How much would {start}{money(c)} a month grow to over {years} years, assuming a {rate}% annual "
+        f"return?",
+        f"Compound interest question: {start}{money(c)} monthly, {rate}% per year, {years} years. Final "
+        f"amount?",
     ])
     total_in = p + c * 12 * years
     resp = paras(
@@ -2338,15 +2438,19 @@ def fin_growth(rng):
         f"Over {years} years you would contribute {money(total_in)} and the rest, about "
         f"{money(fv(years) - total_in)}, is growth.",
         pick(rng, ["Real returns are lumpy, so treat this as an illustration rather than a promise.",
-                   "These figures ignore inflation and fees; a 1% annual fee would noticeably lower the result.",
-                   "Markets do not deliver a smooth return each year, but the long-run effect of compounding is "
+                   "These figures ignore inflation and fees; a 1% annual fee would noticeably lower the "
+                   "result.",
+                   "Markets do not deliver a smooth return each year, but the long-run effect of compounding "
+                   "is "
                    "the same idea."]),
     )
     short = f"Roughly {money(fv(years))} after {years} years, of which {money(total_in)} is your own money."
     wrong = f"About {money(total_in * (1 + rate / 100))}, because you earn {rate}% on the total."
     return [QA(f"fin:growth:{p}:{c}:{rate}:{years}", prompt, resp, short, worse(rng, short, FIN_VAGUE, wrong),
-               instruction="Estimate the future value of these regular investments and show the growth over time.",
-               input=f"Starting amount: {money(p)}\nMonthly contribution: {money(c)}\nAnnual return: {rate}%\n"
+               instruction="Estimate the future value of these regular investments and show the growth over "
+                           "time.",
+               input=f"Starting amount: {money(p)}\nMonthly contribution: {money(c)}\nAnnual return: "
+                     f"{rate}%\n"
                      f"Years: {years}")]
 
 
@@ -2377,7 +2481,8 @@ def fin_debt(rng):
         "What each one costs you right now:\n" + bullets(x + "." for x in interest),
         pick(rng, ["If the two orders start with the same debt, the choice is easy.",
                    "Mathematically the avalanche wins, but the best plan is the one you will stick with.",
-                   "When a debt is cleared, roll its payment into the next one so the amount you throw at debt "
+                   "When a debt is cleared, roll its payment into the next one so the amount you throw at "
+                   "debt "
                    "never shrinks."]),
     )
     short = f"Highest interest first: start with the {aval[0][0]}."
@@ -2400,11 +2505,14 @@ def fin_loan(rng):
     m = principal * i / (1 - (1 + i) ** -n)
     interest = m * n - principal
     prompt = pick(rng, [
-        f"What would the monthly payment be on a {money(principal)} {kind} loan at {num(rate)}% for {years} years?",
-        f"I'm looking at a {years}-year {kind} loan of {money(principal)} at {num(rate)}% APR. What will it cost me?",
+        f"What would the monthly payment be on a {money(principal)} {kind} loan at {num(rate)}% for {years} "
+        f"years?",
+        f"I'm looking at a {years}-year {kind} loan of {money(principal)} at {num(rate)}% APR. What will it "
+        f"cost me?",
     ])
     resp = paras(
-        "The standard amortisation formula is M = P × r / (1 − (1 + r)^−n), where r is the monthly rate and n "
+        "The standard amortisation formula is M = P × r / (1 − (1 + r)^−n), where r is the monthly rate and "
+        "n "
         "the number of payments.",
         bullets([f"P = {money(principal)}", f"r = {num(rate)}% ÷ 12 = {i:.5f}", f"n = {years} × 12 = {n}"]),
         f"That gives a payment of about **{money(m)} per month**, and total interest of roughly "
@@ -2412,7 +2520,8 @@ def fin_loan(rng):
         pick(rng, ["Paying even a little extra each month towards principal shortens the loan and cuts the "
                    "interest.",
                    "Compare offers by APR, which includes most fees, rather than by the headline rate alone.",
-                   f"A shorter term raises the monthly payment but reduces the {money(interest)} interest bill "
+                   f"A shorter term raises the monthly payment but reduces the {money(interest)} interest "
+                   f"bill "
                    "considerably."]),
     )
     short = f"About {money(m)} a month, with roughly {money(interest)} of interest in total."
@@ -2423,16 +2532,21 @@ def fin_loan(rng):
 
 FIN_CONCEPTS = [
     ("index_fund", ["What is an index fund?", "Why do people recommend index funds for beginners?"],
-     ["An index fund is a fund that holds all (or a representative sample) of the securities in a market index, "
+     ["An index fund is a fund that holds all (or a representative sample) of the securities in a market "
+      "index, "
       "such as a broad stock market index, instead of trying to pick winners.",
-      "Because nobody is paid to pick stocks, fees are usually very low, and low fees compound in your favour "
+      "Because nobody is paid to pick stocks, fees are usually very low, and low fees compound in your "
+      "favour "
       "over decades.",
-      "They also spread your money across hundreds or thousands of companies, so one company's bad year barely "
+      "They also spread your money across hundreds or thousands of companies, so one company's bad year "
+      "barely "
       "matters."],
      "A low-cost fund that tracks a whole market index instead of picking individual stocks.",
      "A fund that only buys the biggest tech companies."),
-    ("expense_ratio", ["What is an expense ratio and does it really matter?", "How much do fund fees matter?"],
-     ["The expense ratio is the annual fee a fund charges, expressed as a percentage of your balance; 0.20% means "
+    ("expense_ratio", ["What is an expense ratio and does it really matter?", "How much do fund fees "
+                                                                              "matter?"],
+     ["The expense ratio is the annual fee a fund charges, expressed as a percentage of your balance; 0.20% "
+      "means "
       "two dollars a year for every thousand invested.",
       "It matters more than it looks, because it is charged every year on your whole balance, including past "
       "growth. Over thirty years the gap between a 0.05% and a 1% fund can be a sizeable share of the final "
@@ -2440,19 +2554,23 @@ FIN_CONCEPTS = [
       "Given two funds that track the same index, the cheaper one is almost always the better choice."],
      "It's the yearly fee as a percentage of your balance, and small differences add up a lot over time.",
      "It's a one-time fee you pay when you buy, so it doesn't matter long term."),
-    ("apr_apy", ["What's the difference between APR and APY?", "Why do savings accounts show APY but loans show APR?"],
+    ("apr_apy", ["What's the difference between APR and APY?", "Why do savings accounts show APY but loans "
+                                                               "show APR?"],
      ["APR is the simple yearly rate without compounding. APY includes the effect of compounding within the "
       "year, so it is the rate you actually earn or pay.",
-      "A 5% APR compounded monthly works out to about 5.12% APY. Banks like to quote APY on savings because it "
+      "A 5% APR compounded monthly works out to about 5.12% APY. Banks like to quote APY on savings because "
+      "it "
       "is the bigger number, and APR on loans for the same reason in reverse.",
       "When comparing two products, compare APY with APY or APR with APR."],
      "APR ignores compounding and APY includes it, so APY is the effective annual rate.",
      "APR is for savings and APY is for loans; they can't be compared."),
     ("credit_score", ["What actually affects my credit score?", "How can I improve my credit score?"],
-     ["The biggest factor is payment history: paying every bill on time, every month. Next is how much of your "
+     ["The biggest factor is payment history: paying every bill on time, every month. Next is how much of "
+      "your "
       "available credit you use, where keeping balances well under 30% of your limits helps.",
       "The age of your accounts, the mix of credit types and how many new applications you make matter less.",
-      "Practical steps: set up autopay for at least the minimum, pay cards down before the statement date, and "
+      "Practical steps: set up autopay for at least the minimum, pay cards down before the statement date, "
+      "and "
       "avoid closing your oldest card."],
      "Pay on time and keep your balances low relative to your limits; the other factors matter less.",
      "Checking your own score lowers it, so avoid looking."),
@@ -2460,15 +2578,19 @@ FIN_CONCEPTS = [
      ["Dollar-cost averaging means investing a fixed amount on a regular schedule, for example every payday, "
       "regardless of what the market is doing. You automatically buy more shares when prices are low.",
       "For a lump sum, investing it all at once has historically come out ahead more often than not, because "
-      "markets rise more often than they fall. Spreading it over a few months mainly reduces regret if prices "
+      "markets rise more often than they fall. Spreading it over a few months mainly reduces regret if "
+      "prices "
       "drop right after you invest.",
       "If you are investing from each paycheck, you are already dollar-cost averaging."],
      "Investing a fixed amount on a schedule; lump sums tend to do better on average but feel riskier.",
      "It guarantees you will never lose money."),
-    ("diversification", ["Why is diversification important?", "Is it risky to have all my savings in one stock?"],
-     ["Diversification means spreading money across many investments so that no single failure can do serious "
+    ("diversification", ["Why is diversification important?", "Is it risky to have all my savings in one "
+                                                              "stock?"],
+     ["Diversification means spreading money across many investments so that no single failure can do "
+      "serious "
       "damage. One company can go bankrupt; a whole market index almost never goes to zero.",
-      "Holding your employer's stock adds a second layer of risk, because the same bad news could cost you your "
+      "Holding your employer's stock adds a second layer of risk, because the same bad news could cost you "
+      "your "
       "job and your savings at once.",
       "A broad, low-cost index fund is the simplest way to be diversified with a small amount of money."],
      "Spreading money across many holdings so one bad investment can't sink you.",
@@ -2482,24 +2604,30 @@ FIN_CONCEPTS = [
       "surprises."],
      "Saving a little every month for a predictable future expense, so it doesn't land all at once.",
      "It's a type of retirement account."),
-    ("inflation", ["How does inflation affect my savings?", "Is keeping cash in a bank account losing money?"],
+    ("inflation", ["How does inflation affect my savings?", "Is keeping cash in a bank account losing "
+                                                            "money?"],
      ["Inflation reduces what each dollar can buy. If prices rise 3% a year and your account pays 1%, your "
       "savings lose about 2% of their purchasing power annually.",
-      "Cash is still the right place for an emergency fund and for money you need within a few years, because "
+      "Cash is still the right place for an emergency fund and for money you need within a few years, "
+      "because "
       "stability matters more than growth there.",
       "Money you will not touch for many years generally needs to be invested to keep ahead of inflation."],
-     "Cash earning less than inflation slowly loses buying power, so long-term money usually needs investing.",
+     "Cash earning less than inflation slowly loses buying power, so long-term money usually needs "
+     "investing.",
      "Inflation only affects people with loans, not savers."),
     ("net_worth", ["How do I calculate my net worth?", "What is net worth and why track it?"],
-     ["Net worth is everything you own minus everything you owe. Add up cash, investments, retirement accounts "
+     ["Net worth is everything you own minus everything you owe. Add up cash, investments, retirement "
+      "accounts "
       "and the realistic resale value of big items, then subtract every debt.",
-      "The number itself matters less than its direction. Updating it every three or six months shows whether "
+      "The number itself matters less than its direction. Updating it every three or six months shows "
+      "whether "
       "your overall plan is working, even when individual months are messy.",
       "A negative net worth is common early on, especially with student loans."],
      "Assets minus debts; track how it changes over time rather than the absolute figure.",
      "It's your salary multiplied by your age."),
     ("rebalancing", ["What does rebalancing a portfolio mean?", "How often should I rebalance?"],
-     ["Over time your investments drift away from the mix you chose. If you wanted 70% stocks and 30% bonds, a "
+     ["Over time your investments drift away from the mix you chose. If you wanted 70% stocks and 30% bonds, "
+      "a "
       "good year for stocks might leave you at 78/22.",
       "Rebalancing means selling a little of what grew or directing new money to what lagged, to get back to "
       "the target. Once a year, or whenever an asset class is more than about five percentage points off, is "
@@ -2515,7 +2643,8 @@ FIN_CONCEPTS = [
       "Rates change, so it is worth comparing once a year."],
      "Yes for emergency money: it's safe, accessible and pays more than a standard account.",
      "No, keep it in stocks so it grows faster."),
-    ("debt_vs_invest", ["Should I pay off debt or invest first?", "Is it better to invest or clear my loans early?"],
+    ("debt_vs_invest", ["Should I pay off debt or invest first?", "Is it better to invest or clear my loans "
+                                                                  "early?"],
      ["Compare the interest rate on the debt with a realistic long-run investment return. Paying off a 22% "
       "credit card is a guaranteed 22% return, which no investment reliably beats.",
       "For low-rate debt, such as a 3% or 4% loan, investing extra money often comes out ahead over long "
@@ -2523,10 +2652,14 @@ FIN_CONCEPTS = [
       "Either way, build a small emergency fund first and take any employer match."],
      "Clear high-interest debt first; for low-rate debt, investing often wins over time.",
      "Always invest first, debt doesn't matter."),
-    ("term_life", ["What's the difference between term and whole life insurance?", "Do I need life insurance?"],
-     ["Term life insurance covers you for a fixed period, such as 20 years, and pays out only if you die in that "
-      "period. Whole life lasts for life and includes a savings component, which makes it far more expensive.",
-      "Most people who need life insurance need it because someone depends on their income, such as children or "
+    ("term_life", ["What's the difference between term and whole life insurance?", "Do I need life "
+                                                                                   "insurance?"],
+     ["Term life insurance covers you for a fixed period, such as 20 years, and pays out only if you die in "
+      "that "
+      "period. Whole life lasts for life and includes a savings component, which makes it far more "
+      "expensive.",
+      "Most people who need life insurance need it because someone depends on their income, such as children "
+      "or "
       "a partner with a mortgage. Term cover matching those years is usually enough.",
       "If nobody relies on your income, you may not need life insurance at all."],
      "Term covers a set period cheaply; whole life is lifelong and much pricier. Most people only need term.",
@@ -2600,13 +2733,16 @@ def fin_concept(rng, c):
 
 CITIES = [
     dict(name="Lisbon", country="Portugal",
-         sights=[("the Alfama district", "a maze of steep lanes, tiled facades and viewpoints over the river"),
+         sights=[("the Alfama district", "a maze of steep lanes, tiled facades and viewpoints over the "
+                                         "river"),
                  ("Belém", "home to Jerónimos Monastery and the riverside Belém Tower"),
-                 ("the LX Factory", "a converted industrial complex full of shops, cafés and a huge bookshop"),
+                 ("the LX Factory", "a converted industrial complex full of shops, cafés and a huge "
+                                    "bookshop"),
                  ("São Jorge Castle", "a hilltop Moorish castle with the best panorama of the old town"),
                  ("the Gulbenkian Museum", "an excellent art collection set in a quiet garden")],
          foods=["pastel de nata", "grilled sardines", "bifana pork sandwiches", "bacalhau"],
-         transport="Trams, the metro and buses all take the same rechargeable Viva Viagem card; the hills make "
+         transport="Trams, the metro and buses all take the same rechargeable Viva Viagem card; the hills "
+                   "make "
                    "comfortable shoes more important than any pass.",
          season="Spring and early autumn are ideal: warm, sunny and less crowded than July and August.",
          daytrip=("Sintra", "palaces and gardens in the forested hills, about 40 minutes by train"),
@@ -2617,24 +2753,30 @@ CITIES = [
                  ("the Arashiyama bamboo grove", "towering stalks best seen right after sunrise"),
                  ("Gion", "the historic geisha district, atmospheric at dusk"),
                  ("Nishiki Market", "a covered market street packed with pickles, tofu and street snacks")],
-         foods=["kaiseki multi-course meals", "yudofu simmered tofu", "matcha sweets", "obanzai home-style dishes"],
-         transport="City buses cover most temples, but they get crowded; combining the subway with walking is "
+         foods=["kaiseki multi-course meals", "yudofu simmered tofu", "matcha sweets", "obanzai home-style "
+                                                                                       "dishes"],
+         transport="City buses cover most temples, but they get crowded; combining the subway with walking "
+                   "is "
                    "often faster. An IC card such as ICOCA works on both.",
          season="Late March to early April for cherry blossom and mid to late November for autumn colour, "
                 "though both are very busy.",
-         daytrip=("Nara", "friendly deer in the park and the giant Buddha at Tōdai-ji, under an hour by train"),
+         daytrip=("Nara", "friendly deer in the park and the giant Buddha at Tōdai-ji, under an hour "
+                          "by train"),
          stay="near Kyoto Station for convenience or around Shijō-Karasuma for restaurants"),
     dict(name="Mexico City", country="Mexico",
          sights=[("the Zócalo", "the vast main square flanked by the cathedral and the National Palace"),
-                 ("the National Museum of Anthropology", "one of the great museums of the world, including the "
+                 ("the National Museum of Anthropology", "one of the great museums of the world, including "
+                                                         "the "
                   "Aztec Sun Stone"),
                  ("Chapultepec Park", "a huge green space with a hilltop castle"),
                  ("Coyoacán", "a colourful neighbourhood and home of the Frida Kahlo Museum"),
                  ("Xochimilco", "canals where you can drift on brightly painted trajinera boats")],
          foods=["tacos al pastor", "tlacoyos", "chilaquiles", "churros with hot chocolate"],
-         transport="The metro is extremely cheap and extensive; ride-hailing apps are inexpensive for evenings "
+         transport="The metro is extremely cheap and extensive; ride-hailing apps are inexpensive for "
+                   "evenings "
                    "and longer hops.",
-         season="The dry season from November to April has the most reliable weather; summer brings afternoon "
+         season="The dry season from November to April has the most reliable weather; summer brings "
+                "afternoon "
                 "downpours.",
          daytrip=("Teotihuacan", "the Pyramids of the Sun and Moon, about an hour north"),
          stay="Roma Norte or Condesa for walkable streets, cafés and parks"),
@@ -2645,9 +2787,11 @@ CITIES = [
                  ("Vyšehrad", "a quieter fortress with river views and a historic cemetery"),
                  ("Letná Park", "a beer garden with a famous view over the bridges")],
          foods=["svíčková beef in cream sauce", "trdelník pastry", "fried cheese", "goulash with dumplings"],
-         transport="The centre is compact and walkable; trams are frequent and a 24- or 72-hour ticket is good "
+         transport="The centre is compact and walkable; trams are frequent and a 24- or 72-hour ticket is "
+                   "good "
                    "value.",
-         season="May, June and September combine mild weather with fewer crowds; December has Christmas markets.",
+         season="May, June and September combine mild weather with fewer crowds; December has Christmas "
+                "markets.",
          daytrip=("Kutná Hora", "a silver-mining town with the bone-decorated Sedlec Ossuary"),
          stay="Malá Strana for charm or Vinohrady for a local feel close to the centre"),
     dict(name="Edinburgh", country="Scotland",
@@ -2668,7 +2812,8 @@ CITIES = [
                  ("the Vietnam Museum of Ethnology", "an excellent overview of the country's many cultures"),
                  ("Train Street", "a narrow lane where trains pass within arm's reach of the houses")],
          foods=["phở bò", "bún chả", "egg coffee", "bánh cuốn"],
-         transport="Walking and ride-hailing motorbikes or cars are the easiest options; cross roads slowly and "
+         transport="Walking and ride-hailing motorbikes or cars are the easiest options; cross roads slowly "
+                   "and "
                    "steadily so drivers can flow around you.",
          season="October to December and March to April are pleasant; summer is hot and humid.",
          daytrip=("Ninh Bình", "limestone karsts and river caves, about two hours away"),
@@ -2680,7 +2825,8 @@ CITIES = [
                  ("Teatro Colón", "a world-class opera house with guided tours"),
                  ("Palermo", "parks, design shops and the city's best restaurants")],
          foods=["asado", "empanadas", "dulce de leche", "provoleta"],
-         transport="The Subte metro and buses use a rechargeable SUBE card; taxis and ride-hailing are affordable.",
+         transport="The Subte metro and buses use a rechargeable SUBE card; taxis and ride-hailing are "
+                   "affordable.",
          season="Spring (October to November) and autumn (March to May) avoid the summer heat.",
          daytrip=("Tigre", "a river delta with boat rides and waterside cafés"),
          stay="Palermo Soho or Recoleta"),
@@ -2758,7 +2904,8 @@ CITIES = [
                  ("Gastown", "the historic district with its steam clock"),
                  ("Grouse Mountain", "hiking in summer and skiing in winter, close to the city")],
          foods=["fresh salmon", "sushi", "Nanaimo bars", "dim sum in Richmond"],
-         transport="SkyTrain, buses and the SeaBus share one fare system; cycling along the seawall is a treat.",
+         transport="SkyTrain, buses and the SeaBus share one fare system; cycling along the seawall is a "
+                   "treat.",
          season="June to September is driest; winter is mild but rainy.",
          daytrip=("Whistler", "mountain village two hours up the Sea-to-Sky Highway"),
          stay="Downtown or the West End near Stanley Park"),
@@ -2802,7 +2949,8 @@ TRAVEL_GENERAL = [
      "Usually yes, mainly for medical emergencies; check exclusions and what your card already covers.",
      "No, your home health insurance covers everything abroad."),
     ("flights", ["How can I find cheaper flights?", "When is the best time to book flights?"],
-     ["Be flexible: shifting your dates by a day or two, or flying into a nearby airport, often saves more than "
+     ["Be flexible: shifting your dates by a day or two, or flying into a nearby airport, often saves more "
+      "than "
       "any booking trick.",
       "Use a fare comparison site with a calendar view and set price alerts a few months ahead. For popular "
       "holidays, booking early usually wins.",
@@ -2812,14 +2960,17 @@ TRAVEL_GENERAL = [
     ("phone_data", ["What's the best way to get mobile data abroad?", "Should I get a local SIM or an eSIM?"],
      ["If your phone supports eSIM, a travel eSIM is usually the easiest: you buy a data plan online and "
       "activate it before you land.",
-      "A local SIM from a shop at the airport is often cheaper for longer stays and gives you a local number.",
-      "Check your home carrier's roaming prices first; some plans include generous roaming in certain regions."],
+      "A local SIM from a shop at the airport is often cheaper for longer stays and gives you a local "
+      "number.",
+      "Check your home carrier's roaming prices first; some plans include generous roaming in certain "
+      "regions."],
      "A travel eSIM is easiest; a local SIM is often cheapest for long stays.",
      "Just use roaming, it's always free now."),
     ("solo", ["Any advice for travelling solo for the first time?", "How do I stay safe travelling alone?"],
      ["Start with a destination that has good public transport and plenty of other travellers, and book the "
       "first night's accommodation in advance so you arrive with a plan.",
-      "Share your itinerary with someone at home, keep a copy of your passport separate from the original, and "
+      "Share your itinerary with someone at home, keep a copy of your passport separate from the original, "
+      "and "
       "trust your instincts if a situation feels wrong.",
       "Hostels with private rooms, walking tours and cooking classes are easy ways to meet people."],
      "Pick an easy first destination, share your plans with someone and use tours to meet people.",
@@ -2833,7 +2984,8 @@ TRAVEL_GENERAL = [
      "Give them screens for the whole trip."),
     ("passport", ["How long does my passport need to be valid for international travel?",
                   "Can I travel if my passport expires soon?"],
-     ["Many countries require your passport to be valid for at least six months beyond your arrival date, and "
+     ["Many countries require your passport to be valid for at least six months beyond your arrival date, "
+      "and "
       "some also require blank pages.",
       "Check the entry requirements for your destination and any transit countries on an official government "
       "site well before you go.",
@@ -2877,13 +3029,15 @@ def bundle_travel(rng):
     name = c["name"]
     days = pick(rng, [2, 3, 4])
     who = pick(rng, ["", "my partner and I ", "a friend and I ", "we "])
-    interest = pick(rng, ["", " We love food.", " I'm into history and architecture.", " I prefer a relaxed pace.",
+    interest = pick(rng, ["", " We love food.", " I'm into history and architecture.", " I prefer a relaxed "
+                                                                                       "pace.",
                           " It's our first trip abroad together."])
     subj = "I'm" if not who else ("we're" if who == "we " else who.strip() + " are")
     prompt = pick(rng, [f"Can you plan a {days}-day itinerary for {name}?{interest}",
                         f"{cap(subj)} spending {days} days in {name}. What should {'I' if not who else 'we'} "
                         f"see?{interest}",
-                        f"What's a good {days}-day plan for a first visit to {name}, {c['country']}?{interest}"])
+                        f"What's a good {days}-day plan for a first visit to {name}, "
+                        f"{c['country']}?{interest}"])
     plan = plan_days(rng, c, days)
     resp = paras(
         pick(rng, [f"Here's a relaxed {days}-day plan for {name}:", f"{days} days in {name}, day by day:",
@@ -2903,12 +3057,15 @@ def bundle_travel(rng):
         pick(rng, [f"Don't leave {name} without trying:", f"Food highlights in {name}:",
                    f"A few things to eat in {name}:"]),
         bullets(f"**{cap(f)}**." for f in foods),
-        pick(rng, [f"Markets and small family-run places are usually better value than restaurants right next to "
+        pick(rng, ["Markets and small family-run places are usually better value than restaurants right next "
+                   "to "
                    "the main sights.",
                    "Lunch menus are often much cheaper than dinner for the same food.",
                    "Ask your accommodation where they eat; the answer is rarely in a guidebook."]),
     )
-    food = QA(f"travel:{name}:food", pick(rng, [f"What food should I try in {name}?", f"What are the must-eat dishes in {name}?"]),
+    food = QA(f"travel:{name}:food", pick(rng, [f"What food should I try in {name}?", f"What are the "
+                                                                                      f"must-eat dishes in "
+                                                                                      f"{name}?"]),
               food_resp, f"Try {foods[0]} and {foods[1]}.", worse(rng, f"Try {foods[0]}.", TRAVEL_VAGUE),
               followup=pick(rng, ["What should I eat while I'm there?", "Any food I shouldn't miss?"]))
     move = QA(f"travel:{name}:transport",
@@ -2928,7 +3085,8 @@ def bundle_travel(rng):
     trip = QA(f"travel:{name}:daytrip",
               pick(rng, [f"Is there a good day trip from {name}?", f"What's worth a day trip from {name}?"]),
               paras(f"{dt} is the classic choice: {dd}.",
-                    pick(rng, ["Leave early to beat the tour groups.", "Check return times before you set off.",
+                    pick(rng, ["Leave early to beat the tour groups.", "Check return times before you set "
+                                                                       "off.",
                                "It is worth booking tickets for the main sight the day before."])),
               f"{dt}: {dd}.", worse(rng, f"{dt}.", TRAVEL_VAGUE),
               followup="Is a day trip worth it, and where to?")
@@ -2946,7 +3104,8 @@ def weather_tool_conversation():
     return [
         {"role": "system", "content": "You are a travel assistant. You can call get_weather(city) to look up "
                                       "current conditions."},
-        {"role": "user", "content": "I'm in Lisbon tonight for a dinner on a rooftop terrace. What's the weather "
+        {"role": "user", "content": "I'm in Lisbon tonight for a dinner on a rooftop terrace. What's the "
+                                    "weather "
                                     "like right now? Do I need a jacket?"},
         {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_1", "type": "function",
@@ -2954,9 +3113,12 @@ def weather_tool_conversation():
         {"role": "tool", "tool_call_id": "call_1",
          "content": json.dumps({"city": "Lisbon", "temperature_c": 17, "condition": "partly cloudy",
                                 "wind_kph": 19, "humidity": 71, "sunset": "20:41"})},
-        {"role": "assistant", "content": "It's currently 17°C and partly cloudy in Lisbon, with a breeze of around "
-                                         "19 km/h. On an exposed rooftop that wind will make it feel cooler once the "
-                                         "sun sets at 20:41, so yes, bring a light jacket or a sweater. Rain isn't "
+        {"role": "assistant", "content": "It's currently 17°C and partly cloudy in Lisbon, with a breeze of "
+                                         "around "
+                                         "19 km/h. On an exposed rooftop that wind will make it feel cooler "
+                                         "once the "
+                                         "sun sets at 20:41, so yes, bring a light jacket or a sweater. Rain "
+                                         "isn't "
                                          "likely, so no need for an umbrella."},
     ]
 
@@ -2970,8 +3132,10 @@ EXERCISES = [
          cues=["Stand with feet about shoulder-width apart, toes turned out slightly.",
                "Brace your core as if someone were about to poke your stomach.",
                "Sit down and back between your heels, keeping your knees tracking over your toes.",
-               "Go as deep as you can while keeping your back neutral, then drive up through the whole foot."],
-         mistakes=["letting the knees cave inwards", "rising onto the toes", "rounding the lower back at the bottom"],
+               "Go as deep as you can while keeping your back neutral, then drive up through the whole "
+               "foot."],
+         mistakes=["letting the knees cave inwards", "rising onto the toes", "rounding the lower back at the "
+                                                                             "bottom"],
          easier="a box squat to a bench", harder="a goblet squat holding a dumbbell at your chest"),
     dict(name="push-up", muscles="chest, shoulders and triceps",
          cues=["Place your hands slightly wider than your shoulders.",
@@ -2979,14 +3143,16 @@ EXERCISES = [
                "Lower your chest to just above the floor with elbows at roughly 45 degrees to your body.",
                "Press the floor away until your arms are straight."],
          mistakes=["letting the hips sag", "flaring the elbows straight out", "doing half reps"],
-         easier="an incline push-up with hands on a bench or wall", harder="a decline push-up with feet raised"),
+         easier="an incline push-up with hands on a bench or wall", harder="a decline push-up with feet "
+                                                                           "raised"),
     dict(name="deadlift", muscles="hamstrings, glutes and back",
          cues=["Stand with the bar over the middle of your feet.",
                "Hinge at the hips and grip the bar just outside your legs.",
                "Pull the slack out of the bar and set a flat back before lifting.",
                "Push the floor away and keep the bar close to your legs all the way up, finishing tall."],
          mistakes=["rounding the back", "letting the bar drift forward", "leaning back at the top"],
-         easier="a kettlebell deadlift from a raised surface", harder="a deficit deadlift from a small platform"),
+         easier="a kettlebell deadlift from a raised surface", harder="a deficit deadlift from a small "
+                                                                      "platform"),
     dict(name="plank", muscles="abdominals and deep core",
          cues=["Rest on your forearms with elbows under your shoulders.",
                "Squeeze your glutes and tuck your pelvis slightly.",
@@ -3007,7 +3173,8 @@ EXERCISES = [
                "Squeeze your shoulder blades together at the top.",
                "Lower slowly under control."],
          mistakes=["jerking the weight with momentum", "shrugging the shoulders", "rounding the back"],
-         easier="a chest-supported row on an incline bench", harder="a single-arm row with a pause at the top"),
+         easier="a chest-supported row on an incline bench", harder="a single-arm row with a pause at "
+                                                                    "the top"),
     dict(name="glute bridge", muscles="glutes and hamstrings",
          cues=["Lie on your back with knees bent and feet flat, close to your hips.",
                "Press through your heels and lift your hips.",
@@ -3027,7 +3194,8 @@ EXERCISES = [
                "Start by pulling your shoulder blades down and back.",
                "Drive your elbows towards your ribs until your chin clears the bar.",
                "Lower all the way to a full hang."],
-         mistakes=["kipping or swinging", "stopping short of a full hang", "craning the neck to reach the bar"],
+         mistakes=["kipping or swinging", "stopping short of a full hang", "craning the neck to reach "
+                                                                           "the bar"],
          easier="a band-assisted pull-up or slow negatives", harder="a weighted pull-up"),
     dict(name="hip hinge with a kettlebell swing", muscles="glutes, hamstrings and grip",
          cues=["Stand with feet a little wider than your hips and the kettlebell slightly in front.",
@@ -3040,9 +3208,11 @@ EXERCISES = [
 
 FIT_GENERAL = [
     ("doms", ["Why am I so sore two days after a workout?", "Is it normal to be sore after exercising?"],
-     ["That is delayed onset muscle soreness (DOMS). It usually peaks 24 to 72 hours after unfamiliar or harder "
+     ["That is delayed onset muscle soreness (DOMS). It usually peaks 24 to 72 hours after unfamiliar or "
+      "harder "
       "training and is a normal response, not a sign of injury.",
-      "Gentle movement such as walking, enough sleep and enough protein help it pass. It fades as your body gets "
+      "Gentle movement such as walking, enough sleep and enough protein help it pass. It fades as your body "
+      "gets "
       "used to the training.",
       "Sharp pain, swelling or pain in a joint rather than a muscle is different and worth getting checked."],
      "That's DOMS: normal soreness that peaks a day or two after new training and fades with time.",
@@ -3050,31 +3220,38 @@ FIT_GENERAL = [
     ("warmup", ["What's a good warm-up before lifting?", "Do I really need to warm up?"],
      ["A warm-up raises your body temperature and rehearses the movements you are about to do. Five to ten "
       "minutes is enough.",
-      "Start with a few minutes of light cardio, then dynamic moves such as leg swings and arm circles, then a "
+      "Start with a few minutes of light cardio, then dynamic moves such as leg swings and arm circles, then "
+      "a "
       "couple of lighter sets of your first exercise.",
       "Save long static stretches for after the session."],
      "Yes: a few minutes of light cardio, dynamic moves and lighter warm-up sets is enough.",
      "Hold long static stretches for a few minutes each before lifting."),
     ("rest_days", ["How many rest days do I need each week?", "Is it bad to work out every day?"],
      ["Most people do well with at least one or two rest days a week, more when starting out.",
-      "You can train most days if you vary the intensity and muscle groups, for example alternating hard and easy "
+      "You can train most days if you vary the intensity and muscle groups, for example alternating hard and "
+      "easy "
       "days.",
       "Signs you need more recovery include persistent fatigue, poor sleep, lingering soreness and stalled "
       "progress."],
      "One or two rest days a week suits most people; vary intensity if you train daily.",
      "Rest days are unnecessary if you are motivated."),
-    ("fat_loss", ["Is cardio or weight training better for losing fat?", "What's the best exercise for fat loss?"],
-     ["Fat loss mainly comes from eating slightly less energy than you use over time, so diet does most of the "
+    ("fat_loss", ["Is cardio or weight training better for losing fat?", "What's the best exercise for fat "
+                                                                         "loss?"],
+     ["Fat loss mainly comes from eating slightly less energy than you use over time, so diet does most of "
+      "the "
       "work.",
-      "Weight training helps you keep muscle while losing fat, which matters for how you look and feel. Cardio "
+      "Weight training helps you keep muscle while losing fat, which matters for how you look and feel. "
+      "Cardio "
       "adds to the energy you burn and is good for your heart.",
       "The best plan combines both with a moderate calorie deficit and plenty of protein."],
      "Diet drives fat loss; combine strength training to keep muscle with cardio for extra burn.",
      "Only cardio burns fat; lifting makes you bulky."),
     ("sleep", ["How much does sleep affect my fitness progress?", "Can poor sleep slow down muscle gain?"],
-     ["A lot. Sleep is when much of the repair and adaptation from training happens, and short sleep is linked "
+     ["A lot. Sleep is when much of the repair and adaptation from training happens, and short sleep is "
+      "linked "
       "to worse performance and recovery.",
-      "Most adults need seven to nine hours. Regular bed and wake times, a cool dark room and less screen time "
+      "Most adults need seven to nine hours. Regular bed and wake times, a cool dark room and less screen "
+      "time "
       "late at night all help.",
       "If you are sleeping badly, a lighter training week is often more productive than pushing through."],
      "Sleep matters a lot for recovery; aim for seven to nine hours on a regular schedule.",
@@ -3087,10 +3264,13 @@ FIT_GENERAL = [
       "Pair walking with two short strength sessions a week for a well-rounded routine."],
      "Walking counts and benefits start well below 10,000 steps; increase gradually from where you are.",
      "Walking is too easy to make any difference."),
-    ("sets_reps", ["How many sets and reps should I do to build muscle?", "What rep range is best for growth?"],
-     ["Muscle can grow across a wide range of reps, roughly 5 to 30 per set, as long as sets are taken close to "
+    ("sets_reps", ["How many sets and reps should I do to build muscle?", "What rep range is best for "
+                                                                          "growth?"],
+     ["Muscle can grow across a wide range of reps, roughly 5 to 30 per set, as long as sets are taken close "
+      "to "
       "failure.",
-      "A practical starting point is about 10 hard sets per muscle group per week, split across two sessions, "
+      "A practical starting point is about 10 hard sets per muscle group per week, split across two "
+      "sessions, "
       "in the 6 to 15 rep range.",
       "Progress by adding reps or weight over time while keeping your form consistent."],
      "About 10 hard sets per muscle per week, mostly 6 to 15 reps, close to failure.",
@@ -3105,14 +3285,17 @@ FIT_VAGUE = [
 ]
 
 GOALS = {
-    "strength": ("3 to 5 sets of 4 to 6 reps", "2 to 3 minutes", "add a little weight whenever you hit the top "
+    "strength": ("3 to 5 sets of 4 to 6 reps", "2 to 3 minutes", "add a little weight whenever you hit the "
+                                                                 "top "
                                                                   "of the rep range"),
-    "muscle": ("3 to 4 sets of 8 to 12 reps", "60 to 90 seconds", "add a rep or two each week before adding weight"),
+    "muscle": ("3 to 4 sets of 8 to 12 reps", "60 to 90 seconds", "add a rep or two each week before adding "
+                                                                  "weight"),
     "general fitness": ("2 to 3 sets of 10 to 15 reps", "about a minute", "increase reps first, then weight"),
     "fat loss": ("3 sets of 10 to 15 reps as a circuit", "30 to 45 seconds", "shorten rest or add a round"),
 }
 EQUIP = {
-    "no equipment": {"lower": ["bodyweight squats", "reverse lunges", "glute bridges", "step-ups on a sturdy chair"],
+    "no equipment": {"lower": ["bodyweight squats", "reverse lunges", "glute bridges", "step-ups on a sturdy "
+                                                                                       "chair"],
                      "push": ["push-ups", "pike push-ups", "chair dips"],
                      "pull": ["towel rows under a table", "superman holds", "door-frame rows"],
                      "core": ["planks", "dead bugs", "side planks"]},
@@ -3135,7 +3318,8 @@ def fit_plan(rng):
     goal = pick(rng, list(GOALS))
     equip = pick(rng, list(EQUIP))
     days = pick(rng, [2, 3, 4])
-    level = pick(rng, ["a complete beginner", "getting back into training after a break", "fairly new to the gym",
+    level = pick(rng, ["a complete beginner", "getting back into training after a break", "fairly new to the "
+                                                                                          "gym",
                        "someone with a busy schedule"])
     prompt = pick(rng, [
         f"Can you write me a {days}-day-a-week workout plan for {goal}? I have {equip}.",
@@ -3172,45 +3356,58 @@ def fit_protein(rng):
     kg = rng.randrange(52, 111)
     lo, hi = round(kg * 1.6), round(kg * 2.2)
     meals = pick(rng, [3, 4])
-    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. How much protein should I eat?",
+    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. How much protein should "
+                        f"I eat?",
                         f"How much protein do I need per day to build muscle at {kg} kg?",
-                        f"What's a good daily protein target for someone who weighs {kg} kg and trains regularly?"])
+                        f"What's a good daily protein target for someone who weighs {kg} kg and trains "
+                        f"regularly?"])
     resp = paras(
-        f"For people who strength train, a common evidence-based range is about 1.6 to 2.2 g of protein per kg of "
+        f"For people who strength train, a common evidence-based range is about 1.6 to 2.2 g of protein per "
+        f"kg of "
         f"body weight per day. At {kg} kg that is roughly **{lo} to {hi} g a day**.",
-        f"Spread across {meals} meals, that is about {round(lo / meals)} to {round(hi / meals)} g per meal, for "
+        f"Spread across {meals} meals, that is about {round(lo / meals)} to {round(hi / meals)} g per meal, "
+        f"for "
         "example:",
-        bullets(rng.sample(["Greek yogurt with oats and berries (about 25 g).", "Two eggs and a slice of cheese on toast (about 20 g).",
-                            "A chicken breast with rice and vegetables (about 40 g).", "A lentil and chickpea curry (about 20 g).",
-                            "Tofu stir-fry with edamame (about 30 g).", "A tin of tuna on a jacket potato (about 30 g).",
+        bullets(rng.sample(["Greek yogurt with oats and berries (about 25 g).", "Two eggs and a slice of "
+                                                                                "cheese on toast (about 20 "
+                                                                                "g).",
+                            "A chicken breast with rice and vegetables (about 40 g).", "A lentil and "
+                                                                                       "chickpea curry "
+                                                                                       "(about 20 g).",
+                            "Tofu stir-fry with edamame (about 30 g).", "A tin of tuna on a jacket potato "
+                                                                        "(about 30 g).",
                             "Cottage cheese with fruit (about 20 g)."], 3)),
         pick(rng, ["If you have kidney problems, check with your doctor before increasing protein.",
                    "Whole foods are enough for most people; protein powder is just a convenience.",
                    "Hitting your daily total matters more than exact meal timing."]),
     )
     short = f"About {lo} to {hi} g a day (1.6 to 2.2 g per kg)."
-    return QA(f"fit:protein:{kg}", prompt, resp, short, worse(rng, short, FIT_VAGUE, f"At least {kg * 4} g a day."),
+    return QA(f"fit:protein:{kg}", prompt, resp, short, worse(rng, short, FIT_VAGUE, f"At least {kg * 4} g a "
+                                                                                     f"day."),
               followup=f"How much protein should I be eating? I'm {kg} kg.")
 
 
 def fit_exercise(rng, e):
     n = e["name"]
-    form = QA(f"fit:ex:{n}:form", pick(rng, [f"How do I do a {n} with good form?", f"Can you explain proper {n} technique?",
+    form = QA(f"fit:ex:{n}:form", pick(rng, [f"How do I do a {n} with good form?", f"Can you explain proper "
+                                                                                   f"{n} technique?",
                                             f"What are the key form cues for the {n}?"]),
               paras(f"The {n} mainly works your {e['muscles']}.", numbered(e["cues"]),
-                    f"Film yourself from the side for a few reps; it is the fastest way to spot problems."),
-              f"{e['cues'][1]} {e['cues'][2]}", worse(rng, f"Just copy what you see other people doing.", FIT_VAGUE),
+                    "Film yourself from the side for a few reps; it is the fastest way to spot problems."),
+              f"{e['cues'][1]} {e['cues'][2]}", worse(rng, "Just copy what you see other people doing.", FIT_VAGUE),
               followup=f"How should I do the {n}?")
     m = e["mistakes"]
-    mistakes = QA(f"fit:ex:{n}:mistakes", pick(rng, [f"What are common {n} mistakes?", f"What do people get wrong with {n}s?"]),
+    mistakes = QA(f"fit:ex:{n}:mistakes", pick(rng, [f"What are common {n} mistakes?", f"What do people get "
+                                                                                       f"wrong with {n}s?"]),
                   paras(f"The three I see most often with the {n}:", bullets(cap(x) + "." for x in m),
-                        f"Most of them go away if you lower the weight and slow the tempo down."),
+                        "Most of them go away if you lower the weight and slow the tempo down."),
                   f"Watch out for {m[0]} and {m[1]}.", worse(rng, f"Watch out for {m[0]}.", FIT_VAGUE),
                   followup="What mistakes should I watch out for?")
     scale = QA(f"fit:ex:{n}:scale", pick(rng, [f"Is there an easier or harder version of the {n}?",
                                                f"How do I progress the {n}?"]),
                paras(f"To make it easier, try {e['easier']}. To make it harder, try {e['harder']}.",
-                     "Move to the harder version once you can do three sets of the current one with clean form."),
+                     "Move to the harder version once you can do three sets of the current one with clean "
+                     "form."),
                f"Easier: {e['easier']}. Harder: {e['harder']}.", worse(rng, "Add more weight.", FIT_VAGUE),
                followup="How do I make it easier or harder?")
     return [form, mistakes, scale]
@@ -3248,16 +3445,20 @@ RECIPES = [
                 "Stir in the garlic and spices and cook for one minute until fragrant.",
                 "Add the tomatoes, season, and simmer for 10 minutes until the sauce thickens.",
                 "Make six wells in the sauce and crack an egg into each.",
-                "Cover and cook on low for 5 to 8 minutes, until the whites are set and the yolks still soft.",
+                "Cover and cook on low for 5 to 8 minutes, until the whites are set and the yolks "
+                "still soft.",
                 "Scatter over the herbs and serve from the pan with crusty bread."],
          problem=("the eggs overcook before the whites set",
-                  "Turn the heat down and cover the pan so steam cooks the tops of the eggs. Take it off the heat "
+                  "Turn the heat down and cover the pan so steam cooks the tops of the eggs. Take it off the "
+                  "heat "
                   "while the yolks still jiggle, because the hot sauce keeps cooking them."),
          swap=("bell pepper", "a few handfuls of spinach or a diced zucchini",
                "Add spinach just before the eggs so it only wilts."),
-         store="The sauce keeps for 4 days in the fridge; reheat it and cook fresh eggs in it rather than storing "
+         store="The sauce keeps for 4 days in the fridge; reheat it and cook fresh eggs in it rather than "
+               "storing "
                "cooked eggs.",
-         about="Shakshuka is a North African and Middle Eastern dish of eggs gently poached in a spiced tomato and "
+         about="Shakshuka is a North African and Middle Eastern dish of eggs gently poached in a spiced "
+               "tomato and "
                "pepper sauce."),
     dict(name="mushroom risotto", serves=4, time="40 minutes",
          ing=["300 g arborio rice", "400 g mixed mushrooms, sliced", "1 litre hot vegetable stock",
@@ -3267,17 +3468,23 @@ RECIPES = [
                 "Soften the onion and garlic in the remaining oil and half the butter.",
                 "Add the rice and stir for two minutes until the edges look translucent.",
                 "Pour in the wine and let it bubble away.",
-                "Add the hot stock a ladle at a time, stirring, for about 18 minutes until the rice is creamy but "
+                "Add the hot stock a ladle at a time, stirring, for about 18 minutes until the rice is "
+                "creamy but "
                 "still has a slight bite.",
-                "Stir in the mushrooms, the rest of the butter, the Parmesan and thyme, then rest for two minutes."],
+                "Stir in the mushrooms, the rest of the butter, the Parmesan and thyme, then rest for two "
+                "minutes."],
          problem=("the risotto turns out gluey",
-                  "Gluey risotto is overcooked or was stirred too long after it was ready. Start tasting at 15 "
+                  "Gluey risotto is overcooked or was stirred too long after it was ready. Start tasting at "
+                  "15 "
                   "minutes, and finish it slightly loose, since it thickens as it stands."),
-         swap=("white wine", "an extra ladle of stock with a squeeze of lemon", "The lemon gives the acidity the "
+         swap=("white wine", "an extra ladle of stock with a squeeze of lemon", "The lemon gives the acidity "
+                                                                                "the "
                "wine would have added."),
-         store="Leftover risotto keeps for 2 days in the fridge. It reheats poorly, but it makes excellent fried "
+         store="Leftover risotto keeps for 2 days in the fridge. It reheats poorly, but it makes excellent "
+               "fried "
                "rice cakes.",
-         about="Risotto is a northern Italian rice dish cooked slowly in stock, where the starch from the rice "
+         about="Risotto is a northern Italian rice dish cooked slowly in stock, where the starch from the "
+               "rice "
                "creates a creamy sauce."),
     dict(name="red lentil soup", serves=6, time="35 minutes",
          ing=["250 g red lentils, rinsed", "1 onion, chopped", "2 carrots, diced", "2 garlic cloves",
@@ -3289,12 +3496,15 @@ RECIPES = [
                 "Blend partly or fully, depending on the texture you like.",
                 "Finish with lemon juice and season to taste."],
          problem=("the soup tastes flat",
-                  "Flat soup usually needs salt and acid. Add salt a pinch at a time, then more lemon; a spoon of "
+                  "Flat soup usually needs salt and acid. Add salt a pinch at a time, then more lemon; a "
+                  "spoon of "
                   "yogurt or a drizzle of chilli oil on top also lifts it."),
-         swap=("carrots", "sweet potato or butternut squash", "Both make the soup slightly sweeter and thicker."),
+         swap=("carrots", "sweet potato or butternut squash", "Both make the soup slightly sweeter and "
+                                                              "thicker."),
          store="It keeps for 5 days in the fridge and freezes well for 3 months; add a splash of water when "
                "reheating because it thickens.",
-         about="Red lentil soup is a cheap, filling staple across the Middle East and South Asia; red lentils "
+         about="Red lentil soup is a cheap, filling staple across the Middle East and South Asia; red "
+               "lentils "
                "break down quickly and need no soaking."),
     dict(name="banana bread", serves=10, time="1 hour 10 minutes",
          ing=["3 very ripe bananas", "75 g melted butter", "150 g brown sugar", "1 egg", "1 tsp vanilla",
@@ -3306,14 +3516,17 @@ RECIPES = [
                 "Pour into the tin and bake for 55 to 65 minutes, until a skewer comes out clean.",
                 "Cool in the tin for 10 minutes before turning out."],
          problem=("the middle stays raw while the top burns",
-                  "Cover the top loosely with foil after 40 minutes and keep baking. An oven thermometer is also "
+                  "Cover the top loosely with foil after 40 minutes and keep baking. An oven thermometer is "
+                  "also "
                   "worth checking, since many ovens run hot."),
          swap=("egg", "3 tablespoons of plain yogurt or a flax egg", "The bread will be slightly denser."),
          store="Wrapped well, it keeps for 3 days at room temperature or 3 months frozen in slices.",
-         about="Banana bread is a quick bread, leavened with baking soda rather than yeast, and the best use for "
+         about="Banana bread is a quick bread, leavened with baking soda rather than yeast, and the best use "
+               "for "
                "bananas that have gone brown and spotty."),
     dict(name="chicken stir-fry", serves=2, time="20 minutes",
-         ing=["2 chicken thighs, thinly sliced", "1 tbsp cornstarch", "2 tbsp soy sauce", "1 tbsp oyster sauce",
+         ing=["2 chicken thighs, thinly sliced", "1 tbsp cornstarch", "2 tbsp soy sauce", "1 tbsp oyster "
+                                                                                          "sauce",
               "1 tsp sesame oil", "1 broccoli head, in small florets", "1 red pepper, sliced",
               "2 garlic cloves", "A thumb of ginger", "2 tbsp neutral oil"],
          steps=["Toss the chicken with the cornstarch and half the soy sauce.",
@@ -3323,12 +3536,16 @@ RECIPES = [
                 "Return the chicken, add the sauce and toss until glossy.",
                 "Serve immediately over rice or noodles."],
          problem=("the vegetables go soggy",
-                  "The pan is not hot enough or too crowded. Heat it until it just smokes, cook in batches, and "
+                  "The pan is not hot enough or too crowded. Heat it until it just smokes, cook in batches, "
+                  "and "
                   "make sure the vegetables are dry before they go in."),
-         swap=("chicken", "firm tofu, pressed and cubed", "Toss the tofu in cornstarch and fry until crisp first."),
-         store="Leftovers keep for 3 days in the fridge; reheat in a hot pan rather than the microwave to keep "
+         swap=("chicken", "firm tofu, pressed and cubed", "Toss the tofu in cornstarch and fry until crisp "
+                                                          "first."),
+         store="Leftovers keep for 3 days in the fridge; reheat in a hot pan rather than the microwave to "
+               "keep "
                "some crunch.",
-         about="A stir-fry cooks small pieces quickly over very high heat, so everything should be chopped before "
+         about="A stir-fry cooks small pieces quickly over very high heat, so everything should be chopped "
+               "before "
                "you start."),
     dict(name="guacamole", serves=4, time="10 minutes",
          ing=["3 ripe avocados", "1 lime", "1/2 small red onion, finely diced", "1 jalapeño, finely chopped",
@@ -3340,10 +3557,12 @@ RECIPES = [
          problem=("it turns brown quickly",
                   "Press plastic wrap directly onto the surface so no air touches it, and add the lime juice "
                   "early. A little browning on top is harmless and can be stirred in."),
-         swap=("cilantro", "flat-leaf parsley or simply more lime", "It will taste different but still fresh."),
+         swap=("cilantro", "flat-leaf parsley or simply more lime", "It will taste different but still "
+                                                                    "fresh."),
          store="It is best eaten the same day but keeps for about a day in the fridge with wrap pressed onto "
                "the surface.",
-         about="Guacamole is a Mexican avocado dip; the best versions are simple and depend on perfectly ripe "
+         about="Guacamole is a Mexican avocado dip; the best versions are simple and depend on perfectly "
+               "ripe "
                "avocados."),
     dict(name="fluffy pancakes", serves=4, time="25 minutes",
          ing=["200 g plain flour", "2 tsp baking powder", "1 tbsp sugar", "Pinch of salt", "250 ml milk",
@@ -3354,23 +3573,28 @@ RECIPES = [
                 "Rest the batter for 5 minutes.",
                 "Cook ladlefuls in a lightly buttered pan over medium heat until bubbles appear, then flip."],
          problem=("the pancakes come out flat and rubbery",
-                  "That usually means the batter was overmixed or the baking powder is old. Stir only until the "
-                  "flour disappears, and test the baking powder by dropping a spoonful into hot water; it should "
+                  "That usually means the batter was overmixed or the baking powder is old. Stir only until "
+                  "the "
+                  "flour disappears, and test the baking powder by dropping a spoonful into hot water; it "
+                  "should "
                   "fizz."),
          swap=("milk", "buttermilk, using 1 tsp baking soda in place of 1 tsp of the baking powder",
                "Buttermilk pancakes are especially tender."),
          store="Cooked pancakes freeze well with baking paper between them; reheat them in the toaster.",
-         about="American-style pancakes are thick and soft because of the baking powder, unlike thin French crêpes."),
+         about="American-style pancakes are thick and soft because of the baking powder, unlike thin French "
+               "crêpes."),
     dict(name="tomato pasta sauce", serves=4, time="45 minutes",
          ing=["2 cans whole peeled tomatoes", "4 tbsp olive oil", "4 garlic cloves, sliced",
-              "Pinch of chilli flakes", "A few basil leaves", "Salt", "1 tsp sugar if the tomatoes are sharp"],
+              "Pinch of chilli flakes", "A few basil leaves", "Salt", "1 tsp sugar if the tomatoes are "
+                                                                      "sharp"],
          steps=["Gently cook the garlic in the oil until pale golden.",
                 "Add the chilli flakes, then the tomatoes, crushing them with a spoon.",
                 "Simmer uncovered for 30 minutes, stirring now and then.",
                 "Season with salt, and a little sugar only if it tastes sharp.",
                 "Stir in torn basil just before serving."],
          problem=("the sauce tastes too acidic",
-                  "Cook it longer to mellow it, add a knob of butter at the end, or a small pinch of sugar. Baking "
+                  "Cook it longer to mellow it, add a knob of butter at the end, or a small pinch of sugar. "
+                  "Baking "
                   "soda neutralises acid too, but a tiny pinch is plenty."),
          swap=("canned tomatoes", "1 kg very ripe fresh tomatoes, peeled and chopped",
                "Fresh tomatoes need a little longer to cook down."),
@@ -3382,15 +3606,18 @@ RECIPES = [
          steps=["Take the chicken out of the fridge 30 minutes before cooking and heat the oven to 200°C.",
                 "Pat the skin dry and rub it with butter, salt and pepper.",
                 "Put the halved lemon, garlic and thyme inside the cavity.",
-                "Roast on top of the potatoes for about 1 hour 20 minutes, until the juices run clear and the "
+                "Roast on top of the potatoes for about 1 hour 20 minutes, until the juices run clear and "
+                "the "
                 "thickest part of the thigh reaches 75°C.",
                 "Rest for 15 minutes before carving."],
          problem=("the breast meat is dry",
-                  "Dry breast usually means overcooking. Use a thermometer and take it out when the thigh reaches "
+                  "Dry breast usually means overcooking. Use a thermometer and take it out when the thigh "
+                  "reaches "
                   "temperature, and always rest the bird. Dry-brining with salt the night before helps too."),
          swap=("butter", "olive oil", "The skin will still crisp, though it browns slightly less."),
          store="Cooked chicken keeps for 3 to 4 days in the fridge; use the carcass for stock.",
-         about="A roast chicken is one of the most useful things to learn: one bird gives a dinner, leftovers and "
+         about="A roast chicken is one of the most useful things to learn: one bird gives a dinner, "
+               "leftovers and "
                "stock."),
     dict(name="vegetable curry", serves=4, time="40 minutes",
          ing=["1 onion, chopped", "3 garlic cloves", "A thumb of ginger", "2 tbsp curry paste",
@@ -3402,7 +3629,8 @@ RECIPES = [
                 "Add the chickpeas and cook for 5 minutes more.",
                 "Stir in the spinach until wilted and finish with lime juice."],
          problem=("the curry is too spicy",
-                  "Stir in more coconut milk or a spoon of yogurt, and serve it with plenty of rice. A little sugar "
+                  "Stir in more coconut milk or a spoon of yogurt, and serve it with plenty of rice. A "
+                  "little sugar "
                   "or lime also balances the heat."),
          swap=("sweet potato", "cauliflower or butternut squash", "Cauliflower needs about 10 minutes."),
          store="It tastes even better the next day and keeps for 4 days in the fridge.",
@@ -3414,15 +3642,20 @@ RECIPES = [
                 "Cover and leave for 30 minutes, then do a few folds with wet hands.",
                 "Let it rise until doubled, about 1 to 2 hours.",
                 "Pour half the oil into a baking tray, add the dough and stretch it to the corners.",
-                "Let it rise for 30 minutes more, then dimple with your fingers, drizzle with oil and sprinkle "
+                "Let it rise for 30 minutes more, then dimple with your fingers, drizzle with oil and "
+                "sprinkle "
                 "salt and rosemary.",
                 "Bake at 220°C for 20 to 25 minutes until deep golden."],
          problem=("the focaccia is dense",
-                  "It probably needed a longer rise. The dough should be bubbly and jiggly before baking. Cold "
+                  "It probably needed a longer rise. The dough should be bubbly and jiggly before baking. "
+                  "Cold "
                   "kitchens slow yeast down, so go by how it looks rather than the clock."),
-         swap=("rosemary", "cherry tomatoes, olives or thinly sliced red onion", "Press toppings in after dimpling."),
-         store="It is best on the day; keep leftovers wrapped for a day, or freeze and refresh in a hot oven.",
-         about="Focaccia is an Italian flatbread made with a wet, olive-oil-rich dough that is very forgiving for "
+         swap=("rosemary", "cherry tomatoes, olives or thinly sliced red onion", "Press toppings in after "
+                                                                                 "dimpling."),
+         store="It is best on the day; keep leftovers wrapped for a day, or freeze and refresh in a "
+               "hot oven.",
+         about="Focaccia is an Italian flatbread made with a wet, olive-oil-rich dough that is very "
+               "forgiving for "
                "beginners."),
     dict(name="French omelette", serves=1, time="5 minutes",
          ing=["3 eggs", "1 tbsp butter", "Pinch of salt", "Chopped chives"],
@@ -3432,7 +3665,8 @@ RECIPES = [
                 "When they are softly set but still slightly wet on top, stop stirring and let the base set.",
                 "Roll the omelette onto a plate, seam side down, and sprinkle with chives."],
          problem=("the omelette browns",
-                  "The heat is too high. A French omelette should stay pale yellow; lower the heat and keep the "
+                  "The heat is too high. A French omelette should stay pale yellow; lower the heat and keep "
+                  "the "
                   "eggs moving."),
          swap=("chives", "a little grated Gruyère", "Add the cheese just before rolling."),
          store="It is meant to be eaten immediately and does not keep well.",
@@ -3446,7 +3680,8 @@ RECIPES = [
                 "With the motor running, add cold water a spoonful at a time until smooth and light.",
                 "Serve with olive oil and a sprinkle of paprika."],
          problem=("the hummus is grainy",
-                  "Blend for longer than feels necessary, and add a little ice water. Peeling the chickpeas, or "
+                  "Blend for longer than feels necessary, and add a little ice water. Peeling the chickpeas, "
+                  "or "
                   "simmering them with a pinch of baking soda first, makes it even smoother."),
          swap=("tahini", "a spoon of Greek yogurt and a drop of sesame oil", "It will be tangier."),
          store="It keeps for 4 to 5 days in a covered container in the fridge.",
@@ -3458,7 +3693,8 @@ RECIPES = [
                 "Cover and refrigerate overnight.",
                 "In the morning, stir, loosen with a splash of milk if needed, and top with berries."],
          problem=("they turn out too thick",
-                  "Oats keep absorbing liquid. Add a splash more milk in the morning, or use a little more to "
+                  "Oats keep absorbing liquid. Add a splash more milk in the morning, or use a little more "
+                  "to "
                   "begin with."),
          swap=("yogurt", "extra milk or a mashed banana", "The banana also sweetens it."),
          store="Made in jars, they keep for 3 days in the fridge, which makes them ideal for meal prep.",
@@ -3470,7 +3706,8 @@ COOK_TECH = [
                      "Can I use baking powder instead of baking soda?"],
      ["Baking soda is pure sodium bicarbonate and needs an acid in the recipe, such as buttermilk, yogurt or "
       "brown sugar, to produce gas. Baking powder already contains both the soda and a dry acid.",
-      "You can usually swap baking soda for about three times as much baking powder, although the flavour and "
+      "You can usually swap baking soda for about three times as much baking powder, although the flavour "
+      "and "
       "browning change slightly. Going the other way is harder, because you must add an acid as well.",
       "Both lose strength over time, so check the date if your bakes stop rising."],
      "Baking soda needs an acid in the recipe; baking powder includes its own.",
@@ -3484,15 +3721,18 @@ COOK_TECH = [
      "Resting is a myth; slice it straight away."),
     ("pasta_water", ["How much salt should I put in pasta water?", "Do I need to salt the water for pasta?"],
      ["Yes. Pasta absorbs the water it cooks in, so salting is the only chance to season it from the inside.",
-      "A good guide is about 10 g of salt per litre of water. The water should taste pleasantly seasoned, not "
+      "A good guide is about 10 g of salt per litre of water. The water should taste pleasantly seasoned, "
+      "not "
       "like the sea.",
       "Save a mug of the starchy water before draining; a splash helps sauces cling."],
      "Yes, about 10 g per litre, and keep some starchy water for the sauce.",
      "Add oil to the water instead of salt so it doesn't stick."),
     ("cast_iron", ["How do I look after a cast iron pan?", "Can I wash cast iron with soap?"],
-     ["A little mild soap is fine on a well-seasoned pan; the seasoning is polymerised oil, not a layer of grease "
+     ["A little mild soap is fine on a well-seasoned pan; the seasoning is polymerised oil, not a layer of "
+      "grease "
       "that soap strips.",
-      "What damages cast iron is soaking and leaving it wet. Wash it, dry it on the hob for a minute, and wipe on "
+      "What damages cast iron is soaking and leaving it wet. Wash it, dry it on the hob for a minute, and "
+      "wipe on "
       "a very thin layer of oil while warm.",
       "Cooking fatty foods in it regularly builds the seasoning up."],
      "Wash it briefly, dry it on the heat and oil it thinly; avoid soaking.",
@@ -3500,7 +3740,8 @@ COOK_TECH = [
     ("onions", ["How do I caramelise onions properly?", "Why do my caramelised onions burn?"],
      ["Real caramelised onions take 40 minutes or more over medium-low heat. Recipes that say 10 minutes are "
       "describing browned onions.",
-      "Slice them evenly, use a wide pan with enough fat, add a pinch of salt, and stir every few minutes. If "
+      "Slice them evenly, use a wide pan with enough fat, add a pinch of salt, and stir every few minutes. "
+      "If "
       "the pan starts to catch, add a splash of water and scrape up the brown bits.",
       "They keep in the fridge for a week, so make a big batch."],
      "Cook them low and slow for 40 minutes or more, deglazing with water when the pan catches.",
@@ -3508,35 +3749,43 @@ COOK_TECH = [
     ("searing", ["How do I get a good sear on meat?", "Why doesn't my steak brown?"],
      ["Browning needs a dry surface and high heat. Pat the meat dry, season it, and let the pan get very hot "
       "before adding oil and meat.",
-      "Do not crowd the pan, and do not move the meat until it releases on its own; if it sticks, it is not ready "
+      "Do not crowd the pan, and do not move the meat until it releases on its own; if it sticks, it is not "
+      "ready "
       "to turn.",
       "Wet, crowded meat steams instead of searing."],
      "Dry the meat, use a very hot pan, don't crowd it and don't move it too early.",
      "Add the meat to a cold pan and heat them up together."),
-    ("knives", ["How often should I sharpen my kitchen knives?", "What's the difference between honing and sharpening?"],
-     ["Honing with a steel realigns the edge and can be done every few uses. Sharpening removes metal to create "
+    ("knives", ["How often should I sharpen my kitchen knives?", "What's the difference between honing and "
+                                                                 "sharpening?"],
+     ["Honing with a steel realigns the edge and can be done every few uses. Sharpening removes metal to "
+      "create "
       "a new edge and is needed only a few times a year for home cooks.",
       "A sharp knife is safer than a dull one, because it does not slip. If it struggles to slice a tomato "
       "skin, it is time to sharpen."],
      "Hone often and sharpen a few times a year; a knife that won't cut tomato skin needs sharpening.",
      "Sharpen before every use."),
     ("rice", ["How do I cook perfect rice on the stove?", "Why is my rice always mushy?"],
-     ["Rinse the rice until the water runs mostly clear. For long-grain white rice, use about 1.25 to 1.5 cups "
+     ["Rinse the rice until the water runs mostly clear. For long-grain white rice, use about 1.25 to 1.5 "
+      "cups "
       "of water per cup of rice.",
-      "Bring it to a boil, cover, turn the heat to the lowest setting and cook for 15 minutes without lifting the "
+      "Bring it to a boil, cover, turn the heat to the lowest setting and cook for 15 minutes without "
+      "lifting the "
       "lid. Then rest it off the heat, still covered, for 10 minutes.",
       "Mushy rice usually means too much water or too much stirring."],
      "Rinse it, use less water than you think, cook covered on low and let it rest.",
      "Boil it in lots of water and stir constantly."),
     ("yeast", ["How do I know if my yeast is still active?", "Why didn't my bread rise?"],
-     ["Dissolve a teaspoon of sugar in warm water, around body temperature, and stir in the yeast. Within ten "
+     ["Dissolve a teaspoon of sugar in warm water, around body temperature, and stir in the yeast. Within "
+      "ten "
       "minutes it should be foamy; if not, the yeast is dead.",
-      "Other common reasons for a poor rise are water that was too hot, a cold kitchen, or too much salt touching "
+      "Other common reasons for a poor rise are water that was too hot, a cold kitchen, or too much salt "
+      "touching "
       "the yeast directly."],
      "Proof it in warm sugary water; it should foam within ten minutes.",
      "Yeast never expires, so it's probably the flour."),
     ("blanch", ["What does blanching vegetables mean?", "Why blanch vegetables before freezing them?"],
-     ["Blanching is a brief boil followed by a plunge into ice water. It sets the colour, softens the texture "
+     ["Blanching is a brief boil followed by a plunge into ice water. It sets the colour, softens the "
+      "texture "
       "slightly and stops enzymes that would otherwise spoil flavour in the freezer.",
       "Green beans need about 3 minutes, broccoli florets 2 to 3. Dry them well before freezing in a single "
       "layer."],
@@ -3568,7 +3817,8 @@ def bundle_cooking(rng):
         "**Ingredients**\n" + bullets(r["ing"]),
         "**Method**\n" + steps,
         pick(rng, ["Read the whole method before you start and get everything chopped first.",
-                   "Taste and adjust the seasoning at the end; that step matters more than any exact quantity.",
+                   "Taste and adjust the seasoning at the end; that step matters more than any exact "
+                   "quantity.",
                    r["store"], r["problem"][1].split(". ")[0].rstrip(".") + "."]),
     )
     short = r["about"]
@@ -3583,17 +3833,22 @@ def bundle_cooking(rng):
                  fix.split(". ")[0].rstrip(".") + ".", worse(rng, "Try again and be more careful.", COOK_VAGUE),
                  followup=f"What if {sym}?")
     old, new, note = r["swap"]
-    swap = QA(f"cook:{n}:swap", pick(rng, [f"Can I make {n} without {old}?", f"What can I use instead of {old} in {n}?"]),
+    swap = QA(f"cook:{n}:swap", pick(rng, [f"Can I make {n} without {old}?", f"What can I use instead of "
+                                                                             f"{old} in {n}?"]),
               paras(f"Yes. Use {new} instead of the {old}. {note}",
                     pick(rng, ["Substitutions change the result a little, so taste as you go.",
                                "Write down what you changed so you can repeat it if it works.", ""])),
               f"Use {new} instead.", worse(rng, f"Just leave out the {old}.", COOK_VAGUE),
               followup=f"I don't have {old}. What can I use?")
-    store = QA(f"cook:{n}:store", pick(rng, [f"How long does {n} keep?", f"Can I make {n} ahead and store it?"]),
-               paras(r["store"], pick(rng, ["Cool leftovers quickly and refrigerate within two hours of cooking.",
+    store = QA(f"cook:{n}:store", pick(rng, [f"How long does {n} keep?", f"Can I make {n} ahead and "
+                                                                         f"store it?"]),
+               paras(r["store"], pick(rng, ["Cool leftovers quickly and refrigerate within two hours of "
+                                            "cooking.",
                                             "Label containers with the date so nothing gets forgotten.",
-                                            "When reheating, make sure it is piping hot all the way through."])),
-               r["store"].split(";")[0].split(",")[0].rstrip(".") + ".", worse(rng, "A few days, probably.", COOK_VAGUE),
+                                            "When reheating, make sure it is piping hot all the way "
+                                            "through."])),
+               r["store"].split(";")[0].split(",")[0].rstrip(".") + ".", worse(rng, "A few days, "
+                                                                                    "probably.", COOK_VAGUE),
                followup="How long will the leftovers keep?")
     return [recipe, trouble, swap, store]
 
@@ -3602,3 +3857,2003 @@ def cook_tech(rng, t):
     key, asks, body, short, wrong = t
     return QA("cook:tech:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, COOK_VAGUE, wrong),
               followup=pick(rng, asks))
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: astronomy
+# --------------------------------------------------------------------------------------------------------
+
+SKY = [
+    dict(name="Mars", kind="planet",
+         facts=["Mars is the fourth planet from the Sun and about half the diameter of Earth.",
+                "Its red colour comes from iron oxide, essentially rust, in the dust covering its surface.",
+                "It has the tallest known volcano in the solar system, Olympus Mons, about 22 km high.",
+                "A day on Mars lasts about 24 hours and 37 minutes, very close to an Earth day.",
+                "It has two small, irregular moons, Phobos and Deimos."],
+         observe="Mars looks like a bright orange-red star. It is best around opposition, roughly every 26 "
+                 "months, "
+                 "when it is closest and visible all night; a small telescope then shows the polar caps.",
+         kid="Mars is a cold, dusty, red planet. It is red because its dirt is a bit rusty, and it has a "
+             "volcano "
+             "almost three times taller than Mount Everest."),
+    dict(name="Jupiter", kind="planet",
+         facts=["Jupiter is the largest planet, more than 300 times as massive as Earth.",
+                "It is a gas giant made mostly of hydrogen and helium, with no solid surface to stand on.",
+                "The Great Red Spot is a storm larger than Earth that has been observed for centuries.",
+                "It has dozens of moons; the four largest, the Galilean moons, were discovered by Galileo in "
+                "1610.",
+                "Jupiter rotates in under 10 hours, the shortest day of any planet."],
+         observe="Jupiter is one of the brightest objects in the night sky. Even binoculars held steady show "
+                 "its "
+                 "four largest moons as tiny points of light in a line.",
+         kid="Jupiter is the biggest planet. It's a giant ball of gas with a storm bigger than the whole "
+             "Earth "
+             "that has been spinning for hundreds of years."),
+    dict(name="Saturn", kind="planet",
+         facts=["Saturn is the sixth planet and the second largest.",
+                "Its rings are made of countless pieces of ice and rock, from grains of dust to chunks as "
+                "big as "
+                "houses.",
+                "The rings are enormously wide but in most places only tens of metres thick.",
+                "Saturn's average density is lower than that of water.",
+                "Its largest moon, Titan, has a thick atmosphere and lakes of liquid methane."],
+         observe="A small telescope at 30 times magnification or more shows the rings clearly, one of the "
+                 "most "
+                 "memorable first views in astronomy.",
+         kid="Saturn is the planet with the beautiful rings. The rings are made of billions of pieces of "
+             "ice, "
+             "some tiny like sand and some as big as a house."),
+    dict(name="Venus", kind="planet",
+         facts=["Venus is the second planet from the Sun and nearly the same size as Earth.",
+                "Its thick carbon dioxide atmosphere traps heat, making it the hottest planet, at around "
+                "465°C.",
+                "Venus spins backwards compared with most planets, and very slowly.",
+                "A day on Venus is longer than its year.",
+                "It is covered in clouds of sulfuric acid that reflect sunlight brilliantly."],
+         observe="Venus is the brightest point of light after the Moon, seen low in the west after sunset or "
+                 "in "
+                 "the east before dawn. Through a telescope it shows phases like the Moon.",
+         kid="Venus is the hottest planet, even hotter than Mercury, because its thick air traps heat like a "
+             "blanket. It shines so brightly that people call it the evening star."),
+    dict(name="the Moon", kind="moon",
+         facts=["The Moon is about a quarter of Earth's diameter and orbits at an average of 384,400 km.",
+                "It always shows the same face to Earth because its rotation is synchronised with its orbit.",
+                "The leading theory is that it formed from debris after a Mars-sized body collided with the "
+                "young Earth.",
+                "Twelve astronauts walked on its surface between 1969 and 1972.",
+                "Its gravity is the main driver of Earth's ocean tides."],
+         observe="The best time to look at the Moon through binoculars is not at full moon but near the "
+                 "quarter "
+                 "phases, when shadows along the terminator make craters stand out.",
+         kid="The Moon is Earth's rocky neighbour. We always see the same side of it, and people have walked "
+             "on "
+             "it and left footprints that are still there."),
+    dict(name="the Andromeda Galaxy", kind="galaxy",
+         facts=["The Andromeda Galaxy is the nearest large spiral galaxy to the Milky Way, about 2.5 million "
+                "light-years away.",
+                "It contains roughly a trillion stars.",
+                "It is the most distant object most people can see with the naked eye.",
+                "Andromeda and the Milky Way are moving towards each other and are expected to merge in "
+                "several "
+                "billion years."],
+         observe="From a dark site in autumn, look for a faint, elongated smudge near the constellation "
+                 "Cassiopeia. "
+                 "Binoculars show it better than most small telescopes because it is so large.",
+         kid="The Andromeda Galaxy is a giant spinning city of stars, like our own Milky Way. Its light has "
+             "travelled for about two and a half million years to reach your eyes."),
+    dict(name="the Orion Nebula", kind="nebula",
+         facts=["The Orion Nebula is a vast cloud of gas and dust about 1,300 light-years away where new "
+                "stars "
+                "are forming.",
+                "It sits in Orion's sword, just below the three belt stars.",
+                "At its centre is the Trapezium, a tight group of young, hot stars that light up the gas.",
+                "It is one of the most photographed objects in the night sky."],
+         observe="In winter in the northern hemisphere, find Orion's belt and look just below it. The nebula "
+                 "is a "
+                 "fuzzy patch to the naked eye and shows wispy structure in binoculars.",
+         kid="The Orion Nebula is a star nursery: a giant glowing cloud where brand-new stars are "
+             "being born."),
+    dict(name="the Pleiades", kind="star cluster",
+         facts=["The Pleiades, also called the Seven Sisters, is an open cluster of young hot stars about "
+                "440 "
+                "light-years away.",
+                "Most people can see six or seven stars with the naked eye, but the cluster contains over a "
+                "thousand.",
+                "The stars are only around 100 million years old, young by stellar standards.",
+                "The cluster appears in the myths of many cultures around the world."],
+         observe="In autumn and winter evenings, look for a tiny, dipper-shaped group of bright stars in "
+                 "Taurus. "
+                 "Binoculars are the perfect instrument for it.",
+         kid="The Pleiades is a little family of young stars travelling through space together. You can spot "
+             "a "
+             "handful of them without a telescope."),
+    dict(name="Betelgeuse", kind="star",
+         facts=["Betelgeuse is a red supergiant star marking Orion's shoulder.",
+                "If it replaced the Sun, it would extend beyond the orbit of Mars.",
+                "It is near the end of its life and will one day explode as a supernova, although that could "
+                "be "
+                "up to around 100,000 years away.",
+                "In 2019 and 2020 it dimmed noticeably, likely because of a cloud of dust it had ejected."],
+         observe="Betelgeuse is easy to find as the orange-red star at the upper left of Orion, as seen from "
+                 "the "
+                 "northern hemisphere. Compare its colour with blue-white Rigel at the opposite corner.",
+         kid="Betelgeuse is an enormous old red star. It is so big that if it sat where our Sun is, it would "
+             "swallow Mercury, Venus, Earth and Mars."),
+    dict(name="Polaris", kind="star",
+         facts=["Polaris, the North Star, lies almost exactly above Earth's north pole, so it barely moves "
+                "in the "
+                "sky.",
+                "It is not the brightest star in the sky; it ranks around 48th.",
+                "Its height above the horizon is roughly equal to your latitude.",
+                "Because Earth's axis slowly wobbles, other stars will take its place as pole star over "
+                "thousands of years."],
+         observe="Follow the two stars at the end of the Big Dipper's bowl upwards about five times their "
+                 "separation and you arrive at Polaris.",
+         kid="Polaris is the North Star. It stays in nearly the same place all night, so travellers have "
+             "used it "
+             "for thousands of years to find north."),
+    dict(name="Halley's Comet", kind="comet",
+         facts=["Halley's Comet returns to the inner solar system roughly every 76 years.",
+                "It was last seen from Earth in 1986 and will next be visible around 2061.",
+                "Edmond Halley predicted its return, which confirmed that comets can orbit the Sun.",
+                "Debris from Halley causes two annual meteor showers, the Eta Aquariids and the Orionids."],
+         observe="You will have to wait until about 2061, but you can see its dust every year during the "
+                 "Orionid "
+                 "meteor shower in October.",
+         kid="Halley's Comet is a giant dirty snowball that swings past the Sun about every 76 years, so "
+             "most "
+             "people only get one chance to see it."),
+    dict(name="the Perseid meteor shower", kind="meteor shower",
+         facts=["The Perseids peak around 12 to 13 August every year.",
+                "They are caused by Earth passing through dust left by Comet Swift-Tuttle.",
+                "The meteors are grains of dust burning up in the atmosphere at about 59 km per second.",
+                "Under dark skies at the peak you can see dozens of meteors an hour."],
+         observe="Find a dark spot away from city lights, lie back, and let your eyes adjust for 20 minutes. "
+                 "No telescope is needed; the best rates are after midnight.",
+         kid="The Perseids are shooting stars that happen every August when Earth drives through a trail of "
+             "comet dust, and each streak is a speck of dust burning up."),
+    dict(name="the International Space Station", kind="spacecraft",
+         facts=["The ISS orbits about 400 km above Earth and circles the planet roughly every 90 minutes.",
+                "It has been continuously crewed since November 2000.",
+                "It is about the size of a football field including its solar arrays.",
+                "Astronauts on board see around 16 sunrises and sunsets each day."],
+         observe="The ISS looks like a very bright, steady star moving across the sky in a few minutes, "
+                 "without "
+                 "blinking lights. Space agencies publish pass times for your location.",
+         kid="The space station is a home in space where astronauts live and do experiments. It zooms around "
+             "the whole Earth in about an hour and a half."),
+    dict(name="Mercury", kind="planet",
+         facts=["Mercury is the smallest planet and the closest to the Sun.",
+                "It has almost no atmosphere, so temperatures swing from about 430°C by day to −180°C at "
+                "night.",
+                "A year on Mercury lasts just 88 Earth days.",
+                "Its surface is heavily cratered and looks similar to our Moon."],
+         observe="Mercury never strays far from the Sun, so look low on the horizon shortly after sunset or "
+                 "before "
+                 "sunrise around its greatest elongation. Never point binoculars near the Sun.",
+         kid="Mercury is the smallest planet and races around the Sun faster than any other, so its year is "
+             "only "
+             "88 days long."),
+]
+
+SKY_CONCEPTS = [
+    ("light_year", ["What is a light-year?", "Is a light-year a unit of time?"],
+     ["A light-year is a distance, not a time: how far light travels in one year, about 9.46 trillion km.",
+      "It is useful because distances between stars are so large. The nearest star beyond the Sun, Proxima "
+      "Centauri, is about 4.2 light-years away, so we see it as it was 4.2 years ago."],
+     "A distance: how far light travels in a year, about 9.46 trillion km.",
+     "It's the time it takes to travel to a star."),
+    ("blue_sky", ["Why is the sky blue?", "Why are sunsets red if the sky is blue?"],
+     ["Sunlight contains all colours. Air molecules scatter short wavelengths, blue and violet, much more "
+      "than "
+      "long red wavelengths, an effect called Rayleigh scattering, so blue light reaches your eyes from "
+      "every "
+      "direction.",
+      "At sunset the light travels through much more atmosphere, so most of the blue is scattered away "
+      "before it "
+      "reaches you, leaving the oranges and reds."],
+     "Air scatters blue light more than red (Rayleigh scattering); at sunset the blue is scattered away.",
+     "Because it reflects the colour of the oceans."),
+    ("seasons", ["What causes the seasons?", "Is summer hotter because Earth is closer to the Sun?"],
+     ["The seasons are caused by the tilt of Earth's axis, about 23.4 degrees, not by our distance from the "
+      "Sun.",
+      "When your hemisphere is tilted towards the Sun, sunlight arrives more directly and days are longer, "
+      "so it "
+      "is summer. In fact Earth is closest to the Sun in early January, during the northern winter."],
+     "Earth's 23.4-degree axial tilt, not its distance from the Sun.",
+     "Earth is closer to the Sun in summer and farther away in winter."),
+    ("phases", ["Why does the Moon have phases?", "What causes the phases of the Moon?"],
+     ["Half of the Moon is always lit by the Sun. As the Moon orbits Earth over about 29.5 days, we see "
+      "different portions of that lit half.",
+      "At new moon the lit side faces away from us; at full moon it faces us completely. Earth's shadow has "
+      "nothing to do with the phases; that only happens during a lunar eclipse."],
+     "We see different amounts of the Moon's sunlit half as it orbits us every 29.5 days.",
+     "Earth's shadow covers part of the Moon."),
+    ("eclipses", ["What's the difference between a solar and a lunar eclipse?",
+                  "Why don't we have an eclipse every month?"],
+     ["A solar eclipse happens when the Moon passes between the Sun and Earth, casting its shadow on us. A "
+      "lunar "
+      "eclipse happens when Earth passes between the Sun and the Moon, and Earth's shadow darkens the Moon.",
+      "We do not get eclipses every month because the Moon's orbit is tilted about 5 degrees relative to "
+      "Earth's, "
+      "so the three bodies usually miss lining up exactly.",
+      "Never look at a solar eclipse without certified eclipse glasses; lunar eclipses are safe to watch."],
+     "Solar: the Moon blocks the Sun. Lunar: Earth's shadow falls on the Moon. The tilted orbit prevents "
+     "monthly "
+     "eclipses.",
+     "They're the same thing seen from different countries."),
+    ("exoplanets", ["How do astronomers find planets around other stars?", "What is the transit method?"],
+     ["Most known exoplanets were found by the transit method: a planet passing in front of its star blocks "
+      "a "
+      "tiny fraction of the light, producing a regular dip in brightness.",
+      "Another technique, the radial velocity method, detects the star wobbling slightly as the planet's "
+      "gravity "
+      "tugs on it, which shifts the star's light back and forth in wavelength.",
+      "Thousands of exoplanets have been confirmed this way."],
+     "Mainly by the dips in starlight when a planet transits, and by the star's wobble.",
+     "By taking close-up photos of them with big telescopes."),
+    ("black_holes", ["What is a black hole?", "How do black holes form?"],
+     ["A black hole is a region where gravity is so strong that nothing, not even light, can escape once it "
+      "crosses the boundary called the event horizon.",
+      "Stellar black holes form when very massive stars collapse at the end of their lives. Supermassive "
+      "black "
+      "holes, millions to billions of times the Sun's mass, sit at the centres of most large galaxies, "
+      "including "
+      "ours.",
+      "In 2019 the Event Horizon Telescope released the first image of a black hole's shadow."],
+     "A region where gravity traps even light; many form when massive stars collapse.",
+     "A hole in space that sucks up everything in the universe."),
+    ("tides", ["How does the Moon cause tides?", "Why are there two high tides a day?"],
+     ["The Moon's gravity pulls slightly harder on the side of Earth facing it than on Earth's centre, and "
+      "slightly less on the far side. That difference stretches the oceans into two bulges.",
+      "As Earth rotates through both bulges, most coasts get two high tides roughly every 24 hours and 50 "
+      "minutes. When the Sun and Moon line up, at new and full moon, the tides are larger."],
+     "The Moon's uneven pull creates two ocean bulges that Earth rotates through.",
+     "Wind blows the water towards the shore twice a day."),
+]
+
+SKY_VAGUE = [
+    "Space is really big and there's a lot we don't know.",
+    "You can look it up in any astronomy book.",
+    "It's one of the many interesting things in the sky.",
+    "Scientists are still working on that.",
+]
+
+
+def bundle_astronomy(rng):
+    if chance(rng, 0.3):
+        a, b = rng.sample(SKY_CONCEPTS, 2)
+        return [sky_concept(rng, a), sky_concept(rng, b)]
+    o = pick(rng, SKY)
+    n = o["name"]
+    facts = list(o["facts"])
+    k = rng.randrange(3, len(facts) + 1)
+    chosen = facts[:1] + rng.sample(facts[1:], k - 1)
+    if chance(rng, 0.5):
+        body = paras(*[" ".join(chosen[i:i + 2]) for i in range(0, len(chosen), 2)])
+    else:
+        body = paras(pick(rng, [f"A few highlights about {n}:", f"Key facts about {n}:",
+                                f"Here's a quick overview of {n}:"]), bullets(chosen))
+    overview = QA(f"sky:{n}:overview", pick(rng, [f"Tell me about {n}.", f"What should I know about {n}?",
+                                                   f"Give me some interesting facts about {n}."]),
+                  body, facts[0], worse(rng, facts[0], SKY_VAGUE),
+                  followup=f"What about {n}?")
+    observe = QA(f"sky:{n}:observe", pick(rng, [f"How can I see {n} myself?", f"What's the best way to "
+                                                                              f"observe {n}?"]),
+                 paras(o["observe"], pick(rng, ["A free planetarium app helps you find your way around the "
+                                                "sky.",
+                                                "Give your eyes 20 minutes away from screens to adapt to the "
+                                                "dark.",
+                                                "Clear, moonless nights away from street lights make a big "
+                                                "difference."])),
+                 o["observe"].split(". ")[0].rstrip(".") + ".", worse(rng, "Just look up at night.", SKY_VAGUE),
+                 followup="How can I see it myself?")
+    kid = QA(f"sky:{n}:kid", pick(rng, [f"How would you explain {n} to a seven-year-old?",
+                                         f"My daughter asked me what {n} is. How do I explain it simply?"]),
+             o["kid"], o["kid"].split(". ")[0].rstrip(".") + ".", worse(rng, facts[-1], SKY_VAGUE),
+             followup="How would I explain that to a child?")
+    return [overview, observe, kid]
+
+
+def sky_concept(rng, c):
+    key, asks, body, short, wrong = c
+    return QA("sky:concept:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, SKY_VAGUE, wrong),
+              followup=pick(rng, asks))
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: history
+# --------------------------------------------------------------------------------------------------------
+
+EVENTS = [
+    dict(name="the fall of the Berlin Wall", when="9 November 1989",
+         summary="On the night of 9 November 1989, East German authorities unexpectedly announced that "
+                 "citizens "
+                 "could cross the border, and crowds poured through the checkpoints of the Berlin Wall.",
+         causes=["economic stagnation and shortages in East Germany",
+                 "mass emigration through Hungary and Czechoslovakia in 1989",
+                 "peaceful protests such as the Monday demonstrations in Leipzig",
+                 "Gorbachev's reforms and the Soviet Union's reluctance to intervene"],
+         effects=["German reunification on 3 October 1990",
+                  "the rapid end of communist governments across Central and Eastern Europe",
+                  "a powerful symbol of the end of the Cold War"],
+         timeline=[("1961", "construction of the Wall begins"), ("1987", "Reagan's \"tear down this wall\" "
+                                                                         "speech"),
+                   ("9 November 1989", "the border opens"), ("3 October 1990", "Germany is reunified")]),
+    dict(name="the invention of the printing press", when="around 1440",
+         summary="Around 1440 in Mainz, Johannes Gutenberg developed a printing press using movable metal "
+                 "type, "
+                 "oil-based ink and a press adapted from those used for wine and paper.",
+         causes=["growing demand for books from universities and a rising merchant class",
+                 "cheaper paper becoming widely available in Europe",
+                 "Gutenberg's skills as a goldsmith and metalworker"],
+         effects=["a dramatic fall in the cost of books",
+                  "the rapid spread of ideas during the Reformation and the Scientific Revolution",
+                  "rising literacy and more standardised languages"],
+         timeline=[("c. 1440", "Gutenberg develops movable type"), ("c. 1455", "the Gutenberg Bible is "
+                                                                               "printed"),
+                   ("1500", "presses operate in over 200 European towns"),
+                   ("1517", "Luther's theses spread rapidly in print")]),
+    dict(name="the Magna Carta", when="1215",
+         summary="In June 1215, King John of England sealed the Magna Carta at Runnymede after a revolt by "
+                 "barons angry at heavy taxation and arbitrary rule.",
+         causes=["heavy taxes to pay for failed wars in France", "the king's arbitrary punishments and "
+                                                                 "seizures",
+                 "a rebellion by powerful barons who captured London"],
+         effects=["the principle that the king was subject to the law",
+                  "clauses on due process that influenced later constitutions",
+                  "a lasting symbol of liberty, even though the original was annulled within months"],
+         timeline=[("1214", "John's defeat at the Battle of Bouvines"), ("June 1215", "the charter is "
+                                                                                      "sealed"),
+                   ("August 1215", "the Pope annuls it"), ("1225", "a revised version is reissued")]),
+    dict(name="the French Revolution", when="1789 to 1799",
+         summary="Beginning in 1789, the French Revolution overthrew the absolute monarchy, proclaimed the "
+                 "rights "
+                 "of man and transformed French society, passing through radical and violent phases before "
+                 "Napoleon took power in 1799.",
+         causes=["a severe financial crisis after costly wars", "bread shortages and rising food prices",
+                 "resentment of the privileges of the nobility and clergy",
+                 "Enlightenment ideas about rights and representation"],
+         effects=["the end of absolute monarchy and feudal privileges in France",
+                  "the Declaration of the Rights of Man and of the Citizen",
+                  "the rise of Napoleon and wars that spread revolutionary ideas across Europe"],
+         timeline=[("May 1789", "the Estates-General meets"), ("14 July 1789", "the storming of the "
+                                                                               "Bastille"),
+                   ("1793", "Louis XVI is executed and the Terror begins"), ("1799", "Napoleon's coup")]),
+    dict(name="the Apollo 11 Moon landing", when="20 July 1969",
+         summary="On 20 July 1969, Neil Armstrong and Buzz Aldrin landed the lunar module Eagle on the Moon "
+                 "while "
+                 "Michael Collins orbited above in the command module.",
+         causes=["the space race between the United States and the Soviet Union",
+                 "Kennedy's 1961 goal of landing a man on the Moon within the decade",
+                 "enormous investment in NASA and the Saturn V rocket"],
+         effects=["a decisive symbolic victory for the United States in the space race",
+                  "lunar samples that transformed our understanding of the Moon's origin",
+                  "technological advances in computing and materials"],
+         timeline=[("1957", "Sputnik launches"), ("1961", "Kennedy sets the Moon goal"),
+                   ("16 July 1969", "Apollo 11 launches"), ("20 July 1969", "the landing")]),
+    dict(name="the Black Death", when="1347 to 1351",
+         summary="The Black Death was a plague pandemic that swept through Europe between 1347 and 1351, "
+                 "killing "
+                 "an estimated third or more of the population.",
+         causes=["the bacterium Yersinia pestis, spread by fleas on rats and between people",
+                 "trade routes that carried the disease from Central Asia to the Mediterranean",
+                 "crowded, unsanitary towns"],
+         effects=["severe labour shortages that raised wages for surviving workers",
+                  "the weakening of the feudal system in Western Europe",
+                  "deep religious and social upheaval"],
+         timeline=[("1347", "plague reaches Sicily by ship"), ("1348", "it spreads through France and "
+                                                                       "England"),
+                   ("1349", "it reaches Scandinavia"), ("1351", "the first wave subsides")]),
+    dict(name="the fall of Constantinople", when="29 May 1453",
+         summary="On 29 May 1453, the Ottoman army of Sultan Mehmed II captured Constantinople after a siege "
+                 "of "
+                 "about seven weeks, ending the Byzantine Empire.",
+         causes=["centuries of Byzantine decline and territorial losses",
+                 "the Ottomans' powerful artillery, including massive cannons",
+                 "limited help from Western Europe"],
+         effects=["the end of the Byzantine Empire", "Constantinople becoming the Ottoman capital",
+                  "Greek scholars moving west, which fed the Italian Renaissance"],
+         timeline=[("April 1453", "the siege begins"), ("22 April 1453", "ships are hauled overland into the "
+                                                                         "Golden Horn"),
+                   ("29 May 1453", "the city falls")]),
+    dict(name="the Meiji Restoration", when="1868",
+         summary="The Meiji Restoration of 1868 restored practical imperial rule in Japan, ended the "
+                 "Tokugawa "
+                 "shogunate, and launched a rapid programme of modernisation.",
+         causes=["the arrival of Commodore Perry's American ships in 1853 and unequal treaties",
+                 "discontent with the shogunate among powerful domains such as Satsuma and Chōshū",
+                 "fear of colonisation by Western powers"],
+         effects=["the abolition of the samurai class's privileges",
+                  "rapid industrialisation and a modern army and navy",
+                  "a new constitution in 1889"],
+         timeline=[("1853", "Perry arrives"), ("1868", "imperial rule is restored"),
+                   ("1871", "domains are replaced by prefectures"), ("1889", "the Meiji Constitution")]),
+    dict(name="the Rosetta Stone's discovery", when="1799",
+         summary="The Rosetta Stone was found in 1799 by French soldiers in Egypt. It carries the same "
+                 "decree in "
+                 "hieroglyphic, Demotic and ancient Greek scripts.",
+         causes=["Napoleon's military expedition to Egypt, which included scholars",
+                 "construction work on a fort near the town of Rashid (Rosetta)"],
+         effects=["Jean-François Champollion's decipherment of hieroglyphs in 1822",
+                  "the birth of modern Egyptology",
+                  "the stone's move to the British Museum after the British defeated the French"],
+         timeline=[("196 BC", "the decree is issued"), ("1799", "the stone is found"),
+                   ("1802", "it goes on display in London"), ("1822", "Champollion announces his "
+                                                                      "breakthrough")]),
+    dict(name="the opening of the Suez Canal", when="1869",
+         summary="The Suez Canal opened in November 1869, linking the Mediterranean and Red Seas and cutting "
+                 "the "
+                 "sea journey between Europe and Asia by thousands of kilometres.",
+         causes=["demand for a faster route between Europe and Asia",
+                 "French engineering and investment led by Ferdinand de Lesseps",
+                 "the Egyptian government's concession and large forced labour force"],
+         effects=["a transformation of global shipping and trade",
+                  "Britain's strategic interest in Egypt, leading to occupation in 1882",
+                  "the 1956 Suez Crisis after Egypt nationalised the canal"],
+         timeline=[("1859", "construction begins"), ("1869", "the canal opens"),
+                   ("1875", "Britain buys Egypt's shares"), ("1956", "nationalisation and the Suez Crisis")]),
+    dict(name="the Industrial Revolution", when="roughly 1760 to 1840",
+         summary="The Industrial Revolution began in Britain in the late 18th century, shifting production "
+                 "from "
+                 "hand tools and home workshops to machines, factories and steam power.",
+         causes=["plentiful coal and iron ore", "capital from trade and a growing banking system",
+                 "inventions such as the spinning jenny and Watt's improved steam engine",
+                 "an agricultural revolution that freed up labour"],
+         effects=["rapid urbanisation and new working classes",
+                  "enormous growth in productivity and, eventually, living standards",
+                  "harsh factory conditions that led to labour laws and trade unions"],
+         timeline=[("1764", "the spinning jenny"), ("1776", "Watt's steam engine goes into commercial use"),
+                   ("1825", "the Stockton and Darlington Railway opens"), ("1833", "the Factory Act limits "
+                                                                                   "child labour")]),
+    dict(name="the Silk Road", when="from about the 2nd century BC",
+         summary="The Silk Road was a network of overland and sea trade routes connecting China with Central "
+                 "Asia, the Middle East and Europe for well over a thousand years.",
+         causes=["Han dynasty expansion and diplomacy in Central Asia",
+                 "demand in the West for Chinese silk, and in China for horses and precious goods"],
+         effects=["the exchange of goods such as silk, spices, paper and glass",
+                  "the spread of religions including Buddhism and Islam",
+                  "the transmission of technologies and, unfortunately, diseases"],
+         timeline=[("c. 130 BC", "Han envoys open routes west"), ("7th century", "Tang dynasty trade "
+                                                                                 "flourishes"),
+                   ("13th century", "the Mongol Empire makes travel safer"), ("1271", "Marco Polo sets "
+                                                                                      "out")]),
+]
+
+HIST_VAGUE = [
+    "It was a very important moment in history that changed a lot of things.",
+    "Historians have written many books about this.",
+    "It happened a long time ago for complicated reasons.",
+    "Lots of factors were involved.",
+]
+
+
+def bundle_history(rng):
+    e = pick(rng, EVENTS)
+    n = e["name"]
+    ov = QA(f"hist:{n}:overview", pick(rng, [f"What was {n}?", f"Give me a short summary of {n}.",
+                                              f"Can you explain {n} in a paragraph?"]),
+            paras(e["summary"], f"Its most important consequence was {e['effects'][0]}."
+                  + pick(rng, ["", f" It is usually dated to {e['when']}."])),
+            f"{cap(n)} dates to {e['when']}; its key consequence was {e['effects'][0]}.",
+            worse(rng, f"It happened {e['when']}.", HIST_VAGUE),
+            followup=f"And what about {n}?", instruction=f"Summarize {n} for a general reader.")
+    causes = list(e["causes"])
+    rng.shuffle(causes)
+    ca = QA(f"hist:{n}:causes", pick(rng, [f"What caused {n}?", f"Why did {n} happen?",
+                                            f"What were the main causes of {n}?"]),
+            paras(pick(rng, ["Historians usually point to several causes:", "There were a few main factors:",
+                             "No single cause explains it, but the key ones were:"]),
+                  bullets(cap(c) + "." for c in causes),
+                  pick(rng, ["These pressures reinforced each other.", "The relative weight of each is still "
+                             "debated.", ""])),
+            f"Mainly {causes[0]}.", worse(rng, f"Mainly {causes[0]}.", HIST_VAGUE),
+            followup="What caused it?")
+    ef = QA(f"hist:{n}:effects", pick(rng, [f"What were the consequences of {n}?", f"Why does {n} matter "
+                                                                                   f"today?"]),
+            paras(f"The effects of {n} were far-reaching:", numbered(cap(x) + "." for x in e["effects"])),
+            f"Above all, {e['effects'][0]}.", worse(rng, "It changed the world forever.", HIST_VAGUE),
+            followup="What were the consequences?")
+    tl = QA(f"hist:{n}:timeline", pick(rng, [f"Give me a timeline of {n}.", f"What are the key dates "
+                                                                            f"for {n}?"]),
+            paras(pick(rng, ["Key dates:", "A short timeline:", "Here's the sequence of events:"]),
+                  bullets(f"**{d}:** {cap(w)}." for d, w in e["timeline"])),
+            f"The central date is {e['when']}.",
+            worse(rng, f"The central date is {e['when']}.", HIST_VAGUE),
+            followup="Can you give me a timeline?", instruction=f"List the key dates of {n} as a timeline.")
+    quiz_items = [f"**When did {n} take place?** {cap(e['when'])}.",
+                  f"**Name one cause.** {cap(causes[0])}.",
+                  f"**Name one consequence.** {cap(e['effects'][-1])}."]
+    qz = QA(f"hist:{n}:quiz", pick(rng, [f"Make three quick quiz questions about {n}, with answers.",
+                                         f"Can you write a short quiz on {n} for my class?"]),
+            paras("Here are three questions with answers:", numbered(quiz_items)),
+            "Ask when it happened, one cause and one consequence.",
+            worse(rng, f"1. What was {n}? 2. When was it? 3. Why was it important?", HIST_VAGUE),
+            followup="Could you turn that into a short quiz?")
+    return [ov, ca, ef, tl, qz]
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: gardening
+# --------------------------------------------------------------------------------------------------------
+
+PLANTS = [
+    dict(name="tomatoes", sun="at least 6 to 8 hours of direct sun",
+         water="deeply and regularly at the base, keeping the soil evenly moist",
+         soil="rich, well-drained soil with plenty of compost", plant="after the last frost, once nights "
+                                                                      "stay "
+         "above about 10°C", space="45 to 60 cm apart", pot="at least 20 litres per plant",
+         problem=("the bottoms of the fruit turn black and leathery", "blossom end rot",
+                  "It is caused by uneven watering, which stops the plant moving calcium into the fruit. "
+                  "Water "
+                  "deeply and consistently and mulch to keep moisture steady; remove affected fruit."),
+         harvest="Pick when the fruit is fully coloured and gives slightly when squeezed; ripening on the "
+                 "windowsill works too.",
+         friend="basil and marigolds"),
+    dict(name="basil", sun="6 or more hours of sun and warmth",
+         water="when the top centimetre of soil feels dry, avoiding the leaves",
+         soil="light, fertile, well-drained soil", plant="in late spring when it is properly warm",
+         space="20 to 25 cm apart", pot="a 15 to 20 cm pot on a sunny windowsill",
+         problem=("it keeps flowering and the leaves taste bitter", "bolting",
+                  "Basil flowers when it is stressed or mature. Pinch out flower buds as soon as they "
+                  "appear, and "
+                  "harvest from the top regularly so it branches instead."),
+         harvest="Snip stems just above a pair of leaves; the plant will branch from that point.",
+         friend="tomatoes and peppers"),
+    dict(name="lavender", sun="full sun", water="sparingly once established; it hates wet roots",
+         soil="poor, gritty, very well-drained soil", plant="in spring", space="45 to 90 cm apart",
+         pot="a terracotta pot at least 30 cm across with extra grit in the compost",
+         problem=("it has gone woody and bare in the middle", "old, unpruned growth",
+                  "Lavender does not regrow from old wood. Prune lightly every year after flowering, cutting "
+                  "back "
+                  "to just above where the leafy growth starts. Very leggy plants are usually best "
+                  "replaced."),
+         harvest="Cut stems when the first flowers open for the strongest scent, and hang them upside down "
+                 "to dry.",
+         friend="rosemary and thyme"),
+    dict(name="potatoes", sun="full sun", water="regularly once the plants flower, when tubers are forming",
+         soil="loose, slightly acidic soil", plant="in early to mid spring as seed potatoes",
+         space="30 cm apart in rows 60 cm apart", pot="a 40-litre grow bag for three seed potatoes",
+         problem=("the leaves develop brown patches and collapse in wet weather", "blight",
+                  "Blight spreads in warm, humid spells. Remove affected foliage promptly, water the soil "
+                  "not the "
+                  "leaves, and choose blight-resistant varieties next year."),
+         harvest="Early varieties are ready when the plants flower; maincrop when the foliage dies back.",
+         friend="beans and marigolds"),
+    dict(name="strawberries", sun="full sun for the sweetest fruit",
+         water="regularly, especially while fruiting, watering at the base",
+         soil="rich, well-drained soil", plant="in spring or late summer",
+         space="35 to 45 cm apart", pot="a hanging basket or a 30 cm pot for three plants",
+         problem=("the berries rot or get nibbled before they ripen", "grey mould and slugs",
+                  "Tuck straw under the fruit to keep it off the soil, improve airflow by removing old "
+                  "leaves, and "
+                  "pick promptly."),
+         harvest="Pick when the berries are fully red, ideally in the morning while cool.",
+         friend="borage and chives"),
+    dict(name="garlic", sun="full sun", water="only in dry spells; stop watering as the leaves yellow",
+         soil="well-drained soil", plant="in autumn, so the cloves get a cold period", space="15 cm apart",
+         pot="a deep pot at least 20 cm across",
+         problem=("the bulbs stay small with no separate cloves", "planting too late",
+                  "Garlic needs several weeks of cold to split into cloves. Plant in autumn rather than "
+                  "spring, "
+                  "and set cloves pointed end up about 5 cm deep."),
+         harvest="Lift the bulbs when the lower leaves turn yellow, then dry them somewhere airy for two "
+                 "weeks.",
+         friend="carrots and beetroot"),
+    dict(name="zucchini", sun="full sun", water="generously at the base, about once or twice a week",
+         soil="very rich soil with plenty of compost", plant="after the last frost",
+         space="90 cm apart", pot="a 45-litre container per plant",
+         problem=("the leaves are covered in white powder", "powdery mildew",
+                  "Powdery mildew is worst when roots are dry and air is still. Water consistently, remove "
+                  "the "
+                  "worst leaves and give the plants space."),
+         harvest="Pick at around 15 to 20 cm long; left too long they become watery marrows.",
+         friend="nasturtiums and beans"),
+    dict(name="mint", sun="sun or partial shade", water="often; it likes moist soil",
+         soil="almost any moist soil", plant="in spring", space="one plant is plenty",
+         pot="its own pot, because it spreads aggressively",
+         problem=("it is taking over the whole bed", "spreading roots",
+                  "Mint spreads by underground runners. Dig it up and replant it in a container, or sink a "
+                  "bottomless bucket into the bed to contain the roots."),
+         harvest="Pick the tips regularly to keep it bushy.",
+         friend="cabbages, where its smell may deter some pests"),
+    dict(name="blueberries", sun="full sun to light shade", water="with rainwater where possible",
+         soil="acidic soil with a pH between about 4.5 and 5.5", plant="in autumn or early spring",
+         space="1.5 m apart", pot="a large pot of ericaceous compost",
+         problem=("the leaves turn yellow between green veins", "soil that is not acidic enough",
+                  "Blueberries cannot take up iron in alkaline soil. Grow them in ericaceous compost, water "
+                  "with "
+                  "rainwater rather than hard tap water, and mulch with pine needles."),
+         harvest="Pick when the berries are fully blue and come away easily; they ripen over several weeks.",
+         friend="other acid-loving plants such as rhododendrons"),
+    dict(name="lettuce", sun="sun or light shade", water="little and often",
+         soil="moist, fertile soil", plant="from early spring, sowing small batches every two weeks",
+         space="20 to 30 cm apart", pot="a wide, shallow trough",
+         problem=("it shoots up and tastes bitter", "bolting",
+                  "Heat and long days make lettuce bolt. Sow in light shade during summer, keep it watered, "
+                  "and "
+                  "choose slow-bolting varieties."),
+         harvest="Pick outer leaves as needed or cut whole heads; cutting early in the day keeps them crisp.",
+         friend="carrots and radishes"),
+    dict(name="a snake plant", sun="bright indirect light, though it tolerates low light",
+         water="only when the soil is completely dry, every two to four weeks",
+         soil="free-draining cactus compost", plant="any time indoors", space="one per pot",
+         pot="a heavy pot only slightly larger than the root ball",
+         problem=("the leaves are going soft and mushy at the base", "overwatering and root rot",
+                  "Stop watering, remove it from the pot and cut away any brown, mushy roots. Repot in fresh "
+                  "cactus compost and water much less often."),
+         harvest="There is nothing to harvest, but you can propagate it by dividing the plant or rooting "
+                 "leaf "
+                 "cuttings.",
+         friend="other low-maintenance houseplants"),
+    dict(name="a monstera", sun="bright, indirect light", water="when the top few centimetres of soil "
+                                                                "are dry",
+         soil="chunky, airy compost with bark and perlite", plant="any time indoors", space="plenty of room",
+         pot="a pot with drainage holes and a moss pole for support",
+         problem=("the new leaves have no splits", "not enough light",
+                  "Monsteras produce their characteristic holes as they mature and get more light. Move it "
+                  "closer "
+                  "to a bright window without harsh direct sun, and give it a pole to climb."),
+         harvest="Propagate by cutting below a node with an aerial root and rooting it in water.",
+         friend="other tropical houseplants that like humidity"),
+    dict(name="roses", sun="at least 6 hours of sun", water="deeply once a week in dry weather",
+         soil="rich, moisture-retentive soil", plant="in late autumn to early spring", space="60 to 90 cm "
+                                                                                             "apart",
+         pot="a deep pot at least 40 cm tall",
+         problem=("the leaves get black spots and drop", "black spot fungus",
+                  "Remove and bin affected leaves, water at the base in the morning, and mulch to stop "
+                  "spores "
+                  "splashing up. Resistant varieties make life much easier."),
+         harvest="Deadhead spent flowers to encourage more blooms, and prune in late winter.",
+         friend="lavender and catmint"),
+    dict(name="peppers", sun="full sun and warmth", water="evenly, letting the top of the soil dry slightly",
+         soil="fertile, well-drained soil", plant="indoors in late winter, outside after the last frost",
+         space="45 cm apart", pot="a 10 to 15 litre pot",
+         problem=("the flowers drop off without setting fruit", "temperature stress",
+                  "Peppers drop flowers when nights are cold or days very hot. Keep them warm and sheltered, "
+                  "and "
+                  "water evenly; fruit usually sets once conditions settle."),
+         harvest="Pick green for a milder taste or wait until they colour fully for sweetness.",
+         friend="basil and onions"),
+]
+
+GARDEN_GENERAL = [
+    ("compost", ["How do I start composting at home?", "What can I put in a compost bin?"],
+     ["Aim for a mix of greens, such as vegetable scraps, coffee grounds and grass clippings, and browns, "
+      "such as "
+      "cardboard, dry leaves and paper, roughly one part green to two or three parts brown.",
+      "Keep the heap as damp as a wrung-out sponge and turn it every few weeks to add air.",
+      "Leave out meat, dairy and cooked food, which attract pests. Finished compost is dark and crumbly and "
+      "smells like earth."],
+     "Mix greens and browns, keep it damp, turn it occasionally, and avoid meat and dairy.",
+     "Put everything in, including meat and bones, and never turn it."),
+    ("mulch", ["What is mulch and why should I use it?", "Is mulching worth it?"],
+     ["Mulch is a layer of material spread over the soil surface, such as bark chips, compost, straw or leaf "
+      "mould.",
+      "It keeps moisture in, suppresses weeds, evens out soil temperature and, if organic, feeds the soil as "
+      "it "
+      "breaks down.",
+      "Apply 5 to 7 cm on moist soil in spring or autumn, keeping it a few centimetres away from stems."],
+     "A layer on top of the soil that keeps moisture in and weeds down; 5 to 7 cm on moist soil.",
+     "Mulch is a chemical fertiliser."),
+    ("watering_time", ["What's the best time of day to water plants?", "Should I water in the evening?"],
+     ["Early morning is best: less water evaporates, and leaves dry quickly during the day, which reduces "
+      "fungal disease.",
+      "Evening is the next best option, but water the soil rather than the leaves.",
+      "Deep, less frequent watering encourages deeper roots than a daily sprinkle."],
+     "Early morning, at the base of the plants, deeply rather than little and often.",
+     "Midday, so the plants are cool in the heat."),
+    ("raised_beds", ["Are raised beds worth building?", "How deep should a raised vegetable bed be?"],
+     ["Raised beds warm up faster in spring, drain well and are easier on your back. They also let you fill "
+      "them "
+      "with good soil if your ground is heavy clay.",
+      "Around 30 cm deep is enough for most vegetables; deeper helps root crops. Keep them no wider than "
+      "about "
+      "1.2 m so you can reach the middle without stepping on the soil."],
+     "Yes for drainage and comfort; about 30 cm deep and no wider than 1.2 m.",
+     "They need to be at least 2 m deep to work."),
+    ("soil_test", ["How do I know what type of soil I have?", "How can I test my soil pH?"],
+     ["Squeeze a handful of moist soil: clay forms a sticky ball, sandy soil falls apart, and loam holds "
+      "together "
+      "but crumbles when poked.",
+      "A cheap pH kit from a garden centre tells you whether it is acidic or alkaline. Most vegetables "
+      "prefer "
+      "slightly acidic soil, around pH 6 to 7.",
+      "Whatever you have, adding organic matter every year improves it."],
+     "Use the squeeze test for texture and a cheap kit for pH; most vegetables like pH 6 to 7.",
+     "All garden soil is the same."),
+    ("seedlings", ["Why are my seedlings tall and floppy?", "How do I stop seedlings from getting leggy?"],
+     ["Leggy seedlings are stretching towards light. A windowsill is rarely bright enough in early spring.",
+      "Move them to the brightest spot possible, turn them daily, or use a simple LED grow light about 10 cm "
+      "above them. Slightly cooler temperatures also slow stretching.",
+      "Brushing your hand across the tops every day encourages sturdier stems."],
+     "They need more light; use a grow light or the brightest window and keep them a little cooler.",
+     "They need more fertiliser."),
+]
+
+GARDEN_VAGUE = [
+    "Plants are living things, so just give them some love.",
+    "Water it and hope for the best.",
+    "Ask at your local garden centre.",
+    "Every garden is different.",
+]
+
+
+def bundle_gardening(rng):
+    if chance(rng, 0.25):
+        a, b = rng.sample(GARDEN_GENERAL, 2)
+        return [garden_general(rng, a), garden_general(rng, b)]
+    p = pick(rng, PLANTS)
+    n = p["name"]
+    where = pick(rng, ["", "I have a small balcony. ", "We just moved into a house with a garden. ",
+                       "I'm a complete beginner. "])
+    grow = QA(f"garden:{n}:grow", where + pick(rng, [f"How do I grow {n}?", f"Any tips for growing {n}?",
+                                                    f"What do {n.replace('a ', '')} need to thrive?"]),
+              paras(pick(rng, [f"{cap(n)} are rewarding if you get the basics right:" if n.endswith("s") else
+                               f"{cap(n)} is easy once you get the basics right:",
+                               "The essentials:", "Here's what matters most:"]),
+                    bullets([f"**Light:** {p['sun']}.", f"**Soil:** {p['soil']}.", f"**Water:** {p['water']}.",
+                             f"**When and spacing:** plant {p['plant']}, {p['space']}."]),
+                    p["harvest"]),
+              f"Give them {p['sun']} and {p['soil']}, and water {p['water'].split(',')[0]}.",
+              worse(rng, "Plant it somewhere sunny and water it.", GARDEN_VAGUE),
+              followup=f"How about {n}?", instruction=f"Give concise growing instructions for {n}.")
+    sym, name, fix = p["problem"]
+    prob = QA(f"garden:{n}:problem", pick(rng, [f"My {n.replace('a ', '')}: {sym}. What's wrong?",
+                                               f"Help! With my {n.replace('a ', '')}, {sym}. Why?"]),
+              paras(f"That sounds like {name}.", fix),
+              f"Probably {name}.", worse(rng, f"Probably {name}.", GARDEN_VAGUE, "It needs more fertiliser."),
+              followup=f"Also, {sym}. Any idea why?")
+    pot = QA(f"garden:{n}:pot", pick(rng, [f"Can I grow {n} in a container?", f"Will {n} grow in pots?"]),
+             paras(f"Yes. Use {p['pot']}, with drainage holes, and put it somewhere with {p['sun']}.",
+                   pick(rng, ["Containers dry out much faster than beds, so check them daily in summer.",
+                              "Feed container plants every couple of weeks in the growing season, because "
+                              "nutrients "
+                              "wash out.",
+                              "Raise pots on feet so water can drain freely."])),
+             f"Yes, in {p['pot']}.", worse(rng, "Any pot will do.", GARDEN_VAGUE),
+             followup="Could I grow it in a pot instead?")
+    buddy = QA(f"garden:{n}:friends", pick(rng, [f"What grows well next to {n}?", f"Companion plants "
+                                                                                  f"for {n}?"]),
+               paras(f"Good companions for {n} include {p['friend']}.",
+                     pick(rng, ["Companion planting effects are often modest, but mixing plants does attract "
+                                "more "
+                                "beneficial insects.",
+                                "Mainly, group plants that like the same light and water.",
+                                "Mixing flowers in with vegetables helps pollinators find your crops."])),
+               f"Try {p['friend']}.", worse(rng, "Anything is fine.", GARDEN_VAGUE),
+               followup="What should I plant next to it?")
+    return [grow, prob, pot, buddy]
+
+
+def garden_general(rng, g):
+    key, asks, body, short, wrong = g
+    return QA("garden:general:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, GARDEN_VAGUE, wrong),
+              followup=pick(rng, asks))
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: customer support emails
+# --------------------------------------------------------------------------------------------------------
+
+COMPANIES = [("Brightline Internet", "router", "broadband plan"),
+             ("Northwind Outdoor", "tent", "Northwind Plus membership"),
+             ("Tandem Cycles", "e-bike battery", "bike servicing plan"),
+             ("Pocketful Books", "book box", "monthly book subscription"),
+             ("Lumen Home", "smart bulb kit", "Lumen Cloud subscription"),
+             ("Kestrel Fitness", "fitness tracker", "gym membership"),
+             ("Harbor Coffee Roasters", "coffee grinder", "coffee subscription"),
+             ("Orbit Mobile", "phone", "phone plan"),
+             ("Fernway Furniture", "bookcase", "furniture protection plan"),
+             ("Quill Stationery", "fountain pen set", "notebook subscription")]
+AGENTS = ["Sam", "Priya", "Jonas", "Leila", "Marco", "Aisha", "Tom", "Mei", "Rafael", "Noor", "Eva", "Kwame"]
+
+ISSUES = {
+    "late_delivery": dict(
+        cat="Shipping", prio="Medium",
+        says=["my order #{order} was due on {day} and it still hasn't arrived",
+              "the tracking for order #{order} hasn't updated since {day}",
+              "I was promised delivery by {day} for order #{order} and nothing has turned up"],
+        want="to know where the order is",
+        fix=["I checked order #{order}: it is held at the regional depot because of a sorting backlog, and "
+             "it has "
+             "now been moved to priority handling.",
+             "You should receive it within two working days, and a fresh tracking link is on its way.",
+             "Because it arrived later than promised, I have refunded the {amount} delivery charge."],
+        curt="Deliveries are handled by the courier. Please wait a few more days."),
+    "damaged": dict(
+        cat="Returns", prio="High",
+        says=["the {product} in order #{order} arrived broken",
+              "the box for order #{order} was crushed and the {product} inside is damaged",
+              "order #{order} came with a cracked {product}"],
+        want="a replacement",
+        fix=["A replacement {product} has been sent today by express delivery, at no cost to you.",
+             "There is no need to return the damaged one; please recycle it or keep any usable parts.",
+             "I have also passed your photos on to our packing team so we can prevent this happening again."],
+        curt="Send us photos and we'll look into it when we can."),
+    "double_charge": dict(
+        cat="Billing", prio="High",
+        says=["I've been charged twice for order #{order}",
+              "my card statement shows two payments of {amount} for the same order, #{order}",
+              "you took {amount} from my account twice this month"],
+        want="the duplicate payment refunded",
+        fix=["You are right: a payment error created a duplicate charge of {amount} on order #{order}.",
+             "I have refunded the duplicate today. Depending on your bank, it takes three to five working "
+             "days to "
+             "show on your statement.",
+             "Your order itself is unaffected."],
+        curt="Our system doesn't double charge. Check with your bank."),
+    "cancel": dict(
+        cat="Account", prio="Low",
+        says=["I'd like to cancel my {plan}",
+              "please cancel my {plan} before the next billing date on {day}",
+              "I want to stop my {plan} and need to know whether I'll be charged again"],
+        want="to cancel the subscription",
+        fix=["Your subscription has been cancelled, effective from the end of your current billing period on "
+             "{day}.",
+             "You will not be charged again, and you keep full access until that date.",
+             "If you change your mind, you can restart from your account page at any time."],
+        curt="You can cancel in the app. We can't do it for you."),
+    "login": dict(
+        cat="Technical", prio="Medium",
+        says=["my account won't let me log in and the password reset link never arrives",
+              "the app keeps saying my password is wrong even after I reset it",
+              "my account got locked after too many login attempts"],
+        want="to get back into the account",
+        fix=["I've cleared the lock on your account and sent a new password reset link, valid for one hour.",
+             "If it doesn't show up within a few minutes, please check your spam or promotions folder.",
+             "Once you're in, turning on two-step verification will keep the account safer."],
+        curt="Reset your password. If that doesn't work, try again later."),
+    "wrong_item": dict(
+        cat="Returns", prio="Medium",
+        says=["order #{order} arrived with the wrong {product}",
+              "I ordered a {product} but order #{order} contained something completely different",
+              "the size of the {product} in order #{order} isn't what I ordered"],
+        want="the correct item",
+        fix=["The correct {product} has been dispatched today and should arrive within three working days.",
+             "A prepaid return label is attached; please send the wrong item back within 30 days at no cost.",
+             "There is no need to wait for the return to be processed before your replacement ships."],
+        curt="Return it and reorder the right one."),
+    "refund_status": dict(
+        cat="Billing", prio="Medium",
+        says=["I returned order #{order} three weeks ago and still haven't seen the refund",
+              "where is my refund of {amount} for order #{order}?",
+              "you confirmed my return on {day} but the money hasn't come back"],
+        want="the refund",
+        fix=["Your return for order #{order} was received, but the refund was stuck waiting for a manual "
+             "check.",
+             "I have approved it now: {amount} is on its way to your original payment method and should "
+             "appear "
+             "within five working days.",
+             "I've added a note to your account so any future returns are processed automatically."],
+        curt="Refunds take time. Please be patient."),
+    "warranty": dict(
+        cat="Warranty", prio="Medium",
+        says=["my {product} stopped working after eight months",
+              "the {product} from order #{order} has developed a fault and won't switch on",
+              "the {product} I bought last year is making a grinding noise"],
+        want="a repair or replacement under warranty",
+        fix=["Your {product} is still within its two-year warranty, so the repair is free.",
+             "I've emailed a prepaid shipping label; once it reaches our service centre, repairs usually "
+             "take five "
+             "to seven working days.",
+             "If it can't be repaired, we will replace it with a new unit."],
+        curt="Warranty claims must go through the manufacturer."),
+    "address": dict(
+        cat="Shipping", prio="High",
+        says=["I entered the wrong delivery address for order #{order}",
+              "can I change the shipping address on order #{order}? I've just moved",
+              "order #{order} is going to my old flat by mistake"],
+        want="the delivery address updated",
+        fix=["I caught order #{order} before it left the warehouse and have updated the delivery address.",
+             "The delivery date is unchanged, and you'll receive an updated confirmation shortly.",
+             "For future orders, you can save your new address as the default in your account settings."],
+        curt="Addresses can't be changed after ordering."),
+}
+
+CS_VAGUE = [
+    "Thanks for your message. We will look into it.",
+    "Please contact support for help with this.",
+    "We have received your request.",
+]
+
+
+def cs_context(rng):
+    company, item, plan = pick(rng, COMPANIES)
+    issue_key = pick(rng, sorted(ISSUES))
+    issue = ISSUES[issue_key]
+    first, last = pick(rng, NAMES), pick(rng, SURNAMES)
+    values = dict(order=str(rng.randrange(10000, 99999)), product=item, plan=plan,
+                  day=pick(rng, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the 3rd", "the 12th",
+                                 "the 21st", "the 28th"]),
+                  amount=money(rng.randrange(5, 240) + pick(rng, [0, 0.49, 0.99])))
+    return company, item, issue_key, issue, first, last, pick(rng, AGENTS), values
+
+
+def customer_email(rng, company, issue, first, last, values):
+    says = pick(rng, issue["says"]).format(**values)
+    mood = pick(rng, ["This is really frustrating.", "I've already waited long enough.", "",
+                      "I'd appreciate a quick reply.", "It's the second time this has happened."])
+    greet = pick(rng, ["Hi,", "Hello,", f"Dear {company} team,", "Hi there,"])
+    close = pick(rng, ["Thanks,", "Regards,", "Best,", "Cheers,"])
+    return f"{greet}\n\n{cap(says)}. {mood} Could you help? I would like {issue['want']}.\n\n{close}\n{first} {last}"
+
+
+def reply_email(rng, company, issue, first, agent, values):
+    fix = " ".join(x.format(**values) for x in issue["fix"])
+    opener = pick(rng, ["Thank you for getting in touch, and for your patience.",
+                        "Thanks for letting us know, and I understand how frustrating this is.",
+                        "Thank you for reaching out about this.",
+                        "I appreciate you taking the time to write to us."])
+    closing = pick(rng, ["If there's anything else I can do, just reply to this email.",
+                         "Please let me know if anything else comes up.",
+                         "I'll keep an eye on this until it's fully resolved."])
+    ps = pick(rng, [f"P.S. You can check the status of any order from your {company} account at any time.",
+                    "P.S. Your reference for this conversation is in the subject line if you need to follow "
+                    "up.",
+                    f"P.S. Thank you for being a {company} customer."])
+    return (f"Hi {first},\n\n{opener}\n\n{fix}\n\n{closing}\n\nBest regards,\n{agent}\n{company} Customer "
+            f"Support\n\n"
+            f"{ps}")
+
+
+def bundle_support(rng):
+    company, product, issue_key, issue, first, last, agent, values = cs_context(rng)
+    email = customer_email(rng, company, issue, first, last, values)
+    reply = reply_email(rng, company, issue, first, agent, values)
+    key = f"cs:{company}:{issue_key}:{values['order']}"
+    ask = pick(rng, ["Can you draft a reply to this customer email?", "Write a friendly, professional reply "
+                                                                      "to "
+                     "this email:", f"I work in support at {company}. Please answer this customer:",
+                     "Help me respond to this complaint:"])
+    rep = QA(key + ":reply", paras(ask, email), reply,
+             f"Confirm the fix for {first}: " + issue["fix"][0].format(**values)[0].lower()
+             + issue["fix"][0].format(**values)[1:],
+             worse(rng, issue["curt"], CS_VAGUE),
+             followup=paras("Now draft a reply to this one:", email),
+             instruction=pick(rng, ["Write a reply to the following customer email.",
+                                    "Respond to this customer support email politely and resolve the issue.",
+                                    f"You are a support agent at {company}. Reply to the customer."]),
+             input=email)
+    rew = QA(key + ":rewrite",
+             paras(pick(rng, ["Can you rewrite this reply so it sounds more helpful?",
+                              "My colleague wrote this. Make it more polite:",
+                              "Rewrite this support response in a warmer tone:"]), issue["curt"]),
+             paras(pick(rng, ["Here's a warmer version:", "Try this instead:", "A friendlier rewrite:"]),
+                   issue["fix"][0].format(**values) + " " + issue["fix"][1].format(**values)
+                   + pick(rng, [" Thanks for bearing with us.", " I hope that helps.", ""])),
+             "Acknowledge the problem, explain what you have done and give a clear next step.",
+             worse(rng, issue["curt"] + " Thanks.", CS_VAGUE),
+             followup="Can you make this one sound friendlier? " + issue["curt"],
+             instruction="Rewrite the following customer support reply so that it is polite and helpful.",
+             input=issue["curt"])
+    summary = bullets([f"**Customer:** {first} {last}.", f"**Company:** {company}.",
+                       f"**Issue:** {pick(rng, issue['says']).format(**values)}.",
+                       f"**Wants:** {issue['want']}.", f"**Category / priority:** {issue['cat']}, "
+                                                       f"{issue['prio']}."])
+    summ = QA(key + ":summary", paras(pick(rng, ["Summarise this support ticket in a few bullet points.",
+                                                 "Give me a quick summary of this email for the ticket "
+                                                 "system:"]),
+                                      email),
+              summary, f"{first} {last} wants {issue['want']} ({issue['cat']}, {issue['prio']} priority).",
+              worse(rng, "Customer has a problem with their order.", CS_VAGUE),
+              followup="Summarise that email for the ticket system.",
+              instruction="Summarize the support ticket below as bullet points.", input=email)
+    prio_reason = {"High": "money or a damaged product is involved, so it should be handled today",
+                   "Medium": "it needs action soon but nothing is broken or lost yet",
+                   "Low": "it is a routine request with no deadline pressure"}[issue["prio"]]
+    cls = QA(key + ":classify", paras("Classify this ticket by category and priority.", email),
+             f"**Category:** {issue['cat']}\n**Priority:** {issue['prio']}\n\nReason: {prio_reason}.",
+             f"{issue['cat']}, {issue['prio']} priority.",
+             worse(rng, f"{issue['cat']}.", CS_VAGUE, f"{issue['cat']}, Low priority."),
+             followup="What category and priority should that ticket get?",
+             instruction="Classify the customer email into a category (Shipping, Billing, Returns, Account, "
+                         "Technical, Warranty) and a priority (Low, Medium, High).", input=email)
+    return [rep, rew, summ, cls]
+
+
+# --------------------------------------------------------------------------------------------------------
+# topic: home maintenance
+# --------------------------------------------------------------------------------------------------------
+
+JOBS = [
+    dict(name="unclog a slow bathroom sink", tools=["a plunger", "a drain snake or plastic drain stick",
+                                                   "a bucket", "rubber gloves"],
+         steps=["Remove the pop-up stopper and clean off any hair and gunk.",
+                "Block the overflow hole with a damp cloth and plunge firmly for 20 to 30 seconds.",
+                "Feed a drain stick into the pipe, twist and pull out the clog.",
+                "Flush with hot water for a minute to check it drains freely."],
+         pro="If water backs up in other fixtures at the same time, the blockage is further down the main "
+             "line "
+             "and a plumber should look at it.",
+         often="Cleaning the stopper monthly stops most clogs from forming.",
+         avoid="Avoid pouring harsh chemical drain cleaners in if you plan to plunge; they can splash back."),
+    dict(name="fix a running toilet", tools=["a replacement flapper", "a sponge", "an adjustable wrench"],
+         steps=["Take the tank lid off and watch what happens after a flush.",
+                "If water keeps trickling into the overflow tube, lower the float so the fill valve shuts "
+                "off "
+                "earlier.",
+                "If the tank slowly empties, the flapper is worn; turn off the water, flush to drain the "
+                "tank, and "
+                "swap in a new flapper.",
+                "Turn the water back on and check that the tank fills and stops."],
+         pro="If the fill valve itself is cracked or the tank leaks onto the floor, it may be time for a "
+             "plumber.",
+         often="Flappers usually last three to five years.",
+         avoid="Take a photo of the tank parts before you start so you know how they go back together."),
+    dict(name="patch a small hole in drywall", tools=["a self-adhesive mesh patch", "lightweight filler",
+                                                     "a filling knife", "fine sandpaper", "paint"],
+         steps=["Trim any loose paper around the hole with a utility knife.",
+                "Stick the mesh patch over the hole.",
+                "Spread a thin layer of filler over it, feathering the edges wider than the patch.",
+                "Let it dry, sand lightly, and apply a second thin coat if needed.",
+                "Prime and paint to match the wall."],
+         pro="Holes larger than your hand, or damage near wiring or plumbing, are better handled by a "
+             "professional.",
+         often="It is a one-off repair, but keep the leftover paint labelled for future touch-ups.",
+         avoid="Several thin coats sand much more smoothly than one thick one."),
+    dict(name="bleed a radiator", tools=["a radiator key", "an old towel", "a small container"],
+         steps=["Turn the heating off and let the radiators cool.",
+                "Hold the towel under the bleed valve at the top corner of the radiator.",
+                "Turn the key a quarter turn anticlockwise; you will hear air hiss out.",
+                "Close the valve as soon as water starts to dribble out.",
+                "Check the boiler pressure and top it up if it has dropped."],
+         pro="If radiators need bleeding every few weeks, there may be a leak or a problem with the system "
+             "that "
+             "a heating engineer should diagnose.",
+         often="Once a year at the start of the heating season is usually enough.",
+         avoid="Never bleed radiators while the heating is on; the water can be scalding."),
+    dict(name="clean the gutters", tools=["a sturdy ladder with a stabiliser", "gloves", "a gutter scoop",
+                                         "a bucket", "a hose"],
+         steps=["Set up the ladder on firm, level ground and have someone hold it.",
+                "Scoop out leaves and debris into the bucket, working away from the downpipe.",
+                "Flush the gutter with a hose to check water flows to the downpipe.",
+                "Clear any blockage in the downpipe from the bottom with the hose or a plumber's snake."],
+         pro="Gutters on second-floor roofs or higher are safer left to professionals with the right "
+             "equipment.",
+         often="Twice a year, in late spring and after the leaves fall, more often under trees.",
+         avoid="Never lean the ladder against the gutter itself; it can bend or snap."),
+    dict(name="re-caulk a bathtub", tools=["a caulk remover tool", "rubbing alcohol", "painter's tape",
+                                          "bathroom silicone sealant", "a caulking gun"],
+         steps=["Scrape out all the old sealant completely.",
+                "Clean the joint with rubbing alcohol and let it dry fully.",
+                "Fill the tub with water so it settles to its loaded position.",
+                "Run tape along both sides of the joint, apply a steady bead, and smooth it with a wet "
+                "finger.",
+                "Peel off the tape while the sealant is wet and leave it to cure for 24 hours."],
+         pro="If the tiles around the tub are loose or the wall behind feels soft, there may be water damage "
+             "that needs professional repair.",
+         often="Replace sealant when it cracks, peels or shows mould that won't clean off, typically every "
+               "few "
+               "years.",
+         avoid="Silicone will not stick to old silicone, so removing every trace is the most important "
+               "step."),
+    dict(name="reset a tripped circuit breaker", tools=["a torch"],
+         steps=["Unplug or switch off the appliances on the affected circuit.",
+                "Open the consumer unit and find the switch that is in the off or middle position.",
+                "Push it fully off, then firmly back on.",
+                "Plug appliances back in one at a time to find the one that trips it."],
+         pro="If a breaker trips repeatedly with nothing plugged in, or you smell burning, call a qualified "
+             "electrician.",
+         often="A breaker that trips once after a kettle and heater ran together is normal; frequent trips "
+               "are "
+               "not.",
+         avoid="Never tape or hold a breaker in the on position."),
+    dict(name="fix a squeaky door hinge", tools=["a hammer", "a nail or thin punch", "light machine oil or "
+                                                "silicone spray", "a rag"],
+         steps=["Close the door and tap the hinge pin upwards with the nail and hammer until you can pull it "
+                "out.",
+                "Clean the pin with the rag.",
+                "Coat it lightly with oil or silicone spray.",
+                "Push the pin back in and swing the door a few times to spread the lubricant."],
+         pro="If the door also sticks or drags, the hinges may need tightening or the door may need planing.",
+         often="Lubricating hinges once a year keeps them quiet.",
+         avoid="Do one hinge at a time so the door stays supported."),
+    dict(name="replace a furnace filter", tools=["the correct size replacement filter"],
+         steps=["Turn the system off at the thermostat.",
+                "Slide out the old filter and note the size printed on its edge.",
+                "Insert the new filter with the airflow arrow pointing towards the furnace.",
+                "Turn the system back on."],
+         pro="If the furnace makes unusual noises or cycles on and off constantly, book a service.",
+         often="Every one to three months, more often with pets or allergies.",
+         avoid="Write the replacement date on the filter edge so you remember when it was changed."),
+    dict(name="stop a dripping tap", tools=["an adjustable spanner", "a screwdriver", "replacement washers "
+                                                                                      "or a "
+                                           "cartridge", "a cloth"],
+         steps=["Turn off the water supply under the sink and open the tap to drain it.",
+                "Put the plug in so small parts can't fall down the drain.",
+                "Remove the handle and unscrew the valve or cartridge.",
+                "Replace the worn washer or cartridge with a matching one.",
+                "Reassemble and turn the water back on slowly."],
+         pro="If the tap body is corroded, replacing the whole tap may be easier than repairing it.",
+         often="Washers wear gradually; a slow drip is the sign it's time.",
+         avoid="Take the old part to the shop so you get an exact match."),
+    dict(name="clean a dryer vent", tools=["a vent brush kit", "a screwdriver", "a vacuum cleaner"],
+         steps=["Unplug the dryer and pull it away from the wall.",
+                "Disconnect the duct from the back of the dryer.",
+                "Brush and vacuum out the lint from the duct and the dryer outlet.",
+                "Clean the outside vent flap and check that it opens freely.",
+                "Reconnect everything and run the dryer on air-only for a few minutes."],
+         pro="Long or hidden duct runs through walls or roofs are best cleaned by a professional.",
+         often="Once a year, plus cleaning the lint screen after every load.",
+         avoid="Lint build-up is a real fire risk, so do not skip this if drying times are getting longer."),
+    dict(name="test and maintain smoke alarms", tools=["a step ladder", "replacement batteries",
+                                                      "a vacuum with a brush attachment"],
+         steps=["Press and hold the test button until the alarm sounds.",
+                "Replace the battery if it chirps or the test is weak.",
+                "Vacuum the vents gently to remove dust.",
+                "Check the manufacture date on the back; most alarms should be replaced after 10 years."],
+         pro="For hard-wired, interlinked systems that fault, ask an electrician.",
+         often="Test monthly and replace batteries yearly unless they are sealed 10-year units.",
+         avoid="Never remove the battery to silence cooking false alarms; use the hush button instead."),
+]
+
+HOME_VAGUE = [
+    "It's usually pretty simple, just have a go.",
+    "Look up a video for your specific model.",
+    "Call a handyman if you're unsure.",
+    "It depends on your house.",
+]
+
+
+def bundle_home(rng):
+    j = pick(rng, JOBS)
+    n = j["name"]
+    how = QA(f"home:{n}:how", pick(rng, [f"How do I {n}?", f"What's the easiest way to {n}?",
+                                          f"Can you walk me through how to {n} myself?"]),
+             paras(pick(rng, ["Here's how to do it:", "Step by step:", "You can usually do this yourself in "
+                                                                       "under "
+                              "an hour:"]), numbered(j["steps"]), j["avoid"]),
+             j["steps"][0] + " " + j["steps"][-1], worse(rng, j["steps"][-1], HOME_VAGUE),
+             followup=f"How do I {n}?", instruction=f"Explain how to {n}.")
+    tools = QA(f"home:{n}:tools", pick(rng, [f"What tools do I need to {n}?", f"What should I buy before I "
+                                                                              f"{n}?"]),
+               paras(f"To {n} you'll need:", bullets(cap(t) + "." for t in j["tools"]),
+                     pick(rng, ["Most of it is inexpensive at any hardware store.",
+                                "Borrowing from a neighbour or a tool library is worth considering.",
+                                "Lay everything out before you start."])),
+               f"Mainly {listing(j['tools'])}.", worse(rng, "Just the usual tools.", HOME_VAGUE),
+               followup="What tools will I need for that?")
+    pro = QA(f"home:{n}:pro", pick(rng, [f"When should I call a professional instead of trying to {n} "
+                                         f"myself?",
+                                          f"Is it safe to {n} on my own?"]),
+             paras(f"For most people it is a safe DIY job. {j['pro']}", j["avoid"]),
+             j["pro"], worse(rng, "It's always fine to do it yourself.", HOME_VAGUE),
+             followup="When should I call a professional?")
+    freq = QA(f"home:{n}:often", pick(rng, [f"How often should I {n}?", f"Is there a schedule for when to "
+                                                                        f"{n}?"]),
+              paras(j["often"], pick(rng, ["Adding it to a seasonal home-maintenance checklist makes it easy "
+                                           "to "
+                                           "remember.",
+                                           "A reminder on your phone's calendar is the simplest system.",
+                                           "Keeping a simple log of home jobs also helps if you sell the "
+                                           "house."])),
+              j["often"], worse(rng, "Whenever you remember.", HOME_VAGUE),
+              followup="How often should I do that?")
+    return [how, tools, pro, freq]
+
+
+# --------------------------------------------------------------------------------------------------------
+# assembling rows
+# --------------------------------------------------------------------------------------------------------
+
+TOPICS = {
+    # name: (relative weight, bundle function)
+    "math_word_problems": (1.4, bundle_math),
+    "python_programming": (1.4, bundle_python),
+    "customer_support": (1.3, bundle_support),
+    "personal_finance": (1.1, bundle_finance),
+    "travel": (1.0, bundle_travel),
+    "health_fitness": (1.0, bundle_fitness),
+    "cooking": (0.9, bundle_cooking),
+    "gardening": (0.8, bundle_gardening),
+    "home_maintenance": (0.8, bundle_home),
+    "astronomy": (0.75, bundle_astronomy),
+    "history": (0.75, bundle_history),
+}
+
+GENERIC_SYSTEM = [
+    "You are a helpful assistant.",
+    "You are a helpful, concise assistant. Answer clearly and accurately.",
+    "You are a friendly assistant. Keep answers practical and easy to follow.",
+    "You are a knowledgeable assistant. Prefer short paragraphs and use lists where they help.",
+    "You are an assistant that explains things step by step without unnecessary jargon.",
+]
+TOPIC_SYSTEM = {
+    "math_word_problems": "You are a patient math tutor. Show your working and explain each step.",
+    "python_programming": "You are a senior Python developer who writes clean, idiomatic, well-tested code.",
+    "customer_support": "You help customer support agents write clear, warm and accurate replies.",
+    "personal_finance": "You explain personal finance in plain language. You are not a licensed adviser, so "
+                        "you give general education rather than individual recommendations.",
+    "travel": "You are a well-travelled trip planner who gives specific, practical suggestions.",
+    "health_fitness": "You are a certified personal trainer. Give safe, evidence-based guidance.",
+    "cooking": "You are an experienced home cook who gives reliable, tested kitchen advice.",
+    "gardening": "You are a friendly gardening expert for home growers.",
+    "home_maintenance": "You are a practical handyperson who helps homeowners with simple repairs safely.",
+    "astronomy": "You are an enthusiastic astronomy educator.",
+    "history": "You are a history teacher who explains events clearly and accurately.",
+}
+OPENERS = ["Sure!", "Good question.", "Happy to help.", "Great question.", "Absolutely.", "Of course.",
+           "Here's a practical answer.", "Let's break it down."]
+CLOSERS = ["Let me know if you'd like me to adjust anything.", "Hope that helps!",
+           "If you share a bit more about your situation, I can tailor this further.",
+           "Happy to go into more detail on any part of this.", "Good luck with it!",
+           "Want me to turn this into a checklist?"]
+SUMMARY_ASKS = ["Can you sum that up in one sentence?", "Give me the short version.", "TL;DR?",
+                "So what's the one thing I should remember?"]
+THANKS = [("Thanks, that's really helpful!", "You're welcome! Have fun with it."),
+          ("Perfect, thank you.", "Glad it helped. Feel free to come back with more questions."),
+          ("Great, that answers my question.", "Great! Good luck."),
+          ("Thanks a lot!", "Any time. Enjoy!")]
+
+
+def dress(rng, body: str, p_open=0.3, p_close=0.25) -> str:
+    parts = []
+    if chance(rng, p_open):
+        parts.append(pick(rng, OPENERS))
+    parts.append(body)
+    if chance(rng, p_close):
+        parts.append(pick(rng, CLOSERS))
+    return "\n\n".join(parts)
+
+
+MAX_KEY_USES = 2
+
+
+class Builder:
+    """Draws candidate rows for one topic at a time and keeps only those unlike everything accepted so far."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.key_uses: dict[str, int] = {}
+        self.index = SimIndex()
+
+    def fresh(self, qas):
+        return [q for q in qas if self.key_uses.get(q.key, 0) == 0]
+
+    def usable(self, qas):
+        return [q for q in qas if self.key_uses.get(q.key, 0) < MAX_KEY_USES]
+
+    def choose_one(self, qas):
+        pool = self.fresh(qas) or self.usable(qas)
+        return pick(self.rng, pool) if pool else None
+
+    def chat_row(self, topic):
+        rng = self.rng
+        qas = TOPICS[topic][1](rng)
+        msgs = []
+        if chance(rng, 0.35):
+            sys_text = TOPIC_SYSTEM[topic] if chance(rng, 0.5) else pick(rng, GENERIC_SYSTEM)
+            msgs.append({"role": "system", "content": sys_text})
+        turns = 1 if chance(rng, 0.55) else pick(rng, [2, 2, 2, 3, 3, 4])
+        used = []
+        if turns == 1:
+            qa = self.choose_one(qas)
+            if qa is None:
+                return None, []
+            msgs += [{"role": "user", "content": qa.prompt}, {"role": "assistant", "content": dress(rng, qa.response)}]
+            return {"messages": msgs}, [qa]
+        first = qas[0]
+        if self.key_uses.get(first.key, 0) >= MAX_KEY_USES:
+            return None, []
+        rest = [q for q in qas[1:] if self.key_uses.get(q.key, 0) < MAX_KEY_USES]
+        k = min(len(rest), turns - 1)
+        idx = sorted(rng.sample(range(len(rest)), k))
+        chain = [first] + [rest[i] for i in idx]
+        msgs += [{"role": "user", "content": first.prompt}, {"role": "assistant", "content": dress(rng, first.response)}]
+        used.append(first)
+        last = first
+        for q in chain[1:]:
+            msgs += [{"role": "user", "content": q.followup or q.prompt},
+                     {"role": "assistant", "content": dress(rng, q.response, 0.15, 0.15)}]
+            used.append(q)
+            last = q
+        n_user = sum(1 for m in msgs if m["role"] == "user")
+        while n_user < turns:
+            if chance(rng, 0.5):
+                msgs += [{"role": "user", "content": pick(rng, SUMMARY_ASKS)},
+                         {"role": "assistant", "content": last.short}]
+            else:
+                u, a = pick(rng, THANKS)
+                msgs += [{"role": "user", "content": u}, {"role": "assistant", "content": a}]
+                n_user = turns  # thanks ends the conversation
+                break
+            n_user += 1
+        return {"messages": msgs}, used
+
+    def preference_row(self, topic):
+        rng = self.rng
+        qa = self.choose_one(TOPICS[topic][1](rng))
+        if qa is None or qa.rejected.strip() == qa.response.strip():
+            return None, []
+        return {"prompt": qa.prompt, "chosen": dress(rng, qa.response, 0.2, 0.15), "rejected": qa.rejected}, [qa]
+
+    def sft_row(self, topic):
+        rng = self.rng
+        qa = self.choose_one(TOPICS[topic][1](rng))
+        if qa is None:
+            return None, []
+        if qa.instruction and chance(rng, 0.65):
+            instruction, inp = qa.instruction, qa.input
+        else:
+            instruction, inp = qa.prompt, ""
+        return {"instruction": instruction, "input": inp, "output": dress(rng, qa.response, 0.08, 0.08)}, [qa]
+
+    def accept(self, file, row, qas) -> bool:
+        sh = shingles(row_text(file, row))
+        if self.index.max_sim(sh) >= REJECT_AT:
+            return False
+        self.index.add(sh)
+        for q in qas:
+            self.key_uses[q.key] = self.key_uses.get(q.key, 0) + 1
+        return True
+
+
+def schedule(rng, n: int) -> list[str]:
+    """n topic names in proportion to the weights (largest remainder), shuffled."""
+    names = list(TOPICS)
+    total = sum(w for w, _ in TOPICS.values())
+    exact = [n * TOPICS[t][0] / total for t in names]
+    counts = [int(x) for x in exact]
+    order = sorted(range(len(names)), key=lambda i: -(exact[i] - counts[i]))
+    for i in order[: n - sum(counts)]:
+        counts[i] += 1
+    out = [t for t, c in zip(names, counts, strict=True) for _ in range(c)]
+    rng.shuffle(out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# similarity
+# --------------------------------------------------------------------------------------------------------
+
+WORD = re.compile(r"\w+")
+
+
+def row_text(file: str, row: dict) -> str:
+    if file == "chat.jsonl":
+        return "\n".join(m["content"] for m in row["messages"] if isinstance(m.get("content"), str))
+    if file == "preference.jsonl":
+        return "\n".join([row["prompt"], row["chosen"], row["rejected"]])
+    return "\n".join([row["instruction"], row["input"], row["output"]])
+
+
+def shingles(text: str, lowercase_words: bool = True) -> frozenset:
+    toks = WORD.findall(text.lower()) if lowercase_words else text.split()
+    return frozenset(zip(toks, toks[1:], toks[2:], strict=False))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    if not a and not b:
+        return 1.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+class SimIndex:
+    """Inverted index from shingle to row ids, for max-Jaccard queries."""
+
+    def __init__(self):
+        self.post: dict = {}
+        self.sizes: list[int] = []
+
+    def add(self, sh) -> int:
+        rid = len(self.sizes)
+        self.sizes.append(len(sh))
+        for s in sh:
+            self.post.setdefault(s, []).append(rid)
+        return rid
+
+    def overlaps(self, sh) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for s in sh:
+            for rid in self.post.get(s, ()):
+                counts[rid] = counts.get(rid, 0) + 1
+        return counts
+
+    def max_sim(self, sh) -> float:
+        best = 0.0
+        for rid, c in self.overlaps(sh).items():
+            best = max(best, c / (len(sh) + self.sizes[rid] - c))
+        return best
+
+
+# --------------------------------------------------------------------------------------------------------
+# planted defects
+# --------------------------------------------------------------------------------------------------------
+
+DEFECTS = {
+    # key: (label for the README, {file: count})
+    "exact_duplicate": ("Exact duplicate (byte-identical copy of an earlier row in the same file)",
+                        {"chat.jsonl": 4, "preference.jsonl": 2, "sft.jsonl": 6}),
+    "near_duplicate": ("Near duplicate (a few words, punctuation or a sentence changed; word 3-gram Jaccard "
+                       ">= 0.7)",
+                       {"chat.jsonl": 4, "sft.jsonl": 6}),
+    "template_placeholder": ("Unfilled template placeholder such as `{{customer_name}}` in a response",
+                             {"chat.jsonl": 2, "sft.jsonl": 1}),
+    "email_address": ("Personal email address in a user turn or input", {"chat.jsonl": 1, "sft.jsonl": 1}),
+    "api_key": ("Secret-looking API key (`sk-proj-...`, `AKIA...`)", {"chat.jsonl": 1, "sft.jsonl": 1}),
+    "html_residue": ("HTML residue in a response (`<p>`, `<br>`, `<div>`, `&nbsp;`)",
+                     {"chat.jsonl": 1, "preference.jsonl": 1, "sft.jsonl": 2}),
+    "truncated_response": ("Response cut off mid-word, without final punctuation",
+                           {"chat.jsonl": 1, "sft.jsonl": 2}),
+    "refusal": ("Unwarranted refusal / AI boilerplate (\"as an AI language model...\")",
+                {"chat.jsonl": 1, "preference.jsonl": 1, "sft.jsonl": 1}),
+    "empty_assistant_turn": ("Assistant turn with empty content (one final, one mid-conversation)",
+                             {"chat.jsonl": 2}),
+    "chosen_equals_rejected": ("Preference pair whose chosen and rejected texts are identical",
+                               {"preference.jsonl": 3}),
+}
+
+SYNONYMS = {
+    "about": "roughly", "usually": "typically", "often": "frequently", "start": "begin", "help": "assist",
+    "small": "little", "big": "large", "quickly": "rapidly", "also": "additionally", "enough": "sufficient",
+    "keep": "retain", "show": "display", "good": "great", "very": "really", "want": "wish", "use": "utilise",
+    "check": "verify", "then": "next", "best": "ideal", "simple": "basic", "each": "every", "after": "following",
+    "before": "prior to", "around": "approximately",
+}
+EXTRA_SENTENCES = ["Hope this helps!", "Let me know if anything is unclear.", "Feel free to ask a follow-up "
+                                                                              "question.",
+                   "That should cover the basics."]
+
+REFUSALS = [
+    "I'm sorry, but as an AI language model I cannot provide advice on this topic. Please consult a "
+    "qualified "
+    "professional.",
+    "As an AI language model, I don't have personal experience with this, so I can't help with that request.",
+    "I'm sorry, but I cannot assist with that request.",
+]
+RESPONSE_END = re.compile(r"(?:[.!?]|```)\s*$")
+
+
+def responses(file: str, row: dict):
+    """(field path, text) for every response-like string in a row."""
+    if file == "chat.jsonl":
+        for i, m in enumerate(row["messages"]):
+            if m["role"] == "assistant" and isinstance(m.get("content"), str):
+                yield f"messages[{i}].content", m["content"]
+    elif file == "preference.jsonl":
+        yield "chosen", row["chosen"]
+        yield "rejected", row["rejected"]
+    else:
+        yield "output", row["output"]
+
+
+def last_assistant(row: dict) -> int:
+    return max(i for i, m in enumerate(row["messages"]) if m["role"] == "assistant" and m.get("content"))
+
+
+def main_field(file: str, row: dict):
+    """(container, key) of the response that defects are planted into."""
+    if file == "chat.jsonl":
+        return row["messages"][last_assistant(row)], "content", f"messages[{last_assistant(row)}].content"
+    if file == "preference.jsonl":
+        return row, "chosen", "chosen"
+    return row, "output", "output"
+
+
+def truncate_mid_word(rng, text: str) -> str:
+    lo, hi = int(len(text) * 0.5), int(len(text) * 0.8)
+    spots = [i for i in range(lo, hi) if text[i - 1].isalpha() and text[i].isalpha() and text[i + 1].isalpha()
+             and text[i - 2].isalpha()]
+    return text[: pick(rng, spots)]
+
+
+def near_copy(rng, text: str) -> str | None:
+    """Change 2-3 words via SYNONYMS, plus casing/punctuation or an extra sentence."""
+    words = list(re.finditer(r"\b[a-z]+\b", text))
+    spots = [m for m in words if m.group(0) in SYNONYMS]
+    if len(spots) < 3:
+        return None
+    chosen = sorted(rng.sample(spots, pick(rng, [2, 3])), key=lambda m: m.start())
+    out, pos = [], 0
+    for m in chosen:
+        out += [text[pos:m.start()], SYNONYMS[m.group(0)]]
+        pos = m.end()
+    out.append(text[pos:])
+    new = "".join(out)
+    r = rng.random()
+    if r < 0.4:
+        sep = "\n\n" if new.rstrip().endswith("```") else " "
+        new = new.rstrip() + sep + pick(rng, EXTRA_SENTENCES)
+    elif r < 0.7:
+        new = new.replace(", ", " ", 1)
+    else:
+        new = new[:1].swapcase() + new[1:]
+    return new
+
+
+def fake_openai_key(rng) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "sk-proj-" + "".join(rng.choice(alphabet) for _ in range(40))
+
+
+def fake_aws_key(rng) -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return "AKIA" + "".join(rng.choice(alphabet) for _ in range(16))
+
+
+def has_code(text: str) -> bool:
+    return "```" in text
+
+
+def word_count(text: str) -> int:
+    return len(WORD.findall(text))
+
+
+SIGNATURE = re.compile(r"\n([A-Z][a-z]+) ([A-Z][a-z]+)$")
+GREETING = re.compile(r"(?m)^Hi ([A-Z][a-z]+),$")
+
+
+def plant_defects(rng, base):
+    """Mutate chosen rows in place; returns nothing. Each carrier gets exactly one defect."""
+    taken = set()
+
+    def choose(file, k, pred):
+        cands = [i for i, r in enumerate(base[file])
+                 if i not in taken_in(file) and not r.get("tool") and pred(r["data"], r["topic"])]
+        if len(cands) < k:
+            raise SystemExit(f"not enough candidate rows in {file} for a planted defect")
+        chosen = rng.sample(cands, k)
+        taken.update((file, i) for i in chosen)
+        return chosen
+
+    def taken_in(file):
+        return {i for f, i in taken if f == file}
+
+    def mark(file, i, kind, field):
+        base[file][i]["defect"] = (kind, field)
+
+    def main_text(file, d):
+        c, k, _ = main_field(file, d)
+        return c[k]
+
+    def plain(file, d):
+        t = main_text(file, d)
+        return not has_code(t) and word_count(t) >= 25 and "\n\n" in t.strip()
+
+    # template placeholders -------------------------------------------------------------------------------
+    for i in choose("chat.jsonl", 1, lambda d, t: t == "customer_support" and GREETING.search(main_text("chat.jsonl", d))):
+        c, k, f = main_field("chat.jsonl", base["chat.jsonl"][i]["data"])
+        c[k] = GREETING.sub("Hi {{customer_name}},", c[k], count=1)
+        mark("chat.jsonl", i, "template_placeholder", f)
+    for i in choose("chat.jsonl", 1, lambda d, t: t != "customer_support" and len(d["messages"]) <= 3
+                    and plain("chat.jsonl", d)):
+        c, k, f = main_field("chat.jsonl", base["chat.jsonl"][i]["data"])
+        c[k] = "Hi! I'm {{assistant_name}}, your assistant from {{company_name}}. " + c[k]
+        mark("chat.jsonl", i, "template_placeholder", f)
+    for i in choose("sft.jsonl", 1, lambda d, t: t == "customer_support" and GREETING.search(d["output"])
+                    and "Best regards,\n" in d["output"]):
+        d = base["sft.jsonl"][i]["data"]
+        d["output"] = GREETING.sub("Hi {{first_name}},", d["output"], count=1)
+        d["output"] = re.sub(r"Best regards,\n\w+\n", "Best regards,\n{{agent_name}}\n", d["output"])
+        mark("sft.jsonl", i, "template_placeholder", "output")
+
+    # personal email addresses ----------------------------------------------------------------------------
+    def first_user(d):
+        return next(m for m in d["messages"] if m["role"] == "user")
+
+    for i in choose("chat.jsonl", 1, lambda d, t: t == "customer_support" and SIGNATURE.search(first_user(d)["content"])):
+        m = first_user(base["chat.jsonl"][i]["data"])
+        first, last = SIGNATURE.search(m["content"]).groups()
+        m["content"] += f"\n{first.lower()}.{last.lower()}@gmail.com"
+        mark("chat.jsonl", i, "email_address", "messages[user].content")
+    for i in choose("sft.jsonl", 1, lambda d, t: t == "customer_support" and SIGNATURE.search(d["input"])):
+        d = base["sft.jsonl"][i]["data"]
+        first, last = SIGNATURE.search(d["input"]).groups()
+        d["input"] += f"\n{first.lower()}{last.lower()[0]}{rng.randrange(70, 99)}@outlook.com"
+        mark("sft.jsonl", i, "email_address", "input")
+
+    # API keys --------------------------------------------------------------------------------------------
+    for i in choose("chat.jsonl", 1, lambda d, t: t == "python_programming" and "```python" in first_user(d)["content"]):
+        m = first_user(base["chat.jsonl"][i]["data"])
+        m["content"] += ("\n\nIn case it matters, the script starts like this:\n\n```python\nfrom openai "
+                         "import "
+                         f"OpenAI\n\nclient = OpenAI(api_key=\"{fake_openai_key(rng)}\")\n```")
+        mark("chat.jsonl", i, "api_key", "messages[user].content")
+    for i in choose("sft.jsonl", 1, lambda d, t: t == "python_programming" and d["input"].startswith(("def ", "import "))):
+        d = base["sft.jsonl"][i]["data"]
+        d["input"] = f"AWS_ACCESS_KEY_ID = \"{fake_aws_key(rng)}\"  # TODO: read from env\n\n" + d["input"]
+        mark("sft.jsonl", i, "api_key", "input")
+
+    # HTML residue ----------------------------------------------------------------------------------------
+    def p_tags(t):
+        head, rest = t.split("\n\n", 1)
+        return f"<p>{head}</p>\n\n{rest}"
+
+    def br_tags(t):
+        parts = t.split("\n\n")
+        return "<br><br>\n".join(parts)
+
+    def div_tags(t):
+        head, rest = t.split("\n\n", 1)
+        return f"<div class=\"answer\">{head}</div>\n\n{rest}"
+
+    def nbsp(t):
+        return t.replace(" ", "&nbsp;", 3)
+
+    forms = [p_tags, br_tags, div_tags, nbsp]
+    rng.shuffle(forms)
+    html_slots = [("chat.jsonl", 1), ("preference.jsonl", 1), ("sft.jsonl", 2)]
+    for file, k in html_slots:
+        for i in choose(file, k, lambda d, t, f=file: plain(f, d) and (f != "chat.jsonl" or len(d["messages"]) <= 3)):
+            c, key, field = main_field(file, base[file][i]["data"])
+            c[key] = forms.pop()(c[key])
+            mark(file, i, "html_residue", field)
+
+    # truncated responses ---------------------------------------------------------------------------------
+    for file, k in [("chat.jsonl", 1), ("sft.jsonl", 2)]:
+        for i in choose(file, k, lambda d, t, f=file: plain(f, d)):
+            c, key, field = main_field(file, base[file][i]["data"])
+            c[key] = truncate_mid_word(rng, c[key])
+            mark(file, i, "truncated_response", field)
+
+    # refusals --------------------------------------------------------------------------------------------
+    harmless = ("cooking", "gardening", "math_word_problems", "home_maintenance", "astronomy", "travel")
+    refusals = list(REFUSALS)
+    rng.shuffle(refusals)
+    for file in ("chat.jsonl", "preference.jsonl", "sft.jsonl"):
+        pred = (lambda d, t: t in harmless and len(d["messages"]) <= 3) if file == "chat.jsonl" else \
+            (lambda d, t: t in harmless)
+        for i in choose(file, 1, pred):
+            c, key, field = main_field(file, base[file][i]["data"])
+            c[key] = refusals.pop()
+            mark(file, i, "refusal", field)
+
+    # empty assistant turns -------------------------------------------------------------------------------
+    for i in choose("chat.jsonl", 1, lambda d, t: d["messages"][-1]["role"] == "assistant"):
+        msgs = base["chat.jsonl"][i]["data"]["messages"]
+        msgs[-1]["content"] = ""
+        mark("chat.jsonl", i, "empty_assistant_turn", f"messages[{len(msgs) - 1}].content")
+    for i in choose("chat.jsonl", 1, lambda d, t: sum(m["role"] == "assistant" for m in d["messages"]) >= 2):
+        msgs = base["chat.jsonl"][i]["data"]["messages"]
+        j = next(k for k, m in enumerate(msgs) if m["role"] == "assistant")
+        msgs[j]["content"] = ""
+        mark("chat.jsonl", i, "empty_assistant_turn", f"messages[{j}].content")
+
+    # chosen == rejected ----------------------------------------------------------------------------------
+    for i in choose("preference.jsonl", 3, lambda d, t: True):
+        d = base["preference.jsonl"][i]["data"]
+        d["rejected"] = d["chosen"]
+        mark("preference.jsonl", i, "chosen_equals_rejected", "rejected")
+
+    return taken
+
+
+def plant_duplicates(rng, base, taken):
+    """Insert exact and near copies of clean rows, far from their originals."""
+    for file in FILES:
+        rows = base[file]
+        final_n = TARGET_ROWS[file]
+        early = int(len(rows) * 0.45)
+        clean = [i for i in range(early) if (file, i) not in taken and not rows[i].get("tool")]
+        rng.shuffle(clean)
+        copies = []
+        for _ in range(DEFECTS["exact_duplicate"][1].get(file, 0)):
+            i = clean.pop()
+            copies.append({"data": rows[i]["data"], "topic": rows[i]["topic"], "defect": ("exact_duplicate", None),
+                           "orig": rows[i]})
+        need = DEFECTS["near_duplicate"][1].get(file, 0)
+        while need:
+            i = clean.pop()
+            d = rows[i]["data"]
+            c, key, _ = main_field(file, d)
+            if has_code(c[key]) or word_count(row_text(file, d)) < 60 or (file == "chat.jsonl" and not c[key]):
+                continue
+            new_text = near_copy(rng, c[key])
+            if new_text is None:
+                continue
+            copy = json.loads(json.dumps(d))
+            c2, key2, field = main_field(file, copy)
+            c2[key2] = new_text
+            a, b = row_text(file, d), row_text(file, copy)
+            if min(jaccard(shingles(a), shingles(b)), jaccard(shingles(a, False), shingles(b, False))) < NEAR_MIN + 0.05:
+                continue
+            copies.append({"data": copy, "topic": rows[i]["topic"], "defect": ("near_duplicate", field),
+                           "orig": rows[i]})
+            need -= 1
+        gap = final_n // 3
+        for cp in copies:
+            pos = next(k for k, r in enumerate(rows) if r is cp["orig"])
+            rows.insert(rng.randrange(pos + gap, len(rows) + 1), cp)
+
+
+def build(seed: int):
+    rng = random.Random(seed)
+    builder = Builder(rng)
+    makers = {"chat.jsonl": builder.chat_row, "preference.jsonl": builder.preference_row,
+              "sft.jsonl": builder.sft_row}
+    jobs = []
+    for file in FILES:
+        n = TARGET_ROWS[file] - sum(DEFECTS[k][1].get(file, 0) for k in ("exact_duplicate", "near_duplicate"))
+        if file == "chat.jsonl":
+            n -= 1  # the tool-call conversation
+        jobs += [(file, t) for t in schedule(rng, n)]
+    rng.shuffle(jobs)
+    base = {f: [] for f in FILES}
+    tool = {"messages": weather_tool_conversation()}
+    builder.index.add(shingles(row_text("chat.jsonl", tool)))
+    for file, topic in jobs:
+        for _ in range(2000):
+            data, qas = makers[file](topic)
+            if data is not None and builder.accept(file, data, qas):
+                break
+        else:
+            raise SystemExit(f"could not draw a distinct {topic} row for {file}; add more content")
+        base[file].append({"data": data, "topic": topic, "defect": None})
+    base["chat.jsonl"].insert(rng.randrange(len(base["chat.jsonl"]) // 4, len(base["chat.jsonl"])),
+                              {"data": tool, "topic": "travel", "defect": None, "tool": True})
+    taken = plant_defects(rng, base)
+    plant_duplicates(rng, base, taken)
+    return base
+
+
+# --------------------------------------------------------------------------------------------------------
+# output, manifest and verification
+# --------------------------------------------------------------------------------------------------------
+
+
+def serialise(base):
+    files, topics, defects = {}, {}, {k: [] for k in DEFECTS}
+    row_ids = {}
+    rid = 0
+    for file in FILES:
+        for line, r in enumerate(base[file]):
+            row_ids[id(r)] = (file, line, rid)
+            rid += 1
+    for file in FILES:
+        files[file] = "".join(json.dumps(r["data"], ensure_ascii=False) + "\n" for r in base[file])
+        for line, r in enumerate(base[file]):
+            topics[f"{file}:{line}"] = r["topic"]
+            if r["defect"]:
+                kind, field = r["defect"]
+                loc = {"file": file, "line": line, "row_id": row_ids[id(r)][2]}
+                if "orig" in r:
+                    loc["of"] = row_ids[id(r["orig"])][2]
+                if field:
+                    loc["field"] = field
+                defects[kind].append(loc)
+    return files, topics, defects
+
+
+PLACEHOLDER = re.compile(r"\{\{\s*\w+\s*\}\}")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+API_KEY = re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b")
+HTML = re.compile(r"</?(?:p|div|br|span|a|b|i|u|ul|ol|li|table|tr|td|th|h[1-6]|strong|em|img|font)\b[^<>]*>"
+                  r"|&(?:nbsp|amp|lt|gt|quot|apos|#\d+);", re.I)
+REFUSAL = re.compile(r"\bas an ai\b|\blanguage model\b|\bi'?m sorry\b|\bi am sorry\b|\bsorry\b|"
+                     r"\bi (?:cannot|can't|can not|am unable to)\b|\bi'm unable to\b|\bi apologi[sz]e\b", re.I)
+
+
+def all_strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from all_strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from all_strings(v)
+
+
+def detect(file: str, row: dict) -> set[str]:
+    """Regex detectors used to verify the planted counts; every row is checked with all of them."""
+    text = "\n".join(all_strings(row))
+    found = set()
+    if PLACEHOLDER.search(text) or "{{" in text or "}}" in text:
+        found.add("template_placeholder")
+    if EMAIL.search(text) or "@" in text:
+        found.add("email_address")
+    if API_KEY.search(text):
+        found.add("api_key")
+    if HTML.search(text):
+        found.add("html_residue")
+    if REFUSAL.search(text):
+        found.add("refusal")
+    for _, resp in responses(file, row):
+        if resp == "":
+            found.add("empty_assistant_turn")
+        elif not RESPONSE_END.search(resp):
+            found.add("truncated_response")
+    if file == "chat.jsonl":
+        for m in row["messages"]:
+            if m["role"] != "assistant" and not (m.get("content") or "").strip():
+                found.add("empty_non_assistant_turn")
+    if file == "preference.jsonl" and row["chosen"] == row["rejected"]:
+        found.add("chosen_equals_rejected")
+    return found
+
+
+def verify(files: dict[str, str], topics: dict, defects: dict) -> list[str]:
+    errors = []
+    rows = {}
+    for file in FILES:
+        text = files[file]
+        if not text.endswith("\n"):
+            errors.append(f"{file}: not newline-terminated")
+        rows[file] = [json.loads(line) for line in text.splitlines()]
+        if len(rows[file]) != TARGET_ROWS[file]:
+            errors.append(f"{file}: {len(rows[file])} rows, expected {TARGET_ROWS[file]}")
+    total = sum(len(v) for v in rows.values())
+    if total < 1000:
+        errors.append(f"only {total} rows")
+    if len(topics) != total or len(set(topics.values())) < 10:
+        errors.append("topics.json does not cover every row with at least 10 topics")
+
+    planted = {}
+    for kind, locs in defects.items():
+        expected = DEFECTS[kind][1]
+        for file in FILES:
+            n = sum(1 for loc in locs if loc["file"] == file)
+            if n != expected.get(file, 0):
+                errors.append(f"{kind}: {n} planted in {file}, expected {expected.get(file, 0)}")
+        for loc in locs:
+            planted.setdefault((loc["file"], loc["line"]), set()).add(kind)
+
+    # regex detectors must fire on exactly the planted rows
+    content_kinds = set(DEFECTS) - {"exact_duplicate", "near_duplicate"}
+    for file in FILES:
+        for line, row in enumerate(rows[file]):
+            found = detect(file, row)
+            want = planted.get((file, line), set()) & content_kinds
+            if found != want:
+                errors.append(f"{file}:{line}: detectors found {sorted(found)}, planted {sorted(want)}")
+        chat_tools = sum(1 for r in rows[file] if file == "chat.jsonl"
+                         and any(m.get("tool_calls") for m in r["messages"]))
+        if file == "chat.jsonl" and chat_tools != 1:
+            errors.append(f"{chat_tools} tool-call conversations, expected 1")
+
+    # duplicates: exact copies and similarity
+    pairs = set()
+    for kind in ("exact_duplicate", "near_duplicate"):
+        for loc in defects[kind]:
+            pairs.add((loc["of"], loc["row_id"]))
+    offsets, rid = {}, 0
+    for file in FILES:
+        offsets[file] = rid
+        rid += len(rows[file])
+    for file in FILES:
+        seen = {}
+        for line, row in enumerate(rows[file]):
+            key = json.dumps(row, ensure_ascii=False, sort_keys=True)
+            r = offsets[file] + line
+            if key in seen and (seen[key], r) not in pairs:
+                errors.append(f"{file}:{line}: unplanted exact duplicate of row {seen[key]}")
+            seen.setdefault(key, r)
+        for loc in defects["exact_duplicate"]:
+            if loc["file"] == file:
+                a, b = rows[file][loc["line"]], rows[file][loc["of"] - offsets[file]]
+                if a != b or abs(loc["row_id"] - loc["of"]) < TARGET_ROWS[file] // 4:
+                    errors.append(f"{file}:{loc['line']}: exact duplicate not identical or too close")
+
+    for lowercase in (True, False):
+        index = SimIndex()
+        sh_all = []
+        for file in FILES:
+            for row in rows[file]:
+                sh_all.append(shingles(row_text(file, row), lowercase))
+        for r, sh in enumerate(sh_all):
+            for other, c in index.overlaps(sh).items():
+                j = c / (len(sh) + index.sizes[other] - c)
+                if (other, r) in pairs:
+                    if j < NEAR_MIN:
+                        errors.append(f"planted pair {other}-{r} has Jaccard {j:.2f} < {NEAR_MIN}")
+                elif j >= CLEAN_MAX:
+                    errors.append(f"unplanted pair {other}-{r} has Jaccard {j:.2f} >= {CLEAN_MAX}")
+            index.add(sh)
+    return errors
+
+
+def readme(files, topics, defects) -> str:
+    counts = {f: files[f].count("\n") for f in FILES}
+    by_topic: dict[str, dict[str, int]] = {}
+    for loc, topic in topics.items():
+        f = loc.split(":")[0]
+        by_topic.setdefault(topic, {x: 0 for x in FILES})[f] += 1
+    topic_rows = "\n".join(
+        f"| {t} | {c['chat.jsonl']} | {c['preference.jsonl']} | {c['sft.jsonl']} | {sum(c.values())} |"
+        for t, c in sorted(by_topic.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])))
+    defect_rows = "\n".join(
+        f"| `{k}` | {label} | {len(defects[k])} | "
+        + ", ".join(f"{f} ({n})" for f, n in per_file.items()) + " |"
+        for k, (label, per_file) in DEFECTS.items())
+    total = sum(counts.values())
+    return f"""# Sample dataset
+
+Synthetic assistant-training data that Sift opens by default. Every row is written by
+[`generate.py`](generate.py) from templates and small hand-written fact tables (no public dataset,
+no network, no model), and a known number of data-quality problems is planted on purpose so the
+dashboard has something to find.
+
+This README is generated too; edit the template in `generate.py`, not this file.
+
+## Regenerating
+
+```bash
+python sample_data/generate.py            # rewrites the files in this folder
+python sample_data/generate.py --out DIR  # writes them somewhere else
+```
+
+Output is deterministic (seed {SEED}, standard library only): running it again produces
+byte-identical files, which `tests/analysis/test_sample_data.py` checks. Before writing, the script
+verifies its own output and exits non-zero if a check fails: the regex detectors below must fire on
+exactly the planted rows, and no two rows (in the same file or across files) may reach a word
+3-gram Jaccard similarity of {CLEAN_MAX} unless that pair is a planted duplicate.
+
+## Files
+
+All files are UTF-8 JSONL, one JSON object per line, newline-terminated.
+
+| File | Format | Rows |
+| --- | --- | --- |
+| `chat.jsonl` | OpenAI chat: `{{"messages": [{{"role": ..., "content": ...}}]}}` | {counts['chat.jsonl']} |
+| `preference.jsonl` | Preference pairs: `{{"prompt", "chosen", "rejected"}}` | {counts['preference.jsonl']} |
+| `sft.jsonl` | Alpaca: `{{"instruction", "input", "output"}}` (`input` often empty) | {counts['sft.jsonl']} |
+| **total** | | **{total}** |
+
+`chat.jsonl` mixes single-turn and multi-turn (2 to 4 user turns) conversations, some with a system
+message. Exactly one conversation contains an OpenAI-style tool call (`get_weather` for Lisbon,
+followed by a `tool` message and the final answer); its intermediate assistant message has
+`"content": null`.
+
+Side files:
+
+- `topics.json`: `"<file>:<0-based line>"` → topic, for every row.
+- `defects.json`: for each defect type, the planted locations as
+  `{{"file", "line", "row_id", "of", "field"}}`. `row_id` is a global 0-based index over the files
+  in sorted order (`chat.jsonl`, `preference.jsonl`, `sft.jsonl`); `of` is the `row_id` of the
+  original for duplicates; `field` says where the defect sits when it is not the whole row.
+
+## Topics
+
+| Topic | chat | preference | sft | total |
+| --- | --- | --- | --- | --- |
+{topic_rows}
+
+## Planted defects
+
+Each defect is planted exactly this many times, each in a different row, and occurs nowhere else.
+
+| Key | Defect | Count | Files |
+| --- | --- | --- | --- |
+{defect_rows}
+
+Notes:
+
+- Duplicate copies are placed at least a third of the file away from their original.
+- Near duplicates change two or three words and then either add a sentence, drop a comma or flip the
+  case of the first letter, so their normalised text differs from the original as well.
+- Clean rows contain no `@`, no `{{{{`, no HTML tags or entities, no refusal phrases, no empty turns,
+  and every response ends with `.`, `!`, `?` or a closing code fence.
+- Preference `rejected` answers are usually worse by design (shorter, vaguer or wrong); that is the
+  signal, not a defect.
+"""
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=HERE, help="output directory (default: this folder)")
+    ap.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    base = build(args.seed)
+    files, topics, defects = serialise(base)
+    errors = verify(files, topics, defects)
+    if errors:
+        for e in errors[:50]:
+            print("FAIL:", e, file=sys.stderr)
+        print(f"{len(errors)} verification errors; nothing written", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (args.out / name).write_text(text, encoding="utf-8", newline="\n")
+    (args.out / "topics.json").write_text(json.dumps(topics, indent=1, ensure_ascii=False) + "\n",
+                                          encoding="utf-8", newline="\n")
+    (args.out / "defects.json").write_text(json.dumps(defects, indent=1, ensure_ascii=False) + "\n",
+                                           encoding="utf-8", newline="\n")
+    (args.out / "README.md").write_text(readme(files, topics, defects), encoding="utf-8", newline="\n")
+    print(f"wrote {sum(t.count(chr(10)) for t in files.values())} rows to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

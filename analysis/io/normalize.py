@@ -293,7 +293,9 @@ def _turn_from(obj: Any, where: str) -> list[Turn]:
     if content is not None:
         text = text_value(content, f"{where}.{content_key}")
         if text or not tool_calls:
-            turns.append(turn(role, text, tool_call=raw_role.lower() in _TOOL_CALL_ROLES))
+            # `tool_call: true` is how Sift itself exports a call turn, so its own files read back the same.
+            is_call = raw_role.lower() in _TOOL_CALL_ROLES or obj.get("tool_call") is True
+            turns.append(turn(role, text, tool_call=is_call))
     if tool_calls:
         calls = tool_calls if isinstance(tool_calls, list) else [tool_calls]
         payload = [c.get("function", c) if isinstance(c, dict) else c for c in calls]

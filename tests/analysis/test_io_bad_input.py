@@ -245,8 +245,8 @@ def test_every_record_bad_is_an_error_even_when_skipping(tmp_path: Path) -> None
     ("empty.json", b"[ \n ]", "the file is an empty JSON array: no records to load"),
     ("random.jsonl", bytes(range(256)) * 8, "this looks like a binary file (NUL bytes in the first 8 KB), "
                                             "not JSONL text"),
-    ("image.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00", "this looks like a binary file "
-                                                                         "(NUL bytes in the first 8 KB), not JSONL text"),
+    ("image.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00",
+     "this looks like a binary file (NUL bytes in the first 8 KB), not JSONL text"),
     ("scalar.json", b"42", "expected a JSON array of records or an object wrapping one, found a number"),
     ("broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage", "cannot read file (Compressed file ended before the "
                                                     "end-of-stream marker was reached)"),

@@ -32,7 +32,8 @@ def data_dir(tmp_path: Path) -> Path:
     chat.append({"messages": [
         {"role": "user", "content": "Weather in Lisbon?"},
         {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Lisbon\"}"}}]},
+            {"id": "c1", "type": "function",
+             "function": {"name": "get_weather", "arguments": "{\"city\": \"Lisbon\"}"}}]},
         {"role": "tool", "tool_call_id": "c1", "content": "{\"temp_c\": 21}"},
         {"role": "assistant", "content": "It is 21 °C in Lisbon."}]})
     _write_jsonl(d / "chat.jsonl", chat)
