@@ -665,6 +665,21 @@ class CurationStore:
             "SELECT s.row_id FROM row_state AS s, json_each(s.tags) AS j WHERE j.value = ?", (tag,)
         )
 
+    def noted_ids(self) -> set[int]:
+        """Row ids that carry a note."""
+        return self._ids("SELECT row_id FROM row_state WHERE note != ''")
+
+    def tag_index(self) -> dict[str, set[int]]:
+        """Every tag with its rows, in one query (the Browse filters need all of them each rerun)."""
+        out: dict[str, set[int]] = {}
+        with self._lock:
+            rows = self._c().execute(
+                "SELECT j.value, s.row_id FROM row_state AS s, json_each(s.tags) AS j"
+            ).fetchall()
+        for tag, rid in rows:
+            out.setdefault(str(tag), set()).add(int(rid))
+        return out
+
     def all_tags(self) -> list[str]:
         """Sorted distinct tags in use."""
         with self._lock:

@@ -11,8 +11,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 ROLES = ("system", "user", "assistant", "tool")
+
+
+def word_counts(series: pd.Series) -> np.ndarray:
+    """Whitespace-separated words per row, in Arrow (pandas' `str.split` builds a Python list per row)."""
+    arr = pa.array(series.fillna(""), type=pa.string())
+    return pc.list_value_length(pc.utf8_split_whitespace(arr)).to_numpy(zero_copy_only=False).astype("int64")
 
 
 def row_stats(rows: pd.DataFrame) -> pd.DataFrame:
@@ -22,8 +30,8 @@ def row_stats(rows: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"row_id": rows["row_id"].to_numpy()})
     out["prompt_chars"] = prompt.str.len().to_numpy()
     out["response_chars"] = response.str.len().to_numpy()
-    out["prompt_words"] = prompt.str.split().str.len().fillna(0).astype("int64").to_numpy()
-    out["response_words"] = response.str.split().str.len().fillna(0).astype("int64").to_numpy()
+    out["prompt_words"] = word_counts(prompt)
+    out["response_words"] = word_counts(response)
     role_texts: dict[str, list[str]] = {r: [] for r in ROLES}
     counts: dict[str, list[int]] = {r: [] for r in ROLES}
     turns, empty_turns, tool_calls = [], [], []

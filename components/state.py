@@ -110,19 +110,9 @@ def open_store(ws: Workspace, session: Session) -> CurationStore:
 
 
 def curation_view(store: CurationStore) -> CurationView:
-    state = store.state()
-    if state.empty:
-        return CurationView()
-    tagged: dict[str, set[int]] = {}
-    for rid, tags in zip(state["row_id"], state["tags"], strict=True):
-        for t in tags:
-            tagged.setdefault(t, set()).add(int(rid))
-    return CurationView(
-        dropped=set(state.loc[state["dropped"], "row_id"].astype(int)),
-        flagged=set(state.loc[state["flagged"], "row_id"].astype(int)),
-        tagged=tagged,
-        noted=set(state.loc[state["note"].fillna("") != "", "row_id"].astype(int)),
-    )
+    """The sets Browse filters on, straight from SQL (no 100k-row DataFrame per rerun)."""
+    return CurationView(dropped=store.dropped_ids(), flagged=store.flagged_ids(), tagged=store.tag_index(),
+                        noted=store.noted_ids())
 
 
 def uploads_dir() -> Path:

@@ -12,9 +12,10 @@ from analysis.browse import CurationView, preview_column
 
 def status_labels(row_ids: pd.Series, cur: CurationView) -> pd.Series:
     """`dropped`, `flagged`, `#tag`, `note` badges as one short text per row."""
+    page_ids = set(row_ids.astype(int))
     tags_by_row: dict[int, list[str]] = {}
-    for tag, ids in cur.tagged.items():
-        for rid in ids:
+    for tag, ids in cur.tagged.items():  # only the page's rows: a tag may cover all 100k
+        for rid in page_ids.intersection(ids):
             tags_by_row.setdefault(int(rid), []).append(tag)
     out = []
     for rid in row_ids.astype(int):

@@ -124,6 +124,11 @@ class QA:
     followup: str = ""  # how the same question reads later in a conversation (defaults to prompt)
     instruction: str = ""  # optional Alpaca split; empty means instruction = prompt, input = ""
     input: str = ""
+    standalone: bool = True  # False: the prompt only makes sense as a follow-up in a conversation
+
+
+def a_an(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
 
 
 def worse(rng: random.Random, short: str, vague: list[str], wrong: str | None = None) -> str:
@@ -203,7 +208,8 @@ def mp_speed(rng):
 def mp_discount(rng):
     price = pick(rng, [24, 36, 48, 60, 75, 80, 96, 120, 150, 180, 240, 320])
     pct = pick(rng, [10, 15, 20, 25, 30, 40])
-    item = pick(rng, ["jacket", "pair of hiking boots", "desk lamp", "backpack", "set of pans", "coffee grinder",
+    item = pick(rng, ["jacket", "pair of hiking boots", "desk lamp", "backpack", "set of pans",
+                      "coffee grinder",
                       "bookshelf", "tennis racket", "rice cooker", "wool sweater"])
     v = rng.randrange(3)
     sale = price * (100 - pct) / 100
@@ -303,18 +309,16 @@ def mp_fence(rng):
     cost = pick(rng, [12, 15, 18, 22, 25, 30])
     per = 2 * (length + width)
     if chance(rng, 0.5):
-        text = (f"A rectangular garden is {length} m long and {width} m wide. Fencing costs {money(cost)} "
-                f"per "
-                "metre. How much will it cost to fence the whole garden?")
+        text = (f"A rectangular garden is {length} m long and {width} m wide. Fencing costs "
+                f"{money(cost)} per metre. How much will it cost to fence the whole garden?")
         steps = [
             f"Perimeter = 2 × ({length} + {width}) = {per} m.",
             f"Cost = {per} × {money(cost)} = {money(per * cost)}.",
         ]
         return Problem("fence", text, steps, money(per * cost), money(length * width * cost),
                        "using the area instead of the perimeter")
-    text = (f"A lawn measures {length} m by {width} m. Turf costs {money(cost / 2)} per square metre, and "
-            f"you "
-            "should buy 10% extra for trimming. What is the cost of the turf?")
+    text = (f"A lawn measures {length} m by {width} m. Turf costs {money(cost / 2)} per square metre, "
+            "and you should buy 10% extra for trimming. What is the cost of the turf?")
     area = length * width
     steps = [
         f"Area = {length} × {width} = {area} m².",
@@ -336,16 +340,15 @@ def mp_average(rng):
     name = pick(rng, NAMES)
     subj = pick(rng, ["chemistry", "statistics", "Spanish", "history", "biology", "economics"])
     text = (f"{name}'s {subj} test scores so far are {listing(str(s) for s in scores)}. What score is needed "
-            f"on "
-            f"the next test to bring the average up to exactly {target}?")
+            f"on the next test to bring the average up to exactly {target}?")
     steps = [
         f"For an average of {target} over {n + 1} tests, the total must be {target} × {n + 1} = "
         f"{target * (n + 1)}.",
         f"The current total is {' + '.join(str(s) for s in scores)} = {sum(scores)}.",
         f"Needed score = {target * (n + 1)} − {sum(scores)} = {need}.",
     ]
-    return Problem("average", text, steps, str(need), str(target), "assuming the next score just equals the "
-                                                                   "target")
+    return Problem("average", text, steps, str(need), str(target),
+                   "assuming the next score just equals the target")
 
 
 def mp_interest(rng):
@@ -354,8 +357,8 @@ def mp_interest(rng):
     t = pick(rng, [2, 3, 4, 5, 6, 8])
     i = p * r * t / 100
     name = pick(rng, NAMES)
-    text = (f"{name} deposits {money(p)} in an account that pays {num(r)}% simple interest per year. "
-            f"How much interest is earned after {t} years, and what is the balance then?")
+    text = (f"{name} deposits {money(p)} in an account that pays {num(r)}% simple interest per year. How "
+            f"much interest is earned after {t} years, and what is the balance then?")
     steps = [
         "Simple interest = principal × rate × time.",
         f"I = {num(p)} × {r / 100:g} × {t} = {money(i)}.",
@@ -386,8 +389,8 @@ def mp_ages(rng):
         f"Let the younger age be y, so the older age is {k}y.",
         f"In {n} years: {k}y + {n} = {m}(y + {n}).",
         f"Expand: {k}y + {n} = {m}y + {m * n}, so {k - m}y = {m * n - n} and y = {y}.",
-        f"The older person is {k} × {y} = {x}. Check: in {n} years they are {x + n} and {y + n}, and "
-        f"{x + n} = {m} × {y + n}.",
+        f"The older person is {k} × {y} = {x}. Check: in {n} years they are {x + n} and {y + n}, "
+        f"and {x + n} = {m} × {y + n}.",
     ]
     return Problem("ages", text, steps, f"{x} and {y}", f"{x + n} and {y + n}",
                    "giving the ages in the future instead of today")
@@ -458,7 +461,8 @@ def mp_recipe(rng):
     qty = pick(rng, [1.5, 2, 2.5, 3, 0.75, 1.25])
     ing = pick(rng, ["cups of flour", "cups of milk", "tablespoons of honey", "cups of rolled oats",
                      "cups of stock", "teaspoons of cinnamon"])
-    dish = pick(rng, ["pancakes", "a pot of soup", "muffins", "a tray of flapjacks", "a curry", "banana bread"])
+    dish = pick(rng, ["pancakes", "a pot of soup", "muffins", "a tray of flapjacks", "a curry",
+                      "banana bread"])
     scaled = qty * want / base
     text = (f"A recipe for {dish} serves {base} and uses {num(qty)} {ing}. How much is needed to serve "
             f"{want} people?")
@@ -483,7 +487,8 @@ def mp_clock(rng):
         f"Add the hours: {h:02d}:{m:02d} + {dur // 60} h = {(h + dur // 60):02d}:{m:02d}.",
         f"Add the minutes: the {ev} ends at {eh % 24:02d}:{em:02d}.",
     ]
-    return Problem("clock", text, steps, f"{eh % 24:02d}:{em:02d}", f"{(h + dur // 100) % 24:02d}:{(m + dur % 100) % 60:02d}",
+    wrong = f"{(h + dur // 100) % 24:02d}:{(m + dur % 100) % 60:02d}"
+    return Problem("clock", text, steps, f"{eh % 24:02d}:{em:02d}", wrong,
                    "treating the minutes as if an hour had 100 of them")
 
 
@@ -495,8 +500,7 @@ def mp_probability(rng):
                         ("counters", "yellow", "black", "white")])
     if chance(rng, 0.5):
         text = (f"A {holder} holds {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. One is "
-                f"picked "
-                f"at random. What is the probability that it is {things[1]}?")
+                f"picked at random. What is the probability that it is {things[1]}?")
         steps = [
             f"There are {r} + {b} + {g} = {total} {things[0]} in total.",
             f"{cap(things[1])} ones: {r}, so P = {r}/{total}.",
@@ -506,8 +510,7 @@ def mp_probability(rng):
                        "dividing by the number of other colours instead of the total")
     p = r * (r - 1) / (total * (total - 1))
     text = (f"A {holder} contains {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. Two are "
-            f"drawn "
-            f"without replacement. What is the probability that both are {things[1]}?")
+            f"drawn without replacement. What is the probability that both are {things[1]}?")
     steps = [
         f"First draw: {r}/{total}.",
         f"Second draw, with one {things[1]} gone: {r - 1}/{total - 1}.",
@@ -526,8 +529,7 @@ def mp_savings(rng):
     thing = pick(rng, ["a used bike", "a new laptop", "a weekend trip", "a camera", "concert tickets",
                        "a sofa", "driving lessons"])
     text = (f"{name} is saving for {thing} that costs {money(goal)}, already has {money(have)}, and puts "
-            f"away "
-            f"{money(weekly)} every week. How many weeks until there is enough?")
+            f"away {money(weekly)} every week. How many weeks until there is enough?")
     steps = [
         f"Still needed: {money(goal)} − {money(have)} = {money(goal - have)}.",
         f"{money(goal - have)} ÷ {money(weekly)} = {num((goal - have) / weekly)} weeks.",
@@ -545,8 +547,8 @@ def mp_tiles(rng):
     total = -(-int(tiles * 1.1 * 100) // 100)
     room = pick(rng, ["bathroom", "kitchen", "hallway", "utility room"])
     text = (f"A {room} floor measures {num(length)} m by {num(width)} m. It will be covered with square "
-            f"tiles "
-            f"{int(side * 100)} cm on each side, plus 10% extra for cuts. How many tiles should be bought?")
+            f"tiles {int(side * 100)} cm on each side, plus 10% extra for cuts. How many tiles should be "
+            f"bought?")
     steps = [
         f"Floor area: {num(length)} × {num(width)} = {num(area)} m².",
         f"One tile covers {side} × {side} = {side * side:g} m², so {num(area)} ÷ {side * side:g} = "
@@ -574,8 +576,8 @@ def mp_percent_change(rng):
         f"That is a {abs(pct)}% {direction}.",
     ]
     return Problem("percent_change", text, steps, f"{abs(pct)}% {direction}",
-                   f"{abs(round(100 * (b - a) / b))}% {direction}", "dividing by the new value instead of "
-                                                                    "the old one")
+                   f"{abs(round(100 * (b - a) / b))}% {direction}",
+                   "dividing by the new value instead of the old one")
 
 
 MATH_KINDS = [mp_speed, mp_discount, mp_bill, mp_ratio, mp_work, mp_fence, mp_average, mp_interest, mp_ages,
@@ -649,6 +651,7 @@ def bundle_math(rng):
         ),
         f"The mistake is {pr.slip}; the right answer is {pr.answer}.",
         f"Yes, {pr.wrong} is correct.",
+        standalone=False,
     )
     practice = kind(rng)
     drill = QA(
@@ -659,6 +662,7 @@ def bundle_math(rng):
               f"When you're done, check against the answer: {practice.answer}."),
         f"Try: {practice.text}",
         "Make up your own numbers and try it.",
+        standalone=False,
     )
     return [first, check, drill]
 
@@ -672,7 +676,8 @@ PY_TASKS = [
         key="word_freq",
         what=["counts how often each word appears in a string",
               "returns a dictionary of word frequencies for a piece of text"],
-        names={"fn": ["word_counts", "count_words", "word_frequencies"], "arg": ["text", "sentence", "document"]},
+        names={"fn": ["word_counts", "count_words", "word_frequencies"],
+               "arg": ["text", "sentence", "document"]},
         code=r'''
 def $fn($arg):
     counts = {}
@@ -716,11 +721,10 @@ def $fn($arg, stop_words=STOP_WORDS):
         if word and word not in stop_words:
             counts[word] = counts.get(word, 0) + 1
     return counts
-''', "Passing the stop words as a parameter keeps the default convenient while letting callers supply "
-            "their own list. Using a set makes each membership check constant time."),
+''', "Passing the stop words as a parameter keeps the default convenient while letting callers supply their "
+            "own list. Using a set makes each membership check constant time."),
         cost="Each word is processed once and dictionary updates are O(1) on average, so the function runs "
-             "in "
-             "O(n) time for n words and uses memory proportional to the number of distinct words.",
+             "in O(n) time for n words and uses memory proportional to the number of distinct words.",
     ),
     dict(
         key="find_max",
@@ -775,8 +779,7 @@ def $fn($arg):
 ''', "Tracking the index instead of the value gives you both for free. When the maximum appears more than "
             "once, this returns the first occurrence because the comparison is strictly greater-than."),
         cost="It looks at each element exactly once, so it is O(n) time and O(1) extra memory (the slice in "
-             "the "
-             "first version does make a copy; looping over indices avoids that).",
+             "the first version does make a copy; looping over indices avoids that).",
     ),
     dict(
         key="fizzbuzz",
@@ -799,8 +802,7 @@ def $fn(limit):
 $fn(16)
 ''',
         notes=["The combined case has to be checked first; otherwise a number divisible by both would print "
-               "only "
-               "the first word.",
+               "only the first word.",
                "`range(1, limit + 1)` includes the limit itself because the stop value of `range` is "
                "exclusive.",
                "The modulo operator `%` gives the remainder, so `n % k == 0` means n is a multiple of k."],
@@ -834,7 +836,8 @@ def $fn(limit):
         key="filter_price",
         what=["filters a list of product dictionaries down to the ones under a maximum price, cheapest first",
               "selects the affordable products from a list of dicts and sorts them by price"],
-        names={"fn": ["affordable", "under_budget", "filter_by_price"], "arg": ["products", "catalog", "items"]},
+        names={"fn": ["affordable", "under_budget", "filter_by_price"],
+               "arg": ["products", "catalog", "items"]},
         code=r'''
 def $fn($arg, max_price):
     result = []
@@ -854,11 +857,9 @@ print($fn(stock, 40))
 ''',
         notes=["The loop keeps every product whose `price` is at most `max_price`.",
                "`sorted` with `key=lambda p: p[\"price\"]` orders the survivors by price without modifying "
-               "the "
-               "original list.",
+               "the original list.",
                "If a product is missing the `price` key you will get a `KeyError`; use "
-               "`product.get(\"price\")` "
-               "if your data is messy."],
+               "`product.get(\"price\")` if your data is messy."],
         test=r'''
 from shop import $fn
 
@@ -902,8 +903,7 @@ print($fn("expenses.csv", "amount"))
 ''',
         notes=["`csv.DictReader` turns each row into a dictionary keyed by the header line.",
                "Opening with `newline=\"\"` is what the csv module documentation recommends, so quoted "
-               "fields "
-               "containing line breaks are read correctly.",
+               "fields containing line breaks are read correctly.",
                "Blank cells are skipped instead of crashing `float()`.",
                "The `with` block closes the file even if an exception is raised halfway through."],
         test=r'''
@@ -937,8 +937,7 @@ def $fn($arg, column):
     return total, skipped
 ''', "Returning the number of skipped rows alongside the total means bad data does not disappear silently."),
         cost="It streams the file row by row, so memory stays constant no matter how large the CSV is; time "
-             "is "
-             "linear in the number of rows.",
+             "is linear in the number of rows.",
     ),
     dict(
         key="palindrome",
@@ -986,8 +985,7 @@ def $fn($arg):
 ''', "Two pointers walk inwards from both ends and skip non-alphanumeric characters, so the extra memory is "
             "constant. It can also stop early at the first mismatch."),
         cost="Both versions are O(n) time; the comprehension version uses O(n) extra memory and the "
-             "two-pointer "
-             "version O(1).",
+             "two-pointer version O(1).",
     ),
     dict(
         key="flatten",
@@ -1031,8 +1029,7 @@ def $fn($arg):
 ''', "`yield from` delegates to the recursive call, so values stream out one at a time. Wrap it in `list()` "
             "when you need the whole result."),
         cost="Every element is visited once, so it is O(n) in the total number of elements. Very deep "
-             "nesting "
-             "(around a thousand levels) would hit Python's recursion limit.",
+             "nesting (around a thousand levels) would hit Python's recursion limit.",
     ),
     dict(
         key="merge_sorted",
@@ -1080,14 +1077,14 @@ def $fn($arg, other):
     return list(heapq.merge($arg, other))
 ''', "`heapq.merge` does the same linear merge and also accepts more than two sorted inputs."),
         cost="Each element is appended exactly once, so the merge is O(n + m), which is faster than "
-             "concatenating "
-             "and sorting in O((n + m) log(n + m)).",
+             "concatenating and sorting in O((n + m) log(n + m)).",
     ),
     dict(
         key="binary_search",
         what=["does a binary search on a sorted list and returns the index of the target or -1",
               "implements binary search by hand"],
-        names={"fn": ["binary_search", "find_index", "search_sorted"], "arg": ["values", "sorted_items", "arr"]},
+        names={"fn": ["binary_search", "find_index", "search_sorted"],
+               "arg": ["values", "sorted_items", "arr"]},
         code=r'''
 def $fn($arg, target):
     low, high = 0, len($arg) - 1
@@ -1107,8 +1104,7 @@ print($fn([2, 5, 8, 12, 16, 23], 12))  # 3
         notes=["Each step looks at the middle element and throws away the half that cannot contain the "
                "target.",
                "The loop condition is `low <= high`; using `<` would miss the case where the target is the "
-               "last "
-               "remaining element.",
+               "last remaining element.",
                "The list must already be sorted, otherwise the result is meaningless."],
         test=r'''
 from searching import $fn
@@ -1184,7 +1180,8 @@ def $fn($arg, window):
         key="group_letter",
         what=["groups a list of words by their first letter",
               "builds a dictionary mapping each starting letter to the words that begin with it"],
-        names={"fn": ["group_by_initial", "by_first_letter", "index_words"], "arg": ["words", "names", "terms"]},
+        names={"fn": ["group_by_initial", "by_first_letter", "index_words"],
+               "arg": ["words", "names", "terms"]},
         code=r'''
 from collections import defaultdict
 
@@ -1201,8 +1198,7 @@ print($fn(["apple", "Avocado", "banana"]))
 # {'a': ['apple', 'Avocado'], 'b': ['banana']}
 ''',
         notes=["`defaultdict(list)` creates an empty list the first time a letter is used, so there is no "
-               "need "
-               "to check whether the key exists.",
+               "need to check whether the key exists.",
                "Lowercasing the first letter puts \"Avocado\" and \"apple\" in the same group.",
                "Converting back to a plain `dict` at the end avoids surprising callers who index a missing "
                "key."],
@@ -1273,7 +1269,8 @@ def $fn($arg):
         key="password",
         what=["checks a password against a few strength rules and lists what is missing",
               "validates a password and returns the reasons it is too weak"],
-        names={"fn": ["password_problems", "check_password", "weak_points"], "arg": ["password", "pw", "candidate"]},
+        names={"fn": ["password_problems", "check_password", "weak_points"],
+               "arg": ["password", "pw", "candidate"]},
         code=r'''
 def $fn($arg, min_length=12):
     problems = []
@@ -1292,8 +1289,7 @@ print($fn("sunflower"))
 # ['use at least 12 characters', 'add a number', 'add an uppercase letter', 'add a symbol']
 ''',
         notes=["Returning a list of problems is friendlier than a single True or False, because the user "
-               "learns "
-               "what to fix.",
+               "learns what to fix.",
                "`any()` with a generator stops as soon as it finds a matching character.",
                "An empty list means the password passed every rule."],
         test=r'''
@@ -1328,7 +1324,8 @@ def $fn($arg, min_length=12):
         key="temp_table",
         what=["prints a Celsius to Fahrenheit conversion table",
               "shows a table of temperatures in both Celsius and Fahrenheit using a for loop"],
-        names={"fn": ["print_table", "conversion_table", "show_temperatures"], "arg": ["start", "low", "begin"]},
+        names={"fn": ["print_table", "conversion_table", "show_temperatures"],
+               "arg": ["start", "low", "begin"]},
         code=r'''
 def $fn($arg, stop, step=10):
     print(f"{'Celsius':>8} {'Fahrenheit':>11}")
@@ -1672,8 +1669,8 @@ from itertools import accumulate
 
 def $fn($arg):
     return list(accumulate($arg))
-''', "`itertools.accumulate` yields running sums by default and accepts another function, such as `max`, "
-            "for running maximums."),
+''', "`itertools.accumulate` yields running sums by default and accepts another function, such as `max`, for "
+            "running maximums."),
         cost="A single pass, so O(n).",
     ),
 ]
@@ -1687,14 +1684,12 @@ item = {"name": "lamp", "cost": 30}
 print(item["price"])
 ''',
         cause="The dictionary has no key called \"price\" (it uses \"cost\"), and square-bracket lookup "
-              "raises "
-              "`KeyError` when a key is missing.",
+              "raises `KeyError` when a key is missing.",
         fix=r'''
 print(item.get("price", "no price listed"))
 ''',
         tip="Print `item.keys()` when you are not sure what the data looks like, and use `.get()` with a "
-            "default "
-            "for optional fields.",
+            "default for optional fields.",
     ),
     dict(
         key="indexerror",
@@ -1711,8 +1706,7 @@ for name in names:
     print(name)
 ''',
         tip="Looping over the items directly, or using `enumerate` when you need the index, removes this "
-            "whole "
-            "class of off-by-one errors.",
+            "whole class of off-by-one errors.",
     ),
     dict(
         key="concat",
@@ -1756,8 +1750,7 @@ tasks = tasks.append("write report")
 tasks.append("send invoice")
 ''',
         cause="`list.append` changes the list in place and returns `None`, so the assignment replaces your "
-              "list "
-              "with `None`.",
+              "list with `None`.",
         fix=r'''
 tasks = []
 tasks.append("write report")
@@ -1773,16 +1766,14 @@ tasks.append("send invoice")
 import requests
 ''',
         cause="The package is not installed in the interpreter that is running your script. This often "
-              "happens "
-              "when it was installed into a different Python or a different virtual environment.",
+              "happens when it was installed into a different Python or a different virtual environment.",
         fix=r'''
 # run these in a terminal, with your virtual environment activated
 python -m pip install requests
 python -c "import requests; print(requests.__version__)"
 ''',
         tip="Using `python -m pip` instead of plain `pip` guarantees the package goes into the same "
-            "interpreter "
-            "you run your code with.",
+            "interpreter you run your code with.",
     ),
     dict(
         key="unbound",
@@ -1899,16 +1890,12 @@ PY_CONCEPTS = [
              "When should I use a tuple instead of a list?"],
         body=[
             "Both are ordered sequences, but a list is mutable and a tuple is immutable: once a tuple is "
-            "created "
-            "you cannot add, remove or replace its elements.",
+            "created you cannot add, remove or replace its elements.",
             "Use a list for a collection that grows or changes, such as items in a shopping cart. Use a "
-            "tuple for "
-            "a fixed group of values that belong together, such as a coordinate `(lat, lon)` or a row "
-            "returned "
-            "from a database.",
+            "tuple for a fixed group of values that belong together, such as a coordinate `(lat, lon)` or a "
+            "row returned from a database.",
             "Because tuples are immutable (and hashable when their contents are), they can be used as "
-            "dictionary "
-            "keys or stored in sets, which lists cannot.",
+            "dictionary keys or stored in sets, which lists cannot.",
         ],
         code=r'''
 point = (52.37, 4.89)        # tuple: fixed pair
@@ -1918,21 +1905,20 @@ cart = ["tea", "bread"]      # list: changes over time
 cart.append("milk")
 ''',
         short="Lists are mutable and tuples are immutable; use tuples for fixed records and lists for "
-              "collections "
-              "that change.",
+              "collections that change.",
         wrong="Tuples are just faster lists, so you should always use them.",
     ),
     dict(
         key="is_eq",
-        ask=["Why does `is` sometimes give a different answer than `==`?", "What's the difference between is "
-                                                                           "and == ?"],
+        ask=["Why does `is` sometimes give a different answer than `==`?",
+             "What's the difference between is and == ?"],
         body=[
             "`==` asks whether two objects have equal values, while `is` asks whether they are the very same "
             "object in memory.",
             "Two separate lists with the same contents are equal but not identical. Small integers and some "
             "strings are cached by CPython, which is why `is` can appear to work for them by accident.",
-            "The one place `is` is the right choice is comparing with singletons such as `None`: write "
-            "`if value is None`.",
+            "The one place `is` is the right choice is comparing with singletons such as `None`: write `if "
+            "value is None`.",
         ],
         code=r'''
 a = [1, 2]
@@ -1973,8 +1959,7 @@ def add_tag(tag, tags=None):
             "A shallow copy creates a new outer container but fills it with references to the same inner "
             "objects. A deep copy recursively copies the inner objects as well.",
             "With a list of lists, `list.copy()` or slicing gives you a new outer list whose rows are still "
-            "the "
-            "original row objects, so modifying a row shows up in both.",
+            "the original row objects, so modifying a row shows up in both.",
         ],
         code=r'''
 import copy
@@ -2010,8 +1995,7 @@ log_call("resize", 800, 600, keep_ratio=True)
 # resize (800, 600) {'keep_ratio': True}
 ''',
         short="*args gathers extra positional arguments into a tuple and **kwargs gathers keyword arguments "
-              "into a "
-              "dict.",
+              "into a dict.",
         wrong="They are pointers, like in C.",
     ),
     dict(
@@ -2019,11 +2003,10 @@ log_call("resize", 800, 600, keep_ratio=True)
         ask=["What is a generator in Python and why would I use one?", "How does yield work?"],
         body=[
             "A generator is a function that produces values lazily with `yield`. Each time you ask for the "
-            "next "
-            "value, the function resumes where it left off, so only one value exists in memory at a time.",
+            "next value, the function resumes where it left off, so only one value exists in memory at a "
+            "time.",
             "That makes generators ideal for large files, streams or infinite sequences, where building a "
-            "full "
-            "list would be slow or impossible.",
+            "full list would be slow or impossible.",
         ],
         code=r'''
 def read_large_file(path):
@@ -2043,11 +2026,9 @@ for line in read_large_file("server.log"):
         ask=["How do I loop over two lists at the same time?", "What are enumerate and zip for?"],
         body=[
             "`zip` pairs up items from several iterables, and `enumerate` adds a counter to one iterable. "
-            "Both "
-            "replace the error-prone pattern of `for i in range(len(...))`.",
+            "Both replace the error-prone pattern of `for i in range(len(...))`.",
             "`zip` stops at the shortest input; on Python 3.10 and newer, `zip(..., strict=True)` raises an "
-            "error "
-            "if the lengths differ, which catches data mistakes early.",
+            "error if the lengths differ, which catches data mistakes early.",
         ],
         code=r'''
 names = ["Ada", "Grace", "Alan"]
@@ -2061,12 +2042,11 @@ for rank, (name, score) in enumerate(zip(names, scores), start=1):
     ),
     dict(
         key="venv",
-        ask=["Why should I use a virtual environment?", "How do I set up a virtual environment for a "
-                                                        "project?"],
+        ask=["Why should I use a virtual environment?",
+             "How do I set up a virtual environment for a project?"],
         body=[
             "A virtual environment is a private folder of installed packages for one project. It keeps "
-            "projects "
-            "from fighting over versions and makes it easy to record exactly what a project needs.",
+            "projects from fighting over versions and makes it easy to record exactly what a project needs.",
             "Create it once per project, activate it whenever you work on that project, and install packages "
             "only while it is active.",
         ],
@@ -2088,8 +2068,7 @@ python -m pip freeze > requirements.txt
             "iterable. It is usually a little faster than an equivalent loop with `append`, and often "
             "clearer.",
             "Once a comprehension needs several conditions, nested loops or side effects, a regular `for` "
-            "loop "
-            "is easier to read and debug.",
+            "loop is easier to read and debug.",
         ],
         code=r'''
 prices = [4.5, 12.0, 7.25, 30.0]
@@ -2113,13 +2092,10 @@ for p in prices:
              "How does try/except/else/finally work?"],
         body=[
             "`try` holds the code that might fail and `except` handles specific errors. The `else` block "
-            "runs "
-            "only if no exception happened, which keeps the `try` block small. `finally` always runs, error "
-            "or "
-            "not, and is the place for cleanup.",
+            "runs only if no exception happened, which keeps the `try` block small. `finally` always runs, "
+            "error or not, and is the place for cleanup.",
             "Catch the narrowest exception you can handle; a bare `except:` also swallows keyboard "
-            "interrupts "
-            "and typos.",
+            "interrupts and typos.",
         ],
         code=r'''
 try:
@@ -2140,8 +2116,7 @@ finally:
         ask=["What does the with statement actually do?", "Why do people open files with `with`?"],
         body=[
             "`with` uses a context manager, an object that sets something up on entry and tears it down on "
-            "exit, "
-            "even if the block raises an exception.",
+            "exit, even if the block raises an exception.",
             "For files, that means the file is always closed. The same pattern is used for locks, database "
             "transactions and temporary directories.",
         ],
@@ -2155,15 +2130,13 @@ with open("notes.txt", "w", encoding="utf-8") as f:
     ),
     dict(
         key="sort_key",
-        ask=["How do I sort a list of dictionaries by one field?", "How does the key argument to "
-                                                                   "sorted work?"],
+        ask=["How do I sort a list of dictionaries by one field?",
+             "How does the key argument to sorted work?"],
         body=[
             "`sorted` and `list.sort` accept a `key` function that is called once per element; the results "
-            "are "
-            "what gets compared.",
+            "are what gets compared.",
             "For dictionaries, pass a lambda or `operator.itemgetter`. Sorting is stable, so you can sort by "
-            "a "
-            "secondary field first and the primary field second, or return a tuple from the key.",
+            "a secondary field first and the primary field second, or return a tuple from the key.",
         ],
         code=r'''
 from operator import itemgetter
@@ -2181,11 +2154,9 @@ youngest_first = sorted(people, key=itemgetter("age"))
         ask=["What does if __name__ == \"__main__\" do?", "Why do scripts end with a __main__ check?"],
         body=[
             "Every module has a `__name__`. When a file is run directly, it is set to `\"__main__\"`; when "
-            "the file "
-            "is imported, it is set to the module's name.",
+            "the file is imported, it is set to the module's name.",
             "Putting the script's entry point behind this check lets other code import your functions "
-            "without "
-            "accidentally running the whole program.",
+            "without accidentally running the whole program.",
         ],
         code=r'''
 def main():
@@ -2203,8 +2174,8 @@ if __name__ == "__main__":
         ask=["Should I use pathlib or os.path?", "How do I work with file paths in modern Python?"],
         body=[
             "`pathlib` represents paths as objects, so joining, reading and globbing read naturally and work "
-            "the "
-            "same on Windows and Unix. `os.path` still works but uses plain strings and separate functions.",
+            "the same on Windows and Unix. `os.path` still works but uses plain strings and separate "
+            "functions.",
             "For new code, `pathlib` is the more readable default.",
         ],
         code=r'''
@@ -2285,7 +2256,8 @@ def bundle_python(rng):
                               "Can you add tests for this code?"])
         tests = QA(key + ":test", paras(test_ask, code_block(code)), test_resp,
                    "Call the function with a few small inputs and assert on the results.",
-                   worse(rng, "Call the function with a few small inputs and assert on the results.", PY_VAGUE),
+                   worse(rng, "Call the function with a few small inputs and assert on the results.",
+                         PY_VAGUE),
                    followup=pick(rng, ["Can you write tests for it?", "How would I test that?"]),
                    instruction=test_ask, input=code)
         change = QA(key + ":change",
@@ -2293,9 +2265,11 @@ def bundle_python(rng):
                     paras(pick(rng, ["Sure, here's the updated version:", "Here's a modified version:",
                                      "You can change it like this:"]), code_block(ch_code), ch_note),
                     ch_note, worse(rng, ch_note, PY_VAGUE),
-                    followup=f"Could you {ch_ask}?", instruction=f"Rewrite this function to {ch_ask}.", input=code)
+                    followup=f"Could you {ch_ask}?", instruction=f"Rewrite this function to {ch_ask}.",
+                    input=code)
         cost = QA(key + ":cost", paras("What's the time complexity of this?", code_block(code)), t["cost"],
-                  t["cost"].split(",")[0].rstrip(".") + ".", worse(rng, "It's fast enough.", PY_VAGUE, "It is O(1)."),
+                  t["cost"].split(",")[0].rstrip(".") + ".",
+                  worse(rng, "It's fast enough.", PY_VAGUE, "It is O(1)."),
                   followup="What's the time complexity?", instruction="State the time complexity of this "
                   "function and explain why.", input=code)
         return [write, explain, tests, change, cost]
@@ -2308,7 +2282,8 @@ def bundle_python(rng):
                          f"Help me fix this error: {e['error']}"])
         prompt = paras(ask, code_block(snippet))
         resp = paras(e["cause"], pick(rng, ["Fix:", "A corrected version:", "Here's how to fix it:"]),
-                     code_block(e["fix"].strip(), "bash" if e["key"] == "modulenotfound" else "python"), e["tip"])
+                     code_block(e["fix"].strip(), "bash" if e["key"] == "modulenotfound" else "python"),
+                     e["tip"])
         qa = QA("py:err:" + e["key"], prompt, resp, e["cause"],
                 worse(rng, e["cause"].split(",")[0].rstrip(".") + ".", PY_VAGUE,
                       "Restart your computer and run it again."),
@@ -2324,7 +2299,8 @@ def bundle_python(rng):
 def concept_qa(rng, c):
     body = list(c["body"])
     ask = pick(rng, c["ask"])
-    resp = paras(body[0], code_block(c["code"].strip(), "bash" if c["key"] == "venv" else "python"), *body[1:])
+    lang = "bash" if c["key"] == "venv" else "python"
+    resp = paras(body[0], code_block(c["code"].strip(), lang), *body[1:])
     return QA("py:concept:" + c["key"], ask, resp, c["short"], worse(rng, c["short"], PY_VAGUE, c["wrong"]),
               followup=ask)
 
@@ -2370,15 +2346,13 @@ def fin_budget(rng):
     resp = paras(
         pick(rng, ["A good starting point is the 50/30/20 rule:", "Try the 50/30/20 split as a first draft:",
                    "The simplest framework that works for most people is 50/30/20:"]),
-        bullets([f"**Needs (50%): {money(needs)}** for rent, utilities, groceries, insurance and minimum "
-                 f"debt "
-                 "payments.",
+        bullets([f"**Needs (50%): {money(needs)}** for rent, utilities, groceries, insurance and "
+                 "minimum debt payments.",
                  f"**Wants (30%): {money(wants)}** for eating out, hobbies, streaming and travel.",
-                 f"**Savings and extra debt payments (20%): {money(save)}**, starting with an "
-                 f"emergency fund."]),
-        f"If your rent alone is more than about {money(income * 0.35)}, the needs bucket will be tight; in "
-        f"that "
-        "case trim wants first rather than savings.",
+                 f"**Savings and extra debt payments (20%): {money(save)}**, starting with an emergency "
+                 f"fund."]),
+        f"If your rent alone is more than about {money(income * 0.35)}, the needs bucket will be tight; "
+        "in that case trim wants first rather than savings.",
         " ".join(adv),
     )
     short = f"Roughly {money(needs)} for needs, {money(wants)} for wants and {money(save)} for savings."
@@ -2441,8 +2415,7 @@ def fin_growth(rng):
                    "These figures ignore inflation and fees; a 1% annual fee would noticeably lower the "
                    "result.",
                    "Markets do not deliver a smooth return each year, but the long-run effect of compounding "
-                   "is "
-                   "the same idea."]),
+                   "is the same idea."]),
     )
     short = f"Roughly {money(fv(years))} after {years} years, of which {money(total_in)} is your own money."
     wrong = f"About {money(total_in * (1 + rate / 100))}, because you earn {rate}% on the total."
@@ -2450,8 +2423,7 @@ def fin_growth(rng):
                instruction="Estimate the future value of these regular investments and show the growth over "
                            "time.",
                input=f"Starting amount: {money(p)}\nMonthly contribution: {money(c)}\nAnnual return: "
-                     f"{rate}%\n"
-                     f"Years: {years}")]
+                     f"{rate}%\nYears: {years}")]
 
 
 DEBTS = [("credit card", 19, 27), ("store card", 24, 30), ("car loan", 5, 9), ("student loan", 4, 7),
@@ -2482,8 +2454,7 @@ def fin_debt(rng):
         pick(rng, ["If the two orders start with the same debt, the choice is easy.",
                    "Mathematically the avalanche wins, but the best plan is the one you will stick with.",
                    "When a debt is cleared, roll its payment into the next one so the amount you throw at "
-                   "debt "
-                   "never shrinks."]),
+                   "debt never shrinks."]),
     )
     short = f"Highest interest first: start with the {aval[0][0]}."
     wrong = f"Start with the {snow[-1][0]} because it is the biggest."
@@ -2495,9 +2466,11 @@ def fin_debt(rng):
 def fin_loan(rng):
     kind = pick(rng, ["car", "home", "personal"])
     if kind == "home":
-        principal, rate, years = rng.randrange(180000, 460001, 5000), pick(rng, [5.5, 6, 6.5, 7]), pick(rng, [15, 30])
+        principal, rate = rng.randrange(180000, 460001, 5000), pick(rng, [5.5, 6, 6.5, 7])
+        years = pick(rng, [15, 30])
     elif kind == "car":
-        principal, rate, years = rng.randrange(12000, 38001, 500), pick(rng, [5, 6.5, 7.5, 9]), pick(rng, [3, 4, 5, 6])
+        principal, rate = rng.randrange(12000, 38001, 500), pick(rng, [5, 6.5, 7.5, 9])
+        years = pick(rng, [3, 4, 5, 6])
     else:
         principal, rate, years = rng.randrange(3000, 20001, 500), pick(rng, [9, 11, 13]), pick(rng, [2, 3, 5])
     i = rate / 100 / 12
@@ -2511,18 +2484,16 @@ def fin_loan(rng):
         f"cost me?",
     ])
     resp = paras(
-        "The standard amortisation formula is M = P × r / (1 − (1 + r)^−n), where r is the monthly rate and "
-        "n "
-        "the number of payments.",
+        "The standard amortisation formula is M = P × r / (1 − (1 + r)^−n), where r is the monthly "
+        "rate and n the number of payments.",
         bullets([f"P = {money(principal)}", f"r = {num(rate)}% ÷ 12 = {i:.5f}", f"n = {years} × 12 = {n}"]),
         f"That gives a payment of about **{money(m)} per month**, and total interest of roughly "
         f"{money(interest)} over the life of the loan.",
         pick(rng, ["Paying even a little extra each month towards principal shortens the loan and cuts the "
                    "interest.",
                    "Compare offers by APR, which includes most fees, rather than by the headline rate alone.",
-                   f"A shorter term raises the monthly payment but reduces the {money(interest)} interest "
-                   f"bill "
-                   "considerably."]),
+                   f"A shorter term raises the monthly payment but reduces the {money(interest)} "
+                   "interest bill considerably."]),
     )
     short = f"About {money(m)} a month, with roughly {money(interest)} of interest in total."
     wrong = f"About {money(principal / n)} a month."
@@ -2533,45 +2504,38 @@ def fin_loan(rng):
 FIN_CONCEPTS = [
     ("index_fund", ["What is an index fund?", "Why do people recommend index funds for beginners?"],
      ["An index fund is a fund that holds all (or a representative sample) of the securities in a market "
-      "index, "
-      "such as a broad stock market index, instead of trying to pick winners.",
+      "index, such as a broad stock market index, instead of trying to pick winners.",
       "Because nobody is paid to pick stocks, fees are usually very low, and low fees compound in your "
-      "favour "
-      "over decades.",
+      "favour over decades.",
       "They also spread your money across hundreds or thousands of companies, so one company's bad year "
-      "barely "
-      "matters."],
+      "barely matters."],
      "A low-cost fund that tracks a whole market index instead of picking individual stocks.",
      "A fund that only buys the biggest tech companies."),
-    ("expense_ratio", ["What is an expense ratio and does it really matter?", "How much do fund fees "
-                                                                              "matter?"],
+    ("expense_ratio", ["What is an expense ratio and does it really matter?",
+                       "How much do fund fees matter?"],
      ["The expense ratio is the annual fee a fund charges, expressed as a percentage of your balance; 0.20% "
-      "means "
-      "two dollars a year for every thousand invested.",
+      "means two dollars a year for every thousand invested.",
       "It matters more than it looks, because it is charged every year on your whole balance, including past "
       "growth. Over thirty years the gap between a 0.05% and a 1% fund can be a sizeable share of the final "
       "amount.",
       "Given two funds that track the same index, the cheaper one is almost always the better choice."],
      "It's the yearly fee as a percentage of your balance, and small differences add up a lot over time.",
      "It's a one-time fee you pay when you buy, so it doesn't matter long term."),
-    ("apr_apy", ["What's the difference between APR and APY?", "Why do savings accounts show APY but loans "
-                                                               "show APR?"],
+    ("apr_apy", ["What's the difference between APR and APY?",
+                 "Why do savings accounts show APY but loans show APR?"],
      ["APR is the simple yearly rate without compounding. APY includes the effect of compounding within the "
       "year, so it is the rate you actually earn or pay.",
       "A 5% APR compounded monthly works out to about 5.12% APY. Banks like to quote APY on savings because "
-      "it "
-      "is the bigger number, and APR on loans for the same reason in reverse.",
+      "it is the bigger number, and APR on loans for the same reason in reverse.",
       "When comparing two products, compare APY with APY or APR with APR."],
      "APR ignores compounding and APY includes it, so APY is the effective annual rate.",
      "APR is for savings and APY is for loans; they can't be compared."),
     ("credit_score", ["What actually affects my credit score?", "How can I improve my credit score?"],
      ["The biggest factor is payment history: paying every bill on time, every month. Next is how much of "
-      "your "
-      "available credit you use, where keeping balances well under 30% of your limits helps.",
+      "your available credit you use, where keeping balances well under 30% of your limits helps.",
       "The age of your accounts, the mix of credit types and how many new applications you make matter less.",
       "Practical steps: set up autopay for at least the minimum, pay cards down before the statement date, "
-      "and "
-      "avoid closing your oldest card."],
+      "and avoid closing your oldest card."],
      "Pay on time and keep your balances low relative to your limits; the other factors matter less.",
      "Checking your own score lowers it, so avoid looking."),
     ("dca", ["What is dollar-cost averaging?", "Should I invest a lump sum all at once or spread it out?"],
@@ -2579,19 +2543,16 @@ FIN_CONCEPTS = [
       "regardless of what the market is doing. You automatically buy more shares when prices are low.",
       "For a lump sum, investing it all at once has historically come out ahead more often than not, because "
       "markets rise more often than they fall. Spreading it over a few months mainly reduces regret if "
-      "prices "
-      "drop right after you invest.",
+      "prices drop right after you invest.",
       "If you are investing from each paycheck, you are already dollar-cost averaging."],
      "Investing a fixed amount on a schedule; lump sums tend to do better on average but feel riskier.",
      "It guarantees you will never lose money."),
-    ("diversification", ["Why is diversification important?", "Is it risky to have all my savings in one "
-                                                              "stock?"],
+    ("diversification", ["Why is diversification important?",
+                         "Is it risky to have all my savings in one stock?"],
      ["Diversification means spreading money across many investments so that no single failure can do "
-      "serious "
-      "damage. One company can go bankrupt; a whole market index almost never goes to zero.",
+      "serious damage. One company can go bankrupt; a whole market index almost never goes to zero.",
       "Holding your employer's stock adds a second layer of risk, because the same bad news could cost you "
-      "your "
-      "job and your savings at once.",
+      "your job and your savings at once.",
       "A broad, low-cost index fund is the simplest way to be diversified with a small amount of money."],
      "Spreading money across many holdings so one bad investment can't sink you.",
      "Diversification means owning a few different crypto coins."),
@@ -2604,31 +2565,27 @@ FIN_CONCEPTS = [
       "surprises."],
      "Saving a little every month for a predictable future expense, so it doesn't land all at once.",
      "It's a type of retirement account."),
-    ("inflation", ["How does inflation affect my savings?", "Is keeping cash in a bank account losing "
-                                                            "money?"],
+    ("inflation", ["How does inflation affect my savings?",
+                   "Is keeping cash in a bank account losing money?"],
      ["Inflation reduces what each dollar can buy. If prices rise 3% a year and your account pays 1%, your "
       "savings lose about 2% of their purchasing power annually.",
       "Cash is still the right place for an emergency fund and for money you need within a few years, "
-      "because "
-      "stability matters more than growth there.",
+      "because stability matters more than growth there.",
       "Money you will not touch for many years generally needs to be invested to keep ahead of inflation."],
      "Cash earning less than inflation slowly loses buying power, so long-term money usually needs "
      "investing.",
      "Inflation only affects people with loans, not savers."),
     ("net_worth", ["How do I calculate my net worth?", "What is net worth and why track it?"],
      ["Net worth is everything you own minus everything you owe. Add up cash, investments, retirement "
-      "accounts "
-      "and the realistic resale value of big items, then subtract every debt.",
+      "accounts and the realistic resale value of big items, then subtract every debt.",
       "The number itself matters less than its direction. Updating it every three or six months shows "
-      "whether "
-      "your overall plan is working, even when individual months are messy.",
+      "whether your overall plan is working, even when individual months are messy.",
       "A negative net worth is common early on, especially with student loans."],
      "Assets minus debts; track how it changes over time rather than the absolute figure.",
      "It's your salary multiplied by your age."),
     ("rebalancing", ["What does rebalancing a portfolio mean?", "How often should I rebalance?"],
      ["Over time your investments drift away from the mix you chose. If you wanted 70% stocks and 30% bonds, "
-      "a "
-      "good year for stocks might leave you at 78/22.",
+      "a good year for stocks might leave you at 78/22.",
       "Rebalancing means selling a little of what grew or directing new money to what lagged, to get back to "
       "the target. Once a year, or whenever an asset class is more than about five percentage points off, is "
       "plenty for most people.",
@@ -2643,8 +2600,8 @@ FIN_CONCEPTS = [
       "Rates change, so it is worth comparing once a year."],
      "Yes for emergency money: it's safe, accessible and pays more than a standard account.",
      "No, keep it in stocks so it grows faster."),
-    ("debt_vs_invest", ["Should I pay off debt or invest first?", "Is it better to invest or clear my loans "
-                                                                  "early?"],
+    ("debt_vs_invest", ["Should I pay off debt or invest first?",
+                        "Is it better to invest or clear my loans early?"],
      ["Compare the interest rate on the debt with a realistic long-run investment return. Paying off a 22% "
       "credit card is a guaranteed 22% return, which no investment reliably beats.",
       "For low-rate debt, such as a 3% or 4% loan, investing extra money often comes out ahead over long "
@@ -2652,15 +2609,13 @@ FIN_CONCEPTS = [
       "Either way, build a small emergency fund first and take any employer match."],
      "Clear high-interest debt first; for low-rate debt, investing often wins over time.",
      "Always invest first, debt doesn't matter."),
-    ("term_life", ["What's the difference between term and whole life insurance?", "Do I need life "
-                                                                                   "insurance?"],
+    ("term_life", ["What's the difference between term and whole life insurance?",
+                   "Do I need life insurance?"],
      ["Term life insurance covers you for a fixed period, such as 20 years, and pays out only if you die in "
-      "that "
-      "period. Whole life lasts for life and includes a savings component, which makes it far more "
+      "that period. Whole life lasts for life and includes a savings component, which makes it far more "
       "expensive.",
       "Most people who need life insurance need it because someone depends on their income, such as children "
-      "or "
-      "a partner with a mortgage. Term cover matching those years is usually enough.",
+      "or a partner with a mortgage. Term cover matching those years is usually enough.",
       "If nobody relies on your income, you may not need life insurance at all."],
      "Term covers a set period cheaply; whole life is lifelong and much pricier. Most people only need term.",
      "Whole life is always better because it never expires."),
@@ -2673,7 +2628,8 @@ EXPENSES = [("Rent transfer", "Housing", 900, 1800), ("Grocery store", "Grocerie
             ("Pizza delivery", "Eating out", 18, 40), ("Coffee shop", "Eating out", 4, 9),
             ("Sushi restaurant", "Eating out", 30, 75), ("Music streaming", "Subscriptions", 10, 12),
             ("Video streaming", "Subscriptions", 9, 18), ("Gym membership", "Health", 25, 60),
-            ("Pharmacy", "Health", 8, 35), ("Bookshop", "Hobbies", 12, 40), ("Climbing gym day pass", "Hobbies", 15, 22),
+            ("Pharmacy", "Health", 8, 35), ("Bookshop", "Hobbies", 12, 40),
+            ("Climbing gym day pass", "Hobbies", 15, 22),
             ("Clothing store", "Shopping", 25, 120), ("Hardware store", "Home", 10, 70),
             ("Phone plan", "Utilities", 20, 55), ("Cinema", "Entertainment", 12, 30)]
 
@@ -2687,8 +2643,8 @@ def fin_expenses(rng):
     total = sum(a for _, _, a in rows)
     out = []
     for c, entries in sorted(cats.items(), key=lambda kv: -sum(a for _, a in kv[1])):
-        out.append(f"**{c}** ({money(sum(a for _, a in entries))}): " + ", ".join(f"{n} {money(a)}" for n, a in entries)
-                   + ".")
+        items_text = ", ".join(f"{n} {money(a)}" for n, a in entries)
+        out.append(f"**{c}** ({money(sum(a for _, a in entries))}): {items_text}.")
     biggest = max(cats.items(), key=lambda kv: sum(a for _, a in kv[1]))[0]
     data = "\n".join(f"{n}: {money(a)}" for n, _, a in rows)
     resp = paras(bullets(out), f"Total: {money(total)}. The largest category is {biggest.lower()}."
@@ -2699,7 +2655,8 @@ def fin_expenses(rng):
                               "Categorise my spending:"]), data)
     short = f"Total spending is {money(total)}, mostly {biggest.lower()}."
     return [QA("fin:exp:" + data, prompt, resp, short, worse(rng, short, FIN_VAGUE),
-               instruction="Categorize the following expenses and give a total for each category.", input=data)]
+               instruction="Categorize the following expenses and give a total for each category.",
+               input=data)]
 
 
 def bundle_finance(rng):
@@ -2723,7 +2680,8 @@ def fin_concept(rng, c):
     parts = list(body)
     if chance(rng, 0.5):
         parts.append(pick(rng, FIN_ADVICE))
-    return QA("fin:concept:" + key, pick(rng, asks), paras(*parts), short, worse(rng, short, FIN_VAGUE, wrong),
+    return QA("fin:concept:" + key, pick(rng, asks), paras(*parts), short,
+              worse(rng, short, FIN_VAGUE, wrong),
               followup=pick(rng, asks))
 
 
@@ -2742,8 +2700,7 @@ CITIES = [
                  ("the Gulbenkian Museum", "an excellent art collection set in a quiet garden")],
          foods=["pastel de nata", "grilled sardines", "bifana pork sandwiches", "bacalhau"],
          transport="Trams, the metro and buses all take the same rechargeable Viva Viagem card; the hills "
-                   "make "
-                   "comfortable shoes more important than any pass.",
+                   "make comfortable shoes more important than any pass.",
          season="Spring and early autumn are ideal: warm, sunny and less crowded than July and August.",
          daytrip=("Sintra", "palaces and gardens in the forested hills, about 40 minutes by train"),
          stay="Baixa or Chiado for first-timers, Príncipe Real for a quieter, leafier base"),
@@ -2753,31 +2710,27 @@ CITIES = [
                  ("the Arashiyama bamboo grove", "towering stalks best seen right after sunrise"),
                  ("Gion", "the historic geisha district, atmospheric at dusk"),
                  ("Nishiki Market", "a covered market street packed with pickles, tofu and street snacks")],
-         foods=["kaiseki multi-course meals", "yudofu simmered tofu", "matcha sweets", "obanzai home-style "
-                                                                                       "dishes"],
+         foods=["kaiseki multi-course meals", "yudofu simmered tofu", "matcha sweets",
+                "obanzai home-style dishes"],
          transport="City buses cover most temples, but they get crowded; combining the subway with walking "
-                   "is "
-                   "often faster. An IC card such as ICOCA works on both.",
+                   "is often faster. An IC card such as ICOCA works on both.",
          season="Late March to early April for cherry blossom and mid to late November for autumn colour, "
                 "though both are very busy.",
-         daytrip=("Nara", "friendly deer in the park and the giant Buddha at Tōdai-ji, under an hour "
-                          "by train"),
+         daytrip=("Nara", "friendly deer in the park and the giant Buddha at Tōdai-ji, under an hour by "
+                          "train"),
          stay="near Kyoto Station for convenience or around Shijō-Karasuma for restaurants"),
     dict(name="Mexico City", country="Mexico",
          sights=[("the Zócalo", "the vast main square flanked by the cathedral and the National Palace"),
-                 ("the National Museum of Anthropology", "one of the great museums of the world, including "
-                                                         "the "
-                  "Aztec Sun Stone"),
+                 ("the National Museum of Anthropology",
+                  "one of the great museums of the world, including the Aztec Sun Stone"),
                  ("Chapultepec Park", "a huge green space with a hilltop castle"),
                  ("Coyoacán", "a colourful neighbourhood and home of the Frida Kahlo Museum"),
                  ("Xochimilco", "canals where you can drift on brightly painted trajinera boats")],
          foods=["tacos al pastor", "tlacoyos", "chilaquiles", "churros with hot chocolate"],
          transport="The metro is extremely cheap and extensive; ride-hailing apps are inexpensive for "
-                   "evenings "
-                   "and longer hops.",
+                   "evenings and longer hops.",
          season="The dry season from November to April has the most reliable weather; summer brings "
-                "afternoon "
-                "downpours.",
+                "afternoon downpours.",
          daytrip=("Teotihuacan", "the Pyramids of the Sun and Moon, about an hour north"),
          stay="Roma Norte or Condesa for walkable streets, cafés and parks"),
     dict(name="Prague", country="Czechia",
@@ -2786,10 +2739,10 @@ CITIES = [
                  ("the Old Town Square", "home to the astronomical clock"),
                  ("Vyšehrad", "a quieter fortress with river views and a historic cemetery"),
                  ("Letná Park", "a beer garden with a famous view over the bridges")],
-         foods=["svíčková beef in cream sauce", "trdelník pastry", "fried cheese", "goulash with dumplings"],
+         foods=["svíčková beef in cream sauce", "trdelník pastry", "fried cheese",
+                "goulash with dumplings"],
          transport="The centre is compact and walkable; trams are frequent and a 24- or 72-hour ticket is "
-                   "good "
-                   "value.",
+                   "good value.",
          season="May, June and September combine mild weather with fewer crowds; December has Christmas "
                 "markets.",
          daytrip=("Kutná Hora", "a silver-mining town with the bone-decorated Sedlec Ossuary"),
@@ -2813,8 +2766,7 @@ CITIES = [
                  ("Train Street", "a narrow lane where trains pass within arm's reach of the houses")],
          foods=["phở bò", "bún chả", "egg coffee", "bánh cuốn"],
          transport="Walking and ride-hailing motorbikes or cars are the easiest options; cross roads slowly "
-                   "and "
-                   "steadily so drivers can flow around you.",
+                   "and steadily so drivers can flow around you.",
          season="October to December and March to April are pleasant; summer is hot and humid.",
          daytrip=("Ninh Bình", "limestone karsts and river caves, about two hours away"),
          stay="the Old Quarter for atmosphere or the French Quarter for quieter, wider streets"),
@@ -2950,8 +2902,7 @@ TRAVEL_GENERAL = [
      "No, your home health insurance covers everything abroad."),
     ("flights", ["How can I find cheaper flights?", "When is the best time to book flights?"],
      ["Be flexible: shifting your dates by a day or two, or flying into a nearby airport, often saves more "
-      "than "
-      "any booking trick.",
+      "than any booking trick.",
       "Use a fare comparison site with a calendar view and set price alerts a few months ahead. For popular "
       "holidays, booking early usually wins.",
       "Check the full price after baggage and seat fees, since budget airlines can end up costing more."],
@@ -2970,8 +2921,7 @@ TRAVEL_GENERAL = [
      ["Start with a destination that has good public transport and plenty of other travellers, and book the "
       "first night's accommodation in advance so you arrive with a plan.",
       "Share your itinerary with someone at home, keep a copy of your passport separate from the original, "
-      "and "
-      "trust your instincts if a situation feels wrong.",
+      "and trust your instincts if a situation feels wrong.",
       "Hostels with private rooms, walking tours and cooking classes are easy ways to meet people."],
      "Pick an easy first destination, share your plans with someone and use tours to meet people.",
      "Don't talk to anyone and stay in your room at night."),
@@ -2985,8 +2935,7 @@ TRAVEL_GENERAL = [
     ("passport", ["How long does my passport need to be valid for international travel?",
                   "Can I travel if my passport expires soon?"],
      ["Many countries require your passport to be valid for at least six months beyond your arrival date, "
-      "and "
-      "some also require blank pages.",
+      "and some also require blank pages.",
       "Check the entry requirements for your destination and any transit countries on an official government "
       "site well before you go.",
       "If you are close to the limit, renew early; processing times can be long before holiday seasons."],
@@ -3016,8 +2965,8 @@ def plan_days(rng, city, days):
         s1 = sights[(2 * d) % len(sights)]
         s2 = sights[(2 * d + 1) % len(sights)]
         food = foods[d % len(foods)]
-        out.append(f"**Day {d + 1}:** Morning at {s1[0]} ({s1[1]}). After lunch, head to {s2[0]}, "
-                   f"{s2[1]}. In the evening, try {food}.")
+        out.append(f"**Day {d + 1}:** Morning at {s1[0]} ({s1[1]}). After lunch, head to {s2[0]}, {s2[1]}. "
+                   f"In the evening, try {food}.")
     return out
 
 
@@ -3029,8 +2978,8 @@ def bundle_travel(rng):
     name = c["name"]
     days = pick(rng, [2, 3, 4])
     who = pick(rng, ["", "my partner and I ", "a friend and I ", "we "])
-    interest = pick(rng, ["", " We love food.", " I'm into history and architecture.", " I prefer a relaxed "
-                                                                                       "pace.",
+    interest = pick(rng, ["", " We love food.", " I'm into history and architecture.",
+                          " I prefer a relaxed pace.",
                           " It's our first trip abroad together."])
     subj = "I'm" if not who else ("we're" if who == "we " else who.strip() + " are")
     prompt = pick(rng, [f"Can you plan a {days}-day itinerary for {name}?{interest}",
@@ -3046,11 +2995,13 @@ def bundle_travel(rng):
         f"**Where to stay:** {c['stay']}.",
         pick(rng, [f"**Getting around:** {c['transport']}", f"**When to go:** {c['season']}"]),
     )
-    short = f"See {c['sights'][0][0]} and {c['sights'][1][0]}, eat {c['foods'][0]}, and save a day for {c['daytrip'][0]}."
+    short = (f"See {c['sights'][0][0]} and {c['sights'][1][0]}, eat {c['foods'][0]}, and save a day for "
+             f"{c['daytrip'][0]}.")
     wrong = f"{name} is small, so you can see everything in one afternoon."
     itin = QA(f"travel:{name}:itin:{days}", prompt, resp, short, worse(rng, short, TRAVEL_VAGUE, wrong),
               instruction="Create a day-by-day travel itinerary.",
-              input=f"Destination: {name}, {c['country']}\nDays: {days}" + (f"\nNotes:{interest}" if interest else ""))
+              input=f"Destination: {name}, {c['country']}\nDays: {days}"
+              + (f"\nNotes:{interest}" if interest else ""))
     foods = list(c["foods"])
     rng.shuffle(foods)
     food_resp = paras(
@@ -3058,14 +3009,12 @@ def bundle_travel(rng):
                    f"A few things to eat in {name}:"]),
         bullets(f"**{cap(f)}**." for f in foods),
         pick(rng, ["Markets and small family-run places are usually better value than restaurants right next "
-                   "to "
-                   "the main sights.",
+                   "to the main sights.",
                    "Lunch menus are often much cheaper than dinner for the same food.",
                    "Ask your accommodation where they eat; the answer is rarely in a guidebook."]),
     )
-    food = QA(f"travel:{name}:food", pick(rng, [f"What food should I try in {name}?", f"What are the "
-                                                                                      f"must-eat dishes in "
-                                                                                      f"{name}?"]),
+    food = QA(f"travel:{name}:food", pick(rng, [f"What food should I try in {name}?",
+                                                f"What are the must-eat dishes in {name}?"]),
               food_resp, f"Try {foods[0]} and {foods[1]}.", worse(rng, f"Try {foods[0]}.", TRAVEL_VAGUE),
               followup=pick(rng, ["What should I eat while I'm there?", "Any food I shouldn't miss?"]))
     move = QA(f"travel:{name}:transport",
@@ -3085,8 +3034,8 @@ def bundle_travel(rng):
     trip = QA(f"travel:{name}:daytrip",
               pick(rng, [f"Is there a good day trip from {name}?", f"What's worth a day trip from {name}?"]),
               paras(f"{dt} is the classic choice: {dd}.",
-                    pick(rng, ["Leave early to beat the tour groups.", "Check return times before you set "
-                                                                       "off.",
+                    pick(rng, ["Leave early to beat the tour groups.",
+                               "Check return times before you set off.",
                                "It is worth booking tickets for the main sight the day before."])),
               f"{dt}: {dd}.", worse(rng, f"{dt}.", TRAVEL_VAGUE),
               followup="Is a day trip worth it, and where to?")
@@ -3095,7 +3044,8 @@ def bundle_travel(rng):
 
 def travel_general(rng, g):
     key, asks, body, short, wrong = g
-    return QA("travel:general:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, TRAVEL_VAGUE, wrong),
+    return QA("travel:general:" + key, pick(rng, asks), paras(*body), short,
+              worse(rng, short, TRAVEL_VAGUE, wrong),
               followup=pick(rng, asks))
 
 
@@ -3105,8 +3055,7 @@ def weather_tool_conversation():
         {"role": "system", "content": "You are a travel assistant. You can call get_weather(city) to look up "
                                       "current conditions."},
         {"role": "user", "content": "I'm in Lisbon tonight for a dinner on a rooftop terrace. What's the "
-                                    "weather "
-                                    "like right now? Do I need a jacket?"},
+                                    "weather like right now? Do I need a jacket?"},
         {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_1", "type": "function",
              "function": {"name": "get_weather", "arguments": json.dumps({"city": "Lisbon"})}}]},
@@ -3114,12 +3063,9 @@ def weather_tool_conversation():
          "content": json.dumps({"city": "Lisbon", "temperature_c": 17, "condition": "partly cloudy",
                                 "wind_kph": 19, "humidity": 71, "sunset": "20:41"})},
         {"role": "assistant", "content": "It's currently 17°C and partly cloudy in Lisbon, with a breeze of "
-                                         "around "
-                                         "19 km/h. On an exposed rooftop that wind will make it feel cooler "
-                                         "once the "
-                                         "sun sets at 20:41, so yes, bring a light jacket or a sweater. Rain "
-                                         "isn't "
-                                         "likely, so no need for an umbrella."},
+                                         "around 19 km/h. On an exposed rooftop that wind will make it feel "
+                                         "cooler once the sun sets at 20:41, so yes, bring a light jacket or "
+                                         "a sweater. Rain isn't likely, so no need for an umbrella."},
     ]
 
 
@@ -3134,8 +3080,8 @@ EXERCISES = [
                "Sit down and back between your heels, keeping your knees tracking over your toes.",
                "Go as deep as you can while keeping your back neutral, then drive up through the whole "
                "foot."],
-         mistakes=["letting the knees cave inwards", "rising onto the toes", "rounding the lower back at the "
-                                                                             "bottom"],
+         mistakes=["letting the knees cave inwards", "rising onto the toes",
+                   "rounding the lower back at the bottom"],
          easier="a box squat to a bench", harder="a goblet squat holding a dumbbell at your chest"),
     dict(name="push-up", muscles="chest, shoulders and triceps",
          cues=["Place your hands slightly wider than your shoulders.",
@@ -3143,16 +3089,16 @@ EXERCISES = [
                "Lower your chest to just above the floor with elbows at roughly 45 degrees to your body.",
                "Press the floor away until your arms are straight."],
          mistakes=["letting the hips sag", "flaring the elbows straight out", "doing half reps"],
-         easier="an incline push-up with hands on a bench or wall", harder="a decline push-up with feet "
-                                                                           "raised"),
+         easier="an incline push-up with hands on a bench or wall",
+         harder="a decline push-up with feet raised"),
     dict(name="deadlift", muscles="hamstrings, glutes and back",
          cues=["Stand with the bar over the middle of your feet.",
                "Hinge at the hips and grip the bar just outside your legs.",
                "Pull the slack out of the bar and set a flat back before lifting.",
                "Push the floor away and keep the bar close to your legs all the way up, finishing tall."],
          mistakes=["rounding the back", "letting the bar drift forward", "leaning back at the top"],
-         easier="a kettlebell deadlift from a raised surface", harder="a deficit deadlift from a small "
-                                                                      "platform"),
+         easier="a kettlebell deadlift from a raised surface",
+         harder="a deficit deadlift from a small platform"),
     dict(name="plank", muscles="abdominals and deep core",
          cues=["Rest on your forearms with elbows under your shoulders.",
                "Squeeze your glutes and tuck your pelvis slightly.",
@@ -3173,8 +3119,8 @@ EXERCISES = [
                "Squeeze your shoulder blades together at the top.",
                "Lower slowly under control."],
          mistakes=["jerking the weight with momentum", "shrugging the shoulders", "rounding the back"],
-         easier="a chest-supported row on an incline bench", harder="a single-arm row with a pause at "
-                                                                    "the top"),
+         easier="a chest-supported row on an incline bench",
+         harder="a single-arm row with a pause at the top"),
     dict(name="glute bridge", muscles="glutes and hamstrings",
          cues=["Lie on your back with knees bent and feet flat, close to your hips.",
                "Press through your heels and lift your hips.",
@@ -3194,8 +3140,8 @@ EXERCISES = [
                "Start by pulling your shoulder blades down and back.",
                "Drive your elbows towards your ribs until your chin clears the bar.",
                "Lower all the way to a full hang."],
-         mistakes=["kipping or swinging", "stopping short of a full hang", "craning the neck to reach "
-                                                                           "the bar"],
+         mistakes=["kipping or swinging", "stopping short of a full hang",
+                   "craning the neck to reach the bar"],
          easier="a band-assisted pull-up or slow negatives", harder="a weighted pull-up"),
     dict(name="hip hinge with a kettlebell swing", muscles="glutes, hamstrings and grip",
          cues=["Stand with feet a little wider than your hips and the kettlebell slightly in front.",
@@ -3209,11 +3155,9 @@ EXERCISES = [
 FIT_GENERAL = [
     ("doms", ["Why am I so sore two days after a workout?", "Is it normal to be sore after exercising?"],
      ["That is delayed onset muscle soreness (DOMS). It usually peaks 24 to 72 hours after unfamiliar or "
-      "harder "
-      "training and is a normal response, not a sign of injury.",
+      "harder training and is a normal response, not a sign of injury.",
       "Gentle movement such as walking, enough sleep and enough protein help it pass. It fades as your body "
-      "gets "
-      "used to the training.",
+      "gets used to the training.",
       "Sharp pain, swelling or pain in a joint rather than a muscle is different and worth getting checked."],
      "That's DOMS: normal soreness that peaks a day or two after new training and fades with time.",
      "Soreness means you tore a muscle and should stop exercising."),
@@ -3221,38 +3165,32 @@ FIT_GENERAL = [
      ["A warm-up raises your body temperature and rehearses the movements you are about to do. Five to ten "
       "minutes is enough.",
       "Start with a few minutes of light cardio, then dynamic moves such as leg swings and arm circles, then "
-      "a "
-      "couple of lighter sets of your first exercise.",
+      "a couple of lighter sets of your first exercise.",
       "Save long static stretches for after the session."],
      "Yes: a few minutes of light cardio, dynamic moves and lighter warm-up sets is enough.",
      "Hold long static stretches for a few minutes each before lifting."),
     ("rest_days", ["How many rest days do I need each week?", "Is it bad to work out every day?"],
      ["Most people do well with at least one or two rest days a week, more when starting out.",
       "You can train most days if you vary the intensity and muscle groups, for example alternating hard and "
-      "easy "
-      "days.",
+      "easy days.",
       "Signs you need more recovery include persistent fatigue, poor sleep, lingering soreness and stalled "
       "progress."],
      "One or two rest days a week suits most people; vary intensity if you train daily.",
      "Rest days are unnecessary if you are motivated."),
-    ("fat_loss", ["Is cardio or weight training better for losing fat?", "What's the best exercise for fat "
-                                                                         "loss?"],
+    ("fat_loss", ["Is cardio or weight training better for losing fat?",
+                  "What's the best exercise for fat loss?"],
      ["Fat loss mainly comes from eating slightly less energy than you use over time, so diet does most of "
-      "the "
-      "work.",
+      "the work.",
       "Weight training helps you keep muscle while losing fat, which matters for how you look and feel. "
-      "Cardio "
-      "adds to the energy you burn and is good for your heart.",
+      "Cardio adds to the energy you burn and is good for your heart.",
       "The best plan combines both with a moderate calorie deficit and plenty of protein."],
      "Diet drives fat loss; combine strength training to keep muscle with cardio for extra burn.",
      "Only cardio burns fat; lifting makes you bulky."),
     ("sleep", ["How much does sleep affect my fitness progress?", "Can poor sleep slow down muscle gain?"],
      ["A lot. Sleep is when much of the repair and adaptation from training happens, and short sleep is "
-      "linked "
-      "to worse performance and recovery.",
+      "linked to worse performance and recovery.",
       "Most adults need seven to nine hours. Regular bed and wake times, a cool dark room and less screen "
-      "time "
-      "late at night all help.",
+      "time late at night all help.",
       "If you are sleeping badly, a lighter training week is often more productive than pushing through."],
      "Sleep matters a lot for recovery; aim for seven to nine hours on a regular schedule.",
      "Sleep doesn't matter if you eat enough protein."),
@@ -3264,14 +3202,12 @@ FIT_GENERAL = [
       "Pair walking with two short strength sessions a week for a well-rounded routine."],
      "Walking counts and benefits start well below 10,000 steps; increase gradually from where you are.",
      "Walking is too easy to make any difference."),
-    ("sets_reps", ["How many sets and reps should I do to build muscle?", "What rep range is best for "
-                                                                          "growth?"],
+    ("sets_reps", ["How many sets and reps should I do to build muscle?",
+                   "What rep range is best for growth?"],
      ["Muscle can grow across a wide range of reps, roughly 5 to 30 per set, as long as sets are taken close "
-      "to "
-      "failure.",
+      "to failure.",
       "A practical starting point is about 10 hard sets per muscle group per week, split across two "
-      "sessions, "
-      "in the 6 to 15 rep range.",
+      "sessions, in the 6 to 15 rep range.",
       "Progress by adding reps or weight over time while keeping your form consistent."],
      "About 10 hard sets per muscle per week, mostly 6 to 15 reps, close to failure.",
      "Always do exactly 3 sets of 10 or you won't grow."),
@@ -3285,21 +3221,21 @@ FIT_VAGUE = [
 ]
 
 GOALS = {
-    "strength": ("3 to 5 sets of 4 to 6 reps", "2 to 3 minutes", "add a little weight whenever you hit the "
-                                                                 "top "
-                                                                  "of the rep range"),
-    "muscle": ("3 to 4 sets of 8 to 12 reps", "60 to 90 seconds", "add a rep or two each week before adding "
-                                                                  "weight"),
+    "strength": ("3 to 5 sets of 4 to 6 reps", "2 to 3 minutes",
+                 "add a little weight whenever you hit the top of the rep range"),
+    "muscle": ("3 to 4 sets of 8 to 12 reps", "60 to 90 seconds",
+               "add a rep or two each week before adding weight"),
     "general fitness": ("2 to 3 sets of 10 to 15 reps", "about a minute", "increase reps first, then weight"),
     "fat loss": ("3 sets of 10 to 15 reps as a circuit", "30 to 45 seconds", "shorten rest or add a round"),
 }
 EQUIP = {
-    "no equipment": {"lower": ["bodyweight squats", "reverse lunges", "glute bridges", "step-ups on a sturdy "
-                                                                                       "chair"],
+    "no equipment": {"lower": ["bodyweight squats", "reverse lunges", "glute bridges",
+                               "step-ups on a sturdy chair"],
                      "push": ["push-ups", "pike push-ups", "chair dips"],
                      "pull": ["towel rows under a table", "superman holds", "door-frame rows"],
                      "core": ["planks", "dead bugs", "side planks"]},
-    "a pair of dumbbells": {"lower": ["goblet squats", "dumbbell Romanian deadlifts", "split squats", "step-ups"],
+    "a pair of dumbbells": {"lower": ["goblet squats", "dumbbell Romanian deadlifts", "split squats",
+                                      "step-ups"],
                             "push": ["dumbbell floor press", "overhead press", "push-ups"],
                             "pull": ["single-arm rows", "bent-over rows", "reverse flyes"],
                             "core": ["planks", "suitcase carries", "dead bugs"]},
@@ -3318,8 +3254,8 @@ def fit_plan(rng):
     goal = pick(rng, list(GOALS))
     equip = pick(rng, list(EQUIP))
     days = pick(rng, [2, 3, 4])
-    level = pick(rng, ["a complete beginner", "getting back into training after a break", "fairly new to the "
-                                                                                          "gym",
+    level = pick(rng, ["a complete beginner", "getting back into training after a break",
+                       "fairly new to the gym",
                        "someone with a busy schedule"])
     prompt = pick(rng, [
         f"Can you write me a {days}-day-a-week workout plan for {goal}? I have {equip}.",
@@ -3356,49 +3292,46 @@ def fit_protein(rng):
     kg = rng.randrange(52, 111)
     lo, hi = round(kg * 1.6), round(kg * 2.2)
     meals = pick(rng, [3, 4])
-    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. How much protein should "
-                        f"I eat?",
+    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. How much protein should I "
+                        f"eat?",
                         f"How much protein do I need per day to build muscle at {kg} kg?",
                         f"What's a good daily protein target for someone who weighs {kg} kg and trains "
                         f"regularly?"])
     resp = paras(
         f"For people who strength train, a common evidence-based range is about 1.6 to 2.2 g of protein per "
-        f"kg of "
-        f"body weight per day. At {kg} kg that is roughly **{lo} to {hi} g a day**.",
-        f"Spread across {meals} meals, that is about {round(lo / meals)} to {round(hi / meals)} g per meal, "
-        f"for "
-        "example:",
-        bullets(rng.sample(["Greek yogurt with oats and berries (about 25 g).", "Two eggs and a slice of "
-                                                                                "cheese on toast (about 20 "
-                                                                                "g).",
-                            "A chicken breast with rice and vegetables (about 40 g).", "A lentil and "
-                                                                                       "chickpea curry "
-                                                                                       "(about 20 g).",
-                            "Tofu stir-fry with edamame (about 30 g).", "A tin of tuna on a jacket potato "
-                                                                        "(about 30 g).",
+        f"kg of body weight per day. At {kg} kg that is roughly **{lo} to {hi} g a day**.",
+        f"Spread across {meals} meals, that is about {round(lo / meals)} to {round(hi / meals)} g per "
+        "meal, for example:",
+        bullets(rng.sample(["Greek yogurt with oats and berries (about 25 g).",
+                            "Two eggs and a slice of cheese on toast (about 20 g).",
+                            "A chicken breast with rice and vegetables (about 40 g).",
+                            "A lentil and chickpea curry (about 20 g).",
+                            "Tofu stir-fry with edamame (about 30 g).",
+                            "A tin of tuna on a jacket potato (about 30 g).",
                             "Cottage cheese with fruit (about 20 g)."], 3)),
         pick(rng, ["If you have kidney problems, check with your doctor before increasing protein.",
                    "Whole foods are enough for most people; protein powder is just a convenience.",
                    "Hitting your daily total matters more than exact meal timing."]),
     )
     short = f"About {lo} to {hi} g a day (1.6 to 2.2 g per kg)."
-    return QA(f"fit:protein:{kg}", prompt, resp, short, worse(rng, short, FIT_VAGUE, f"At least {kg * 4} g a "
-                                                                                     f"day."),
+    return QA(f"fit:protein:{kg}", prompt, resp, short, worse(rng, short, FIT_VAGUE,
+                                                              f"At least {kg * 4} g a day."),
               followup=f"How much protein should I be eating? I'm {kg} kg.")
 
 
 def fit_exercise(rng, e):
     n = e["name"]
-    form = QA(f"fit:ex:{n}:form", pick(rng, [f"How do I do a {n} with good form?", f"Can you explain proper "
-                                                                                   f"{n} technique?",
+    form = QA(f"fit:ex:{n}:form", pick(rng, [f"How do I do {a_an(n)} with good form?",
+                                             f"Can you explain proper {n} technique?",
                                             f"What are the key form cues for the {n}?"]),
               paras(f"The {n} mainly works your {e['muscles']}.", numbered(e["cues"]),
                     "Film yourself from the side for a few reps; it is the fastest way to spot problems."),
-              f"{e['cues'][1]} {e['cues'][2]}", worse(rng, "Just copy what you see other people doing.", FIT_VAGUE),
+              f"{e['cues'][1]} {e['cues'][2]}",
+              worse(rng, "Just copy what you see other people doing.", FIT_VAGUE),
               followup=f"How should I do the {n}?")
     m = e["mistakes"]
-    mistakes = QA(f"fit:ex:{n}:mistakes", pick(rng, [f"What are common {n} mistakes?", f"What do people get "
-                                                                                       f"wrong with {n}s?"]),
+    mistakes = QA(f"fit:ex:{n}:mistakes", pick(rng, [f"What are common {n} mistakes?",
+                                                     f"What do people get wrong with the {n}?"]),
                   paras(f"The three I see most often with the {n}:", bullets(cap(x) + "." for x in m),
                         "Most of them go away if you lower the weight and slow the tempo down."),
                   f"Watch out for {m[0]} and {m[1]}.", worse(rng, f"Watch out for {m[0]}.", FIT_VAGUE),
@@ -3445,21 +3378,18 @@ RECIPES = [
                 "Stir in the garlic and spices and cook for one minute until fragrant.",
                 "Add the tomatoes, season, and simmer for 10 minutes until the sauce thickens.",
                 "Make six wells in the sauce and crack an egg into each.",
-                "Cover and cook on low for 5 to 8 minutes, until the whites are set and the yolks "
-                "still soft.",
+                "Cover and cook on low for 5 to 8 minutes, until the whites are set and the yolks still "
+                "soft.",
                 "Scatter over the herbs and serve from the pan with crusty bread."],
          problem=("the eggs overcook before the whites set",
                   "Turn the heat down and cover the pan so steam cooks the tops of the eggs. Take it off the "
-                  "heat "
-                  "while the yolks still jiggle, because the hot sauce keeps cooking them."),
+                  "heat while the yolks still jiggle, because the hot sauce keeps cooking them."),
          swap=("bell pepper", "a few handfuls of spinach or a diced zucchini",
                "Add spinach just before the eggs so it only wilts."),
          store="The sauce keeps for 4 days in the fridge; reheat it and cook fresh eggs in it rather than "
-               "storing "
-               "cooked eggs.",
+               "storing cooked eggs.",
          about="Shakshuka is a North African and Middle Eastern dish of eggs gently poached in a spiced "
-               "tomato and "
-               "pepper sauce."),
+               "tomato and pepper sauce."),
     dict(name="mushroom risotto", serves=4, time="40 minutes",
          ing=["300 g arborio rice", "400 g mixed mushrooms, sliced", "1 litre hot vegetable stock",
               "1 onion, finely chopped", "2 garlic cloves", "120 ml dry white wine", "40 g butter",
@@ -3469,26 +3399,22 @@ RECIPES = [
                 "Add the rice and stir for two minutes until the edges look translucent.",
                 "Pour in the wine and let it bubble away.",
                 "Add the hot stock a ladle at a time, stirring, for about 18 minutes until the rice is "
-                "creamy but "
-                "still has a slight bite.",
+                "creamy but still has a slight bite.",
                 "Stir in the mushrooms, the rest of the butter, the Parmesan and thyme, then rest for two "
                 "minutes."],
          problem=("the risotto turns out gluey",
                   "Gluey risotto is overcooked or was stirred too long after it was ready. Start tasting at "
-                  "15 "
-                  "minutes, and finish it slightly loose, since it thickens as it stands."),
-         swap=("white wine", "an extra ladle of stock with a squeeze of lemon", "The lemon gives the acidity "
-                                                                                "the "
-               "wine would have added."),
+                  "15 minutes, and finish it slightly loose, since it thickens as it stands."),
+         swap=("white wine", "an extra ladle of stock with a squeeze of lemon",
+               "The lemon gives the acidity the wine would have added."),
          store="Leftover risotto keeps for 2 days in the fridge. It reheats poorly, but it makes excellent "
-               "fried "
-               "rice cakes.",
+               "fried rice cakes.",
          about="Risotto is a northern Italian rice dish cooked slowly in stock, where the starch from the "
-               "rice "
-               "creates a creamy sauce."),
+               "rice creates a creamy sauce."),
     dict(name="red lentil soup", serves=6, time="35 minutes",
          ing=["250 g red lentils, rinsed", "1 onion, chopped", "2 carrots, diced", "2 garlic cloves",
-              "1 tsp cumin", "1 tsp turmeric", "1.5 litres stock", "1 can chopped tomatoes", "Juice of 1 lemon",
+              "1 tsp cumin", "1 tsp turmeric", "1.5 litres stock", "1 can chopped tomatoes",
+              "Juice of 1 lemon",
               "2 tbsp olive oil"],
          steps=["Cook the onion and carrots in the oil for 8 minutes until soft.",
                 "Add the garlic and spices and cook for a minute.",
@@ -3497,15 +3423,13 @@ RECIPES = [
                 "Finish with lemon juice and season to taste."],
          problem=("the soup tastes flat",
                   "Flat soup usually needs salt and acid. Add salt a pinch at a time, then more lemon; a "
-                  "spoon of "
-                  "yogurt or a drizzle of chilli oil on top also lifts it."),
-         swap=("carrots", "sweet potato or butternut squash", "Both make the soup slightly sweeter and "
-                                                              "thicker."),
+                  "spoon of yogurt or a drizzle of chilli oil on top also lifts it."),
+         swap=("carrots", "sweet potato or butternut squash",
+               "Both make the soup slightly sweeter and thicker."),
          store="It keeps for 5 days in the fridge and freezes well for 3 months; add a splash of water when "
                "reheating because it thickens.",
          about="Red lentil soup is a cheap, filling staple across the Middle East and South Asia; red "
-               "lentils "
-               "break down quickly and need no soaking."),
+               "lentils break down quickly and need no soaking."),
     dict(name="banana bread", serves=10, time="1 hour 10 minutes",
          ing=["3 very ripe bananas", "75 g melted butter", "150 g brown sugar", "1 egg", "1 tsp vanilla",
               "1 tsp baking soda", "Pinch of salt", "190 g plain flour", "Optional: 75 g chopped walnuts"],
@@ -3517,16 +3441,14 @@ RECIPES = [
                 "Cool in the tin for 10 minutes before turning out."],
          problem=("the middle stays raw while the top burns",
                   "Cover the top loosely with foil after 40 minutes and keep baking. An oven thermometer is "
-                  "also "
-                  "worth checking, since many ovens run hot."),
+                  "also worth checking, since many ovens run hot."),
          swap=("egg", "3 tablespoons of plain yogurt or a flax egg", "The bread will be slightly denser."),
          store="Wrapped well, it keeps for 3 days at room temperature or 3 months frozen in slices.",
          about="Banana bread is a quick bread, leavened with baking soda rather than yeast, and the best use "
-               "for "
-               "bananas that have gone brown and spotty."),
-    dict(name="chicken stir-fry", serves=2, time="20 minutes",
-         ing=["2 chicken thighs, thinly sliced", "1 tbsp cornstarch", "2 tbsp soy sauce", "1 tbsp oyster "
-                                                                                          "sauce",
+               "for bananas that have gone brown and spotty."),
+    dict(name="chicken stir-fry", art="a chicken stir-fry", serves=2, time="20 minutes",
+         ing=["2 chicken thighs, thinly sliced", "1 tbsp cornstarch", "2 tbsp soy sauce",
+              "1 tbsp oyster sauce",
               "1 tsp sesame oil", "1 broccoli head, in small florets", "1 red pepper, sliced",
               "2 garlic cloves", "A thumb of ginger", "2 tbsp neutral oil"],
          steps=["Toss the chicken with the cornstarch and half the soy sauce.",
@@ -3537,16 +3459,13 @@ RECIPES = [
                 "Serve immediately over rice or noodles."],
          problem=("the vegetables go soggy",
                   "The pan is not hot enough or too crowded. Heat it until it just smokes, cook in batches, "
-                  "and "
-                  "make sure the vegetables are dry before they go in."),
-         swap=("chicken", "firm tofu, pressed and cubed", "Toss the tofu in cornstarch and fry until crisp "
-                                                          "first."),
+                  "and make sure the vegetables are dry before they go in."),
+         swap=("chicken", "firm tofu, pressed and cubed",
+               "Toss the tofu in cornstarch and fry until crisp first."),
          store="Leftovers keep for 3 days in the fridge; reheat in a hot pan rather than the microwave to "
-               "keep "
-               "some crunch.",
+               "keep some crunch.",
          about="A stir-fry cooks small pieces quickly over very high heat, so everything should be chopped "
-               "before "
-               "you start."),
+               "before you start."),
     dict(name="guacamole", serves=4, time="10 minutes",
          ing=["3 ripe avocados", "1 lime", "1/2 small red onion, finely diced", "1 jalapeño, finely chopped",
               "1 tomato, seeded and diced", "A handful of cilantro", "Salt"],
@@ -3557,14 +3476,13 @@ RECIPES = [
          problem=("it turns brown quickly",
                   "Press plastic wrap directly onto the surface so no air touches it, and add the lime juice "
                   "early. A little browning on top is harmless and can be stirred in."),
-         swap=("cilantro", "flat-leaf parsley or simply more lime", "It will taste different but still "
-                                                                    "fresh."),
+         swap=("cilantro", "flat-leaf parsley or simply more lime",
+               "It will taste different but still fresh."),
          store="It is best eaten the same day but keeps for about a day in the fridge with wrap pressed onto "
                "the surface.",
          about="Guacamole is a Mexican avocado dip; the best versions are simple and depend on perfectly "
-               "ripe "
-               "avocados."),
-    dict(name="fluffy pancakes", serves=4, time="25 minutes",
+               "ripe avocados."),
+    dict(name="fluffy pancakes", plural=True, serves=4, time="25 minutes",
          ing=["200 g plain flour", "2 tsp baking powder", "1 tbsp sugar", "Pinch of salt", "250 ml milk",
               "1 egg", "30 g melted butter", "Butter for the pan"],
          steps=["Whisk the flour, baking powder, sugar and salt in a bowl.",
@@ -3574,10 +3492,8 @@ RECIPES = [
                 "Cook ladlefuls in a lightly buttered pan over medium heat until bubbles appear, then flip."],
          problem=("the pancakes come out flat and rubbery",
                   "That usually means the batter was overmixed or the baking powder is old. Stir only until "
-                  "the "
-                  "flour disappears, and test the baking powder by dropping a spoonful into hot water; it "
-                  "should "
-                  "fizz."),
+                  "the flour disappears, and test the baking powder by dropping a spoonful into hot water; "
+                  "it should fizz."),
          swap=("milk", "buttermilk, using 1 tsp baking soda in place of 1 tsp of the baking powder",
                "Buttermilk pancakes are especially tender."),
          store="Cooked pancakes freeze well with baking paper between them; reheat them in the toaster.",
@@ -3585,8 +3501,8 @@ RECIPES = [
                "crêpes."),
     dict(name="tomato pasta sauce", serves=4, time="45 minutes",
          ing=["2 cans whole peeled tomatoes", "4 tbsp olive oil", "4 garlic cloves, sliced",
-              "Pinch of chilli flakes", "A few basil leaves", "Salt", "1 tsp sugar if the tomatoes are "
-                                                                      "sharp"],
+              "Pinch of chilli flakes", "A few basil leaves", "Salt",
+              "1 tsp sugar if the tomatoes are sharp"],
          steps=["Gently cook the garlic in the oil until pale golden.",
                 "Add the chilli flakes, then the tomatoes, crushing them with a spoon.",
                 "Simmer uncovered for 30 minutes, stirring now and then.",
@@ -3594,8 +3510,7 @@ RECIPES = [
                 "Stir in torn basil just before serving."],
          problem=("the sauce tastes too acidic",
                   "Cook it longer to mellow it, add a knob of butter at the end, or a small pinch of sugar. "
-                  "Baking "
-                  "soda neutralises acid too, but a tiny pinch is plenty."),
+                  "Baking soda neutralises acid too, but a tiny pinch is plenty."),
          swap=("canned tomatoes", "1 kg very ripe fresh tomatoes, peeled and chopped",
                "Fresh tomatoes need a little longer to cook down."),
          store="The sauce keeps for 5 days in the fridge or 6 months in the freezer.",
@@ -3607,18 +3522,16 @@ RECIPES = [
                 "Pat the skin dry and rub it with butter, salt and pepper.",
                 "Put the halved lemon, garlic and thyme inside the cavity.",
                 "Roast on top of the potatoes for about 1 hour 20 minutes, until the juices run clear and "
-                "the "
-                "thickest part of the thigh reaches 75°C.",
+                "the thickest part of the thigh reaches 75°C.",
                 "Rest for 15 minutes before carving."],
          problem=("the breast meat is dry",
                   "Dry breast usually means overcooking. Use a thermometer and take it out when the thigh "
-                  "reaches "
-                  "temperature, and always rest the bird. Dry-brining with salt the night before helps too."),
+                  "reaches temperature, and always rest the bird. Dry-brining with salt the night before "
+                  "helps too."),
          swap=("butter", "olive oil", "The skin will still crisp, though it browns slightly less."),
          store="Cooked chicken keeps for 3 to 4 days in the fridge; use the carcass for stock.",
          about="A roast chicken is one of the most useful things to learn: one bird gives a dinner, "
-               "leftovers and "
-               "stock."),
+               "leftovers and stock."),
     dict(name="vegetable curry", serves=4, time="40 minutes",
          ing=["1 onion, chopped", "3 garlic cloves", "A thumb of ginger", "2 tbsp curry paste",
               "1 can coconut milk", "1 can chickpeas, drained", "1 sweet potato, cubed", "2 handfuls spinach",
@@ -3630,8 +3543,7 @@ RECIPES = [
                 "Stir in the spinach until wilted and finish with lime juice."],
          problem=("the curry is too spicy",
                   "Stir in more coconut milk or a spoon of yogurt, and serve it with plenty of rice. A "
-                  "little sugar "
-                  "or lime also balances the heat."),
+                  "little sugar or lime also balances the heat."),
          swap=("sweet potato", "cauliflower or butternut squash", "Cauliflower needs about 10 minutes."),
          store="It tastes even better the next day and keeps for 4 days in the fridge.",
          about="This is a quick weeknight curry that relies on a good paste and coconut milk for depth."),
@@ -3643,21 +3555,18 @@ RECIPES = [
                 "Let it rise until doubled, about 1 to 2 hours.",
                 "Pour half the oil into a baking tray, add the dough and stretch it to the corners.",
                 "Let it rise for 30 minutes more, then dimple with your fingers, drizzle with oil and "
-                "sprinkle "
-                "salt and rosemary.",
+                "sprinkle salt and rosemary.",
                 "Bake at 220°C for 20 to 25 minutes until deep golden."],
          problem=("the focaccia is dense",
                   "It probably needed a longer rise. The dough should be bubbly and jiggly before baking. "
-                  "Cold "
-                  "kitchens slow yeast down, so go by how it looks rather than the clock."),
-         swap=("rosemary", "cherry tomatoes, olives or thinly sliced red onion", "Press toppings in after "
-                                                                                 "dimpling."),
-         store="It is best on the day; keep leftovers wrapped for a day, or freeze and refresh in a "
-               "hot oven.",
+                  "Cold kitchens slow yeast down, so go by how it looks rather than the clock."),
+         swap=("rosemary", "cherry tomatoes, olives or thinly sliced red onion",
+               "Press toppings in after dimpling."),
+         store="It is best on the day; keep leftovers wrapped for a day, or freeze and refresh in a hot "
+               "oven.",
          about="Focaccia is an Italian flatbread made with a wet, olive-oil-rich dough that is very "
-               "forgiving for "
-               "beginners."),
-    dict(name="French omelette", serves=1, time="5 minutes",
+               "forgiving for beginners."),
+    dict(name="French omelette", art="a French omelette", serves=1, time="5 minutes",
          ing=["3 eggs", "1 tbsp butter", "Pinch of salt", "Chopped chives"],
          steps=["Beat the eggs with the salt until completely uniform.",
                 "Melt the butter in a non-stick pan over medium-low heat until foaming.",
@@ -3666,13 +3575,14 @@ RECIPES = [
                 "Roll the omelette onto a plate, seam side down, and sprinkle with chives."],
          problem=("the omelette browns",
                   "The heat is too high. A French omelette should stay pale yellow; lower the heat and keep "
-                  "the "
-                  "eggs moving."),
+                  "the eggs moving."),
          swap=("chives", "a little grated Gruyère", "Add the cheese just before rolling."),
-         store="It is meant to be eaten immediately and does not keep well.",
+         store="It is best eaten straight away; a leftover omelette keeps for a day in the fridge and is "
+               "nicer cold in a sandwich than reheated.",
          about="The classic French omelette is pale, smooth and creamy inside, rolled rather than folded."),
     dict(name="hummus", serves=6, time="15 minutes",
-         ing=["1 can chickpeas (keep the liquid)", "3 tbsp tahini", "Juice of 1 lemon", "1 small garlic clove",
+         ing=["1 can chickpeas (keep the liquid)", "3 tbsp tahini", "Juice of 1 lemon",
+              "1 small garlic clove",
               "2 tbsp olive oil", "1/2 tsp cumin", "Salt", "Ice-cold water"],
          steps=["Blend the tahini and lemon juice first until thick and pale.",
                 "Add the garlic, cumin and salt and blend again.",
@@ -3681,12 +3591,11 @@ RECIPES = [
                 "Serve with olive oil and a sprinkle of paprika."],
          problem=("the hummus is grainy",
                   "Blend for longer than feels necessary, and add a little ice water. Peeling the chickpeas, "
-                  "or "
-                  "simmering them with a pinch of baking soda first, makes it even smoother."),
+                  "or simmering them with a pinch of baking soda first, makes it even smoother."),
          swap=("tahini", "a spoon of Greek yogurt and a drop of sesame oil", "It will be tangier."),
          store="It keeps for 4 to 5 days in a covered container in the fridge.",
          about="Hummus is a Levantine dip of chickpeas, tahini, lemon and garlic."),
-    dict(name="overnight oats", serves=1, time="5 minutes plus overnight",
+    dict(name="overnight oats", plural=True, serves=1, time="5 minutes plus overnight",
          ing=["50 g rolled oats", "120 ml milk or plant milk", "3 tbsp yogurt", "1 tsp chia seeds",
               "1 tsp honey or maple syrup", "A handful of berries"],
          steps=["Mix the oats, milk, yogurt, chia and sweetener in a jar.",
@@ -3694,8 +3603,7 @@ RECIPES = [
                 "In the morning, stir, loosen with a splash of milk if needed, and top with berries."],
          problem=("they turn out too thick",
                   "Oats keep absorbing liquid. Add a splash more milk in the morning, or use a little more "
-                  "to "
-                  "begin with."),
+                  "to begin with."),
          swap=("yogurt", "extra milk or a mashed banana", "The banana also sweetens it."),
          store="Made in jars, they keep for 3 days in the fridge, which makes them ideal for meal prep.",
          about="Overnight oats soak instead of cooking, so breakfast is ready the moment you wake up."),
@@ -3707,8 +3615,7 @@ COOK_TECH = [
      ["Baking soda is pure sodium bicarbonate and needs an acid in the recipe, such as buttermilk, yogurt or "
       "brown sugar, to produce gas. Baking powder already contains both the soda and a dry acid.",
       "You can usually swap baking soda for about three times as much baking powder, although the flavour "
-      "and "
-      "browning change slightly. Going the other way is harder, because you must add an acid as well.",
+      "and browning change slightly. Going the other way is harder, because you must add an acid as well.",
       "Both lose strength over time, so check the date if your bakes stop rising."],
      "Baking soda needs an acid in the recipe; baking powder includes its own.",
      "They're the same thing with different names."),
@@ -3722,18 +3629,15 @@ COOK_TECH = [
     ("pasta_water", ["How much salt should I put in pasta water?", "Do I need to salt the water for pasta?"],
      ["Yes. Pasta absorbs the water it cooks in, so salting is the only chance to season it from the inside.",
       "A good guide is about 10 g of salt per litre of water. The water should taste pleasantly seasoned, "
-      "not "
-      "like the sea.",
+      "not like the sea.",
       "Save a mug of the starchy water before draining; a splash helps sauces cling."],
      "Yes, about 10 g per litre, and keep some starchy water for the sauce.",
      "Add oil to the water instead of salt so it doesn't stick."),
     ("cast_iron", ["How do I look after a cast iron pan?", "Can I wash cast iron with soap?"],
      ["A little mild soap is fine on a well-seasoned pan; the seasoning is polymerised oil, not a layer of "
-      "grease "
-      "that soap strips.",
+      "grease that soap strips.",
       "What damages cast iron is soaking and leaving it wet. Wash it, dry it on the hob for a minute, and "
-      "wipe on "
-      "a very thin layer of oil while warm.",
+      "wipe on a very thin layer of oil while warm.",
       "Cooking fatty foods in it regularly builds the seasoning up."],
      "Wash it briefly, dry it on the heat and oil it thinly; avoid soaking.",
      "Never wash it, just wipe it out and put it away."),
@@ -3741,8 +3645,7 @@ COOK_TECH = [
      ["Real caramelised onions take 40 minutes or more over medium-low heat. Recipes that say 10 minutes are "
       "describing browned onions.",
       "Slice them evenly, use a wide pan with enough fat, add a pinch of salt, and stir every few minutes. "
-      "If "
-      "the pan starts to catch, add a splash of water and scrape up the brown bits.",
+      "If the pan starts to catch, add a splash of water and scrape up the brown bits.",
       "They keep in the fridge for a week, so make a big batch."],
      "Cook them low and slow for 40 minutes or more, deglazing with water when the pan catches.",
      "Turn the heat to high and they will be done in 5 minutes."),
@@ -3750,43 +3653,36 @@ COOK_TECH = [
      ["Browning needs a dry surface and high heat. Pat the meat dry, season it, and let the pan get very hot "
       "before adding oil and meat.",
       "Do not crowd the pan, and do not move the meat until it releases on its own; if it sticks, it is not "
-      "ready "
-      "to turn.",
+      "ready to turn.",
       "Wet, crowded meat steams instead of searing."],
      "Dry the meat, use a very hot pan, don't crowd it and don't move it too early.",
      "Add the meat to a cold pan and heat them up together."),
-    ("knives", ["How often should I sharpen my kitchen knives?", "What's the difference between honing and "
-                                                                 "sharpening?"],
+    ("knives", ["How often should I sharpen my kitchen knives?",
+                "What's the difference between honing and sharpening?"],
      ["Honing with a steel realigns the edge and can be done every few uses. Sharpening removes metal to "
-      "create "
-      "a new edge and is needed only a few times a year for home cooks.",
+      "create a new edge and is needed only a few times a year for home cooks.",
       "A sharp knife is safer than a dull one, because it does not slip. If it struggles to slice a tomato "
       "skin, it is time to sharpen."],
      "Hone often and sharpen a few times a year; a knife that won't cut tomato skin needs sharpening.",
      "Sharpen before every use."),
     ("rice", ["How do I cook perfect rice on the stove?", "Why is my rice always mushy?"],
      ["Rinse the rice until the water runs mostly clear. For long-grain white rice, use about 1.25 to 1.5 "
-      "cups "
-      "of water per cup of rice.",
+      "cups of water per cup of rice.",
       "Bring it to a boil, cover, turn the heat to the lowest setting and cook for 15 minutes without "
-      "lifting the "
-      "lid. Then rest it off the heat, still covered, for 10 minutes.",
+      "lifting the lid. Then rest it off the heat, still covered, for 10 minutes.",
       "Mushy rice usually means too much water or too much stirring."],
      "Rinse it, use less water than you think, cook covered on low and let it rest.",
      "Boil it in lots of water and stir constantly."),
     ("yeast", ["How do I know if my yeast is still active?", "Why didn't my bread rise?"],
      ["Dissolve a teaspoon of sugar in warm water, around body temperature, and stir in the yeast. Within "
-      "ten "
-      "minutes it should be foamy; if not, the yeast is dead.",
+      "ten minutes it should be foamy; if not, the yeast is dead.",
       "Other common reasons for a poor rise are water that was too hot, a cold kitchen, or too much salt "
-      "touching "
-      "the yeast directly."],
+      "touching the yeast directly."],
      "Proof it in warm sugary water; it should foam within ten minutes.",
      "Yeast never expires, so it's probably the flour."),
     ("blanch", ["What does blanching vegetables mean?", "Why blanch vegetables before freezing them?"],
      ["Blanching is a brief boil followed by a plunge into ice water. It sets the colour, softens the "
-      "texture "
-      "slightly and stops enzymes that would otherwise spoil flavour in the freezer.",
+      "texture slightly and stops enzymes that would otherwise spoil flavour in the freezer.",
       "Green beans need about 3 minutes, broccoli florets 2 to 3. Dry them well before freezing in a single "
       "layer."],
      "A quick boil then ice bath; it keeps colour and texture, especially before freezing.",
@@ -3809,8 +3705,10 @@ def bundle_cooking(rng):
     n = r["name"]
     ctx = pick(rng, ["", "I'm hosting friends on Saturday. ", "I've never made it before. ",
                      "Looking for a weeknight dinner idea. ", "My kids are picky eaters. "])
-    prompt = ctx + pick(rng, [f"How do I make {n}?", f"Can you give me a recipe for {n}?",
-                              f"What's a good, simple {n} recipe?", f"Walk me through making {n} at home."])
+    art = r.get("art", n)
+    does, them = ("do", "them") if r.get("plural") else ("does", "it")
+    prompt = ctx + pick(rng, [f"How do I make {art}?", f"Can you give me a recipe for {art}?",
+                              f"What's a good, simple {n} recipe?", f"Walk me through making {art} at home."])
     steps = numbered(r["steps"])
     resp = paras(
         f"**{cap(n)}** (serves {r['serves']}, about {r['time']})",
@@ -3823,32 +3721,33 @@ def bundle_cooking(rng):
     )
     short = r["about"]
     recipe = QA(f"cook:{n}:recipe", prompt, resp, short,
-                worse(rng, f"Combine the ingredients for {n}, cook until done and season to taste.", COOK_VAGUE),
-                followup=f"Great. How do I make {n}?", instruction=f"Write a recipe for {n}.")
+                worse(rng, f"Combine the ingredients for {art}, cook until done and season to taste.",
+                      COOK_VAGUE),
+                followup=f"Great. How do I make {art}?", instruction=f"Write a recipe for {art}.")
     sym, fix = r["problem"]
-    trouble = QA(f"cook:{n}:fix", pick(rng, [f"When I make {n}, {sym}. What am I doing wrong?",
-                                            f"Why does my {n} keep failing? Every time {sym}."]),
+    trouble = QA(f"cook:{n}:fix", pick(rng, [f"When I make {art}, {sym}. What am I doing wrong?",
+                                            f"Why {does} my {n} keep failing? Every time {sym}."]),
                  paras(fix, pick(rng, ["Change one thing at a time so you know what made the difference.",
                                        "Making a half batch is a cheap way to practise.", ""])),
-                 fix.split(". ")[0].rstrip(".") + ".", worse(rng, "Try again and be more careful.", COOK_VAGUE),
+                 fix.split(". ")[0].rstrip(".") + ".",
+                 worse(rng, "Try again and be more careful.", COOK_VAGUE),
                  followup=f"What if {sym}?")
     old, new, note = r["swap"]
-    swap = QA(f"cook:{n}:swap", pick(rng, [f"Can I make {n} without {old}?", f"What can I use instead of "
-                                                                             f"{old} in {n}?"]),
+    swap = QA(f"cook:{n}:swap", pick(rng, [f"Can I make {art} without {old}?",
+                                           f"What can I use instead of {old} in {art}?"]),
               paras(f"Yes. Use {new} instead of the {old}. {note}",
                     pick(rng, ["Substitutions change the result a little, so taste as you go.",
                                "Write down what you changed so you can repeat it if it works.", ""])),
               f"Use {new} instead.", worse(rng, f"Just leave out the {old}.", COOK_VAGUE),
               followup=f"I don't have {old}. What can I use?")
-    store = QA(f"cook:{n}:store", pick(rng, [f"How long does {n} keep?", f"Can I make {n} ahead and "
-                                                                         f"store it?"]),
+    store = QA(f"cook:{n}:store", pick(rng, [f"How long {does} {art} keep?",
+                                             f"Can I make {art} ahead and store {them}?"]),
                paras(r["store"], pick(rng, ["Cool leftovers quickly and refrigerate within two hours of "
                                             "cooking.",
                                             "Label containers with the date so nothing gets forgotten.",
-                                            "When reheating, make sure it is piping hot all the way "
-                                            "through."])),
-               r["store"].split(";")[0].split(",")[0].rstrip(".") + ".", worse(rng, "A few days, "
-                                                                                    "probably.", COOK_VAGUE),
+                                            "Shallow containers help leftovers cool down faster."])),
+               r["store"].split(";")[0].split(",")[0].rstrip(".") + ".", worse(rng, "A few days, probably.",
+                                                                               COOK_VAGUE),
                followup="How long will the leftovers keep?")
     return [recipe, trouble, swap, store]
 
@@ -3871,11 +3770,10 @@ SKY = [
                 "A day on Mars lasts about 24 hours and 37 minutes, very close to an Earth day.",
                 "It has two small, irregular moons, Phobos and Deimos."],
          observe="Mars looks like a bright orange-red star. It is best around opposition, roughly every 26 "
-                 "months, "
-                 "when it is closest and visible all night; a small telescope then shows the polar caps.",
+                 "months, when it is closest and visible all night; a small telescope then shows the polar "
+                 "caps.",
          kid="Mars is a cold, dusty, red planet. It is red because its dirt is a bit rusty, and it has a "
-             "volcano "
-             "almost three times taller than Mount Everest."),
+             "volcano almost three times taller than Mount Everest."),
     dict(name="Jupiter", kind="planet",
          facts=["Jupiter is the largest planet, more than 300 times as massive as Earth.",
                 "It is a gas giant made mostly of hydrogen and helium, with no solid surface to stand on.",
@@ -3884,25 +3782,20 @@ SKY = [
                 "1610.",
                 "Jupiter rotates in under 10 hours, the shortest day of any planet."],
          observe="Jupiter is one of the brightest objects in the night sky. Even binoculars held steady show "
-                 "its "
-                 "four largest moons as tiny points of light in a line.",
+                 "its four largest moons as tiny points of light in a line.",
          kid="Jupiter is the biggest planet. It's a giant ball of gas with a storm bigger than the whole "
-             "Earth "
-             "that has been spinning for hundreds of years."),
+             "Earth that has been spinning for hundreds of years."),
     dict(name="Saturn", kind="planet",
          facts=["Saturn is the sixth planet and the second largest.",
                 "Its rings are made of countless pieces of ice and rock, from grains of dust to chunks as "
-                "big as "
-                "houses.",
+                "big as houses.",
                 "The rings are enormously wide but in most places only tens of metres thick.",
                 "Saturn's average density is lower than that of water.",
                 "Its largest moon, Titan, has a thick atmosphere and lakes of liquid methane."],
          observe="A small telescope at 30 times magnification or more shows the rings clearly, one of the "
-                 "most "
-                 "memorable first views in astronomy.",
+                 "most memorable first views in astronomy.",
          kid="Saturn is the planet with the beautiful rings. The rings are made of billions of pieces of "
-             "ice, "
-             "some tiny like sand and some as big as a house."),
+             "ice, some tiny like sand and some as big as a house."),
     dict(name="Venus", kind="planet",
          facts=["Venus is the second planet from the Sun and nearly the same size as Earth.",
                 "Its thick carbon dioxide atmosphere traps heat, making it the hottest planet, at around "
@@ -3911,8 +3804,7 @@ SKY = [
                 "A day on Venus is longer than its year.",
                 "It is covered in clouds of sulfuric acid that reflect sunlight brilliantly."],
          observe="Venus is the brightest point of light after the Moon, seen low in the west after sunset or "
-                 "in "
-                 "the east before dawn. Through a telescope it shows phases like the Moon.",
+                 "in the east before dawn. Through a telescope it shows phases like the Moon.",
          kid="Venus is the hottest planet, even hotter than Mercury, because its thick air traps heat like a "
              "blanket. It shines so brightly that people call it the evening star."),
     dict(name="the Moon", kind="moon",
@@ -3923,66 +3815,54 @@ SKY = [
                 "Twelve astronauts walked on its surface between 1969 and 1972.",
                 "Its gravity is the main driver of Earth's ocean tides."],
          observe="The best time to look at the Moon through binoculars is not at full moon but near the "
-                 "quarter "
-                 "phases, when shadows along the terminator make craters stand out.",
+                 "quarter phases, when shadows along the terminator make craters stand out.",
          kid="The Moon is Earth's rocky neighbour. We always see the same side of it, and people have walked "
-             "on "
-             "it and left footprints that are still there."),
+             "on it and left footprints that are still there."),
     dict(name="the Andromeda Galaxy", kind="galaxy",
          facts=["The Andromeda Galaxy is the nearest large spiral galaxy to the Milky Way, about 2.5 million "
                 "light-years away.",
                 "It contains roughly a trillion stars.",
                 "It is the most distant object most people can see with the naked eye.",
                 "Andromeda and the Milky Way are moving towards each other and are expected to merge in "
-                "several "
-                "billion years."],
+                "several billion years."],
          observe="From a dark site in autumn, look for a faint, elongated smudge near the constellation "
-                 "Cassiopeia. "
-                 "Binoculars show it better than most small telescopes because it is so large.",
+                 "Cassiopeia. Binoculars show it better than most small telescopes because it is so large.",
          kid="The Andromeda Galaxy is a giant spinning city of stars, like our own Milky Way. Its light has "
              "travelled for about two and a half million years to reach your eyes."),
     dict(name="the Orion Nebula", kind="nebula",
          facts=["The Orion Nebula is a vast cloud of gas and dust about 1,300 light-years away where new "
-                "stars "
-                "are forming.",
+                "stars are forming.",
                 "It sits in Orion's sword, just below the three belt stars.",
                 "At its centre is the Trapezium, a tight group of young, hot stars that light up the gas.",
                 "It is one of the most photographed objects in the night sky."],
          observe="In winter in the northern hemisphere, find Orion's belt and look just below it. The nebula "
-                 "is a "
-                 "fuzzy patch to the naked eye and shows wispy structure in binoculars.",
-         kid="The Orion Nebula is a star nursery: a giant glowing cloud where brand-new stars are "
-             "being born."),
+                 "is a fuzzy patch to the naked eye and shows wispy structure in binoculars.",
+         kid="The Orion Nebula is a star nursery: a giant glowing cloud where brand-new stars are being "
+             "born."),
     dict(name="the Pleiades", kind="star cluster",
          facts=["The Pleiades, also called the Seven Sisters, is an open cluster of young hot stars about "
-                "440 "
-                "light-years away.",
+                "440 light-years away.",
                 "Most people can see six or seven stars with the naked eye, but the cluster contains over a "
                 "thousand.",
                 "The stars are only around 100 million years old, young by stellar standards.",
                 "The cluster appears in the myths of many cultures around the world."],
          observe="In autumn and winter evenings, look for a tiny, dipper-shaped group of bright stars in "
-                 "Taurus. "
-                 "Binoculars are the perfect instrument for it.",
+                 "Taurus. Binoculars are the perfect instrument for it.",
          kid="The Pleiades is a little family of young stars travelling through space together. You can spot "
-             "a "
-             "handful of them without a telescope."),
+             "a handful of them without a telescope."),
     dict(name="Betelgeuse", kind="star",
          facts=["Betelgeuse is a red supergiant star marking Orion's shoulder.",
                 "If it replaced the Sun, it would extend beyond the orbit of Mars.",
                 "It is near the end of its life and will one day explode as a supernova, although that could "
-                "be "
-                "up to around 100,000 years away.",
+                "be up to around 100,000 years away.",
                 "In 2019 and 2020 it dimmed noticeably, likely because of a cloud of dust it had ejected."],
          observe="Betelgeuse is easy to find as the orange-red star at the upper left of Orion, as seen from "
-                 "the "
-                 "northern hemisphere. Compare its colour with blue-white Rigel at the opposite corner.",
+                 "the northern hemisphere. Compare its colour with blue-white Rigel at the opposite corner.",
          kid="Betelgeuse is an enormous old red star. It is so big that if it sat where our Sun is, it would "
              "swallow Mercury, Venus, Earth and Mars."),
     dict(name="Polaris", kind="star",
          facts=["Polaris, the North Star, lies almost exactly above Earth's north pole, so it barely moves "
-                "in the "
-                "sky.",
+                "in the sky.",
                 "It is not the brightest star in the sky; it ranks around 48th.",
                 "Its height above the horizon is roughly equal to your latitude.",
                 "Because Earth's axis slowly wobbles, other stars will take its place as pole star over "
@@ -3990,19 +3870,16 @@ SKY = [
          observe="Follow the two stars at the end of the Big Dipper's bowl upwards about five times their "
                  "separation and you arrive at Polaris.",
          kid="Polaris is the North Star. It stays in nearly the same place all night, so travellers have "
-             "used it "
-             "for thousands of years to find north."),
+             "used it for thousands of years to find north."),
     dict(name="Halley's Comet", kind="comet",
          facts=["Halley's Comet returns to the inner solar system roughly every 76 years.",
                 "It was last seen from Earth in 1986 and will next be visible around 2061.",
                 "Edmond Halley predicted its return, which confirmed that comets can orbit the Sun.",
                 "Debris from Halley causes two annual meteor showers, the Eta Aquariids and the Orionids."],
          observe="You will have to wait until about 2061, but you can see its dust every year during the "
-                 "Orionid "
-                 "meteor shower in October.",
+                 "Orionid meteor shower in October.",
          kid="Halley's Comet is a giant dirty snowball that swings past the Sun about every 76 years, so "
-             "most "
-             "people only get one chance to see it."),
+             "most people only get one chance to see it."),
     dict(name="the Perseid meteor shower", kind="meteor shower",
          facts=["The Perseids peak around 12 to 13 August every year.",
                 "They are caused by Earth passing through dust left by Comet Swift-Tuttle.",
@@ -4018,8 +3895,7 @@ SKY = [
                 "It is about the size of a football field including its solar arrays.",
                 "Astronauts on board see around 16 sunrises and sunsets each day."],
          observe="The ISS looks like a very bright, steady star moving across the sky in a few minutes, "
-                 "without "
-                 "blinking lights. Space agencies publish pass times for your location.",
+                 "without blinking lights. Space agencies publish pass times for your location.",
          kid="The space station is a home in space where astronauts live and do experiments. It zooms around "
              "the whole Earth in about an hour and a half."),
     dict(name="Mercury", kind="planet",
@@ -4029,11 +3905,9 @@ SKY = [
                 "A year on Mercury lasts just 88 Earth days.",
                 "Its surface is heavily cratered and looks similar to our Moon."],
          observe="Mercury never strays far from the Sun, so look low on the horizon shortly after sunset or "
-                 "before "
-                 "sunrise around its greatest elongation. Never point binoculars near the Sun.",
+                 "before sunrise around its greatest elongation. Never point binoculars near the Sun.",
          kid="Mercury is the smallest planet and races around the Sun faster than any other, so its year is "
-             "only "
-             "88 days long."),
+             "only 88 days long."),
 ]
 
 SKY_CONCEPTS = [
@@ -4045,21 +3919,17 @@ SKY_CONCEPTS = [
      "It's the time it takes to travel to a star."),
     ("blue_sky", ["Why is the sky blue?", "Why are sunsets red if the sky is blue?"],
      ["Sunlight contains all colours. Air molecules scatter short wavelengths, blue and violet, much more "
-      "than "
-      "long red wavelengths, an effect called Rayleigh scattering, so blue light reaches your eyes from "
-      "every "
-      "direction.",
+      "than long red wavelengths, an effect called Rayleigh scattering, so blue light reaches your eyes from "
+      "every direction.",
       "At sunset the light travels through much more atmosphere, so most of the blue is scattered away "
-      "before it "
-      "reaches you, leaving the oranges and reds."],
+      "before it reaches you, leaving the oranges and reds."],
      "Air scatters blue light more than red (Rayleigh scattering); at sunset the blue is scattered away.",
      "Because it reflects the colour of the oceans."),
     ("seasons", ["What causes the seasons?", "Is summer hotter because Earth is closer to the Sun?"],
      ["The seasons are caused by the tilt of Earth's axis, about 23.4 degrees, not by our distance from the "
       "Sun.",
       "When your hemisphere is tilted towards the Sun, sunlight arrives more directly and days are longer, "
-      "so it "
-      "is summer. In fact Earth is closest to the Sun in early January, during the northern winter."],
+      "so it is summer. In fact Earth is closest to the Sun in early January, during the northern winter."],
      "Earth's 23.4-degree axial tilt, not its distance from the Sun.",
      "Earth is closer to the Sun in summer and farther away in winter."),
     ("phases", ["Why does the Moon have phases?", "What causes the phases of the Moon?"],
@@ -4072,23 +3942,19 @@ SKY_CONCEPTS = [
     ("eclipses", ["What's the difference between a solar and a lunar eclipse?",
                   "Why don't we have an eclipse every month?"],
      ["A solar eclipse happens when the Moon passes between the Sun and Earth, casting its shadow on us. A "
-      "lunar "
-      "eclipse happens when Earth passes between the Sun and the Moon, and Earth's shadow darkens the Moon.",
+      "lunar eclipse happens when Earth passes between the Sun and the Moon, and Earth's shadow darkens the "
+      "Moon.",
       "We do not get eclipses every month because the Moon's orbit is tilted about 5 degrees relative to "
-      "Earth's, "
-      "so the three bodies usually miss lining up exactly.",
+      "Earth's, so the three bodies usually miss lining up exactly.",
       "Never look at a solar eclipse without certified eclipse glasses; lunar eclipses are safe to watch."],
      "Solar: the Moon blocks the Sun. Lunar: Earth's shadow falls on the Moon. The tilted orbit prevents "
-     "monthly "
-     "eclipses.",
+     "monthly eclipses.",
      "They're the same thing seen from different countries."),
     ("exoplanets", ["How do astronomers find planets around other stars?", "What is the transit method?"],
      ["Most known exoplanets were found by the transit method: a planet passing in front of its star blocks "
-      "a "
-      "tiny fraction of the light, producing a regular dip in brightness.",
+      "a tiny fraction of the light, producing a regular dip in brightness.",
       "Another technique, the radial velocity method, detects the star wobbling slightly as the planet's "
-      "gravity "
-      "tugs on it, which shifts the star's light back and forth in wavelength.",
+      "gravity tugs on it, which shifts the star's light back and forth in wavelength.",
       "Thousands of exoplanets have been confirmed this way."],
      "Mainly by the dips in starlight when a planet transits, and by the star's wobble.",
      "By taking close-up photos of them with big telescopes."),
@@ -4096,10 +3962,8 @@ SKY_CONCEPTS = [
      ["A black hole is a region where gravity is so strong that nothing, not even light, can escape once it "
       "crosses the boundary called the event horizon.",
       "Stellar black holes form when very massive stars collapse at the end of their lives. Supermassive "
-      "black "
-      "holes, millions to billions of times the Sun's mass, sit at the centres of most large galaxies, "
-      "including "
-      "ours.",
+      "black holes, millions to billions of times the Sun's mass, sit at the centres of most large galaxies, "
+      "including ours.",
       "In 2019 the Event Horizon Telescope released the first image of a black hole's shadow."],
      "A region where gravity traps even light; many form when massive stars collapse.",
      "A hole in space that sucks up everything in the universe."),
@@ -4138,15 +4002,16 @@ def bundle_astronomy(rng):
                                                    f"Give me some interesting facts about {n}."]),
                   body, facts[0], worse(rng, facts[0], SKY_VAGUE),
                   followup=f"What about {n}?")
-    observe = QA(f"sky:{n}:observe", pick(rng, [f"How can I see {n} myself?", f"What's the best way to "
-                                                                              f"observe {n}?"]),
+    observe = QA(f"sky:{n}:observe", pick(rng, [f"How can I see {n} myself?",
+                                                f"What's the best way to observe {n}?"]),
                  paras(o["observe"], pick(rng, ["A free planetarium app helps you find your way around the "
                                                 "sky.",
                                                 "Give your eyes 20 minutes away from screens to adapt to the "
                                                 "dark.",
                                                 "Clear, moonless nights away from street lights make a big "
                                                 "difference."])),
-                 o["observe"].split(". ")[0].rstrip(".") + ".", worse(rng, "Just look up at night.", SKY_VAGUE),
+                 o["observe"].split(". ")[0].rstrip(".") + ".",
+                 worse(rng, "Just look up at night.", SKY_VAGUE),
                  followup="How can I see it myself?")
     kid = QA(f"sky:{n}:kid", pick(rng, [f"How would you explain {n} to a seven-year-old?",
                                          f"My daughter asked me what {n} is. How do I explain it simply?"]),
@@ -4168,8 +4033,8 @@ def sky_concept(rng, c):
 EVENTS = [
     dict(name="the fall of the Berlin Wall", when="9 November 1989",
          summary="On the night of 9 November 1989, East German authorities unexpectedly announced that "
-                 "citizens "
-                 "could cross the border, and crowds poured through the checkpoints of the Berlin Wall.",
+                 "citizens could cross the border, and crowds poured through the checkpoints of the Berlin "
+                 "Wall.",
          causes=["economic stagnation and shortages in East Germany",
                  "mass emigration through Hungary and Czechoslovakia in 1989",
                  "peaceful protests such as the Monday demonstrations in Leipzig",
@@ -4177,53 +4042,50 @@ EVENTS = [
          effects=["German reunification on 3 October 1990",
                   "the rapid end of communist governments across Central and Eastern Europe",
                   "a powerful symbol of the end of the Cold War"],
-         timeline=[("1961", "construction of the Wall begins"), ("1987", "Reagan's \"tear down this wall\" "
-                                                                         "speech"),
+         timeline=[("1961", "construction of the Wall begins"), ("1987",
+                                                                 "Reagan's \"tear down this wall\" speech"),
                    ("9 November 1989", "the border opens"), ("3 October 1990", "Germany is reunified")]),
     dict(name="the invention of the printing press", when="around 1440",
          summary="Around 1440 in Mainz, Johannes Gutenberg developed a printing press using movable metal "
-                 "type, "
-                 "oil-based ink and a press adapted from those used for wine and paper.",
+                 "type, oil-based ink and a press adapted from those used for wine and paper.",
          causes=["growing demand for books from universities and a rising merchant class",
                  "cheaper paper becoming widely available in Europe",
                  "Gutenberg's skills as a goldsmith and metalworker"],
          effects=["a dramatic fall in the cost of books",
                   "the rapid spread of ideas during the Reformation and the Scientific Revolution",
                   "rising literacy and more standardised languages"],
-         timeline=[("c. 1440", "Gutenberg develops movable type"), ("c. 1455", "the Gutenberg Bible is "
-                                                                               "printed"),
+         timeline=[("c. 1440", "Gutenberg develops movable type"), ("c. 1455",
+                                                                    "the Gutenberg Bible is printed"),
                    ("1500", "presses operate in over 200 European towns"),
                    ("1517", "Luther's theses spread rapidly in print")]),
     dict(name="the Magna Carta", when="1215",
          summary="In June 1215, King John of England sealed the Magna Carta at Runnymede after a revolt by "
                  "barons angry at heavy taxation and arbitrary rule.",
-         causes=["heavy taxes to pay for failed wars in France", "the king's arbitrary punishments and "
-                                                                 "seizures",
+         causes=["heavy taxes to pay for failed wars in France",
+                 "the king's arbitrary punishments and seizures",
                  "a rebellion by powerful barons who captured London"],
          effects=["the principle that the king was subject to the law",
                   "clauses on due process that influenced later constitutions",
                   "a lasting symbol of liberty, even though the original was annulled within months"],
-         timeline=[("1214", "John's defeat at the Battle of Bouvines"), ("June 1215", "the charter is "
-                                                                                      "sealed"),
+         timeline=[("1214", "John's defeat at the Battle of Bouvines"), ("June 1215",
+                                                                         "the charter is sealed"),
                    ("August 1215", "the Pope annuls it"), ("1225", "a revised version is reissued")]),
     dict(name="the French Revolution", when="1789 to 1799",
          summary="Beginning in 1789, the French Revolution overthrew the absolute monarchy, proclaimed the "
-                 "rights "
-                 "of man and transformed French society, passing through radical and violent phases before "
-                 "Napoleon took power in 1799.",
+                 "rights of man and transformed French society, passing through radical and violent phases "
+                 "before Napoleon took power in 1799.",
          causes=["a severe financial crisis after costly wars", "bread shortages and rising food prices",
                  "resentment of the privileges of the nobility and clergy",
                  "Enlightenment ideas about rights and representation"],
          effects=["the end of absolute monarchy and feudal privileges in France",
                   "the Declaration of the Rights of Man and of the Citizen",
                   "the rise of Napoleon and wars that spread revolutionary ideas across Europe"],
-         timeline=[("May 1789", "the Estates-General meets"), ("14 July 1789", "the storming of the "
-                                                                               "Bastille"),
+         timeline=[("May 1789", "the Estates-General meets"), ("14 July 1789",
+                                                               "the storming of the Bastille"),
                    ("1793", "Louis XVI is executed and the Terror begins"), ("1799", "Napoleon's coup")]),
     dict(name="the Apollo 11 Moon landing", when="20 July 1969",
          summary="On 20 July 1969, Neil Armstrong and Buzz Aldrin landed the lunar module Eagle on the Moon "
-                 "while "
-                 "Michael Collins orbited above in the command module.",
+                 "while Michael Collins orbited above in the command module.",
          causes=["the space race between the United States and the Soviet Union",
                  "Kennedy's 1961 goal of landing a man on the Moon within the decade",
                  "enormous investment in NASA and the Saturn V rocket"],
@@ -4234,33 +4096,30 @@ EVENTS = [
                    ("16 July 1969", "Apollo 11 launches"), ("20 July 1969", "the landing")]),
     dict(name="the Black Death", when="1347 to 1351",
          summary="The Black Death was a plague pandemic that swept through Europe between 1347 and 1351, "
-                 "killing "
-                 "an estimated third or more of the population.",
+                 "killing an estimated third or more of the population.",
          causes=["the bacterium Yersinia pestis, spread by fleas on rats and between people",
                  "trade routes that carried the disease from Central Asia to the Mediterranean",
                  "crowded, unsanitary towns"],
          effects=["severe labour shortages that raised wages for surviving workers",
                   "the weakening of the feudal system in Western Europe",
                   "deep religious and social upheaval"],
-         timeline=[("1347", "plague reaches Sicily by ship"), ("1348", "it spreads through France and "
-                                                                       "England"),
+         timeline=[("1347", "plague reaches Sicily by ship"), ("1348",
+                                                               "it spreads through France and England"),
                    ("1349", "it reaches Scandinavia"), ("1351", "the first wave subsides")]),
     dict(name="the fall of Constantinople", when="29 May 1453",
          summary="On 29 May 1453, the Ottoman army of Sultan Mehmed II captured Constantinople after a siege "
-                 "of "
-                 "about seven weeks, ending the Byzantine Empire.",
+                 "of about seven weeks, ending the Byzantine Empire.",
          causes=["centuries of Byzantine decline and territorial losses",
                  "the Ottomans' powerful artillery, including massive cannons",
                  "limited help from Western Europe"],
          effects=["the end of the Byzantine Empire", "Constantinople becoming the Ottoman capital",
                   "Greek scholars moving west, which fed the Italian Renaissance"],
-         timeline=[("April 1453", "the siege begins"), ("22 April 1453", "ships are hauled overland into the "
-                                                                         "Golden Horn"),
+         timeline=[("April 1453", "the siege begins"), ("22 April 1453",
+                                                        "ships are hauled overland into the Golden Horn"),
                    ("29 May 1453", "the city falls")]),
     dict(name="the Meiji Restoration", when="1868",
          summary="The Meiji Restoration of 1868 restored practical imperial rule in Japan, ended the "
-                 "Tokugawa "
-                 "shogunate, and launched a rapid programme of modernisation.",
+                 "Tokugawa shogunate, and launched a rapid programme of modernisation.",
          causes=["the arrival of Commodore Perry's American ships in 1853 and unequal treaties",
                  "discontent with the shogunate among powerful domains such as Satsuma and Chōshū",
                  "fear of colonisation by Western powers"],
@@ -4269,22 +4128,20 @@ EVENTS = [
                   "a new constitution in 1889"],
          timeline=[("1853", "Perry arrives"), ("1868", "imperial rule is restored"),
                    ("1871", "domains are replaced by prefectures"), ("1889", "the Meiji Constitution")]),
-    dict(name="the Rosetta Stone's discovery", when="1799",
+    dict(name="the discovery of the Rosetta Stone", when="1799",
          summary="The Rosetta Stone was found in 1799 by French soldiers in Egypt. It carries the same "
-                 "decree in "
-                 "hieroglyphic, Demotic and ancient Greek scripts.",
+                 "decree in hieroglyphic, Demotic and ancient Greek scripts.",
          causes=["Napoleon's military expedition to Egypt, which included scholars",
                  "construction work on a fort near the town of Rashid (Rosetta)"],
          effects=["Jean-François Champollion's decipherment of hieroglyphs in 1822",
                   "the birth of modern Egyptology",
                   "the stone's move to the British Museum after the British defeated the French"],
          timeline=[("196 BC", "the decree is issued"), ("1799", "the stone is found"),
-                   ("1802", "it goes on display in London"), ("1822", "Champollion announces his "
-                                                                      "breakthrough")]),
+                   ("1802", "it goes on display in London"), ("1822",
+                                                              "Champollion announces his breakthrough")]),
     dict(name="the opening of the Suez Canal", when="1869",
          summary="The Suez Canal opened in November 1869, linking the Mediterranean and Red Seas and cutting "
-                 "the "
-                 "sea journey between Europe and Asia by thousands of kilometres.",
+                 "the sea journey between Europe and Asia by thousands of kilometres.",
          causes=["demand for a faster route between Europe and Asia",
                  "French engineering and investment led by Ferdinand de Lesseps",
                  "the Egyptian government's concession and large forced labour force"],
@@ -4295,8 +4152,7 @@ EVENTS = [
                    ("1875", "Britain buys Egypt's shares"), ("1956", "nationalisation and the Suez Crisis")]),
     dict(name="the Industrial Revolution", when="roughly 1760 to 1840",
          summary="The Industrial Revolution began in Britain in the late 18th century, shifting production "
-                 "from "
-                 "hand tools and home workshops to machines, factories and steam power.",
+                 "from hand tools and home workshops to machines, factories and steam power.",
          causes=["plentiful coal and iron ore", "capital from trade and a growing banking system",
                  "inventions such as the spinning jenny and Watt's improved steam engine",
                  "an agricultural revolution that freed up labour"],
@@ -4304,8 +4160,8 @@ EVENTS = [
                   "enormous growth in productivity and, eventually, living standards",
                   "harsh factory conditions that led to labour laws and trade unions"],
          timeline=[("1764", "the spinning jenny"), ("1776", "Watt's steam engine goes into commercial use"),
-                   ("1825", "the Stockton and Darlington Railway opens"), ("1833", "the Factory Act limits "
-                                                                                   "child labour")]),
+                   ("1825", "the Stockton and Darlington Railway opens"),
+                   ("1833", "the Factory Act limits child labour")]),
     dict(name="the Silk Road", when="from about the 2nd century BC",
          summary="The Silk Road was a network of overland and sea trade routes connecting China with Central "
                  "Asia, the Middle East and Europe for well over a thousand years.",
@@ -4314,10 +4170,10 @@ EVENTS = [
          effects=["the exchange of goods such as silk, spices, paper and glass",
                   "the spread of religions including Buddhism and Islam",
                   "the transmission of technologies and, unfortunately, diseases"],
-         timeline=[("c. 130 BC", "Han envoys open routes west"), ("7th century", "Tang dynasty trade "
-                                                                                 "flourishes"),
-                   ("13th century", "the Mongol Empire makes travel safer"), ("1271", "Marco Polo sets "
-                                                                                      "out")]),
+         timeline=[("c. 130 BC", "Han envoys open routes west"), ("7th century",
+                                                                  "Tang dynasty trade flourishes"),
+                   ("13th century", "the Mongol Empire makes travel safer"), ("1271",
+                                                                              "Marco Polo sets out")]),
 ]
 
 HIST_VAGUE = [
@@ -4349,13 +4205,13 @@ def bundle_history(rng):
                              "debated.", ""])),
             f"Mainly {causes[0]}.", worse(rng, f"Mainly {causes[0]}.", HIST_VAGUE),
             followup="What caused it?")
-    ef = QA(f"hist:{n}:effects", pick(rng, [f"What were the consequences of {n}?", f"Why does {n} matter "
-                                                                                   f"today?"]),
+    ef = QA(f"hist:{n}:effects", pick(rng, [f"What were the consequences of {n}?",
+                                            f"Why does {n} matter today?"]),
             paras(f"The effects of {n} were far-reaching:", numbered(cap(x) + "." for x in e["effects"])),
             f"Above all, {e['effects'][0]}.", worse(rng, "It changed the world forever.", HIST_VAGUE),
             followup="What were the consequences?")
-    tl = QA(f"hist:{n}:timeline", pick(rng, [f"Give me a timeline of {n}.", f"What are the key dates "
-                                                                            f"for {n}?"]),
+    tl = QA(f"hist:{n}:timeline", pick(rng, [f"Give me a timeline of {n}.",
+                                             f"What are the key dates for {n}?"]),
             paras(pick(rng, ["Key dates:", "A short timeline:", "Here's the sequence of events:"]),
                   bullets(f"**{d}:** {cap(w)}." for d, w in e["timeline"])),
             f"The central date is {e['when']}.",
@@ -4380,13 +4236,12 @@ def bundle_history(rng):
 PLANTS = [
     dict(name="tomatoes", sun="at least 6 to 8 hours of direct sun",
          water="deeply and regularly at the base, keeping the soil evenly moist",
-         soil="rich, well-drained soil with plenty of compost", plant="after the last frost, once nights "
-                                                                      "stay "
-         "above about 10°C", space="45 to 60 cm apart", pot="at least 20 litres per plant",
+         soil="rich, well-drained soil with plenty of compost",
+         plant="after the last frost, once "
+         "nights stay above about 10°C", space="45 to 60 cm apart", pot="at least 20 litres per plant",
          problem=("the bottoms of the fruit turn black and leathery", "blossom end rot",
                   "It is caused by uneven watering, which stops the plant moving calcium into the fruit. "
-                  "Water "
-                  "deeply and consistently and mulch to keep moisture steady; remove affected fruit."),
+                  "Water deeply and consistently and mulch to keep moisture steady; remove affected fruit."),
          harvest="Pick when the fruit is fully coloured and gives slightly when squeezed; ripening on the "
                  "windowsill works too.",
          friend="basil and marigolds"),
@@ -4396,8 +4251,7 @@ PLANTS = [
          space="20 to 25 cm apart", pot="a 15 to 20 cm pot on a sunny windowsill",
          problem=("it keeps flowering and the leaves taste bitter", "bolting",
                   "Basil flowers when it is stressed or mature. Pinch out flower buds as soon as they "
-                  "appear, and "
-                  "harvest from the top regularly so it branches instead."),
+                  "appear, and harvest from the top regularly so it branches instead."),
          harvest="Snip stems just above a pair of leaves; the plant will branch from that point.",
          friend="tomatoes and peppers"),
     dict(name="lavender", sun="full sun", water="sparingly once established; it hates wet roots",
@@ -4405,8 +4259,7 @@ PLANTS = [
          pot="a terracotta pot at least 30 cm across with extra grit in the compost",
          problem=("it has gone woody and bare in the middle", "old, unpruned growth",
                   "Lavender does not regrow from old wood. Prune lightly every year after flowering, cutting "
-                  "back "
-                  "to just above where the leafy growth starts. Very leggy plants are usually best "
+                  "back to just above where the leafy growth starts. Very leggy plants are usually best "
                   "replaced."),
          harvest="Cut stems when the first flowers open for the strongest scent, and hang them upside down "
                  "to dry.",
@@ -4416,8 +4269,7 @@ PLANTS = [
          space="30 cm apart in rows 60 cm apart", pot="a 40-litre grow bag for three seed potatoes",
          problem=("the leaves develop brown patches and collapse in wet weather", "blight",
                   "Blight spreads in warm, humid spells. Remove affected foliage promptly, water the soil "
-                  "not the "
-                  "leaves, and choose blight-resistant varieties next year."),
+                  "not the leaves, and choose blight-resistant varieties next year."),
          harvest="Early varieties are ready when the plants flower; maincrop when the foliage dies back.",
          friend="beans and marigolds"),
     dict(name="strawberries", sun="full sun for the sweetest fruit",
@@ -4426,8 +4278,7 @@ PLANTS = [
          space="35 to 45 cm apart", pot="a hanging basket or a 30 cm pot for three plants",
          problem=("the berries rot or get nibbled before they ripen", "grey mould and slugs",
                   "Tuck straw under the fruit to keep it off the soil, improve airflow by removing old "
-                  "leaves, and "
-                  "pick promptly."),
+                  "leaves, and pick promptly."),
          harvest="Pick when the berries are fully red, ideally in the morning while cool.",
          friend="borage and chives"),
     dict(name="garlic", sun="full sun", water="only in dry spells; stop watering as the leaves yellow",
@@ -4435,8 +4286,7 @@ PLANTS = [
          pot="a deep pot at least 20 cm across",
          problem=("the bulbs stay small with no separate cloves", "planting too late",
                   "Garlic needs several weeks of cold to split into cloves. Plant in autumn rather than "
-                  "spring, "
-                  "and set cloves pointed end up about 5 cm deep."),
+                  "spring, and set cloves pointed end up about 5 cm deep."),
          harvest="Lift the bulbs when the lower leaves turn yellow, then dry them somewhere airy for two "
                  "weeks.",
          friend="carrots and beetroot"),
@@ -4445,8 +4295,7 @@ PLANTS = [
          space="90 cm apart", pot="a 45-litre container per plant",
          problem=("the leaves are covered in white powder", "powdery mildew",
                   "Powdery mildew is worst when roots are dry and air is still. Water consistently, remove "
-                  "the "
-                  "worst leaves and give the plants space."),
+                  "the worst leaves and give the plants space."),
          harvest="Pick at around 15 to 20 cm long; left too long they become watery marrows.",
          friend="nasturtiums and beans"),
     dict(name="mint", sun="sun or partial shade", water="often; it likes moist soil",
@@ -4462,8 +4311,7 @@ PLANTS = [
          space="1.5 m apart", pot="a large pot of ericaceous compost",
          problem=("the leaves turn yellow between green veins", "soil that is not acidic enough",
                   "Blueberries cannot take up iron in alkaline soil. Grow them in ericaceous compost, water "
-                  "with "
-                  "rainwater rather than hard tap water, and mulch with pine needles."),
+                  "with rainwater rather than hard tap water, and mulch with pine needles."),
          harvest="Pick when the berries are fully blue and come away easily; they ripen over several weeks.",
          friend="other acid-loving plants such as rhododendrons"),
     dict(name="lettuce", sun="sun or light shade", water="little and often",
@@ -4471,8 +4319,7 @@ PLANTS = [
          space="20 to 30 cm apart", pot="a wide, shallow trough",
          problem=("it shoots up and tastes bitter", "bolting",
                   "Heat and long days make lettuce bolt. Sow in light shade during summer, keep it watered, "
-                  "and "
-                  "choose slow-bolting varieties."),
+                  "and choose slow-bolting varieties."),
          harvest="Pick outer leaves as needed or cut whole heads; cutting early in the day keeps them crisp.",
          friend="carrots and radishes"),
     dict(name="a snake plant", sun="bright indirect light, though it tolerates low light",
@@ -4483,27 +4330,24 @@ PLANTS = [
                   "Stop watering, remove it from the pot and cut away any brown, mushy roots. Repot in fresh "
                   "cactus compost and water much less often."),
          harvest="There is nothing to harvest, but you can propagate it by dividing the plant or rooting "
-                 "leaf "
-                 "cuttings.",
+                 "leaf cuttings.",
          friend="other low-maintenance houseplants"),
-    dict(name="a monstera", sun="bright, indirect light", water="when the top few centimetres of soil "
-                                                                "are dry",
+    dict(name="a monstera", sun="bright, indirect light",
+         water="when the top few centimetres of soil are dry",
          soil="chunky, airy compost with bark and perlite", plant="any time indoors", space="plenty of room",
          pot="a pot with drainage holes and a moss pole for support",
          problem=("the new leaves have no splits", "not enough light",
                   "Monsteras produce their characteristic holes as they mature and get more light. Move it "
-                  "closer "
-                  "to a bright window without harsh direct sun, and give it a pole to climb."),
+                  "closer to a bright window without harsh direct sun, and give it a pole to climb."),
          harvest="Propagate by cutting below a node with an aerial root and rooting it in water.",
          friend="other tropical houseplants that like humidity"),
     dict(name="roses", sun="at least 6 hours of sun", water="deeply once a week in dry weather",
-         soil="rich, moisture-retentive soil", plant="in late autumn to early spring", space="60 to 90 cm "
-                                                                                             "apart",
+         soil="rich, moisture-retentive soil", plant="in late autumn to early spring",
+         space="60 to 90 cm apart",
          pot="a deep pot at least 40 cm tall",
          problem=("the leaves get black spots and drop", "black spot fungus",
                   "Remove and bin affected leaves, water at the base in the morning, and mulch to stop "
-                  "spores "
-                  "splashing up. Resistant varieties make life much easier."),
+                  "spores splashing up. Resistant varieties make life much easier."),
          harvest="Deadhead spent flowers to encourage more blooms, and prune in late winter.",
          friend="lavender and catmint"),
     dict(name="peppers", sun="full sun and warmth", water="evenly, letting the top of the soil dry slightly",
@@ -4511,8 +4355,7 @@ PLANTS = [
          space="45 cm apart", pot="a 10 to 15 litre pot",
          problem=("the flowers drop off without setting fruit", "temperature stress",
                   "Peppers drop flowers when nights are cold or days very hot. Keep them warm and sheltered, "
-                  "and "
-                  "water evenly; fruit usually sets once conditions settle."),
+                  "and water evenly; fruit usually sets once conditions settle."),
          harvest="Pick green for a milder taste or wait until they colour fully for sweetness.",
          friend="basil and onions"),
 ]
@@ -4520,8 +4363,7 @@ PLANTS = [
 GARDEN_GENERAL = [
     ("compost", ["How do I start composting at home?", "What can I put in a compost bin?"],
      ["Aim for a mix of greens, such as vegetable scraps, coffee grounds and grass clippings, and browns, "
-      "such as "
-      "cardboard, dry leaves and paper, roughly one part green to two or three parts brown.",
+      "such as cardboard, dry leaves and paper, roughly one part green to two or three parts brown.",
       "Keep the heap as damp as a wrung-out sponge and turn it every few weeks to add air.",
       "Leave out meat, dairy and cooked food, which attract pests. Finished compost is dark and crumbly and "
       "smells like earth."],
@@ -4531,8 +4373,7 @@ GARDEN_GENERAL = [
      ["Mulch is a layer of material spread over the soil surface, such as bark chips, compost, straw or leaf "
       "mould.",
       "It keeps moisture in, suppresses weeds, evens out soil temperature and, if organic, feeds the soil as "
-      "it "
-      "breaks down.",
+      "it breaks down.",
       "Apply 5 to 7 cm on moist soil in spring or autumn, keeping it a few centimetres away from stems."],
      "A layer on top of the soil that keeps moisture in and weeds down; 5 to 7 cm on moist soil.",
      "Mulch is a chemical fertiliser."),
@@ -4545,20 +4386,16 @@ GARDEN_GENERAL = [
      "Midday, so the plants are cool in the heat."),
     ("raised_beds", ["Are raised beds worth building?", "How deep should a raised vegetable bed be?"],
      ["Raised beds warm up faster in spring, drain well and are easier on your back. They also let you fill "
-      "them "
-      "with good soil if your ground is heavy clay.",
+      "them with good soil if your ground is heavy clay.",
       "Around 30 cm deep is enough for most vegetables; deeper helps root crops. Keep them no wider than "
-      "about "
-      "1.2 m so you can reach the middle without stepping on the soil."],
+      "about 1.2 m so you can reach the middle without stepping on the soil."],
      "Yes for drainage and comfort; about 30 cm deep and no wider than 1.2 m.",
      "They need to be at least 2 m deep to work."),
     ("soil_test", ["How do I know what type of soil I have?", "How can I test my soil pH?"],
      ["Squeeze a handful of moist soil: clay forms a sticky ball, sandy soil falls apart, and loam holds "
-      "together "
-      "but crumbles when poked.",
+      "together but crumbles when poked.",
       "A cheap pH kit from a garden centre tells you whether it is acidic or alkaline. Most vegetables "
-      "prefer "
-      "slightly acidic soil, around pH 6 to 7.",
+      "prefer slightly acidic soil, around pH 6 to 7.",
       "Whatever you have, adding organic matter every year improves it."],
      "Use the squeeze test for texture and a cheap kit for pH; most vegetables like pH 6 to 7.",
      "All garden soil is the same."),
@@ -4585,22 +4422,25 @@ def bundle_gardening(rng):
         return [garden_general(rng, a), garden_general(rng, b)]
     p = pick(rng, PLANTS)
     n = p["name"]
+    bare = re.sub(r"^an? ", "", n)
+    do = "do" if n.endswith("s") else "does"
     where = pick(rng, ["", "I have a small balcony. ", "We just moved into a house with a garden. ",
                        "I'm a complete beginner. "])
     grow = QA(f"garden:{n}:grow", where + pick(rng, [f"How do I grow {n}?", f"Any tips for growing {n}?",
-                                                    f"What do {n.replace('a ', '')} need to thrive?"]),
+                                                    f"What {do} {n} need to thrive?"]),
               paras(pick(rng, [f"{cap(n)} are rewarding if you get the basics right:" if n.endswith("s") else
                                f"{cap(n)} is easy once you get the basics right:",
                                "The essentials:", "Here's what matters most:"]),
-                    bullets([f"**Light:** {p['sun']}.", f"**Soil:** {p['soil']}.", f"**Water:** {p['water']}.",
+                    bullets([f"**Light:** {p['sun']}.", f"**Soil:** {p['soil']}.",
+                             f"**Water:** {p['water']}.",
                              f"**When and spacing:** plant {p['plant']}, {p['space']}."]),
                     p["harvest"]),
               f"Give them {p['sun']} and {p['soil']}, and water {p['water'].split(',')[0]}.",
               worse(rng, "Plant it somewhere sunny and water it.", GARDEN_VAGUE),
               followup=f"How about {n}?", instruction=f"Give concise growing instructions for {n}.")
     sym, name, fix = p["problem"]
-    prob = QA(f"garden:{n}:problem", pick(rng, [f"My {n.replace('a ', '')}: {sym}. What's wrong?",
-                                               f"Help! With my {n.replace('a ', '')}, {sym}. Why?"]),
+    prob = QA(f"garden:{n}:problem", pick(rng, [f"My {bare}: {sym}. What's wrong?",
+                                               f"Help! With my {bare}, {sym}. Why?"]),
               paras(f"That sounds like {name}.", fix),
               f"Probably {name}.", worse(rng, f"Probably {name}.", GARDEN_VAGUE, "It needs more fertiliser."),
               followup=f"Also, {sym}. Any idea why?")
@@ -4608,17 +4448,15 @@ def bundle_gardening(rng):
              paras(f"Yes. Use {p['pot']}, with drainage holes, and put it somewhere with {p['sun']}.",
                    pick(rng, ["Containers dry out much faster than beds, so check them daily in summer.",
                               "Feed container plants every couple of weeks in the growing season, because "
-                              "nutrients "
-                              "wash out.",
+                              "nutrients wash out.",
                               "Raise pots on feet so water can drain freely."])),
              f"Yes, in {p['pot']}.", worse(rng, "Any pot will do.", GARDEN_VAGUE),
              followup="Could I grow it in a pot instead?")
-    buddy = QA(f"garden:{n}:friends", pick(rng, [f"What grows well next to {n}?", f"Companion plants "
-                                                                                  f"for {n}?"]),
+    buddy = QA(f"garden:{n}:friends", pick(rng, [f"What grows well next to {n}?",
+                                                 f"Companion plants for {n}?"]),
                paras(f"Good companions for {n} include {p['friend']}.",
                      pick(rng, ["Companion planting effects are often modest, but mixing plants does attract "
-                                "more "
-                                "beneficial insects.",
+                                "more beneficial insects.",
                                 "Mainly, group plants that like the same light and water.",
                                 "Mixing flowers in with vegetables helps pollinators find your crops."])),
                f"Try {p['friend']}.", worse(rng, "Anything is fine.", GARDEN_VAGUE),
@@ -4628,7 +4466,8 @@ def bundle_gardening(rng):
 
 def garden_general(rng, g):
     key, asks, body, short, wrong = g
-    return QA("garden:general:" + key, pick(rng, asks), paras(*body), short, worse(rng, short, GARDEN_VAGUE, wrong),
+    return QA("garden:general:" + key, pick(rng, asks), paras(*body), short,
+              worse(rng, short, GARDEN_VAGUE, wrong),
               followup=pick(rng, asks))
 
 
@@ -4650,18 +4489,19 @@ AGENTS = ["Sam", "Priya", "Jonas", "Leila", "Marco", "Aisha", "Tom", "Mei", "Raf
 
 ISSUES = {
     "late_delivery": dict(
+        why="the order is overdue but still recoverable, so it needs action within a day or two",
         cat="Shipping", prio="Medium",
         says=["my order #{order} was due on {day} and it still hasn't arrived",
               "the tracking for order #{order} hasn't updated since {day}",
               "I was promised delivery by {day} for order #{order} and nothing has turned up"],
         want="to know where the order is",
         fix=["I checked order #{order}: it is held at the regional depot because of a sorting backlog, and "
-             "it has "
-             "now been moved to priority handling.",
+             "it has now been moved to priority handling.",
              "You should receive it within two working days, and a fresh tracking link is on its way.",
              "Because it arrived later than promised, I have refunded the {amount} delivery charge."],
         curt="Deliveries are handled by the courier. Please wait a few more days."),
     "damaged": dict(
+        why="the customer has paid for a broken product and needs a replacement quickly",
         cat="Returns", prio="High",
         says=["the {product} in order #{order} arrived broken",
               "the box for order #{order} was crushed and the {product} inside is damaged",
@@ -4672,6 +4512,7 @@ ISSUES = {
              "I have also passed your photos on to our packing team so we can prevent this happening again."],
         curt="Send us photos and we'll look into it when we can."),
     "double_charge": dict(
+        why="money has been taken twice, so it should be fixed today",
         cat="Billing", prio="High",
         says=["I've been charged twice for order #{order}",
               "my card statement shows two payments of {amount} for the same order, #{order}",
@@ -4679,11 +4520,11 @@ ISSUES = {
         want="the duplicate payment refunded",
         fix=["You are right: a payment error created a duplicate charge of {amount} on order #{order}.",
              "I have refunded the duplicate today. Depending on your bank, it takes three to five working "
-             "days to "
-             "show on your statement.",
+             "days to show on your statement.",
              "Your order itself is unaffected."],
         curt="Our system doesn't double charge. Check with your bank."),
     "cancel": dict(
+        why="it is a routine request with no immediate financial impact",
         cat="Account", prio="Low",
         says=["I'd like to cancel my {plan}",
               "please cancel my {plan} before the next billing date on {day}",
@@ -4695,6 +4536,7 @@ ISSUES = {
              "If you change your mind, you can restart from your account page at any time."],
         curt="You can cancel in the app. We can't do it for you."),
     "login": dict(
+        why="the customer cannot use the service until it is fixed, but no money is at risk",
         cat="Technical", prio="Medium",
         says=["my account won't let me log in and the password reset link never arrives",
               "the app keeps saying my password is wrong even after I reset it",
@@ -4705,6 +4547,7 @@ ISSUES = {
              "Once you're in, turning on two-step verification will keep the account safer."],
         curt="Reset your password. If that doesn't work, try again later."),
     "wrong_item": dict(
+        why="the customer needs the right item, but nothing is lost or broken",
         cat="Returns", prio="Medium",
         says=["order #{order} arrived with the wrong {product}",
               "I ordered a {product} but order #{order} contained something completely different",
@@ -4715,6 +4558,7 @@ ISSUES = {
              "There is no need to wait for the return to be processed before your replacement ships."],
         curt="Return it and reorder the right one."),
     "refund_status": dict(
+        why="a refund is late, which erodes trust, but the amount is already approved",
         cat="Billing", prio="Medium",
         says=["I returned order #{order} three weeks ago and still haven't seen the refund",
               "where is my refund of {amount} for order #{order}?",
@@ -4723,11 +4567,11 @@ ISSUES = {
         fix=["Your return for order #{order} was received, but the refund was stuck waiting for a manual "
              "check.",
              "I have approved it now: {amount} is on its way to your original payment method and should "
-             "appear "
-             "within five working days.",
+             "appear within five working days.",
              "I've added a note to your account so any future returns are processed automatically."],
         curt="Refunds take time. Please be patient."),
     "warranty": dict(
+        why="the product is covered and the fix follows a standard process",
         cat="Warranty", prio="Medium",
         says=["my {product} stopped working after eight months",
               "the {product} from order #{order} has developed a fault and won't switch on",
@@ -4735,11 +4579,11 @@ ISSUES = {
         want="a repair or replacement under warranty",
         fix=["Your {product} is still within its two-year warranty, so the repair is free.",
              "I've emailed a prepaid shipping label; once it reaches our service centre, repairs usually "
-             "take five "
-             "to seven working days.",
+             "take five to seven working days.",
              "If it can't be repaired, we will replace it with a new unit."],
         curt="Warranty claims must go through the manufacturer."),
     "address": dict(
+        why="the order may ship to the wrong place unless it is changed before dispatch",
         cat="Shipping", prio="High",
         says=["I entered the wrong delivery address for order #{order}",
               "can I change the shipping address on order #{order}? I've just moved",
@@ -4764,7 +4608,8 @@ def cs_context(rng):
     issue = ISSUES[issue_key]
     first, last = pick(rng, NAMES), pick(rng, SURNAMES)
     values = dict(order=str(rng.randrange(10000, 99999)), product=item, plan=plan,
-                  day=pick(rng, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the 3rd", "the 12th",
+                  day=pick(rng, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "the 3rd",
+                                 "the 12th",
                                  "the 21st", "the 28th"]),
                   amount=money(rng.randrange(5, 240) + pick(rng, [0, 0.49, 0.99])))
     return company, item, issue_key, issue, first, last, pick(rng, AGENTS), values
@@ -4776,7 +4621,8 @@ def customer_email(rng, company, issue, first, last, values):
                       "I'd appreciate a quick reply.", "It's the second time this has happened."])
     greet = pick(rng, ["Hi,", "Hello,", f"Dear {company} team,", "Hi there,"])
     close = pick(rng, ["Thanks,", "Regards,", "Best,", "Cheers,"])
-    return f"{greet}\n\n{cap(says)}. {mood} Could you help? I would like {issue['want']}.\n\n{close}\n{first} {last}"
+    body = f"{cap(says)}. {mood} Could you help? I would like {issue['want']}."
+    return f"{greet}\n\n{body}\n\n{close}\n{first} {last}"
 
 
 def reply_email(rng, company, issue, first, agent, values):
@@ -4793,8 +4639,7 @@ def reply_email(rng, company, issue, first, agent, values):
                     "up.",
                     f"P.S. Thank you for being a {company} customer."])
     return (f"Hi {first},\n\n{opener}\n\n{fix}\n\n{closing}\n\nBest regards,\n{agent}\n{company} Customer "
-            f"Support\n\n"
-            f"{ps}")
+            f"Support\n\n{ps}")
 
 
 def bundle_support(rng):
@@ -4802,9 +4647,9 @@ def bundle_support(rng):
     email = customer_email(rng, company, issue, first, last, values)
     reply = reply_email(rng, company, issue, first, agent, values)
     key = f"cs:{company}:{issue_key}:{values['order']}"
-    ask = pick(rng, ["Can you draft a reply to this customer email?", "Write a friendly, professional reply "
-                                                                      "to "
-                     "this email:", f"I work in support at {company}. Please answer this customer:",
+    ask = pick(rng, ["Can you draft a reply to this customer email?",
+                     "Write a friendly, professional reply to this email:",
+                     f"I work in support at {company}. Please answer this customer:",
                      "Help me respond to this complaint:"])
     rep = QA(key + ":reply", paras(ask, email), reply,
              f"Confirm the fix for {first}: " + issue["fix"][0].format(**values)[0].lower()
@@ -4829,8 +4674,8 @@ def bundle_support(rng):
              input=issue["curt"])
     summary = bullets([f"**Customer:** {first} {last}.", f"**Company:** {company}.",
                        f"**Issue:** {pick(rng, issue['says']).format(**values)}.",
-                       f"**Wants:** {issue['want']}.", f"**Category / priority:** {issue['cat']}, "
-                                                       f"{issue['prio']}."])
+                       f"**Wants:** {issue['want']}.",
+                       f"**Category / priority:** {issue['cat']}, {issue['prio']}."])
     summ = QA(key + ":summary", paras(pick(rng, ["Summarise this support ticket in a few bullet points.",
                                                  "Give me a quick summary of this email for the ticket "
                                                  "system:"]),
@@ -4839,9 +4684,7 @@ def bundle_support(rng):
               worse(rng, "Customer has a problem with their order.", CS_VAGUE),
               followup="Summarise that email for the ticket system.",
               instruction="Summarize the support ticket below as bullet points.", input=email)
-    prio_reason = {"High": "money or a damaged product is involved, so it should be handled today",
-                   "Medium": "it needs action soon but nothing is broken or lost yet",
-                   "Low": "it is a routine request with no deadline pressure"}[issue["prio"]]
+    prio_reason = issue["why"]
     cls = QA(key + ":classify", paras("Classify this ticket by category and priority.", email),
              f"**Category:** {issue['cat']}\n**Priority:** {issue['prio']}\n\nReason: {prio_reason}.",
              f"{issue['cat']}, {issue['prio']} priority.",
@@ -4864,18 +4707,15 @@ JOBS = [
                 "Feed a drain stick into the pipe, twist and pull out the clog.",
                 "Flush with hot water for a minute to check it drains freely."],
          pro="If water backs up in other fixtures at the same time, the blockage is further down the main "
-             "line "
-             "and a plumber should look at it.",
+             "line and a plumber should look at it.",
          often="Cleaning the stopper monthly stops most clogs from forming.",
          avoid="Avoid pouring harsh chemical drain cleaners in if you plan to plunge; they can splash back."),
     dict(name="fix a running toilet", tools=["a replacement flapper", "a sponge", "an adjustable wrench"],
          steps=["Take the tank lid off and watch what happens after a flush.",
                 "If water keeps trickling into the overflow tube, lower the float so the fill valve shuts "
-                "off "
-                "earlier.",
+                "off earlier.",
                 "If the tank slowly empties, the flapper is worn; turn off the water, flush to drain the "
-                "tank, and "
-                "swap in a new flapper.",
+                "tank, and swap in a new flapper.",
                 "Turn the water back on and check that the tank fills and stops."],
          pro="If the fill valve itself is cracked or the tank leaks onto the floor, it may be time for a "
              "plumber.",
@@ -4899,8 +4739,7 @@ JOBS = [
                 "Close the valve as soon as water starts to dribble out.",
                 "Check the boiler pressure and top it up if it has dropped."],
          pro="If radiators need bleeding every few weeks, there may be a leak or a problem with the system "
-             "that "
-             "a heating engineer should diagnose.",
+             "that a heating engineer should diagnose.",
          often="Once a year at the start of the heating season is usually enough.",
          avoid="Never bleed radiators while the heating is on; the water can be scalding."),
     dict(name="clean the gutters", tools=["a sturdy ladder with a stabiliser", "gloves", "a gutter scoop",
@@ -4924,8 +4763,7 @@ JOBS = [
          pro="If the tiles around the tub are loose or the wall behind feels soft, there may be water damage "
              "that needs professional repair.",
          often="Replace sealant when it cracks, peels or shows mould that won't clean off, typically every "
-               "few "
-               "years.",
+               "few years.",
          avoid="Silicone will not stick to old silicone, so removing every trace is the most important "
                "step."),
     dict(name="reset a tripped circuit breaker", tools=["a torch"],
@@ -4936,8 +4774,7 @@ JOBS = [
          pro="If a breaker trips repeatedly with nothing plugged in, or you smell burning, call a qualified "
              "electrician.",
          often="A breaker that trips once after a kettle and heater ran together is normal; frequent trips "
-               "are "
-               "not.",
+               "are not.",
          avoid="Never tape or hold a breaker in the on position."),
     dict(name="fix a squeaky door hinge", tools=["a hammer", "a nail or thin punch", "light machine oil or "
                                                 "silicone spray", "a rag"],
@@ -4957,9 +4794,8 @@ JOBS = [
          pro="If the furnace makes unusual noises or cycles on and off constantly, book a service.",
          often="Every one to three months, more often with pets or allergies.",
          avoid="Write the replacement date on the filter edge so you remember when it was changed."),
-    dict(name="stop a dripping tap", tools=["an adjustable spanner", "a screwdriver", "replacement washers "
-                                                                                      "or a "
-                                           "cartridge", "a cloth"],
+    dict(name="stop a dripping tap", tools=["an adjustable spanner", "a screwdriver",
+                                            "replacement washers or a cartridge", "a cloth"],
          steps=["Turn off the water supply under the sink and open the tap to drain it.",
                 "Put the plug in so small parts can't fall down the drain.",
                 "Remove the handle and unscrew the valve or cartridge.",
@@ -5001,13 +4837,13 @@ def bundle_home(rng):
     n = j["name"]
     how = QA(f"home:{n}:how", pick(rng, [f"How do I {n}?", f"What's the easiest way to {n}?",
                                           f"Can you walk me through how to {n} myself?"]),
-             paras(pick(rng, ["Here's how to do it:", "Step by step:", "You can usually do this yourself in "
-                                                                       "under "
-                              "an hour:"]), numbered(j["steps"]), j["avoid"]),
+             paras(pick(rng, ["Here's how to do it:", "Step by step:",
+                              "You can usually do this yourself in "
+                              "under an hour:"]), numbered(j["steps"]), j["avoid"]),
              j["steps"][0] + " " + j["steps"][-1], worse(rng, j["steps"][-1], HOME_VAGUE),
              followup=f"How do I {n}?", instruction=f"Explain how to {n}.")
-    tools = QA(f"home:{n}:tools", pick(rng, [f"What tools do I need to {n}?", f"What should I buy before I "
-                                                                              f"{n}?"]),
+    tools = QA(f"home:{n}:tools", pick(rng, [f"What tools do I need to {n}?",
+                                             f"What should I buy before I {n}?"]),
                paras(f"To {n} you'll need:", bullets(cap(t) + "." for t in j["tools"]),
                      pick(rng, ["Most of it is inexpensive at any hardware store.",
                                 "Borrowing from a neighbour or a tool library is worth considering.",
@@ -5020,11 +4856,10 @@ def bundle_home(rng):
              paras(f"For most people it is a safe DIY job. {j['pro']}", j["avoid"]),
              j["pro"], worse(rng, "It's always fine to do it yourself.", HOME_VAGUE),
              followup="When should I call a professional?")
-    freq = QA(f"home:{n}:often", pick(rng, [f"How often should I {n}?", f"Is there a schedule for when to "
-                                                                        f"{n}?"]),
+    freq = QA(f"home:{n}:often", pick(rng, [f"How often should I {n}?",
+                                            f"Is there a schedule for when to {n}?"]),
               paras(j["often"], pick(rng, ["Adding it to a seasonal home-maintenance checklist makes it easy "
-                                           "to "
-                                           "remember.",
+                                           "to remember.",
                                            "A reminder on your phone's calendar is the simplest system.",
                                            "Keeping a simple log of home jobs also helps if you sell the "
                                            "house."])),
@@ -5034,22 +4869,490 @@ def bundle_home(rng):
 
 
 # --------------------------------------------------------------------------------------------------------
+# more items for the fact-table topics (kept separate so the tables above stay readable)
+# --------------------------------------------------------------------------------------------------------
+
+EXERCISES.extend([
+    dict(name="Romanian deadlift", muscles="hamstrings and glutes",
+         cues=["Hold the weights in front of your thighs with soft knees.",
+               "Push your hips straight back, letting the weights slide down your legs.",
+               "Stop when you feel a strong stretch in the hamstrings, usually around mid-shin.",
+               "Drive your hips forward to stand tall, squeezing your glutes."],
+         mistakes=["bending the knees too much so it becomes a squat", "rounding the upper back",
+                   "letting the weights swing away from the legs"],
+         easier="a hip hinge with a broomstick along your spine", harder="a single-leg Romanian deadlift"),
+    dict(name="step-up", muscles="quads, glutes and balance",
+         cues=["Use a sturdy box or step about knee height.",
+               "Plant your whole foot on the box.",
+               "Drive through that foot to stand up, without pushing off the back leg.",
+               "Lower yourself slowly and with control."],
+         mistakes=["pushing off with the trailing leg", "letting the knee collapse inwards",
+                   "dropping down quickly"],
+         easier="a lower step", harder="holding dumbbells or using a higher box"),
+    dict(name="dead bug", muscles="deep core and coordination",
+         cues=["Lie on your back with arms pointing at the ceiling and knees bent at 90 degrees.",
+               "Press your lower back gently into the floor.",
+               "Slowly extend the opposite arm and leg towards the floor.",
+               "Return and switch sides, keeping your back flat throughout."],
+         mistakes=["the lower back arching off the floor", "moving too fast", "holding the breath"],
+         easier="moving only the legs", harder="holding a light weight in each hand"),
+    dict(name="side plank", muscles="obliques and hip stabilisers",
+         cues=["Lie on your side with your elbow directly under your shoulder.",
+               "Stack your feet, or stagger them for more stability.",
+               "Lift your hips so your body forms a straight line.",
+               "Hold while breathing steadily, then switch sides."],
+         mistakes=["hips sagging towards the floor", "rolling the chest forward",
+                   "shrugging the shoulder up to the ear"],
+         easier="a side plank from the knees", harder="a side plank with the top leg raised"),
+    dict(name="bench press", muscles="chest, front shoulders and triceps",
+         cues=["Lie with your eyes under the bar and feet flat on the floor.",
+               "Pull your shoulder blades together and down.",
+               "Lower the bar to your lower chest with control.",
+               "Press up and slightly back towards your face until your arms are straight."],
+         mistakes=["bouncing the bar off the chest", "flaring the elbows to 90 degrees",
+                   "lifting the hips off the bench"],
+         easier="a dumbbell floor press", harder="a paused bench press"),
+    dict(name="farmer's carry", muscles="grip, traps and core",
+         cues=["Pick up a heavy weight in each hand with a neutral spine.",
+               "Stand tall with shoulders down and back.",
+               "Walk with short, controlled steps.",
+               "Set the weights down carefully by hinging at the hips."],
+         mistakes=["leaning to one side", "shrugging the shoulders", "taking long, rushed strides"],
+         easier="lighter weights for a shorter distance", harder="a single-arm suitcase carry"),
+])
+
+FIT_GENERAL.extend([
+    ("results", ["How long does it take to see results from working out?",
+                 "When will I notice progress at the gym?"],
+     ["Most beginners feel stronger within two to four weeks, mostly because the nervous system gets better "
+      "at using the muscles they already have.",
+      "Visible changes in muscle or body fat usually take eight to twelve weeks of consistent training and "
+      "sensible eating.",
+      "Track performance, such as the weight you lift or the time you run, because it improves long before "
+      "the mirror shows anything."],
+     "Strength improves in a few weeks; visible change typically takes two to three months.",
+     "You should see big changes after one week if you train hard enough."),
+    ("stretching", ["Should I stretch before or after exercise?", "Does stretching prevent injury?"],
+     ["Before exercise, dynamic movements such as leg swings and walking lunges are the better warm-up. Long "
+      "static holds right before lifting can slightly reduce power.",
+      "Static stretching after a session, or at any other time, is a good way to improve flexibility if you "
+      "do it regularly.",
+      "The evidence that stretching alone prevents injuries is mixed; a proper warm-up and sensible "
+      "progression matter more."],
+     "Dynamic moves before, static stretching after or separately; a good warm-up matters most.",
+     "Always hold each stretch for five minutes before any workout."),
+    ("running_start", ["How do I start running if I've never run before?", "Tips for a beginner runner?"],
+     ["Start with run-walk intervals, for example one minute of easy running and two minutes of walking, "
+      "repeated for 20 minutes, three times a week.",
+      "Run at a pace where you could still hold a conversation. Most new runners go too fast and burn out.",
+      "Increase the running portions gradually over eight to ten weeks, and get comfortable shoes fitted if "
+      "you can."],
+     "Begin with run-walk intervals three times a week at a conversational pace, building up gradually.",
+     "Run as fast as you can every day until it gets easier."),
+    ("hydration", ["How much water should I drink when I exercise?", "Do I need sports drinks?"],
+     ["Drink regularly through the day and let thirst guide you during most workouts. Pale yellow urine is a "
+      "simple sign you are drinking enough.",
+      "For sessions longer than about an hour, or in hot weather, a drink with some sodium and carbohydrate "
+      "can help.",
+      "For a typical 45-minute gym session, water is all you need."],
+     "Drink to thirst; water is enough for most sessions, sports drinks only for long or hot ones.",
+     "Drink at least five litres during every workout."),
+    ("desk", ["I sit at a desk all day. What exercises help?", "How do I counter sitting all day?"],
+     ["Break up long sitting periods: stand up and move for a couple of minutes every half hour.",
+      "Strengthen the back of the body with rows, glute bridges and hip hinges, and stretch the hip flexors "
+      "and chest.",
+      "A short walk at lunch adds a surprising amount of movement to the day."],
+     "Move every half hour and strengthen your back and glutes with rows and bridges.",
+     "Nothing helps; sitting damage can't be undone."),
+])
+
+JOBS.extend([
+    dict(name="fix a wobbly table", tools=["a screwdriver or Allen key", "wood glue", "felt pads or shims",
+                                          "clamps"],
+         steps=["Turn the table upside down and tighten every screw and bolt on the legs and frame.",
+                "If a joint is loose even when tight, separate it, add wood glue and clamp it overnight.",
+                "Turn the table back over and check whether the floor or a short leg causes the rocking.",
+                "Stick a felt pad or a thin shim under the short leg until it sits flat."],
+         pro="Antique furniture with cracked joints is worth taking to a furniture restorer.",
+         often="Check the bolts on flat-pack tables every six months; they loosen with use.",
+         avoid="Do not overtighten screws in particleboard, or the threads will strip."),
+    dict(name="descale a showerhead", tools=["white vinegar", "a plastic bag", "a rubber band",
+                                            "an old toothbrush"],
+         steps=["Fill a plastic bag with white vinegar.",
+                "Slip it over the showerhead so the nozzles are submerged and secure it with a rubber band.",
+                "Leave it for a few hours or overnight.",
+                "Remove the bag, scrub the nozzles with the toothbrush, and run hot water for a minute."],
+         pro="If water pressure is still poor after cleaning, the problem may be in the pipes or valve.",
+         often="Every few months in hard-water areas.",
+         avoid="Check the manufacturer's advice first for brass or coated finishes, which vinegar can dull."),
+    dict(name="weatherstrip a drafty door", tools=["self-adhesive foam or rubber weatherstripping",
+                                                  "a door sweep", "a tape measure", "scissors",
+                                                  "a screwdriver"],
+         steps=["On a windy day, hold your hand around the door to find where air comes in.",
+                "Clean and dry the door frame where the strip will go.",
+                "Cut the weatherstripping to length and press it onto the stop, along the top and sides.",
+                "Screw a door sweep to the bottom of the door so it just brushes the threshold."],
+         pro="If the door is warped or the frame is out of square, a carpenter may need to adjust it.",
+         often="Replace foam strips every year or two, when they flatten or crack.",
+         avoid="Make sure the door still closes and latches easily after fitting the strip."),
+    dict(name="regrout bathroom tiles", tools=["a grout rake", "grout", "a rubber float", "a sponge",
+                                              "a bucket", "grout sealer"],
+         steps=["Rake out the old, cracked grout to a depth of a few millimetres.",
+                "Vacuum the joints clean.",
+                "Mix the grout and press it diagonally into the joints with the rubber float.",
+                "Wipe off the excess with a barely damp sponge before it hardens.",
+                "After it cures, apply a sealer to help keep out water and stains."],
+         pro="Loose or hollow-sounding tiles may mean water has got behind them, which needs a professional.",
+         often="Reseal grout yearly in busy bathrooms; regrout only when it cracks or crumbles.",
+         avoid="Work in small sections so the grout does not dry before you wipe it."),
+    dict(name="prevent frozen pipes in winter", tools=["foam pipe insulation", "duct tape",
+                                                      "a hair dryer for thawing"],
+         steps=["Insulate pipes in unheated spaces such as lofts, garages and crawlspaces with foam sleeves.",
+                "Disconnect garden hoses and shut off and drain outdoor taps.",
+                "Keep the heating on low, even when you are away.",
+                "During a hard freeze, open cupboard doors under sinks on outside walls to let warm air in."],
+         pro="If a pipe has burst or you cannot find the frozen section, shut off the main water and call a "
+             "plumber.",
+         often="Check insulation every autumn before the first frost.",
+         avoid="Never thaw a pipe with an open flame; use a hair dryer and work from the tap towards the "
+               "frozen section."),
+    dict(name="fix a sticking drawer", tools=["a candle or paraffin wax", "fine sandpaper", "a screwdriver"],
+         steps=["Pull the drawer out completely and look for shiny, worn spots on the runners.",
+                "Tighten any loose screws on metal runners.",
+                "For wooden runners, sand the rubbing spots lightly.",
+                "Rub wax along the runners and slide the drawer in and out a few times."],
+         pro="Broken metal slides are easy to replace, but bring the old one to the shop to match the size.",
+         often="Waxing wooden runners once a year keeps them gliding.",
+         avoid="Avoid oil on wooden runners; it attracts dust and can make the wood swell."),
+])
+
+SKY.extend([
+    dict(name="Neptune", kind="planet",
+         facts=["Neptune is the eighth and farthest known planet from the Sun.",
+                "It was the first planet found by mathematical prediction, in 1846, from irregularities in "
+                "Uranus's orbit.",
+                "It has the fastest winds measured in the solar system, over 2,000 km per hour.",
+                "Its largest moon, Triton, orbits backwards and is probably a captured object from the "
+                "Kuiper belt."],
+         observe="Neptune is too faint for the naked eye. With binoculars or a small telescope and a finder "
+                 "chart, it appears as a tiny blue-grey dot that slowly shifts against the stars.",
+         kid="Neptune is a faraway, deep blue planet where the winds blow faster than any storm on Earth."),
+    dict(name="Uranus", kind="planet",
+         facts=["Uranus is the seventh planet and an ice giant made mostly of water, ammonia and methane "
+                "ices.",
+                "It is tipped on its side, with an axis tilted about 98 degrees, probably after a giant "
+                "impact.",
+                "Because of that tilt, each pole gets about 42 years of continuous sunlight and then 42 "
+                "years of darkness.",
+                "It was discovered by William Herschel in 1781, the first planet found with a telescope."],
+         observe="Under very dark skies it is just at the limit of naked-eye visibility; binoculars and a "
+                 "chart show it as a pale green-blue star.",
+         kid="Uranus is the planet that rolls around the Sun on its side, like a ball instead of a spinning "
+             "top."),
+    dict(name="Sirius", kind="star",
+         facts=["Sirius is the brightest star in the night sky, in the constellation Canis Major.",
+                "It is about 8.6 light-years away, one of the Sun's nearest neighbours.",
+                "It is actually a binary: a bright main star and a faint white dwarf companion, Sirius B.",
+                "Ancient Egyptians linked its dawn rising to the annual flooding of the Nile."],
+         observe="In winter evenings in the northern hemisphere, follow Orion's belt down and to the left to "
+                 "the dazzling star that often twinkles in many colours near the horizon.",
+         kid="Sirius is the brightest star you can see at night. It is called the Dog Star because it is in "
+             "the Big Dog constellation."),
+    dict(name="the Milky Way", kind="galaxy",
+         facts=["The Milky Way is our home galaxy, a barred spiral roughly 100,000 light-years across.",
+                "It contains somewhere between 100 and 400 billion stars.",
+                "The Sun sits about 26,000 light-years from the centre, in a minor spiral arm.",
+                "At its centre is a supermassive black hole called Sagittarius A*, about four million times "
+                "the mass of the Sun."],
+         observe="From a truly dark site on a moonless summer night, the band of the Milky Way is visible to "
+                 "the naked eye, brightest towards Sagittarius and Scorpius.",
+         kid="The Milky Way is our galaxy, a giant spinning disc of billions of stars, and our Sun is just "
+             "one of them."),
+    dict(name="the Geminid meteor shower", kind="meteor shower",
+         facts=["The Geminids peak around 13 to 14 December and are often the strongest shower of the year.",
+                "Unusually, their parent body is an asteroid, 3200 Phaethon, rather than a comet.",
+                "Geminid meteors are relatively slow and often bright.",
+                "The shower is active in the evening as well as after midnight."],
+         observe="Dress warmly, find a dark spot and look anywhere in the sky; the radiant is near the "
+                 "bright star Castor in Gemini, but meteors appear all over.",
+         kid="The Geminids are a December shower of shooting stars made by bits of a rocky asteroid."),
+    dict(name="Europa", kind="moon",
+         facts=["Europa is one of Jupiter's four large moons, slightly smaller than our Moon.",
+                "Its icy surface is criss-crossed by cracks and ridges and has very few craters, so it is "
+                "young.",
+                "Scientists think a salty liquid water ocean lies beneath the ice.",
+                "That ocean makes Europa one of the most promising places to look for life beyond Earth."],
+         observe="Any small telescope, or steady binoculars, shows Europa as one of the star-like points "
+                 "lined up beside Jupiter; its position changes from night to night.",
+         kid="Europa is an icy moon of Jupiter that probably hides a huge ocean under its frozen shell."),
+])
+
+SKY_CONCEPTS.extend([
+    ("twinkle", ["Why do stars twinkle but planets don't?", "What makes stars twinkle?"],
+     ["Twinkling is caused by turbulence in Earth's atmosphere bending starlight slightly in different "
+      "directions from moment to moment.",
+      "Stars are so far away that they are effectively points of light, so these shifts make them flicker. "
+      "Planets show a tiny disc, and the flickering from different parts of the disc averages out, so they "
+      "shine more steadily."],
+     "Atmospheric turbulence; stars are points so they flicker, planets are tiny discs so they don't.",
+     "Stars twinkle because they are burning unevenly."),
+    ("supernova", ["What is a supernova?", "Will the Sun become a supernova?"],
+     ["A supernova is the explosive death of a star, briefly outshining an entire galaxy.",
+      "It happens either when a massive star, at least about eight times the Sun's mass, runs out of fuel "
+      "and its core collapses, or when a white dwarf in a binary system gains too much mass.",
+      "The Sun is not massive enough. In about five billion years it will swell into a red giant and then "
+      "become a white dwarf."],
+     "The explosive death of a massive star (or an overloaded white dwarf); the Sun is too small for one.",
+     "A supernova is a very bright new planet."),
+    ("parsec", ["What is a parsec?", "How do astronomers measure the distance to nearby stars?"],
+     ["A parsec is about 3.26 light-years. The name comes from parallax arcsecond.",
+      "As Earth orbits the Sun, nearby stars appear to shift slightly against more distant ones. Measuring "
+      "that tiny angle, the parallax, gives the distance by simple geometry. A star with a parallax of one "
+      "arcsecond is one parsec away."],
+     "About 3.26 light-years, defined by a parallax shift of one arcsecond.",
+     "A parsec is a unit of time used in space travel."),
+    ("telescope", ["What should I look for when buying a first telescope?",
+                   "Is magnification important in a telescope?"],
+     ["The most important number is aperture, the diameter of the main lens or mirror, because it decides "
+      "how much light the telescope collects and how much detail it can show.",
+      "Magnification is the least important figure; boxes that advertise huge magnification are usually a "
+      "bad sign.",
+      "A 6- or 8-inch Dobsonian reflector is often recommended as a great first telescope, and good "
+      "binoculars are an excellent cheaper start."],
+     "Aperture matters most, not magnification; a small Dobsonian or binoculars are great starts.",
+     "Buy the one with the highest magnification you can afford."),
+])
+
+RECIPES.extend([
+    dict(name="chocolate chip cookies", plural=True, serves=18, time="35 minutes plus chilling",
+         ing=["115 g soft butter", "100 g brown sugar", "50 g white sugar", "1 egg", "1 tsp vanilla",
+              "180 g plain flour", "1/2 tsp baking soda", "1/2 tsp salt", "150 g chocolate chips"],
+         steps=["Beat the butter and both sugars until creamy.",
+                "Beat in the egg and vanilla.",
+                "Stir in the flour, baking soda and salt until just combined, then fold in the chocolate.",
+                "Chill the dough for at least 30 minutes.",
+                "Bake spoonfuls at 180°C for 10 to 12 minutes, until golden at the edges but soft in the "
+                "middle."],
+         problem=("the cookies spread into thin puddles",
+                  "The butter was probably too warm, or the dough went in unchilled. Chill the dough, make "
+                  "sure the oven is fully preheated, and weigh the flour rather than using cups."),
+         swap=("chocolate chips", "chopped nuts, dried cherries or a chopped chocolate bar",
+               "Chopped chocolate gives melty pools instead of chips."),
+         store="They keep for 5 days in an airtight tin; the unbaked dough freezes for 3 months.",
+         about="Chocolate chip cookies are a classic American drop cookie, crisp at the edges and chewy in "
+               "the middle."),
+    dict(name="chili con carne", serves=6, time="1 hour 30 minutes",
+         ing=["500 g minced beef", "1 onion, chopped", "1 red pepper, diced", "3 garlic cloves",
+              "2 tsp ground cumin", "2 tsp chilli powder", "1 tsp dried oregano", "2 cans chopped tomatoes",
+              "2 cans kidney beans, drained", "1 tbsp tomato paste", "1 tbsp oil"],
+         steps=["Brown the beef in the oil in batches and set aside.",
+                "Soften the onion and pepper, then add the garlic and spices for a minute.",
+                "Stir in the tomato paste, tomatoes and beef.",
+                "Simmer gently for an hour, stirring occasionally.",
+                "Add the beans for the last 15 minutes and season to taste."],
+         problem=("the chili tastes thin and one-dimensional",
+                  "Give it more time, and brown the meat properly at the start. A square of dark chocolate, "
+                  "a splash of vinegar or a spoon of cocoa at the end adds depth."),
+         swap=("minced beef", "lentils and diced mushrooms",
+               "Cook the lentils for about 30 minutes in the sauce."),
+         store="Chili improves overnight and keeps for 4 days in the fridge or 3 months in the freezer.",
+         about="Chili con carne is a spiced stew of meat, chillies and usually beans, associated with "
+               "Texas."),
+    dict(name="Greek salad", serves=4, time="15 minutes",
+         ing=["4 ripe tomatoes, in wedges", "1 cucumber, in thick slices", "1 small red onion, thinly sliced",
+              "1 green pepper, sliced", "A handful of Kalamata olives", "200 g block of feta",
+              "Dried oregano", "4 tbsp extra virgin olive oil", "1 tbsp red wine vinegar"],
+         steps=["Combine the tomatoes, cucumber, onion, pepper and olives in a wide bowl.",
+                "Season with salt and toss with the vinegar.",
+                "Lay the block of feta on top.",
+                "Sprinkle with oregano and pour over the olive oil just before serving."],
+         problem=("the salad goes watery",
+                  "Salt draws water from the tomatoes and cucumber. Dress it just before serving, and use "
+                  "firm cucumbers; scooping out the seeds helps."),
+         swap=("feta", "a firm, salty sheep's cheese or marinated tofu", "Keep the texture chunky."),
+         store="It is best fresh; undressed vegetables keep for a day in the fridge.",
+         about="A proper Greek village salad has no lettuce, just ripe vegetables, olives and a slab of "
+               "feta."),
+    dict(name="miso soup", serves=4, time="15 minutes",
+         ing=["1 litre dashi stock", "3 tbsp miso paste", "150 g silken tofu, cubed",
+              "1 tbsp dried wakame seaweed", "2 spring onions, sliced"],
+         steps=["Soak the wakame in water for 5 minutes and drain.",
+                "Heat the dashi until just below a simmer.",
+                "Whisk the miso with a ladle of the warm stock in a bowl until smooth.",
+                "Add the tofu and wakame to the pot, then stir in the miso mixture off the heat.",
+                "Serve topped with spring onions."],
+         problem=("the soup tastes flat or grainy",
+                  "Miso should not boil, which dulls its flavour and makes it grainy. Dissolve it separately "
+                  "and add it at the very end."),
+         swap=("dashi", "vegetable stock with a strip of kombu", "Remove the kombu before it boils."),
+         store="Reheat leftovers gently without boiling; it keeps for 2 days.",
+         about="Miso soup is a Japanese staple of dashi broth and fermented soybean paste."),
+])
+
+COOK_TECH.extend([
+    ("deglaze", ["What does deglazing a pan mean?", "How do I make a pan sauce?"],
+     ["Deglazing means pouring liquid, such as wine, stock or even water, into a hot pan after searing, and "
+      "scraping up the browned bits stuck to the bottom.",
+      "Those bits are concentrated flavour. Reduce the liquid by half, then whisk in a knob of cold butter "
+      "off the heat for a glossy pan sauce in about five minutes."],
+     "Adding liquid to a hot pan to lift the browned bits, then reducing it into a sauce.",
+     "It means washing the pan before cooking."),
+    ("eggs_boil", ["How long should I boil an egg?", "How do I get soft-boiled eggs right?"],
+     ["Lower fridge-cold eggs into water that is already at a rolling boil, then time them: about 6 minutes "
+      "for runny yolks, 8 for jammy and 11 for fully hard.",
+      "Move them straight into cold water to stop the cooking. Starting in boiling water also makes them "
+      "easier to peel."],
+     "Into boiling water: 6 minutes runny, 8 jammy, 11 hard, then into cold water.",
+     "Boil them for 20 minutes to be safe."),
+    ("freeze_herbs", ["How do I keep fresh herbs from wilting?", "How should I store fresh herbs?"],
+     ["Treat soft herbs such as parsley, cilantro and basil like flowers: trim the stems and stand them in a "
+      "jar of water. Keep basil at room temperature and the others loosely covered in the fridge.",
+      "Wrap hardy herbs such as thyme and rosemary in a damp paper towel in a container in the fridge.",
+      "To keep them longer, chop them into ice cube trays with a little olive oil and freeze."],
+     "Soft herbs in water like flowers, hardy herbs in a damp towel, or freeze them in oil.",
+     "Keep all herbs in a sealed bag in the freezer door."),
+    ("knife_skills", ["How do I chop an onion without it falling apart?",
+                      "What's the best way to dice an onion?"],
+     ["Halve the onion through the root and peel it, leaving the root end on; it holds the layers together.",
+      "Make vertical cuts towards the root without cutting through it, then a couple of horizontal cuts, and "
+      "finally slice across to produce even dice.",
+      "A sharp knife crushes fewer cells, which also means fewer tears."],
+     "Keep the root on, cut towards it, then slice across for neat dice.",
+     "Cut off both ends first so it's easier."),
+])
+
+PLANTS.extend([
+    dict(name="carrots", sun="full sun", water="evenly, so the roots don't crack",
+         soil="deep, loose, stone-free soil", plant="direct-sown from spring to midsummer",
+         space="5 cm apart in rows 20 cm apart after thinning", pot="a container at least 30 cm deep",
+         problem=("the roots are forked and twisted", "stony or compacted soil",
+                  "Carrots fork when the root tip hits stones or hard soil. Loosen the bed deeply, avoid "
+                  "fresh manure, or grow short round varieties in containers."),
+         harvest="Pull when the shoulders at the soil surface are the width you want; loosen the soil first.",
+         friend="onions and chives, which may confuse carrot fly"),
+    dict(name="cucumbers", sun="full sun and warmth", water="consistently; dry spells make them bitter",
+         soil="rich, moisture-retentive soil", plant="after the last frost in warm soil",
+         space="45 cm apart with a trellis", pot="a 20-litre pot with a support",
+         problem=("the fruit tastes bitter", "water or heat stress",
+                  "Irregular watering and very hot spells concentrate the bitter compounds. Water deeply and "
+                  "regularly and mulch the roots; modern varieties are also less prone to it."),
+         harvest="Pick while still firm and before the seeds harden; regular picking keeps the plant "
+                 "producing.",
+         friend="dill and sweetcorn"),
+    dict(name="rosemary", sun="full sun", water="sparingly; let it dry out between waterings",
+         soil="free-draining, gritty soil", plant="in spring", space="60 to 90 cm apart",
+         pot="a terracotta pot with gritty compost",
+         problem=("the needles are turning brown from the base", "wet roots",
+                  "Rosemary hates sitting in water, especially in winter. Improve drainage, raise pots onto "
+                  "feet and water only when the compost has dried out."),
+         harvest="Snip sprigs any time, taking no more than a third of the plant at once.",
+         friend="sage and lavender"),
+    dict(name="an orchid", sun="bright, indirect light, such as an east-facing window",
+         water="about once a week by soaking the pot, then letting it drain fully",
+         soil="chunky orchid bark, never ordinary compost", plant="any time indoors", space="one per pot",
+         pot="a clear plastic orchid pot with plenty of holes",
+         problem=("it hasn't flowered again since I got it", "not enough light or temperature contrast",
+                  "Moth orchids often need a few weeks of slightly cooler nights, around 15°C, to trigger a "
+                  "new flower spike. Give it bright indirect light and a monthly weak orchid feed."),
+         harvest="After flowering, cut the spike just above a node to encourage a side shoot.",
+         friend="other humidity-loving houseplants"),
+])
+
+GARDEN_GENERAL.extend([
+    ("aphids", ["How do I get rid of aphids without chemicals?",
+                "My plants are covered in greenfly. What do I do?"],
+     ["Start by squashing small colonies with your fingers or blasting them off with a strong jet of water.",
+      "Encourage ladybirds, lacewings and hoverflies, which eat aphids, by growing flowers nearby and "
+      "avoiding broad-spectrum sprays.",
+      "Lush, over-fertilised growth attracts aphids, so go easy on high-nitrogen feeds."],
+     "Squash or hose them off and encourage predators such as ladybirds.",
+     "Spray everything with bleach."),
+    ("pruning", ["When should I prune my shrubs?", "Is there a right time to prune?"],
+     ["A good rule is to prune spring-flowering shrubs straight after they bloom, because they flower on "
+      "last year's growth.",
+      "Shrubs that flower in late summer on new growth can be pruned in late winter or early spring.",
+      "Dead, damaged or diseased wood can be removed at any time of year."],
+     "Spring bloomers right after flowering, summer bloomers in late winter, dead wood any time.",
+     "Prune everything hard in autumn."),
+    ("overwinter", ["How do I protect plants over winter?", "How do I keep potted plants alive in frost?"],
+     ["Move tender pots against a house wall or into a shed or greenhouse, and raise them on feet so they "
+      "don't sit in water.",
+      "Wrap pots in bubble wrap or hessian to protect the roots, which are more vulnerable than the foliage.",
+      "Cover borderline plants with horticultural fleece on frosty nights, and water less while growth is "
+      "slow."],
+     "Shelter pots, insulate the roots, fleece on frosty nights and water less.",
+     "Water them heavily every day so they don't freeze."),
+])
+
+EVENTS.extend([
+    dict(name="the Reformation", when="from 1517",
+         summary="The Protestant Reformation began in 1517 when Martin Luther published his 95 Theses "
+                 "criticising the sale of indulgences, splitting Western Christianity.",
+         causes=["anger at corruption and the sale of indulgences",
+                 "the printing press, which spread reformers' writings quickly",
+                 "rulers who wanted more independence from the papacy"],
+         effects=["the emergence of Lutheran, Reformed and Anglican churches",
+                  "the Catholic Counter-Reformation, including the Council of Trent",
+                  "a century of religious wars in Europe"],
+         timeline=[("1517", "Luther's 95 Theses"), ("1521", "the Diet of Worms"),
+                   ("1534", "the Act of Supremacy in England"), ("1545", "the Council of Trent opens")]),
+    dict(name="the Wright brothers' first flight", when="17 December 1903",
+         summary="On 17 December 1903 at Kitty Hawk, North Carolina, Orville and Wilbur Wright made the "
+                 "first controlled, sustained flights in a powered, heavier-than-air aircraft.",
+         causes=["years of glider experiments on wing shape and control",
+                 "their own wind tunnel measurements",
+                 "a lightweight engine built in their bicycle shop"],
+         effects=["the birth of practical aviation",
+                  "rapid military use of aircraft within a decade",
+                  "the foundations of modern air travel"],
+         timeline=[("1900", "first glider tests at Kitty Hawk"), ("1901", "wind tunnel experiments"),
+                   ("17 December 1903", "the first powered flight, 12 seconds long"),
+                   ("1908", "public demonstrations in France")]),
+    dict(name="the Cuban Missile Crisis", when="October 1962",
+         summary="In October 1962, the United States discovered Soviet nuclear missiles in Cuba, leading to "
+                 "a 13-day standoff that brought the world closer to nuclear war than ever before.",
+         causes=["the failed Bay of Pigs invasion of 1961",
+                 "American missiles based in Turkey and Italy",
+                 "the Soviet wish to protect Cuba and balance the nuclear threat"],
+         effects=["the removal of Soviet missiles from Cuba and, quietly, US missiles from Turkey",
+                  "a direct hotline between Washington and Moscow",
+                  "the 1963 Partial Test Ban Treaty"],
+         timeline=[("14 October 1962", "spy planes photograph the missile sites"),
+                   ("22 October 1962", "Kennedy announces a naval quarantine"),
+                   ("28 October 1962", "Khrushchev agrees to withdraw the missiles")]),
+    dict(name="the Renaissance in Florence", when="the 15th century",
+         summary="In 15th-century Florence, wealth from banking and trade, and patrons such as the Medici "
+                 "family, fuelled a flowering of art, architecture and learning inspired by classical "
+                 "antiquity.",
+         causes=["wealth from banking and the wool and silk trades",
+                 "rediscovered classical texts and Greek scholars arriving from the East",
+                 "competition between wealthy patrons and guilds"],
+         effects=["new techniques such as linear perspective",
+                  "works by Brunelleschi, Donatello, Botticelli and others",
+                  "the spread of humanist ideas across Europe"],
+         timeline=[("1436", "Brunelleschi's dome is completed"), ("1469", "Lorenzo de' Medici takes power"),
+                   ("c. 1485", "Botticelli paints The Birth of Venus"),
+                   ("1504", "Michelangelo's David is unveiled")]),
+])
+
+
+# --------------------------------------------------------------------------------------------------------
 # assembling rows
 # --------------------------------------------------------------------------------------------------------
 
 TOPICS = {
     # name: (relative weight, bundle function)
-    "math_word_problems": (1.4, bundle_math),
-    "python_programming": (1.4, bundle_python),
-    "customer_support": (1.3, bundle_support),
-    "personal_finance": (1.1, bundle_finance),
+    "math_word_problems": (1.6, bundle_math),
+    "customer_support": (1.45, bundle_support),
+    "personal_finance": (1.4, bundle_finance),
+    "python_programming": (1.2, bundle_python),
     "travel": (1.0, bundle_travel),
-    "health_fitness": (1.0, bundle_fitness),
-    "cooking": (0.9, bundle_cooking),
-    "gardening": (0.8, bundle_gardening),
-    "home_maintenance": (0.8, bundle_home),
-    "astronomy": (0.75, bundle_astronomy),
-    "history": (0.75, bundle_history),
+    "cooking": (0.8, bundle_cooking),
+    "gardening": (0.75, bundle_gardening),
+    "history": (0.7, bundle_history),
+    "health_fitness": (0.7, bundle_fitness),
+    "astronomy": (0.65, bundle_astronomy),
+    "home_maintenance": (0.6, bundle_home),
 }
 
 GENERIC_SYSTEM = [
@@ -5106,13 +5409,15 @@ class Builder:
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.key_uses: dict[str, int] = {}
-        self.index = SimIndex()
+        self.index = SimIndex()  # lowercase word 3-grams
+        self.index_ws = SimIndex()  # whitespace-token 3-grams (case and punctuation kept)
+        self.prompts: set = set()  # (file, prompt): no two rows of a file open with the same prompt
 
     def fresh(self, qas):
-        return [q for q in qas if self.key_uses.get(q.key, 0) == 0]
+        return [q for q in qas if q.standalone and self.key_uses.get(q.key, 0) == 0]
 
     def usable(self, qas):
-        return [q for q in qas if self.key_uses.get(q.key, 0) < MAX_KEY_USES]
+        return [q for q in qas if q.standalone and self.key_uses.get(q.key, 0) < MAX_KEY_USES]
 
     def choose_one(self, qas):
         pool = self.fresh(qas) or self.usable(qas)
@@ -5131,7 +5436,8 @@ class Builder:
             qa = self.choose_one(qas)
             if qa is None:
                 return None, []
-            msgs += [{"role": "user", "content": qa.prompt}, {"role": "assistant", "content": dress(rng, qa.response)}]
+            msgs += [{"role": "user", "content": qa.prompt},
+                     {"role": "assistant", "content": dress(rng, qa.response)}]
             return {"messages": msgs}, [qa]
         first = qas[0]
         if self.key_uses.get(first.key, 0) >= MAX_KEY_USES:
@@ -5140,7 +5446,8 @@ class Builder:
         k = min(len(rest), turns - 1)
         idx = sorted(rng.sample(range(len(rest)), k))
         chain = [first] + [rest[i] for i in idx]
-        msgs += [{"role": "user", "content": first.prompt}, {"role": "assistant", "content": dress(rng, first.response)}]
+        msgs += [{"role": "user", "content": first.prompt},
+                 {"role": "assistant", "content": dress(rng, first.response)}]
         used.append(first)
         last = first
         for q in chain[1:]:
@@ -5166,7 +5473,8 @@ class Builder:
         qa = self.choose_one(TOPICS[topic][1](rng))
         if qa is None or qa.rejected.strip() == qa.response.strip():
             return None, []
-        return {"prompt": qa.prompt, "chosen": dress(rng, qa.response, 0.2, 0.15), "rejected": qa.rejected}, [qa]
+        row = {"prompt": qa.prompt, "chosen": dress(rng, qa.response, 0.2, 0.15), "rejected": qa.rejected}
+        return row, [qa]
 
     def sft_row(self, topic):
         rng = self.rng
@@ -5180,13 +5488,21 @@ class Builder:
         return {"instruction": instruction, "input": inp, "output": dress(rng, qa.response, 0.08, 0.08)}, [qa]
 
     def accept(self, file, row, qas) -> bool:
-        sh = shingles(row_text(file, row))
-        if self.index.max_sim(sh) >= REJECT_AT:
+        if (file, prompt_of(file, row)) in self.prompts:
             return False
-        self.index.add(sh)
+        text = row_text(file, row)
+        sh, sh_ws = shingles(text), shingles(text, False)
+        if self.index.max_sim(sh) >= REJECT_AT or self.index_ws.max_sim(sh_ws) >= REJECT_AT:
+            return False
+        self.add(text)
+        self.prompts.add((file, prompt_of(file, row)))
         for q in qas:
             self.key_uses[q.key] = self.key_uses.get(q.key, 0) + 1
         return True
+
+    def add(self, text: str):
+        self.index.add(shingles(text))
+        self.index_ws.add(shingles(text, False))
 
 
 def schedule(rng, n: int) -> list[str]:
@@ -5216,6 +5532,15 @@ def row_text(file: str, row: dict) -> str:
     if file == "preference.jsonl":
         return "\n".join([row["prompt"], row["chosen"], row["rejected"]])
     return "\n".join([row["instruction"], row["input"], row["output"]])
+
+
+def prompt_of(file: str, row: dict) -> str:
+    """The opening request of a row: first user turn, preference prompt, or instruction plus input."""
+    if file == "chat.jsonl":
+        return next(m["content"] for m in row["messages"] if m["role"] == "user")
+    if file == "preference.jsonl":
+        return row["prompt"]
+    return row["instruction"] + "\n" + row["input"]
 
 
 def shingles(text: str, lowercase_words: bool = True) -> frozenset:
@@ -5289,17 +5614,17 @@ SYNONYMS = {
     "about": "roughly", "usually": "typically", "often": "frequently", "start": "begin", "help": "assist",
     "small": "little", "big": "large", "quickly": "rapidly", "also": "additionally", "enough": "sufficient",
     "keep": "retain", "show": "display", "good": "great", "very": "really", "want": "wish", "use": "utilise",
-    "check": "verify", "then": "next", "best": "ideal", "simple": "basic", "each": "every", "after": "following",
+    "check": "verify", "then": "next", "best": "ideal", "simple": "basic", "each": "every",
+    "after": "following",
     "before": "prior to", "around": "approximately",
 }
-EXTRA_SENTENCES = ["Hope this helps!", "Let me know if anything is unclear.", "Feel free to ask a follow-up "
-                                                                              "question.",
+EXTRA_SENTENCES = ["Hope this helps!", "Let me know if anything is unclear.",
+                   "Feel free to ask a follow-up question.",
                    "That should cover the basics."]
 
 REFUSALS = [
     "I'm sorry, but as an AI language model I cannot provide advice on this topic. Please consult a "
-    "qualified "
-    "professional.",
+    "qualified professional.",
     "As an AI language model, I don't have personal experience with this, so I can't help with that request.",
     "I'm sorry, but I cannot assist with that request.",
 ]
@@ -5386,23 +5711,41 @@ GREETING = re.compile(r"(?m)^Hi ([A-Z][a-z]+),$")
 
 
 def plant_defects(rng, base):
-    """Mutate chosen rows in place; returns nothing. Each carrier gets exactly one defect."""
-    taken = set()
+    """Plant the content defects, each in its own row; returns the set of (file, line) carriers.
 
-    def choose(file, k, pred):
+    Every mutation is tried on a copy first and kept only if the changed row is still unlike every other
+    row (shrinking a row, e.g. by emptying a turn, could otherwise turn it into an accidental near duplicate).
+    """
+    taken: set = set()
+    def both(file, data):
+        text = row_text(file, data)
+        return shingles(text), shingles(text, False)
+
+    cache = {(f, i): both(f, r["data"]) for f in FILES for i, r in enumerate(base[f])}
+
+    def distinct(file, i, data) -> bool:
+        sh, sh_ws = both(file, data)
+        return all(jaccard(sh, a) < REJECT_AT + 0.05 and jaccard(sh_ws, b) < REJECT_AT + 0.05
+                   for key, (a, b) in cache.items() if key != (file, i))
+
+    def plant(file, k, kind, pred, mutate):
         cands = [i for i, r in enumerate(base[file])
-                 if i not in taken_in(file) and not r.get("tool") and pred(r["data"], r["topic"])]
-        if len(cands) < k:
-            raise SystemExit(f"not enough candidate rows in {file} for a planted defect")
-        chosen = rng.sample(cands, k)
-        taken.update((file, i) for i in chosen)
-        return chosen
-
-    def taken_in(file):
-        return {i for f, i in taken if f == file}
-
-    def mark(file, i, kind, field):
-        base[file][i]["defect"] = (kind, field)
+                 if (file, i) not in taken and not r.get("tool") and pred(r["data"], r["topic"])]
+        rng.shuffle(cands)
+        for i in cands:
+            if k == 0:
+                break
+            trial = json.loads(json.dumps(base[file][i]["data"]))
+            field = mutate(trial)
+            if not distinct(file, i, trial):
+                continue
+            base[file][i]["data"] = trial
+            base[file][i]["defect"] = (kind, field)
+            cache[(file, i)] = both(file, trial)
+            taken.add((file, i))
+            k -= 1
+        if k:
+            raise SystemExit(f"not enough candidate rows in {file} for {kind}")
 
     def main_text(file, d):
         c, k, _ = main_field(file, d)
@@ -5412,49 +5755,71 @@ def plant_defects(rng, base):
         t = main_text(file, d)
         return not has_code(t) and word_count(t) >= 25 and "\n\n" in t.strip()
 
+    def first_user(d):
+        return next(i for i, m in enumerate(d["messages"]) if m["role"] == "user")
+
+    def short_chat(d):
+        return len(d["messages"]) <= 3
+
     # template placeholders -------------------------------------------------------------------------------
-    for i in choose("chat.jsonl", 1, lambda d, t: t == "customer_support" and GREETING.search(main_text("chat.jsonl", d))):
-        c, k, f = main_field("chat.jsonl", base["chat.jsonl"][i]["data"])
+    def customer_name(d):
+        c, k, field = main_field("chat.jsonl", d)
         c[k] = GREETING.sub("Hi {{customer_name}},", c[k], count=1)
-        mark("chat.jsonl", i, "template_placeholder", f)
-    for i in choose("chat.jsonl", 1, lambda d, t: t != "customer_support" and len(d["messages"]) <= 3
-                    and plain("chat.jsonl", d)):
-        c, k, f = main_field("chat.jsonl", base["chat.jsonl"][i]["data"])
-        c[k] = "Hi! I'm {{assistant_name}}, your assistant from {{company_name}}. " + c[k]
-        mark("chat.jsonl", i, "template_placeholder", f)
-    for i in choose("sft.jsonl", 1, lambda d, t: t == "customer_support" and GREETING.search(d["output"])
-                    and "Best regards,\n" in d["output"]):
-        d = base["sft.jsonl"][i]["data"]
+        return field
+
+    def assistant_name(d):
+        c, k, field = main_field("chat.jsonl", d)
+        c[k] = "Hi! I'm {{assistant_name}}, your assistant from {{company_name}}.\n\n" + c[k]
+        return field
+
+    def agent_name(d):
         d["output"] = GREETING.sub("Hi {{first_name}},", d["output"], count=1)
         d["output"] = re.sub(r"Best regards,\n\w+\n", "Best regards,\n{{agent_name}}\n", d["output"])
-        mark("sft.jsonl", i, "template_placeholder", "output")
+        return "output"
+
+    plant("chat.jsonl", 1, "template_placeholder",
+          lambda d, t: t == "customer_support" and GREETING.search(main_text("chat.jsonl", d)), customer_name)
+    plant("chat.jsonl", 1, "template_placeholder",
+          lambda d, t: t != "customer_support" and short_chat(d) and plain("chat.jsonl", d), assistant_name)
+    plant("sft.jsonl", 1, "template_placeholder",
+          lambda d, t: t == "customer_support" and bool(GREETING.search(d["output"]))
+          and "Best regards,\n" in d["output"], agent_name)
 
     # personal email addresses ----------------------------------------------------------------------------
-    def first_user(d):
-        return next(m for m in d["messages"] if m["role"] == "user")
+    def email_in_chat(d):
+        j = first_user(d)
+        first, last = SIGNATURE.search(d["messages"][j]["content"]).groups()
+        d["messages"][j]["content"] += f"\n{first.lower()}.{last.lower()}@gmail.com"
+        return f"messages[{j}].content"
 
-    for i in choose("chat.jsonl", 1, lambda d, t: t == "customer_support" and SIGNATURE.search(first_user(d)["content"])):
-        m = first_user(base["chat.jsonl"][i]["data"])
-        first, last = SIGNATURE.search(m["content"]).groups()
-        m["content"] += f"\n{first.lower()}.{last.lower()}@gmail.com"
-        mark("chat.jsonl", i, "email_address", "messages[user].content")
-    for i in choose("sft.jsonl", 1, lambda d, t: t == "customer_support" and SIGNATURE.search(d["input"])):
-        d = base["sft.jsonl"][i]["data"]
+    def email_in_input(d):
         first, last = SIGNATURE.search(d["input"]).groups()
         d["input"] += f"\n{first.lower()}{last.lower()[0]}{rng.randrange(70, 99)}@outlook.com"
-        mark("sft.jsonl", i, "email_address", "input")
+        return "input"
+
+    plant("chat.jsonl", 1, "email_address",
+          lambda d, t: t == "customer_support" and SIGNATURE.search(d["messages"][first_user(d)]["content"]),
+          email_in_chat)
+    plant("sft.jsonl", 1, "email_address",
+          lambda d, t: t == "customer_support" and SIGNATURE.search(d["input"]), email_in_input)
 
     # API keys --------------------------------------------------------------------------------------------
-    for i in choose("chat.jsonl", 1, lambda d, t: t == "python_programming" and "```python" in first_user(d)["content"]):
-        m = first_user(base["chat.jsonl"][i]["data"])
-        m["content"] += ("\n\nIn case it matters, the script starts like this:\n\n```python\nfrom openai "
-                         "import "
-                         f"OpenAI\n\nclient = OpenAI(api_key=\"{fake_openai_key(rng)}\")\n```")
-        mark("chat.jsonl", i, "api_key", "messages[user].content")
-    for i in choose("sft.jsonl", 1, lambda d, t: t == "python_programming" and d["input"].startswith(("def ", "import "))):
-        d = base["sft.jsonl"][i]["data"]
+    def openai_key(d):
+        j = first_user(d)
+        d["messages"][j]["content"] += ("\n\nIn case it matters, the script starts like this:\n\n```python\n"
+                                        "from openai import OpenAI\n\n"
+                                        f"client = OpenAI(api_key=\"{fake_openai_key(rng)}\")\n```")
+        return f"messages[{j}].content"
+
+    def aws_key(d):
         d["input"] = f"AWS_ACCESS_KEY_ID = \"{fake_aws_key(rng)}\"  # TODO: read from env\n\n" + d["input"]
-        mark("sft.jsonl", i, "api_key", "input")
+        return "input"
+
+    plant("chat.jsonl", 1, "api_key",
+          lambda d, t: t == "python_programming" and "```python" in d["messages"][first_user(d)]["content"],
+          openai_key)
+    plant("sft.jsonl", 1, "api_key",
+          lambda d, t: t == "python_programming" and d["input"].startswith(("def ", "import ")), aws_key)
 
     # HTML residue ----------------------------------------------------------------------------------------
     def p_tags(t):
@@ -5462,8 +5827,7 @@ def plant_defects(rng, base):
         return f"<p>{head}</p>\n\n{rest}"
 
     def br_tags(t):
-        parts = t.split("\n\n")
-        return "<br><br>\n".join(parts)
+        return "<br><br>\n".join(t.split("\n\n"))
 
     def div_tags(t):
         head, rest = t.split("\n\n", 1)
@@ -5474,49 +5838,63 @@ def plant_defects(rng, base):
 
     forms = [p_tags, br_tags, div_tags, nbsp]
     rng.shuffle(forms)
-    html_slots = [("chat.jsonl", 1), ("preference.jsonl", 1), ("sft.jsonl", 2)]
-    for file, k in html_slots:
-        for i in choose(file, k, lambda d, t, f=file: plain(f, d) and (f != "chat.jsonl" or len(d["messages"]) <= 3)):
-            c, key, field = main_field(file, base[file][i]["data"])
-            c[key] = forms.pop()(c[key])
-            mark(file, i, "html_residue", field)
+    for file, k in [("chat.jsonl", 1), ("preference.jsonl", 1), ("sft.jsonl", 2)]:
+        for _ in range(k):
+            form = forms.pop()
+
+            def html(d, file=file, form=form):
+                c, key, field = main_field(file, d)
+                c[key] = form(c[key])
+                return field
+
+            plant(file, 1, "html_residue",
+                  lambda d, t, f=file: plain(f, d) and (f != "chat.jsonl" or short_chat(d)), html)
 
     # truncated responses ---------------------------------------------------------------------------------
     for file, k in [("chat.jsonl", 1), ("sft.jsonl", 2)]:
-        for i in choose(file, k, lambda d, t, f=file: plain(f, d)):
-            c, key, field = main_field(file, base[file][i]["data"])
+        def truncate(d, file=file):
+            c, key, field = main_field(file, d)
             c[key] = truncate_mid_word(rng, c[key])
-            mark(file, i, "truncated_response", field)
+            return field
+
+        plant(file, k, "truncated_response", lambda d, t, f=file: plain(f, d), truncate)
 
     # refusals --------------------------------------------------------------------------------------------
     harmless = ("cooking", "gardening", "math_word_problems", "home_maintenance", "astronomy", "travel")
     refusals = list(REFUSALS)
     rng.shuffle(refusals)
-    for file in ("chat.jsonl", "preference.jsonl", "sft.jsonl"):
-        pred = (lambda d, t: t in harmless and len(d["messages"]) <= 3) if file == "chat.jsonl" else \
-            (lambda d, t: t in harmless)
-        for i in choose(file, 1, pred):
-            c, key, field = main_field(file, base[file][i]["data"])
-            c[key] = refusals.pop()
-            mark(file, i, "refusal", field)
+    for file in FILES:
+        text = refusals.pop()
+
+        def refuse(d, file=file, text=text):
+            c, key, field = main_field(file, d)
+            c[key] = text
+            return field
+
+        plant(file, 1, "refusal",
+              lambda d, t, f=file: t in harmless and (f != "chat.jsonl" or short_chat(d)), refuse)
 
     # empty assistant turns -------------------------------------------------------------------------------
-    for i in choose("chat.jsonl", 1, lambda d, t: d["messages"][-1]["role"] == "assistant"):
-        msgs = base["chat.jsonl"][i]["data"]["messages"]
-        msgs[-1]["content"] = ""
-        mark("chat.jsonl", i, "empty_assistant_turn", f"messages[{len(msgs) - 1}].content")
-    for i in choose("chat.jsonl", 1, lambda d, t: sum(m["role"] == "assistant" for m in d["messages"]) >= 2):
-        msgs = base["chat.jsonl"][i]["data"]["messages"]
-        j = next(k for k, m in enumerate(msgs) if m["role"] == "assistant")
-        msgs[j]["content"] = ""
-        mark("chat.jsonl", i, "empty_assistant_turn", f"messages[{j}].content")
+    def empty_last(d):
+        d["messages"][-1]["content"] = ""
+        return f"messages[{len(d['messages']) - 1}].content"
+
+    def empty_middle(d):
+        j = next(k for k, m in enumerate(d["messages"]) if m["role"] == "assistant")
+        d["messages"][j]["content"] = ""
+        return f"messages[{j}].content"
+
+    plant("chat.jsonl", 1, "empty_assistant_turn", lambda d, t: d["messages"][-1]["role"] == "assistant",
+          empty_last)
+    plant("chat.jsonl", 1, "empty_assistant_turn",
+          lambda d, t: sum(m["role"] == "assistant" for m in d["messages"]) >= 2, empty_middle)
 
     # chosen == rejected ----------------------------------------------------------------------------------
-    for i in choose("preference.jsonl", 3, lambda d, t: True):
-        d = base["preference.jsonl"][i]["data"]
+    def same(d):
         d["rejected"] = d["chosen"]
-        mark("preference.jsonl", i, "chosen_equals_rejected", "rejected")
+        return "rejected"
 
+    plant("preference.jsonl", 3, "chosen_equals_rejected", lambda d, t: True, same)
     return taken
 
 
@@ -5531,14 +5909,14 @@ def plant_duplicates(rng, base, taken):
         copies = []
         for _ in range(DEFECTS["exact_duplicate"][1].get(file, 0)):
             i = clean.pop()
-            copies.append({"data": rows[i]["data"], "topic": rows[i]["topic"], "defect": ("exact_duplicate", None),
-                           "orig": rows[i]})
+            copies.append({"data": rows[i]["data"], "topic": rows[i]["topic"],
+                           "defect": ("exact_duplicate", None), "orig": rows[i]})
         need = DEFECTS["near_duplicate"][1].get(file, 0)
         while need:
             i = clean.pop()
             d = rows[i]["data"]
             c, key, _ = main_field(file, d)
-            if has_code(c[key]) or word_count(row_text(file, d)) < 60 or (file == "chat.jsonl" and not c[key]):
+            if has_code(c[key]) or word_count(row_text(file, d)) < 60:
                 continue
             new_text = near_copy(rng, c[key])
             if new_text is None:
@@ -5547,7 +5925,8 @@ def plant_duplicates(rng, base, taken):
             c2, key2, field = main_field(file, copy)
             c2[key2] = new_text
             a, b = row_text(file, d), row_text(file, copy)
-            if min(jaccard(shingles(a), shingles(b)), jaccard(shingles(a, False), shingles(b, False))) < NEAR_MIN + 0.05:
+            sim = min(jaccard(shingles(a), shingles(b)), jaccard(shingles(a, False), shingles(b, False)))
+            if sim < NEAR_MIN + 0.05:
                 continue
             copies.append({"data": copy, "topic": rows[i]["topic"], "defect": ("near_duplicate", field),
                            "orig": rows[i]})
@@ -5572,7 +5951,7 @@ def build(seed: int):
     rng.shuffle(jobs)
     base = {f: [] for f in FILES}
     tool = {"messages": weather_tool_conversation()}
-    builder.index.add(shingles(row_text("chat.jsonl", tool)))
+    builder.add(row_text("chat.jsonl", tool))
     for file, topic in jobs:
         for _ in range(2000):
             data, qas = makers[file](topic)
@@ -5621,8 +6000,8 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 API_KEY = re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_-]{20,}|\bAKIA[0-9A-Z]{16}\b")
 HTML = re.compile(r"</?(?:p|div|br|span|a|b|i|u|ul|ol|li|table|tr|td|th|h[1-6]|strong|em|img|font)\b[^<>]*>"
                   r"|&(?:nbsp|amp|lt|gt|quot|apos|#\d+);", re.I)
-REFUSAL = re.compile(r"\bas an ai\b|\blanguage model\b|\bi'?m sorry\b|\bi am sorry\b|\bsorry\b|"
-                     r"\bi (?:cannot|can't|can not|am unable to)\b|\bi'm unable to\b|\bi apologi[sz]e\b", re.I)
+REFUSAL = re.compile(r"\bas an ai\b|\blanguage model\b|\bsorry\b|\bi (?:cannot|can't|can not|am unable to)\b"
+                     r"|\bi'm unable to\b|\bi apologi[sz]e\b", re.I)
 
 
 def all_strings(obj):
@@ -5713,10 +6092,14 @@ def verify(files: dict[str, str], topics: dict, defects: dict) -> list[str]:
         offsets[file] = rid
         rid += len(rows[file])
     for file in FILES:
-        seen = {}
+        seen, seen_prompt = {}, {}
         for line, row in enumerate(rows[file]):
-            key = json.dumps(row, ensure_ascii=False, sort_keys=True)
             r = offsets[file] + line
+            p = prompt_of(file, row)
+            if p in seen_prompt and (seen_prompt[p], r) not in pairs:
+                errors.append(f"{file}:{line}: unplanted repeat of the prompt of row {seen_prompt[p]}")
+            seen_prompt.setdefault(p, r)
+            key = json.dumps(row, ensure_ascii=False, sort_keys=True)
             if key in seen and (seen[key], r) not in pairs:
                 errors.append(f"{file}:{line}: unplanted exact duplicate of row {seen[key]}")
             seen.setdefault(key, r)

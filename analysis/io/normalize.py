@@ -20,6 +20,7 @@ from typing import Any
 from analysis.io.errors import FieldError
 
 KINDS = ("text", "sft", "chat", "preference", "scored", "table")
+OPTIONAL_ROLES = frozenset({"system", "input", "history", "tools"})
 MAP_ROLES = ("prompt", "response", "system", "chosen", "rejected", "score", "text", "messages")
 
 ROLE_ALIASES = {
@@ -184,6 +185,9 @@ def detect(records: Iterable[dict[str, Any]], *, kind: str | None = None,
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     votes: Counter[tuple[str, str, tuple[tuple[str, str], ...]]] = Counter()
     reasons: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
+    # Optional fields (tools, system, ...) often appear on only some records: they must not split the
+    # vote, and a field seen on any record of the winning schema is read wherever it is present.
+    optional: dict[tuple[str, str, tuple[tuple[str, str], ...]], dict[str, str]] = {}
     available: set[str] = set()
     for rec in records:
         cands = candidates(rec)
@@ -193,16 +197,19 @@ def detect(records: Iterable[dict[str, Any]], *, kind: str | None = None,
             if not cands:
                 continue
         best = cands[0]
-        key = (best.kind, best.variant, tuple(sorted(best.fields.items())))
+        key = (best.kind, best.variant,
+               tuple(sorted((r, f) for r, f in best.fields.items() if r not in OPTIONAL_ROLES)))
         votes[key] += 1
         reasons.setdefault(key, best.reason)
+        optional.setdefault(key, {}).update({r: f for r, f in best.fields.items() if r in OPTIONAL_ROLES})
     if not votes:
         fields = ", ".join(sorted(map(str, all_fields))) or "none"
         can = ", ".join(k for k in KINDS if k in available)
         raise ValueError(f"cannot read this file as '{kind}' (fields: {fields}); it can be read as: {can}. "
                          "Map its columns to roles instead.")
-    (k_, variant, fields_t), _ = votes.most_common(1)[0]
-    return Detection(k_, variant, dict(fields_t), reasons[(k_, variant, fields_t)])
+    key, _ = votes.most_common(1)[0]
+    k_, variant, fields_t = key
+    return Detection(k_, variant, {**dict(fields_t), **optional[key]}, reasons[key])
 
 
 def mapped_detection(mapping: dict[str, str], all_fields: Iterable[str], *, kind: str | None = None) -> Detection:

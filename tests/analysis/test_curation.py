@@ -600,3 +600,15 @@ def test_random_sequences_match_model_and_replay(ops: list[tuple[Any, ...]]) -> 
             assert cores(s) == {r: c for r, c in model.items() if c != DEFAULT}
         assert s.action_count() == len(history)
         assert_consistent(s)
+
+
+def test_tag_index_and_noted_ids_match_the_per_tag_queries(tmp_path: Path) -> None:
+    with CurationStore(tmp_path / "c.sqlite") as store:
+        store.tag([1, 2, 3], "a")
+        store.tag([3, 4], "b")
+        store.set_note(2, "look")
+        store.set_note(5, "x")
+        store.set_note(5, "")
+        assert store.tag_index() == {"a": {1, 2, 3}, "b": {3, 4}}
+        assert store.tag_index() == {t: store.tagged_ids(t) for t in store.all_tags()}
+        assert store.noted_ids() == {2}

@@ -444,3 +444,17 @@ def test_csv_nulls_are_empty_strings(tmp_path: Path) -> None:
     path.write_text("instruction,input,output\ndo it,,done\n")
     ds = load(path)
     assert (ds.rows["prompt"][0], ds.rows["response"][0]) == ("do it", "done")
+
+
+def test_optional_fields_on_a_minority_of_records_are_kept(tmp_path: Path) -> None:
+    """`tools` on one record of three must not be lost to the schema vote (regression)."""
+    path = tmp_path / "tools.jsonl"
+    turns = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"messages": turns}, {"messages": turns, "system": "be brief"},
+        {"messages": turns, "tools": [{"name": "f"}]}]), encoding="utf-8")
+    rows = load(path).rows
+    assert rows["tools"].isna().tolist() == [True, True, False]
+    assert json.loads(rows["tools"].iloc[2]) == [{"name": "f"}]
+    assert rows["messages"].iloc[1][0] == {"role": "system", "content": "be brief", "tool_call": False}
+    assert rows["messages"].iloc[0][0]["role"] == "user"

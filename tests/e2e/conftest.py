@@ -118,7 +118,10 @@ def run_server(home: Path, data: str | None = None) -> Iterator[Server]:
 
 
 def default_data() -> str | None:
-    """None (the app's own default, the bundled sample) when the sample exists, else a fallback file."""
+    """$SIFT_E2E_DATA if set; else None (the app's own default, the bundled sample) when the sample exists,
+    else a fallback file."""
+    if os.environ.get("SIFT_E2E_DATA"):
+        return os.environ["SIFT_E2E_DATA"]
     if list(SAMPLE_GLOB.parent.glob(SAMPLE_GLOB.name)):
         return None
     if FALLBACK_DATA.is_file():
