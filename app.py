@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.state import get_session, open_store, open_workspace
+from components.state import APP_ROOT, get_session, open_store, open_workspace
 
-st.set_page_config(page_title="Sift", page_icon=":material/filter_alt:", layout="wide")
+# A local icon: a `:material/...:` page icon makes the browser fetch the favicon from Google's font CDN.
+st.set_page_config(page_title="Sift", page_icon=str(APP_ROOT / "components" / "assets" / "sift.png"), layout="wide")
 
 session = get_session()
 pages = [

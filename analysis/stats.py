@@ -34,7 +34,7 @@ def row_stats(rows: pd.DataFrame) -> pd.DataFrame:
     out["response_words"] = word_counts(response)
     role_texts: dict[str, list[str]] = {r: [] for r in ROLES}
     counts: dict[str, list[int]] = {r: [] for r in ROLES}
-    turns, empty_turns, tool_calls = [], [], []
+    turns, empty_turns, tool_calls, last_user = [], [], [], []
     for msgs in rows["messages"]:
         per_role: dict[str, list[str]] = {r: [] for r in ROLES}
         empty = calls = 0
@@ -48,12 +48,15 @@ def row_stats(rows: pd.DataFrame) -> pd.DataFrame:
         for r in ROLES:
             role_texts[r].append("\n\n".join(per_role[r]))
             counts[r].append(len(per_role[r]))
+        last_user.append(per_role["user"][-1] if per_role["user"] else "")
         turns.append(len(msgs))
         empty_turns.append(empty)
         tool_calls.append(calls)
     out["turns"] = np.asarray(turns, dtype="int64")
     out["empty_turns"] = np.asarray(empty_turns, dtype="int64")
     out["tool_calls"] = np.asarray(tool_calls, dtype="int64")
+    # The question a row asks: what a table preview should show (not a system prompt shared by many rows).
+    out["last_user"] = pd.array(last_user, dtype="str")
     for r in ROLES:
         out[f"n_{r}"] = np.asarray(counts[r], dtype="int64")
         out[f"text_{r}"] = pd.array(role_texts[r], dtype="str")

@@ -41,13 +41,14 @@ def histogram(values: Sequence[float] | np.ndarray, *, title: str, x_label: str,
         counts, edges = np.histogram(arr, bins=edges)
         lo, hi = edges[:-1], edges[1:]
         if integer:
-            lo_v, hi_v = np.ceil(lo), np.floor(hi)
+            lo_v, hi_v = np.ceil(lo) + 0.0, np.floor(hi) + 0.0  # + 0.0 turns -0.0 into 0.0 for the labels
         else:
             lo_v, hi_v = lo, hi
         labels = [f"{a:,.0f}–{b:,.0f}" if integer and a != b else f"{a:,.0f}" if integer else f"{a:.3g}–{b:.3g}"
                   for a, b in zip(lo_v, hi_v, strict=True)]
-        fig.add_bar(x=(lo + hi) / 2, y=counts, width=(hi - lo) * 0.95, customdata=np.stack([lo_v, hi_v], axis=1),
-                    hovertext=labels, hovertemplate="%{hovertext}: %{y:,} rows<extra></extra>")
+        fig.add_bar(x=(lo + hi) / 2, y=counts, width=(hi - lo) * 0.95,
+                    customdata=np.stack([lo_v, hi_v], axis=1).tolist(), hovertext=labels,
+                    hovertemplate="%{hovertext}: %{y:,} rows<extra></extra>")
     fig.update_layout(title=title, xaxis_title=x_label, yaxis_title="rows", **_LAYOUT)
     if log_y:
         fig.update_yaxes(type="log")
@@ -75,9 +76,18 @@ def _points(event: Any) -> list[Mapping[str, Any]]:
     return list(points or [])
 
 
+def _pair(cd: Any) -> tuple[float, float] | None:
+    """A bar's [lo, hi]; plotly returns typed-array customdata as {"0": lo, "1": hi}."""
+    if isinstance(cd, Mapping):
+        cd = [cd.get("0", cd.get(0)), cd.get("1", cd.get(1))]
+    if isinstance(cd, list | tuple) and len(cd) >= 2 and cd[0] is not None and cd[1] is not None:
+        return float(cd[0]), float(cd[1])
+    return None
+
+
 def selected_range(event: Any) -> tuple[float, float] | None:
     """Union [lo, hi] of the selected histogram bars, or None when nothing is selected."""
-    ranges = [p["customdata"] for p in _points(event) if p.get("customdata") is not None]
+    ranges = [r for p in _points(event) if (r := _pair(p.get("customdata"))) is not None]
     if not ranges:
         return None
     return float(min(r[0] for r in ranges)), float(max(r[1] for r in ranges))

@@ -87,6 +87,9 @@ def render_example(row: pd.Series, store: CurationStore, *, key: str) -> None:
     where = f"line {int(line)}" if line is not None and not pd.isna(line) else f"record {int(row['source_index'])}"
     st.markdown(f"#### Row {rid} · {row['kind']}")
     st.caption(f"{row['source_file']} · {where} · status: {status_line(state)}")
+    if state.dropped:
+        st.warning(f"Dropped: {state.drop_reason or 'no reason given'}", icon=":material/delete:")
+    _row_controls(rid, state, store, key=key)
     score = row.get("score")
     if isinstance(score, float) and not math.isnan(score):
         st.caption(f"score: {score:g}")
@@ -102,7 +105,7 @@ def render_example(row: pd.Series, store: CurationStore, *, key: str) -> None:
             st.code(_pretty_json(tools) or tools, language="json", wrap_lines=True)
     with st.expander("Source record (untouched)"):
         st.code(_pretty_json(str(row["source"])) or str(row["source"]), language="json", wrap_lines=True)
-    _row_controls(rid, state, store, key=key)
+    _note(rid, state, store, key=key)
 
 
 def _row_controls(rid: int, state: Any, store: CurationStore, *, key: str) -> None:
@@ -122,8 +125,11 @@ def _row_controls(rid: int, state: Any, store: CurationStore, *, key: str) -> No
     elif c2.button("Drop", key=f"{key}_drop_{rid}", type="primary", width="stretch"):
         store.drop([rid], reason=reason or "manual")
         st.rerun()
+    c3.caption(f"note: {state.note}" if state.note else "no note (add one below)")
+
+
+def _note(rid: int, state: Any, store: CurationStore, *, key: str) -> None:
     note = st.text_area("Note", value=state.note or "", key=f"{key}_note_{rid}", height=80)
-    unchanged = note == (state.note or "")
-    if c3.button("Save note", key=f"{key}_savenote_{rid}", width="stretch", disabled=unchanged):
+    if st.button("Save note", key=f"{key}_savenote_{rid}", disabled=note == (state.note or "")):
         store.set_note(rid, note)
         st.rerun()

@@ -31,13 +31,21 @@ def status_labels(row_ids: pd.Series, cur: CurationView) -> pd.Series:
     return pd.Series(out, index=row_ids.index, dtype="str")
 
 
+def _question(frame: pd.DataFrame) -> pd.Series:
+    """The last user turn where there is one (a shared system prompt would make every preview alike)."""
+    if "last_user" not in frame:
+        return frame["prompt"]
+    last = frame["last_user"].fillna("")
+    return last.where(last.str.strip() != "", frame["prompt"])
+
+
 def table_page(frame: pd.DataFrame, cur: CurationView, *, preview_chars: int = 140) -> pd.DataFrame:
     """Display columns for one page of already-filtered rows (never the whole 100k)."""
     return pd.DataFrame({
         "row_id": frame["row_id"].astype(int),
         "kind": frame["kind"],
         "status": status_labels(frame["row_id"], cur),
-        "prompt": preview_column(frame["prompt"], preview_chars),
+        "prompt": preview_column(_question(frame), preview_chars),
         "response": preview_column(frame["response"], preview_chars),
         "turns": frame["turns"].astype(int),
         "response_chars": frame["response_chars"].astype(int),

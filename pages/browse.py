@@ -72,9 +72,14 @@ start = (int(page_no) - 1) * page_size
 page = table_page(matched.iloc[start:start + page_size], cur)
 event = st.dataframe(page, key="browse_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
                      height=min(38 + 35 * max(len(page), 1), 420),
+                     column_order=["row_id", "status", "kind", "prompt", "response", "turns", "response_chars",
+                                   "file"],
                      column_config={"row_id": st.column_config.NumberColumn("row", format="%d", width="small"),
-                                    "prompt": st.column_config.TextColumn(width="large"),
-                                    "response": st.column_config.TextColumn(width="large")})
+                                    "status": st.column_config.TextColumn(width="medium"),
+                                    "prompt": st.column_config.TextColumn("prompt (last user turn)",
+                                                                          width="large"),
+                                    "response": st.column_config.TextColumn(width="large"),
+                                    "response_chars": st.column_config.NumberColumn("resp. chars")})
 selected = selected_row_ids(event, page)
 
 # ---------------------------------------------------------------- bulk actions

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import re
 import string
@@ -39,6 +40,9 @@ TARGET_ROWS = {"chat.jsonl": 350, "preference.jsonl": 250, "sft.jsonl": 450}
 REJECT_AT = 0.3
 CLEAN_MAX = 0.5
 NEAR_MIN = 0.7
+# The main response of a row (last assistant turn, chosen, output) is also kept distinct on its own, so
+# a tool that compares responses only does not find unplanted near duplicates either.
+RESPONSE_REJECT_AT = 0.4
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -127,6 +131,11 @@ class QA:
     standalone: bool = True  # False: the prompt only makes sense as a follow-up in a conversation
 
 
+def sentence(text: str) -> str:
+    """Add a full stop unless the text already ends a sentence."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def a_an(phrase: str) -> str:
     return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
 
@@ -209,17 +218,16 @@ def mp_discount(rng):
     price = pick(rng, [24, 36, 48, 60, 75, 80, 96, 120, 150, 180, 240, 320])
     pct = pick(rng, [10, 15, 20, 25, 30, 40])
     item = pick(rng, ["jacket", "pair of hiking boots", "desk lamp", "backpack", "set of pans",
-                      "coffee grinder",
-                      "bookshelf", "tennis racket", "rice cooker", "wool sweater"])
+                      "coffee grinder", "bookshelf", "tennis racket", "rice cooker", "wool sweater"])
     v = rng.randrange(3)
     sale = price * (100 - pct) / 100
     if v == 0:
         text = f"A {item} costs {money(price)}. It is on sale for {pct}% off. What is the sale price?"
         steps = [
-            f"The discount is {pct}% of {money(price)}: {pct / 100:g} × {num(price)} = "
-            f"{money(price * pct / 100)}.",
-            f"Subtract it from the original price: {money(price)} − {money(price * pct / 100)} = "
-            f"{money(sale)}.",
+            f"The discount is {pct}% of {money(price)}: {pct / 100:g} × "
+            f"{num(price)} = {money(price * pct / 100)}.",
+            f"Subtract it from the original price: {money(price)} − "
+            f"{money(price * pct / 100)} = {money(sale)}.",
         ]
         return Problem("discount", text, steps, money(sale), money(price * pct / 100),
                        "stopping at the discount amount instead of subtracting it")
@@ -230,8 +238,8 @@ def mp_discount(rng):
                 f"the reduced price at checkout. What does the {item} finally cost?")
         steps = [
             f"After the first markdown: {money(price)} × {(100 - pct) / 100:g} = {money(sale)}.",
-            f"The second discount applies to the new price: {money(sale)} × {(100 - second) / 100:g} = "
-            f"{money(final)}.",
+            f"The second discount applies to the new price: {money(sale)} × "
+            f"{(100 - second) / 100:g} = {money(final)}.",
             f"Note this is not the same as {pct + second}% off the original price.",
         ]
         return Problem("discount", text, steps, money(final), money(price * (100 - pct - second) / 100),
@@ -239,8 +247,8 @@ def mp_discount(rng):
     text = (f"After a {pct}% discount, a {item} sells for {money(sale)}. "
             "What was the price before the discount?")
     steps = [
-        f"The sale price is {100 - pct}% of the original, so original × {(100 - pct) / 100:g} = "
-        f"{money(sale)}.",
+        f"The sale price is {100 - pct}% of the original, so original × "
+        f"{(100 - pct) / 100:g} = {money(sale)}.",
         f"Divide: {money(sale)} ÷ {(100 - pct) / 100:g} = {money(price)}.",
     ]
     return Problem("discount", text, steps, money(price), money(sale * (100 + pct) / 100),
@@ -275,8 +283,8 @@ def mp_ratio(rng):
     steps = [
         f"Add the parts of the ratio: {a} + {b} = {a + b} parts.",
         f"One part is worth {money(total)} ÷ {a + b} = {money(unit)}.",
-        f"{n1} gets {a} × {money(unit)} = {money(a * unit)} and {n2} gets {b} × {money(unit)} = "
-        f"{money(b * unit)}.",
+        f"{n1} gets {a} × {money(unit)} = {money(a * unit)} and {n2} gets {b} × "
+        f"{money(unit)} = {money(b * unit)}.",
         f"Check: {money(a * unit)} + {money(b * unit)} = {money(total)}.",
     ]
     return Problem("ratio", text, steps, f"{n1}: {money(a * unit)}, {n2}: {money(b * unit)}",
@@ -309,8 +317,8 @@ def mp_fence(rng):
     cost = pick(rng, [12, 15, 18, 22, 25, 30])
     per = 2 * (length + width)
     if chance(rng, 0.5):
-        text = (f"A rectangular garden is {length} m long and {width} m wide. Fencing costs "
-                f"{money(cost)} per metre. How much will it cost to fence the whole garden?")
+        text = (f"A rectangular garden is {length} m long and {width} m wide. Fencing costs {money(cost)} "
+                f"per metre. How much will it cost to fence the whole garden?")
         steps = [
             f"Perimeter = 2 × ({length} + {width}) = {per} m.",
             f"Cost = {per} × {money(cost)} = {money(per * cost)}.",
@@ -342,8 +350,8 @@ def mp_average(rng):
     text = (f"{name}'s {subj} test scores so far are {listing(str(s) for s in scores)}. What score is needed "
             f"on the next test to bring the average up to exactly {target}?")
     steps = [
-        f"For an average of {target} over {n + 1} tests, the total must be {target} × {n + 1} = "
-        f"{target * (n + 1)}.",
+        f"For an average of {target} over {n + 1} tests, the total must be {target} "
+        f"× {n + 1} = {target * (n + 1)}.",
         f"The current total is {' + '.join(str(s) for s in scores)} = {sum(scores)}.",
         f"Needed score = {target * (n + 1)} − {sum(scores)} = {need}.",
     ]
@@ -383,14 +391,14 @@ def mp_ages(rng):
                                           ("An aunt", "her nephew", "she", "him"),
                                           ("A grandfather", "his granddaughter", "he", "her")])
     times = {2: "twice", 3: "three times", 4: "four times", 5: "five times"}
-    text = (f"{parent} is {times[k]} as old as {child}. In {n} years {subj} will be {times[m]} as old as "
-            f"{obj}. How old are they now?")
+    text = (f"{parent} is {times[k]} as old as {child}. In {n} years {subj} will be {times[m]} as old "
+            f"as {obj}. How old are they now?")
     steps = [
         f"Let the younger age be y, so the older age is {k}y.",
         f"In {n} years: {k}y + {n} = {m}(y + {n}).",
         f"Expand: {k}y + {n} = {m}y + {m * n}, so {k - m}y = {m * n - n} and y = {y}.",
-        f"The older person is {k} × {y} = {x}. Check: in {n} years they are {x + n} and {y + n}, "
-        f"and {x + n} = {m} × {y + n}.",
+        f"The older person is {k} × {y} = {x}. Check: in {n} years they are {x + n} and "
+        f"{y + n}, and {x + n} = {m} × {y + n}.",
     ]
     return Problem("ages", text, steps, f"{x} and {y}", f"{x + n} and {y + n}",
                    "giving the ages in the future instead of today")
@@ -464,8 +472,8 @@ def mp_recipe(rng):
     dish = pick(rng, ["pancakes", "a pot of soup", "muffins", "a tray of flapjacks", "a curry",
                       "banana bread"])
     scaled = qty * want / base
-    text = (f"A recipe for {dish} serves {base} and uses {num(qty)} {ing}. How much is needed to serve "
-            f"{want} people?")
+    text = (f"A recipe for {dish} serves {base} and uses {num(qty)} {ing}. How much is "
+            f"needed to serve {want} people?")
     steps = [
         f"The scale factor is {want} ÷ {base} = {num(want / base)}.",
         f"Multiply the amount: {num(qty)} × {num(want / base)} = {num(scaled)} {ing}.",
@@ -484,12 +492,20 @@ def mp_clock(rng):
     text = f"A {ev} starts at {h:02d}:{m:02d} and lasts {dur} minutes. At what time does it end?"
     steps = [
         f"{dur} minutes is {dur // 60} hour{'s' if dur // 60 != 1 else ''} and {dur % 60} minutes.",
-        f"Add the hours: {h:02d}:{m:02d} + {dur // 60} h = {(h + dur // 60):02d}:{m:02d}.",
+        f"Add the hours: {h:02d}:{m:02d} + {dur // 60} h = {(h + dur // 60) % 24:02d}:{m:02d}.",
         f"Add the minutes: the {ev} ends at {eh % 24:02d}:{em:02d}.",
     ]
     wrong = f"{(h + dur // 100) % 24:02d}:{(m + dur % 100) % 60:02d}"
     return Problem("clock", text, steps, f"{eh % 24:02d}:{em:02d}", wrong,
                    "treating the minutes as if an hour had 100 of them")
+
+
+def frac(a: int, b: int, short: bool = False) -> str:
+    """a/b, followed by its lowest terms when those differ (or only the lowest terms if short)."""
+    g = math.gcd(a, b)
+    if g == 1:
+        return f"{a}/{b}"
+    return f"{a // g}/{b // g}" if short else f"{a}/{b} = {a // g}/{b // g}"
 
 
 def mp_probability(rng):
@@ -503,10 +519,10 @@ def mp_probability(rng):
                 f"picked at random. What is the probability that it is {things[1]}?")
         steps = [
             f"There are {r} + {b} + {g} = {total} {things[0]} in total.",
-            f"{cap(things[1])} ones: {r}, so P = {r}/{total}.",
+            f"{cap(things[1])} ones: {r}, so P = {frac(r, total)}.",
             f"As a decimal that is about {r / total:.3f}, or {100 * r / total:.1f}%.",
         ]
-        return Problem("probability", text, steps, f"{r}/{total}", f"{r}/{b + g}",
+        return Problem("probability", text, steps, frac(r, total, short=True), frac(r, b + g, short=True),
                        "dividing by the number of other colours instead of the total")
     p = r * (r - 1) / (total * (total - 1))
     text = (f"A {holder} contains {r} {things[1]}, {b} {things[2]} and {g} {things[3]} {things[0]}. Two are "
@@ -514,10 +530,11 @@ def mp_probability(rng):
     steps = [
         f"First draw: {r}/{total}.",
         f"Second draw, with one {things[1]} gone: {r - 1}/{total - 1}.",
-        f"Multiply: {r}/{total} × {r - 1}/{total - 1} = {r * (r - 1)}/{total * (total - 1)} ≈ {p:.3f}.",
+        f"Multiply: {r}/{total} × {r - 1}/{total - 1} = {frac(r * (r - 1), total * (total - 1))} ≈ {p:.3f}.",
     ]
-    return Problem("probability", text, steps, f"{r * (r - 1)}/{total * (total - 1)}",
-                   f"{r * r}/{total * total}", "putting the first item back before the second draw")
+    return Problem("probability", text, steps, frac(r * (r - 1), total * (total - 1), short=True),
+                   frac(r * r, total * total, short=True),
+                   "putting the first item back before the second draw")
 
 
 def mp_savings(rng):
@@ -547,12 +564,12 @@ def mp_tiles(rng):
     total = -(-int(tiles * 1.1 * 100) // 100)
     room = pick(rng, ["bathroom", "kitchen", "hallway", "utility room"])
     text = (f"A {room} floor measures {num(length)} m by {num(width)} m. It will be covered with square "
-            f"tiles {int(side * 100)} cm on each side, plus 10% extra for cuts. How many tiles should be "
-            f"bought?")
+            f"tiles {int(side * 100)} cm on each side, plus 10% extra for cuts. "
+            f"How many tiles should be bought?")
     steps = [
         f"Floor area: {num(length)} × {num(width)} = {num(area)} m².",
-        f"One tile covers {side} × {side} = {side * side:g} m², so {num(area)} ÷ {side * side:g} = "
-        f"{num(tiles)} tiles.",
+        f"One tile covers {side} × {side} = {side * side:g} m², so {num(area)} ÷ "
+        f"{side * side:g} = {num(tiles)} tiles.",
         f"Add 10%: {num(tiles)} × 1.1 = {num(tiles * 1.1)}, so buy {total} tiles.",
     ]
     return Problem("tiles", text, steps, f"{total} tiles", f"{int(area / side)} tiles",
@@ -644,8 +661,8 @@ def bundle_math(rng):
             pick(rng, ["Not quite.", "Close, but that's not it.", "That's a very common slip."])
             + f" {pr.wrong} comes from {pr.slip}.",
             f"Following the steps above gives {pr.answer}. "
-            + pick(rng, ["Checking the answer against the original question is the quickest way to catch "
-                         "this.",
+            + pick(rng, ["Checking the answer against the original question is "
+                         "the quickest way to catch this.",
                          "Writing each quantity with its unit makes that mistake easier to spot.",
                          "It helps to estimate roughly first, so an answer that is far off stands out."]),
         ),
@@ -745,8 +762,8 @@ def $fn($arg):
 print($fn([4, 17, 9, 2]))  # 17
 ''',
         notes=["It starts by assuming the first element is the largest.",
-               "The loop compares every remaining element and replaces `best` whenever it finds something "
-               "bigger.",
+               "The loop compares every remaining element and replaces `best` "
+               "whenever it finds something bigger.",
                "An empty list has no maximum, so the function raises `ValueError`, just like `max([])` does.",
                "Slicing with `[1:]` skips the element already used as the starting point."],
         test=r'''
@@ -801,10 +818,10 @@ def $fn(limit):
         usage=r'''
 $fn(16)
 ''',
-        notes=["The combined case has to be checked first; otherwise a number divisible by both would print "
-               "only the first word.",
-               "`range(1, limit + 1)` includes the limit itself because the stop value of `range` is "
-               "exclusive.",
+        notes=["The combined case has to be checked first; otherwise a number divisible by both "
+               "would print only the first word.",
+               "`range(1, limit + 1)` includes the limit itself because the stop "
+               "value of `range` is exclusive.",
                "The modulo operator `%` gives the remainder, so `n % k == 0` means n is a multiple of k."],
         test=r'''
 from game import $fn
@@ -856,8 +873,8 @@ print($fn(stock, 40))
 # [{'name': 'toaster', 'price': 28}, {'name': 'kettle', 'price': 35}]
 ''',
         notes=["The loop keeps every product whose `price` is at most `max_price`.",
-               "`sorted` with `key=lambda p: p[\"price\"]` orders the survivors by price without modifying "
-               "the original list.",
+               "`sorted` with `key=lambda p: p[\"price\"]` orders the survivors by price "
+               "without modifying the original list.",
                "If a product is missing the `price` key you will get a `KeyError`; use "
                "`product.get(\"price\")` if your data is messy."],
         test=r'''
@@ -877,8 +894,8 @@ def $fn($arg, max_price):
     return sorted((p for p in $arg if p["price"] <= max_price), key=lambda p: p["price"])
 ''', "The generator expression does the filtering and `sorted` consumes it directly, so no intermediate list "
             "is built by hand. It behaves exactly like the loop version."),
-        cost="Filtering is O(n) and sorting the k matching items is O(k log k), so the worst case is O(n log "
-             "n).",
+        cost="Filtering is O(n) and sorting the k matching items is O(k log k), "
+             "so the worst case is O(n log n).",
     ),
     dict(
         key="csv_sum",
@@ -942,8 +959,8 @@ def $fn($arg, column):
     dict(
         key="palindrome",
         what=["checks whether a string is a palindrome, ignoring spaces, punctuation and case",
-              "tells me if a phrase reads the same backwards, ignoring anything that isn't a letter or "
-              "digit"],
+              "tells me if a phrase reads the same backwards, ignoring "
+              "anything that isn't a letter or digit"],
         names={"fn": ["is_palindrome", "reads_same_backwards", "palindrome"], "arg": ["text", "phrase", "s"]},
         code=r'''
 def $fn($arg):
@@ -984,8 +1001,8 @@ def $fn($arg):
     return True
 ''', "Two pointers walk inwards from both ends and skip non-alphanumeric characters, so the extra memory is "
             "constant. It can also stop early at the first mismatch."),
-        cost="Both versions are O(n) time; the comprehension version uses O(n) extra memory and the "
-             "two-pointer version O(1).",
+        cost="Both versions are O(n) time; the comprehension version uses O(n) extra memory "
+             "and the two-pointer version O(1).",
     ),
     dict(
         key="flatten",
@@ -1055,8 +1072,8 @@ def $fn($arg, other):
 print($fn([1, 4, 9], [2, 3, 10, 12]))  # [1, 2, 3, 4, 9, 10, 12]
 ''',
         notes=["Two indexes walk through the lists, always taking the smaller front element.",
-               "When one list runs out, whatever is left in the other is already sorted, so it is added in "
-               "one go.",
+               "When one list runs out, whatever is left in the other is already "
+               "sorted, so it is added in one go.",
                "Using `<=` keeps the merge stable: equal items from the first list come first."],
         test=r'''
 from merging import $fn
@@ -1101,10 +1118,10 @@ def $fn($arg, target):
         usage=r'''
 print($fn([2, 5, 8, 12, 16, 23], 12))  # 3
 ''',
-        notes=["Each step looks at the middle element and throws away the half that cannot contain the "
-               "target.",
-               "The loop condition is `low <= high`; using `<` would miss the case where the target is the "
-               "last remaining element.",
+        notes=["Each step looks at the middle element and discards the half that "
+               "is known not to hold the target.",
+               "The loop condition is `low <= high`; using `<` would miss the case where the target "
+               "is the last remaining element.",
                "The list must already be sorted, otherwise the result is meaningless."],
         test=r'''
 from searching import $fn
@@ -1173,8 +1190,8 @@ import pandas as pd
 def $fn($arg, window):
     return pd.Series($arg).rolling(window).mean().dropna().tolist()
 ''', "`rolling(window).mean()` produces NaN for the first incomplete windows, which `dropna()` removes."),
-        cost="The running total makes it O(n) regardless of the window size; the naive version would be "
-             "O(n·k).",
+        cost="The running total makes it O(n) regardless of the window size; the "
+             "naive version would be O(n·k).",
     ),
     dict(
         key="group_letter",
@@ -1200,8 +1217,8 @@ print($fn(["apple", "Avocado", "banana"]))
         notes=["`defaultdict(list)` creates an empty list the first time a letter is used, so there is no "
                "need to check whether the key exists.",
                "Lowercasing the first letter puts \"Avocado\" and \"apple\" in the same group.",
-               "Converting back to a plain `dict` at the end avoids surprising callers who index a missing "
-               "key."],
+               "Converting back to a plain `dict` at the end avoids surprising "
+               "callers who index a missing key."],
         test=r'''
 from words import $fn
 
@@ -1288,8 +1305,8 @@ def $fn($arg, min_length=12):
 print($fn("sunflower"))
 # ['use at least 12 characters', 'add a number', 'add an uppercase letter', 'add a symbol']
 ''',
-        notes=["Returning a list of problems is friendlier than a single True or False, because the user "
-               "learns what to fix.",
+        notes=["Returning a list of problems is friendlier than a single True or False, "
+               "because the user learns what to fix.",
                "`any()` with a generator stops as soon as it finds a matching character.",
                "An empty list means the password passed every rule."],
         test=r'''
@@ -1317,8 +1334,8 @@ def $fn($arg, min_length=12):
         problems.append("add a number")
     return problems
 ''', "In a real system you would load a much larger list of breached passwords from a file."),
-        cost="Each rule scans the password once, so the cost is linear in its length, which is tiny in "
-             "practice.",
+        cost="Each rule scans the password once, so the cost is linear in its "
+             "length, which is tiny in practice.",
     ),
     dict(
         key="temp_table",
@@ -1372,8 +1389,8 @@ def $fn($arg, size):
 print($fn(list(range(7)), 3))  # [[0, 1, 2], [3, 4, 5], [6]]
 ''',
         notes=["`range(0, len(items), size)` produces the starting index of every chunk.",
-               "Slicing past the end of a list is safe in Python, so the final short chunk needs no special "
-               "case.",
+               "Slicing past the end of a list is safe in Python, so the final "
+               "short chunk needs no special case.",
                "A size below 1 would loop forever or make no sense, so it raises `ValueError`."],
         test=r'''
 from batching import $fn
@@ -1398,7 +1415,8 @@ def $fn(iterable, size):
             return
         yield batch
 ''', "`islice` pulls at most `size` items from the iterator each time, so this also works on generators and "
-            "files that cannot be sliced. On Python 3.12 and newer, `itertools.batched` does this for you."),
+            "files, which do not support slicing. On Python 3.12 and newer, "
+            "`itertools.batched` does this for you."),
         cost="Linear in the number of items; each item is copied into exactly one chunk.",
     ),
     dict(
@@ -1461,8 +1479,8 @@ def $fn($arg):
 print($fn(30))  # [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]
 ''',
         notes=["It starts by assuming every number is prime and crosses out multiples.",
-               "Crossing out can start at n × n, because smaller multiples were already removed by smaller "
-               "primes.",
+               "Crossing out can start at n × n, because smaller multiples were "
+               "already removed by smaller primes.",
                "Only numbers up to the square root need to be checked as potential factors."],
         test=r'''
 from number_theory import $fn
@@ -1512,8 +1530,8 @@ print($fn("# settings\nhost = localhost\nport=8080\n"))
 # {'host': 'localhost', 'port': '8080'}
 ''',
         notes=["`enumerate(..., 1)` numbers lines from 1 so error messages match what you see in an editor.",
-               "`split(\"=\", 1)` splits only on the first equals sign, so values may contain `=` "
-               "themselves.",
+               "`split(\"=\", 1)` splits only on the first equals sign, so "
+               "values may contain `=` themselves.",
                "Lines starting with `#` are treated as comments."],
         test=r'''
 import pytest
@@ -1568,8 +1586,8 @@ print($fn({"ann": "admin", "bo": "editor", "cy": "admin"}))
 # {'admin': ['ann', 'cy'], 'editor': ['bo']}
 ''',
         notes=["A plain `{v: k for k, v in d.items()}` would silently drop keys that share a value.",
-               "`setdefault` returns the existing list or inserts a new empty one, then `append` adds the "
-               "key.",
+               "`setdefault` returns the existing list or inserts a new empty "
+               "one, then `append` adds the key.",
                "Values must be hashable to become keys."],
         test=r'''
 from mappings import $fn
@@ -1608,8 +1626,8 @@ def $fn($arg):
 print($fn("Programming in Python"))  # 5
 ''',
         notes=["Lowercasing once up front means uppercase vowels are counted too.",
-               "A set makes each `in` check constant time, although for five letters a string would work as "
-               "well.",
+               "A set makes each `in` check constant time, although for five "
+               "letters a string would work as well.",
                "Accented vowels such as \"é\" are not counted; normalise the text first if you need them."],
         test=r'''
 from letters import $fn
@@ -1669,8 +1687,8 @@ from itertools import accumulate
 
 def $fn($arg):
     return list(accumulate($arg))
-''', "`itertools.accumulate` yields running sums by default and accepts another function, such as `max`, for "
-            "running maximums."),
+''', "`itertools.accumulate` yields running sums by default and accepts another function, such "
+            "as `max`, for running maximums."),
         cost="A single pass, so O(n).",
     ),
 ]
@@ -1688,8 +1706,8 @@ print(item["price"])
         fix=r'''
 print(item.get("price", "no price listed"))
 ''',
-        tip="Print `item.keys()` when you are not sure what the data looks like, and use `.get()` with a "
-            "default for optional fields.",
+        tip="Print `item.keys()` when you are not sure what the data looks like, and use `.get()` with "
+            "a default for optional fields.",
     ),
     dict(
         key="indexerror",
@@ -1699,8 +1717,8 @@ names = ["Ada", "Grace", "Linus"]
 for i in range(len(names) + 1):
     print(names[i])
 ''',
-        cause="Valid indexes for a three-item list are 0, 1 and 2, but `range(len(names) + 1)` also produces "
-              "3.",
+        cause="Valid indexes for a three-item list are 0, 1 and 2, but "
+              "`range(len(names) + 1)` also produces 3.",
         fix=r'''
 for name in names:
     print(name)
@@ -1715,8 +1733,8 @@ for name in names:
 age = 34
 print("You are " + age + " years old")
 ''',
-        cause="The `+` operator cannot join a string and an integer; Python does not convert types "
-              "implicitly.",
+        cause="The `+` operator only joins strings with other strings; Python does not convert "
+              "an integer to text implicitly.",
         fix=r'''
 print(f"You are {age} years old")
 ''',
@@ -1738,8 +1756,8 @@ def average(values):
         return None
     return sum(values) / len(values)
 ''',
-        tip="Decide explicitly what an empty input should mean (None, 0, or an exception with a clear "
-            "message).",
+        tip="Decide explicitly what an empty input should mean (None, 0, or an "
+            "exception with a clear message).",
     ),
     dict(
         key="nonetype_append",
@@ -1749,8 +1767,8 @@ tasks = []
 tasks = tasks.append("write report")
 tasks.append("send invoice")
 ''',
-        cause="`list.append` changes the list in place and returns `None`, so the assignment replaces your "
-              "list with `None`.",
+        cause="`list.append` changes the list in place and returns `None`, so the assignment "
+              "replaces your list with `None`.",
         fix=r'''
 tasks = []
 tasks.append("write report")
@@ -1777,8 +1795,7 @@ python -c "import requests; print(requests.__version__)"
     ),
     dict(
         key="unbound",
-        error="UnboundLocalError: cannot access local variable 'count' where it is not associated with a "
-              "value",
+        error="UnboundLocalError: local variable 'count' referenced before assignment",
         snippet=r'''
 count = 0
 
@@ -1812,8 +1829,8 @@ def countdown(n):
     print(n)
     countdown(n - 1)
 ''',
-        tip="Every recursive function needs a condition that stops it; for simple counting a `for` loop is "
-            "clearer anyway.",
+        tip="Every recursive function needs a condition that stops it; for simple counting "
+            "a `for` loop is clearer anyway.",
     ),
     dict(
         key="int_parse",
@@ -1859,8 +1876,8 @@ print(load_user(7)["name"])
 def load_user(user_id):
     return {"id": user_id, "name": "Sam"}
 ''',
-        tip="A function without a `return` statement returns `None`; type hints and a linter catch this "
-            "early.",
+        tip="A function without a `return` statement returns `None`; type hints "
+            "and a linter catch this early.",
     ),
     dict(
         key="filenotfound",
@@ -1878,8 +1895,8 @@ DATA = Path(__file__).parent / "data.csv"
 with open(DATA, encoding="utf-8") as f:
     rows = f.readlines()
 ''',
-        tip="Building paths from `Path(__file__).parent` makes the script work no matter where it is run "
-            "from.",
+        tip="Building paths from `Path(__file__).parent` makes the script work "
+            "no matter where it is run from.",
     ),
 ]
 
@@ -1890,12 +1907,12 @@ PY_CONCEPTS = [
              "When should I use a tuple instead of a list?"],
         body=[
             "Both are ordered sequences, but a list is mutable and a tuple is immutable: once a tuple is "
-            "created you cannot add, remove or replace its elements.",
+            "created its elements are fixed: no adding, removing or replacing.",
             "Use a list for a collection that grows or changes, such as items in a shopping cart. Use a "
-            "tuple for a fixed group of values that belong together, such as a coordinate `(lat, lon)` or a "
-            "row returned from a database.",
+            "tuple for a fixed group of values that belong together, such as a coordinate `(lat, lon)` or "
+            "a row returned from a database.",
             "Because tuples are immutable (and hashable when their contents are), they can be used as "
-            "dictionary keys or stored in sets, which lists cannot.",
+            "dictionary keys or stored in sets, which is not possible with lists.",
         ],
         code=r'''
 point = (52.37, 4.89)        # tuple: fixed pair
@@ -1904,8 +1921,8 @@ visited = {point: "Amsterdam"}
 cart = ["tea", "bread"]      # list: changes over time
 cart.append("milk")
 ''',
-        short="Lists are mutable and tuples are immutable; use tuples for fixed records and lists for "
-              "collections that change.",
+        short="Lists are mutable and tuples are immutable; use tuples for fixed records and "
+              "lists for collections that change.",
         wrong="Tuples are just faster lists, so you should always use them.",
     ),
     dict(
@@ -1913,12 +1930,12 @@ cart.append("milk")
         ask=["Why does `is` sometimes give a different answer than `==`?",
              "What's the difference between is and == ?"],
         body=[
-            "`==` asks whether two objects have equal values, while `is` asks whether they are the very same "
-            "object in memory.",
+            "`==` asks whether two objects have equal values, while `is` asks whether they are "
+            "the very same object in memory.",
             "Two separate lists with the same contents are equal but not identical. Small integers and some "
             "strings are cached by CPython, which is why `is` can appear to work for them by accident.",
-            "The one place `is` is the right choice is comparing with singletons such as `None`: write `if "
-            "value is None`.",
+            "The one place `is` is the right choice is comparing with singletons such as "
+            "`None`: write `if value is None`.",
         ],
         code=r'''
 a = [1, 2]
@@ -1926,8 +1943,8 @@ b = [1, 2]
 print(a == b)  # True
 print(a is b)  # False
 ''',
-        short="`==` compares values and `is` compares identity; only use `is` for `None` and similar "
-              "singletons.",
+        short="`==` compares values and `is` compares identity; only use `is` for "
+              "`None` and similar singletons.",
         wrong="They are the same thing, `is` is just the more readable spelling.",
     ),
     dict(
@@ -1936,8 +1953,8 @@ print(a is b)  # False
              "Is it bad to write def f(items=[])?"],
         body=[
             "Default values are evaluated once, when the function is defined, not each time it is called. A "
-            "mutable default such as a list is therefore shared by every call that does not pass its own "
-            "list.",
+            "mutable default such as a list is therefore shared by every call "
+            "that does not pass its own list.",
             "The standard fix is to default to `None` and create a fresh list inside the function.",
         ],
         code=r'''
@@ -1947,8 +1964,8 @@ def add_tag(tag, tags=None):
     tags.append(tag)
     return tags
 ''',
-        short="Defaults are evaluated once, so a list default is shared across calls; default to None "
-              "instead.",
+        short="Defaults are evaluated once, so a list default is shared across "
+              "calls; default to None instead.",
         wrong="It's a bug in Python that was fixed in version 3.",
     ),
     dict(
@@ -1973,14 +1990,14 @@ print(grid[0][0])  # 1, the row is shared
 deep[1][1] = 5
 print(grid[1][1])  # 0, the deep copy is independent
 ''',
-        short="A shallow copy shares the inner objects; use copy.deepcopy when you need independent nested "
-              "data.",
-        wrong="Copies in Python are always deep, so that can't happen.",
+        short="A shallow copy shares the inner objects; use copy.deepcopy when "
+              "you need independent nested data.",
+        wrong="Copies in Python are always deep, so that never happens.",
     ),
     dict(
         key="args_kwargs",
-        ask=["What do *args and **kwargs mean?", "How do I write a function that accepts any number of "
-                                                 "arguments?"],
+        ask=["What do *args and **kwargs mean?", "How do I write a function that "
+                                                 "accepts any number of arguments?"],
         body=[
             "`*args` collects extra positional arguments into a tuple, and `**kwargs` collects extra keyword "
             "arguments into a dictionary. The names are only a convention; the stars do the work.",
@@ -1994,8 +2011,8 @@ def log_call(name, *args, **kwargs):
 log_call("resize", 800, 600, keep_ratio=True)
 # resize (800, 600) {'keep_ratio': True}
 ''',
-        short="*args gathers extra positional arguments into a tuple and **kwargs gathers keyword arguments "
-              "into a dict.",
+        short="*args gathers extra positional arguments into a tuple and **kwargs gathers "
+              "keyword arguments into a dict.",
         wrong="They are pointers, like in C.",
     ),
     dict(
@@ -2003,8 +2020,8 @@ log_call("resize", 800, 600, keep_ratio=True)
         ask=["What is a generator in Python and why would I use one?", "How does yield work?"],
         body=[
             "A generator is a function that produces values lazily with `yield`. Each time you ask for the "
-            "next value, the function resumes where it left off, so only one value exists in memory at a "
-            "time.",
+            "next value, the function resumes where it left off, so only one "
+            "value exists in memory at a time.",
             "That makes generators ideal for large files, streams or infinite sequences, where building a "
             "full list would be slow or impossible.",
         ],
@@ -2047,8 +2064,8 @@ for rank, (name, score) in enumerate(zip(names, scores), start=1):
         body=[
             "A virtual environment is a private folder of installed packages for one project. It keeps "
             "projects from fighting over versions and makes it easy to record exactly what a project needs.",
-            "Create it once per project, activate it whenever you work on that project, and install packages "
-            "only while it is active.",
+            "Create it once per project, activate it whenever you work on that project, and install "
+            "packages only while it is active.",
         ],
         code=r'''
 python -m venv .venv
@@ -2056,8 +2073,8 @@ source .venv/bin/activate        # on Windows: .venv\Scripts\activate
 python -m pip install requests
 python -m pip freeze > requirements.txt
 ''',
-        short="A virtual environment isolates a project's packages; create one with python -m venv .venv and "
-              "activate it.",
+        short="A virtual environment isolates a project's packages; create one with python "
+              "-m venv .venv and activate it.",
         wrong="Virtual environments are only needed on servers.",
     ),
     dict(
@@ -2065,8 +2082,8 @@ python -m pip freeze > requirements.txt
         ask=["Are list comprehensions better than for loops?", "When should I use a list comprehension?"],
         body=[
             "A list comprehension is a compact way to build a list by transforming and filtering another "
-            "iterable. It is usually a little faster than an equivalent loop with `append`, and often "
-            "clearer.",
+            "iterable. It is usually a little faster than an equivalent loop "
+            "with `append`, and often clearer.",
             "Once a comprehension needs several conditions, nested loops or side effects, a regular `for` "
             "loop is easier to read and debug.",
         ],
@@ -2082,8 +2099,8 @@ for p in prices:
     if p < 10:
         cheap.append(p)
 ''',
-        short="Comprehensions are great for simple transform-and-filter steps; switch to a loop when the "
-              "logic grows.",
+        short="Comprehensions are great for simple transform-and-filter steps; switch "
+              "to a loop when the logic grows.",
         wrong="Comprehensions are always better and you should never write for loops.",
     ),
     dict(
@@ -2094,8 +2111,8 @@ for p in prices:
             "`try` holds the code that might fail and `except` handles specific errors. The `else` block "
             "runs only if no exception happened, which keeps the `try` block small. `finally` always runs, "
             "error or not, and is the place for cleanup.",
-            "Catch the narrowest exception you can handle; a bare `except:` also swallows keyboard "
-            "interrupts and typos.",
+            "Catch the narrowest exception you can handle; a bare `except:` also swallows "
+            "keyboard interrupts and typos.",
         ],
         code=r'''
 try:
@@ -2107,8 +2124,8 @@ else:
 finally:
     print("done")
 ''',
-        short="except handles errors, else runs when there was no error, and finally always runs for "
-              "cleanup.",
+        short="except handles errors, else runs when there was no error, and "
+              "finally always runs for cleanup.",
         wrong="finally only runs when there is an exception.",
     ),
     dict(
@@ -2133,8 +2150,8 @@ with open("notes.txt", "w", encoding="utf-8") as f:
         ask=["How do I sort a list of dictionaries by one field?",
              "How does the key argument to sorted work?"],
         body=[
-            "`sorted` and `list.sort` accept a `key` function that is called once per element; the results "
-            "are what gets compared.",
+            "`sorted` and `list.sort` accept a `key` function that is called once per element; the "
+            "results are what gets compared.",
             "For dictionaries, pass a lambda or `operator.itemgetter`. Sorting is stable, so you can sort by "
             "a secondary field first and the primary field second, or return a tuple from the key.",
         ],
@@ -2145,8 +2162,8 @@ people = [{"name": "Ines", "age": 31}, {"name": "Bo", "age": 25}, {"name": "Al",
 by_age_then_name = sorted(people, key=lambda p: (p["age"], p["name"]))
 youngest_first = sorted(people, key=itemgetter("age"))
 ''',
-        short="Pass key=lambda d: d[\"field\"] (or itemgetter) to sorted; return a tuple to sort by several "
-              "fields.",
+        short="Pass key=lambda d: d[\"field\"] (or itemgetter) to sorted; return a "
+              "tuple to sort by several fields.",
         wrong="You have to convert the dictionaries to lists first.",
     ),
     dict(
@@ -2174,8 +2191,8 @@ if __name__ == "__main__":
         ask=["Should I use pathlib or os.path?", "How do I work with file paths in modern Python?"],
         body=[
             "`pathlib` represents paths as objects, so joining, reading and globbing read naturally and work "
-            "the same on Windows and Unix. `os.path` still works but uses plain strings and separate "
-            "functions.",
+            "the same on Windows and Unix. `os.path` still works but uses plain "
+            "strings and separate functions.",
             "For new code, `pathlib` is the more readable default.",
         ],
         code=r'''
@@ -2186,8 +2203,8 @@ reports.mkdir(exist_ok=True)
 for csv_file in sorted(reports.glob("*.csv")):
     print(csv_file.name, csv_file.stat().st_size)
 ''',
-        short="Prefer pathlib for new code: Path objects join with / and have methods for reading and "
-              "globbing.",
+        short="Prefer pathlib for new code: Path objects join with / and have "
+              "methods for reading and globbing.",
         wrong="pathlib is deprecated, use os.path.",
     ),
 ]
@@ -2249,9 +2266,9 @@ def bundle_python(rng):
                                      "These tests cover the normal case and an edge case:"]),
                           code_block(test),
                           pick(rng, ["Run them with `python -m pytest -q`.",
-                                     "Each test checks one behaviour, so a failure tells you exactly what "
-                                     "broke.",
-                                     "Add a case for any bug you fix later so it cannot come back."]))
+                                     "Each test checks one behaviour, so a "
+                                     "failure tells you exactly what broke.",
+                                     "Add a case for any bug you fix later so it stays fixed."]))
         test_ask = pick(rng, ["Write pytest tests for this function.", "How would I unit test this?",
                               "Can you add tests for this code?"])
         tests = QA(key + ":test", paras(test_ask, code_block(code)), test_resp,
@@ -2265,13 +2282,13 @@ def bundle_python(rng):
                     paras(pick(rng, ["Sure, here's the updated version:", "Here's a modified version:",
                                      "You can change it like this:"]), code_block(ch_code), ch_note),
                     ch_note, worse(rng, ch_note, PY_VAGUE),
-                    followup=f"Could you {ch_ask}?", instruction=f"Rewrite this function to {ch_ask}.",
+                    followup=f"Could you {ch_ask}?", instruction=f"Update this function: {ch_ask}.",
                     input=code)
         cost = QA(key + ":cost", paras("What's the time complexity of this?", code_block(code)), t["cost"],
                   t["cost"].split(",")[0].rstrip(".") + ".",
                   worse(rng, "It's fast enough.", PY_VAGUE, "It is O(1)."),
-                  followup="What's the time complexity?", instruction="State the time complexity of this "
-                  "function and explain why.", input=code)
+                  followup="What's the time complexity?", instruction="State the time complexity of "
+                  "this function and explain why.", input=code)
         return [write, explain, tests, change, cost]
     if r < 0.82:
         e = pick(rng, PY_ERRORS)
@@ -2318,13 +2335,13 @@ FIN_VAGUE = [
 ]
 FIN_ADVICE = [
     "Automate the savings transfer for the day after payday so it happens before you can spend it.",
-    "Review the numbers after two or three months and adjust; the first version of a budget is always a "
-    "guess.",
+    "Review the numbers after two or three months and adjust; the first version "
+    "of a budget is always a guess.",
     "Irregular costs such as car repairs, gifts and annual subscriptions are what usually break a budget, so "
     "set aside a little for them every month.",
     "If you have high-interest debt, extra money usually does more good there than in a savings account.",
-    "Keep the emergency fund in a separate, easy-access savings account so it is not mixed with spending "
-    "money.",
+    "Keep the emergency fund in a separate, easy-access savings account so it is "
+    "not mixed with spending money.",
     "Tracking spending for a single month, even roughly, tends to reveal one or two easy wins.",
     "Take any employer retirement match first; it is effectively an instant return on that money.",
     "Raise your savings rate a little each time your income goes up, before the extra money gets absorbed.",
@@ -2336,8 +2353,8 @@ def fin_budget(rng):
     ctx = pick(rng, ["", "I rent a flat with one roommate. ", "I just started my first full-time job. ",
                      "We're a couple with one kid. ", "I'm paying off a student loan. "])
     prompt = ctx + pick(rng, [
-        f"I take home {money(income)} a month after tax. How should I split it between bills, fun and "
-        f"savings?",
+        f"I take home {money(income)} a month after tax. How should I split it "
+        f"between bills, fun and savings?",
         f"What's a sensible monthly budget on {money(income)} take-home pay?",
         f"Can you help me build a simple budget? My net income is about {money(income)} per month.",
     ])
@@ -2349,8 +2366,8 @@ def fin_budget(rng):
         bullets([f"**Needs (50%): {money(needs)}** for rent, utilities, groceries, insurance and "
                  "minimum debt payments.",
                  f"**Wants (30%): {money(wants)}** for eating out, hobbies, streaming and travel.",
-                 f"**Savings and extra debt payments (20%): {money(save)}**, starting with an emergency "
-                 f"fund."]),
+                 f"**Savings and extra debt payments (20%): {money(save)}**, "
+                 f"starting with an emergency fund."]),
         f"If your rent alone is more than about {money(income * 0.35)}, the needs bucket will be tight; "
         "in that case trim wants first rather than savings.",
         " ".join(adv),
@@ -2367,17 +2384,17 @@ def fin_budget(rng):
     ef = QA(
         f"fin:ef:{income}:{months}",
         f"How big should my emergency fund be if my essential costs are about {money(essentials)} a month?",
-        paras(f"A common target is {months} months of essential expenses: {months} × {money(essentials)} = "
-              f"**{money(target)}**.",
+        paras(f"A common target is {months} months of essential expenses: {months} × "
+              f"{money(essentials)} = **{money(target)}**.",
               f"Saving that over a year means putting aside about {money(per_month)} a month. "
-              + pick(rng, ["Start with a first milestone of one month's costs; it already covers most "
-                           "surprises.",
+              + pick(rng, ["Start with a first milestone of one month's costs; it "
+                           "already covers most surprises.",
                            "Choose the higher end if your income is irregular or you support others.",
                            "Once it is full, redirect the same monthly amount to investing."])),
         f"About {money(target)}, which is {months} months of essentials.",
         f"About {money(essentials)} is plenty.",
-        followup=f"And how much should I keep in an emergency fund if essentials are about "
-                 f"{money(essentials)}?",
+        followup=f"And how much should I keep in an emergency fund if essentials "
+                 f"are about {money(essentials)}?",
     )
     return [main, ef]
 
@@ -2398,12 +2415,12 @@ def fin_growth(rng):
         rows.append(f"| {y} | {money(p + c * 12 * y)} | {money(fv(y))} |")
     start = f"{money(p)} now and " if p else ""
     prompt = pick(rng, [
-        f"If I invest {start}{money(c)} a month for {years} years at {rate}% a year, what could I end up "
-        f"with?",
-        f"How much would {start}{money(c)} a month grow to over {years} years, assuming a {rate}% annual "
-        f"return?",
-        f"Compound interest question: {start}{money(c)} monthly, {rate}% per year, {years} years. Final "
-        f"amount?",
+        f"If I invest {start}{money(c)} a month for {years} years at {rate}% a "
+        f"year, what could I end up with?",
+        f"How much would {start}{money(c)} a month grow to over {years} years, "
+        f"assuming a {rate}% annual return?",
+        f"Compound interest question: {start}{money(c)} monthly, {rate}% per "
+        f"year, {years} years. Final amount?",
     ])
     total_in = p + c * 12 * years
     resp = paras(
@@ -2412,18 +2429,18 @@ def fin_growth(rng):
         f"Over {years} years you would contribute {money(total_in)} and the rest, about "
         f"{money(fv(years) - total_in)}, is growth.",
         pick(rng, ["Real returns are lumpy, so treat this as an illustration rather than a promise.",
-                   "These figures ignore inflation and fees; a 1% annual fee would noticeably lower the "
-                   "result.",
-                   "Markets do not deliver a smooth return each year, but the long-run effect of compounding "
-                   "is the same idea."]),
+                   "These figures ignore inflation and fees; a 1% annual fee "
+                   "would noticeably lower the result.",
+                   "Markets do not deliver a smooth return each year, but the long-run effect "
+                   "of compounding is the same idea."]),
     )
     short = f"Roughly {money(fv(years))} after {years} years, of which {money(total_in)} is your own money."
     wrong = f"About {money(total_in * (1 + rate / 100))}, because you earn {rate}% on the total."
     return [QA(f"fin:growth:{p}:{c}:{rate}:{years}", prompt, resp, short, worse(rng, short, FIN_VAGUE, wrong),
-               instruction="Estimate the future value of these regular investments and show the growth over "
-                           "time.",
-               input=f"Starting amount: {money(p)}\nMonthly contribution: {money(c)}\nAnnual return: "
-                     f"{rate}%\nYears: {years}")]
+               instruction="Estimate the future value of these regular investments "
+                           "and show the growth over time.",
+               input=f"Starting amount: {money(p)}\nMonthly contribution: {money(c)}\nAnnual "
+                     f"return: {rate}%\nYears: {years}")]
 
 
 DEBTS = [("credit card", 19, 27), ("store card", 24, 30), ("car loan", 5, 9), ("student loan", 4, 7),
@@ -2453,8 +2470,8 @@ def fin_debt(rng):
         "What each one costs you right now:\n" + bullets(x + "." for x in interest),
         pick(rng, ["If the two orders start with the same debt, the choice is easy.",
                    "Mathematically the avalanche wins, but the best plan is the one you will stick with.",
-                   "When a debt is cleared, roll its payment into the next one so the amount you throw at "
-                   "debt never shrinks."]),
+                   "When a debt is cleared, roll its payment into the next one so the amount "
+                   "you throw at debt never shrinks."]),
     )
     short = f"Highest interest first: start with the {aval[0][0]}."
     wrong = f"Start with the {snow[-1][0]} because it is the biggest."
@@ -2478,10 +2495,10 @@ def fin_loan(rng):
     m = principal * i / (1 - (1 + i) ** -n)
     interest = m * n - principal
     prompt = pick(rng, [
-        f"What would the monthly payment be on a {money(principal)} {kind} loan at {num(rate)}% for {years} "
-        f"years?",
-        f"I'm looking at a {years}-year {kind} loan of {money(principal)} at {num(rate)}% APR. What will it "
-        f"cost me?",
+        f"What would the monthly payment be on a {money(principal)} {kind} loan at "
+        f"{num(rate)}% for {years} years?",
+        f"I'm looking at a {years}-year {kind} loan of {money(principal)} at "
+        f"{num(rate)}% APR. What will it cost me?",
     ])
     resp = paras(
         "The standard amortisation formula is M = P × r / (1 − (1 + r)^−n), where r is the monthly "
@@ -2489,8 +2506,8 @@ def fin_loan(rng):
         bullets([f"P = {money(principal)}", f"r = {num(rate)}% ÷ 12 = {i:.5f}", f"n = {years} × 12 = {n}"]),
         f"That gives a payment of about **{money(m)} per month**, and total interest of roughly "
         f"{money(interest)} over the life of the loan.",
-        pick(rng, ["Paying even a little extra each month towards principal shortens the loan and cuts the "
-                   "interest.",
+        pick(rng, ["Paying even a little extra each month towards principal shortens "
+                   "the loan and cuts the interest.",
                    "Compare offers by APR, which includes most fees, rather than by the headline rate alone.",
                    f"A shorter term raises the monthly payment but reduces the {money(interest)} "
                    "interest bill considerably."]),
@@ -2505,10 +2522,10 @@ FIN_CONCEPTS = [
     ("index_fund", ["What is an index fund?", "Why do people recommend index funds for beginners?"],
      ["An index fund is a fund that holds all (or a representative sample) of the securities in a market "
       "index, such as a broad stock market index, instead of trying to pick winners.",
-      "Because nobody is paid to pick stocks, fees are usually very low, and low fees compound in your "
-      "favour over decades.",
-      "They also spread your money across hundreds or thousands of companies, so one company's bad year "
-      "barely matters."],
+      "Because nobody is paid to pick stocks, fees are usually very low, and low fees "
+      "compound in your favour over decades.",
+      "They also spread your money across hundreds or thousands of companies, so one "
+      "company's bad year barely matters."],
      "A low-cost fund that tracks a whole market index instead of picking individual stocks.",
      "A fund that only buys the biggest tech companies."),
     ("expense_ratio", ["What is an expense ratio and does it really matter?",
@@ -2516,8 +2533,8 @@ FIN_CONCEPTS = [
      ["The expense ratio is the annual fee a fund charges, expressed as a percentage of your balance; 0.20% "
       "means two dollars a year for every thousand invested.",
       "It matters more than it looks, because it is charged every year on your whole balance, including past "
-      "growth. Over thirty years the gap between a 0.05% and a 1% fund can be a sizeable share of the final "
-      "amount.",
+      "growth. Over thirty years the gap between a 0.05% and a 1% fund can be a "
+      "sizeable share of the final amount.",
       "Given two funds that track the same index, the cheaper one is almost always the better choice."],
      "It's the yearly fee as a percentage of your balance, and small differences add up a lot over time.",
      "It's a one-time fee you pay when you buy, so it doesn't matter long term."),
@@ -2529,7 +2546,7 @@ FIN_CONCEPTS = [
       "it is the bigger number, and APR on loans for the same reason in reverse.",
       "When comparing two products, compare APY with APY or APR with APR."],
      "APR ignores compounding and APY includes it, so APY is the effective annual rate.",
-     "APR is for savings and APY is for loans; they can't be compared."),
+     "APR is for savings and APY is for loans; they are not comparable."),
     ("credit_score", ["What actually affects my credit score?", "How can I improve my credit score?"],
      ["The biggest factor is payment history: paying every bill on time, every month. Next is how much of "
       "your available credit you use, where keeping balances well under 30% of your limits helps.",
@@ -2554,15 +2571,15 @@ FIN_CONCEPTS = [
       "Holding your employer's stock adds a second layer of risk, because the same bad news could cost you "
       "your job and your savings at once.",
       "A broad, low-cost index fund is the simplest way to be diversified with a small amount of money."],
-     "Spreading money across many holdings so one bad investment can't sink you.",
+     "Spreading money across many holdings so one bad investment won't sink you.",
      "Diversification means owning a few different crypto coins."),
     ("sinking_fund", ["What's a sinking fund?", "How do I stop annual bills from wrecking my budget?"],
      ["A sinking fund is money you set aside each month for a known future expense, such as car insurance, "
       "holiday gifts or a new laptop.",
       "Divide the expected cost by the number of months until it is due. A 900 dollar insurance bill in six "
       "months needs 150 dollars a month.",
-      "Keeping these pots separate from the emergency fund means the emergency fund is there for actual "
-      "surprises."],
+      "Keeping these pots separate from the emergency fund means the emergency fund "
+      "is there for actual surprises."],
      "Saving a little every month for a predictable future expense, so it doesn't land all at once.",
      "It's a type of retirement account."),
     ("inflation", ["How does inflation affect my savings?",
@@ -2572,8 +2589,8 @@ FIN_CONCEPTS = [
       "Cash is still the right place for an emergency fund and for money you need within a few years, "
       "because stability matters more than growth there.",
       "Money you will not touch for many years generally needs to be invested to keep ahead of inflation."],
-     "Cash earning less than inflation slowly loses buying power, so long-term money usually needs "
-     "investing.",
+     "Cash earning less than inflation slowly loses buying power, so long-term "
+     "money usually needs investing.",
      "Inflation only affects people with loans, not savers."),
     ("net_worth", ["How do I calculate my net worth?", "What is net worth and why track it?"],
      ["Net worth is everything you own minus everything you owe. Add up cash, investments, retirement "
@@ -2587,8 +2604,8 @@ FIN_CONCEPTS = [
      ["Over time your investments drift away from the mix you chose. If you wanted 70% stocks and 30% bonds, "
       "a good year for stocks might leave you at 78/22.",
       "Rebalancing means selling a little of what grew or directing new money to what lagged, to get back to "
-      "the target. Once a year, or whenever an asset class is more than about five percentage points off, is "
-      "plenty for most people.",
+      "the target. Once a year, or whenever an asset class is more than about five percentage points "
+      "off, is plenty for most people.",
       "Using new contributions to rebalance avoids triggering taxes in taxable accounts."],
      "Bringing your mix back to its target allocation, about once a year is enough.",
      "Moving everything into whatever did best last year."),
@@ -2612,8 +2629,8 @@ FIN_CONCEPTS = [
     ("term_life", ["What's the difference between term and whole life insurance?",
                    "Do I need life insurance?"],
      ["Term life insurance covers you for a fixed period, such as 20 years, and pays out only if you die in "
-      "that period. Whole life lasts for life and includes a savings component, which makes it far more "
-      "expensive.",
+      "that period. Whole life lasts for life and includes a savings component, "
+      "which makes it far more expensive.",
       "Most people who need life insurance need it because someone depends on their income, such as children "
       "or a partner with a mortgage. Term cover matching those years is usually enough.",
       "If nobody relies on your income, you may not need life insurance at all."],
@@ -2691,11 +2708,11 @@ def fin_concept(rng, c):
 
 CITIES = [
     dict(name="Lisbon", country="Portugal",
-         sights=[("the Alfama district", "a maze of steep lanes, tiled facades and viewpoints over the "
-                                         "river"),
+         sights=[("the Alfama district", "a maze of steep lanes, tiled "
+                                         "facades and viewpoints over the river"),
                  ("Belém", "home to Jerónimos Monastery and the riverside Belém Tower"),
-                 ("the LX Factory", "a converted industrial complex full of shops, cafés and a huge "
-                                    "bookshop"),
+                 ("the LX Factory", "a converted industrial complex full of "
+                                    "shops, cafés and a huge bookshop"),
                  ("São Jorge Castle", "a hilltop Moorish castle with the best panorama of the old town"),
                  ("the Gulbenkian Museum", "an excellent art collection set in a quiet garden")],
          foods=["pastel de nata", "grilled sardines", "bifana pork sandwiches", "bacalhau"],
@@ -2714,10 +2731,10 @@ CITIES = [
                 "obanzai home-style dishes"],
          transport="City buses cover most temples, but they get crowded; combining the subway with walking "
                    "is often faster. An IC card such as ICOCA works on both.",
-         season="Late March to early April for cherry blossom and mid to late November for autumn colour, "
-                "though both are very busy.",
-         daytrip=("Nara", "friendly deer in the park and the giant Buddha at Tōdai-ji, under an hour by "
-                          "train"),
+         season="Late March to early April for cherry blossom and mid to late November for autumn "
+                "colour, though both are very busy.",
+         daytrip=("Nara", "friendly deer in the park and the giant Buddha at "
+                          "Tōdai-ji, under an hour by train"),
          stay="near Kyoto Station for convenience or around Shijō-Karasuma for restaurants"),
     dict(name="Mexico City", country="Mexico",
          sights=[("the Zócalo", "the vast main square flanked by the cathedral and the National Palace"),
@@ -2727,10 +2744,10 @@ CITIES = [
                  ("Coyoacán", "a colourful neighbourhood and home of the Frida Kahlo Museum"),
                  ("Xochimilco", "canals where you can drift on brightly painted trajinera boats")],
          foods=["tacos al pastor", "tlacoyos", "chilaquiles", "churros with hot chocolate"],
-         transport="The metro is extremely cheap and extensive; ride-hailing apps are inexpensive for "
-                   "evenings and longer hops.",
-         season="The dry season from November to April has the most reliable weather; summer brings "
-                "afternoon downpours.",
+         transport="The metro is extremely cheap and extensive; ride-hailing apps are "
+                   "inexpensive for evenings and longer hops.",
+         season="The dry season from November to April has the most reliable weather; "
+                "summer brings afternoon downpours.",
          daytrip=("Teotihuacan", "the Pyramids of the Sun and Moon, about an hour north"),
          stay="Roma Norte or Condesa for walkable streets, cafés and parks"),
     dict(name="Prague", country="Czechia",
@@ -2741,10 +2758,10 @@ CITIES = [
                  ("Letná Park", "a beer garden with a famous view over the bridges")],
          foods=["svíčková beef in cream sauce", "trdelník pastry", "fried cheese",
                 "goulash with dumplings"],
-         transport="The centre is compact and walkable; trams are frequent and a 24- or 72-hour ticket is "
-                   "good value.",
-         season="May, June and September combine mild weather with fewer crowds; December has Christmas "
-                "markets.",
+         transport="The centre is compact and walkable; trams are frequent and a 24- "
+                   "or 72-hour ticket is good value.",
+         season="May, June and September combine mild weather with fewer crowds; "
+                "December has Christmas markets.",
          daytrip=("Kutná Hora", "a silver-mining town with the bone-decorated Sedlec Ossuary"),
          stay="Malá Strana for charm or Vinohrady for a local feel close to the centre"),
     dict(name="Edinburgh", country="Scotland",
@@ -2777,8 +2794,8 @@ CITIES = [
                  ("Teatro Colón", "a world-class opera house with guided tours"),
                  ("Palermo", "parks, design shops and the city's best restaurants")],
          foods=["asado", "empanadas", "dulce de leche", "provoleta"],
-         transport="The Subte metro and buses use a rechargeable SUBE card; taxis and ride-hailing are "
-                   "affordable.",
+         transport="The Subte metro and buses use a rechargeable SUBE card; taxis "
+                   "and ride-hailing are affordable.",
          season="Spring (October to November) and autumn (March to May) avoid the summer heat.",
          daytrip=("Tigre", "a river delta with boat rides and waterside cafés"),
          stay="Palermo Soho or Recoleta"),
@@ -2811,8 +2828,8 @@ CITIES = [
                  ("the Naschmarkt", "a long market of food stalls and small restaurants"),
                  ("the MuseumsQuartier", "museums and courtyards that are lively on summer evenings")],
          foods=["Wiener schnitzel", "Sachertorte", "apple strudel", "Tafelspitz boiled beef"],
-         transport="Public transport is excellent; a 24-, 48- or 72-hour ticket covers the U-Bahn, trams and "
-                   "buses.",
+         transport="Public transport is excellent; a 24-, 48- or 72-hour ticket "
+                   "covers the U-Bahn, trams and buses.",
          season="April to June and September to October; December for Christmas markets.",
          daytrip=("the Wachau Valley", "vineyards and abbeys along the Danube"),
          stay="the first district for sights or Neubau for cafés and boutiques"),
@@ -2856,8 +2873,8 @@ CITIES = [
                  ("Gastown", "the historic district with its steam clock"),
                  ("Grouse Mountain", "hiking in summer and skiing in winter, close to the city")],
          foods=["fresh salmon", "sushi", "Nanaimo bars", "dim sum in Richmond"],
-         transport="SkyTrain, buses and the SeaBus share one fare system; cycling along the seawall is a "
-                   "treat.",
+         transport="SkyTrain, buses and the SeaBus share one fare system; "
+                   "cycling along the seawall is a treat.",
          season="June to September is driest; winter is mild but rainy.",
          daytrip=("Whistler", "mountain village two hours up the Sea-to-Sky Highway"),
          stay="Downtown or the West End near Stanley Park"),
@@ -2878,15 +2895,15 @@ TRAVEL_GENERAL = [
     ("jetlag", ["How do I beat jet lag?", "Any tips for getting over jet lag quickly?"],
      ["Shift onto local time as soon as you land: eat meals at local times and get outside in daylight, "
       "especially in the morning when flying east.",
-      "Stay hydrated on the flight and go easy on alcohol. If you must nap on arrival day, keep it under 30 "
-      "minutes.",
-      "A rough rule is that the body adjusts by about one time zone per day, so a big eastward trip can take "
-      "several days to feel normal."],
+      "Stay hydrated on the flight and go easy on alcohol. If you must nap on arrival "
+      "day, keep it under 30 minutes.",
+      "A rough rule is that the body adjusts by about one time zone per day, so a big eastward trip can "
+      "take several days to feel normal."],
      "Get daylight, eat and sleep on local time from day one, and keep naps short.",
      "Sleep as much as you want when you arrive."),
     ("carry_on", ["How do I pack for two weeks with only a carry-on?", "Tips for packing light?"],
-     ["Plan outfits around two or three colours so everything mixes, and pack for about a week; laundry on "
-      "the road is easy.",
+     ["Plan outfits around two or three colours so everything mixes, and pack for about a "
+      "week; laundry on the road is easy.",
       "Wear your bulkiest shoes and jacket on the plane, roll or use packing cubes for clothes, and decant "
       "toiletries into small bottles.",
       "Leave the just-in-case items at home. Almost anything you forget can be bought at your destination."],
@@ -2901,20 +2918,20 @@ TRAVEL_GENERAL = [
      "Usually yes, mainly for medical emergencies; check exclusions and what your card already covers.",
      "No, your home health insurance covers everything abroad."),
     ("flights", ["How can I find cheaper flights?", "When is the best time to book flights?"],
-     ["Be flexible: shifting your dates by a day or two, or flying into a nearby airport, often saves more "
-      "than any booking trick.",
+     ["Be flexible: shifting your dates by a day or two, or flying into a nearby airport, often "
+      "saves more than any booking trick.",
       "Use a fare comparison site with a calendar view and set price alerts a few months ahead. For popular "
       "holidays, booking early usually wins.",
       "Check the full price after baggage and seat fees, since budget airlines can end up costing more."],
      "Stay flexible on dates and airports, set price alerts and compare the total cost including bags.",
      "Always book on a Tuesday at midnight for the lowest fares."),
     ("phone_data", ["What's the best way to get mobile data abroad?", "Should I get a local SIM or an eSIM?"],
-     ["If your phone supports eSIM, a travel eSIM is usually the easiest: you buy a data plan online and "
-      "activate it before you land.",
-      "A local SIM from a shop at the airport is often cheaper for longer stays and gives you a local "
-      "number.",
-      "Check your home carrier's roaming prices first; some plans include generous roaming in certain "
-      "regions."],
+     ["If your phone supports eSIM, a travel eSIM is usually the easiest: you buy a data plan online "
+      "and activate it before you land.",
+      "A local SIM from a shop at the airport is often cheaper for longer "
+      "stays and gives you a local number.",
+      "Check your home carrier's roaming prices first; some plans include "
+      "generous roaming in certain regions."],
      "A travel eSIM is easiest; a local SIM is often cheapest for long stays.",
      "Just use roaming, it's always free now."),
     ("solo", ["Any advice for travelling solo for the first time?", "How do I stay safe travelling alone?"],
@@ -2936,8 +2953,8 @@ TRAVEL_GENERAL = [
                   "Can I travel if my passport expires soon?"],
      ["Many countries require your passport to be valid for at least six months beyond your arrival date, "
       "and some also require blank pages.",
-      "Check the entry requirements for your destination and any transit countries on an official government "
-      "site well before you go.",
+      "Check the entry requirements for your destination and any transit countries on an official "
+      "government site well before you go.",
       "If you are close to the limit, renew early; processing times can be long before holiday seasons."],
      "Often six months beyond arrival; check the official entry rules and renew early if in doubt.",
      "As long as it hasn't expired on the day you fly, you're fine everywhere."),
@@ -2965,8 +2982,8 @@ def plan_days(rng, city, days):
         s1 = sights[(2 * d) % len(sights)]
         s2 = sights[(2 * d + 1) % len(sights)]
         food = foods[d % len(foods)]
-        out.append(f"**Day {d + 1}:** Morning at {s1[0]} ({s1[1]}). After lunch, head to {s2[0]}, {s2[1]}. "
-                   f"In the evening, try {food}.")
+        out.append(f"**Day {d + 1}:** Morning at {s1[0]} ({s1[1]}). After lunch, head to {s2[0]}, "
+                   f"{s2[1]}. In the evening, try {food}.")
     return out
 
 
@@ -2983,10 +3000,10 @@ def bundle_travel(rng):
                           " It's our first trip abroad together."])
     subj = "I'm" if not who else ("we're" if who == "we " else who.strip() + " are")
     prompt = pick(rng, [f"Can you plan a {days}-day itinerary for {name}?{interest}",
-                        f"{cap(subj)} spending {days} days in {name}. What should {'I' if not who else 'we'} "
-                        f"see?{interest}",
-                        f"What's a good {days}-day plan for a first visit to {name}, "
-                        f"{c['country']}?{interest}"])
+                        f"{cap(subj)} spending {days} days in {name}. What should "
+                        f"{'I' if not who else 'we'} see?{interest}",
+                        f"What's a good {days}-day plan for a first visit to "
+                        f"{name}, {c['country']}?{interest}"])
     plan = plan_days(rng, c, days)
     resp = paras(
         pick(rng, [f"Here's a relaxed {days}-day plan for {name}:", f"{days} days in {name}, day by day:",
@@ -2995,8 +3012,8 @@ def bundle_travel(rng):
         f"**Where to stay:** {c['stay']}.",
         pick(rng, [f"**Getting around:** {c['transport']}", f"**When to go:** {c['season']}"]),
     )
-    short = (f"See {c['sights'][0][0]} and {c['sights'][1][0]}, eat {c['foods'][0]}, and save a day for "
-             f"{c['daytrip'][0]}.")
+    short = (f"See {c['sights'][0][0]} and {c['sights'][1][0]}, eat {c['foods'][0]}, and "
+             f"save a day for {c['daytrip'][0]}.")
     wrong = f"{name} is small, so you can see everything in one afternoon."
     itin = QA(f"travel:{name}:itin:{days}", prompt, resp, short, worse(rng, short, TRAVEL_VAGUE, wrong),
               instruction="Create a day-by-day travel itinerary.",
@@ -3008,8 +3025,8 @@ def bundle_travel(rng):
         pick(rng, [f"Don't leave {name} without trying:", f"Food highlights in {name}:",
                    f"A few things to eat in {name}:"]),
         bullets(f"**{cap(f)}**." for f in foods),
-        pick(rng, ["Markets and small family-run places are usually better value than restaurants right next "
-                   "to the main sights.",
+        pick(rng, ["Markets and small family-run places are usually better value than restaurants "
+                   "right next to the main sights.",
                    "Lunch menus are often much cheaper than dinner for the same food.",
                    "Ask your accommodation where they eat; the answer is rarely in a guidebook."]),
     )
@@ -3052,8 +3069,8 @@ def travel_general(rng, g):
 def weather_tool_conversation():
     """The one conversation with an OpenAI-style tool call."""
     return [
-        {"role": "system", "content": "You are a travel assistant. You can call get_weather(city) to look up "
-                                      "current conditions."},
+        {"role": "system", "content": "You are a travel assistant. You can call get_weather(city) "
+                                      "to look up current conditions."},
         {"role": "user", "content": "I'm in Lisbon tonight for a dinner on a rooftop terrace. What's the "
                                     "weather like right now? Do I need a jacket?"},
         {"role": "assistant", "content": None, "tool_calls": [
@@ -3078,8 +3095,8 @@ EXERCISES = [
          cues=["Stand with feet about shoulder-width apart, toes turned out slightly.",
                "Brace your core as if someone were about to poke your stomach.",
                "Sit down and back between your heels, keeping your knees tracking over your toes.",
-               "Go as deep as you can while keeping your back neutral, then drive up through the whole "
-               "foot."],
+               "Go as deep as you can while keeping your back neutral, then "
+               "drive up through the whole foot."],
          mistakes=["letting the knees cave inwards", "rising onto the toes",
                    "rounding the lower back at the bottom"],
          easier="a box squat to a bench", harder="a goblet squat holding a dumbbell at your chest"),
@@ -3156,14 +3173,14 @@ FIT_GENERAL = [
     ("doms", ["Why am I so sore two days after a workout?", "Is it normal to be sore after exercising?"],
      ["That is delayed onset muscle soreness (DOMS). It usually peaks 24 to 72 hours after unfamiliar or "
       "harder training and is a normal response, not a sign of injury.",
-      "Gentle movement such as walking, enough sleep and enough protein help it pass. It fades as your body "
-      "gets used to the training.",
+      "Gentle movement such as walking, enough sleep and enough protein help it pass. It fades as your "
+      "body gets used to the training.",
       "Sharp pain, swelling or pain in a joint rather than a muscle is different and worth getting checked."],
      "That's DOMS: normal soreness that peaks a day or two after new training and fades with time.",
      "Soreness means you tore a muscle and should stop exercising."),
     ("warmup", ["What's a good warm-up before lifting?", "Do I really need to warm up?"],
-     ["A warm-up raises your body temperature and rehearses the movements you are about to do. Five to ten "
-      "minutes is enough.",
+     ["A warm-up raises your body temperature and rehearses the movements you are about to do. "
+      "Five to ten minutes is enough.",
       "Start with a few minutes of light cardio, then dynamic moves such as leg swings and arm circles, then "
       "a couple of lighter sets of your first exercise.",
       "Save long static stretches for after the session."],
@@ -3171,16 +3188,16 @@ FIT_GENERAL = [
      "Hold long static stretches for a few minutes each before lifting."),
     ("rest_days", ["How many rest days do I need each week?", "Is it bad to work out every day?"],
      ["Most people do well with at least one or two rest days a week, more when starting out.",
-      "You can train most days if you vary the intensity and muscle groups, for example alternating hard and "
-      "easy days.",
-      "Signs you need more recovery include persistent fatigue, poor sleep, lingering soreness and stalled "
-      "progress."],
+      "You can train most days if you vary the intensity and muscle groups, for example "
+      "alternating hard and easy days.",
+      "Signs you need more recovery include persistent fatigue, poor sleep, lingering "
+      "soreness and stalled progress."],
      "One or two rest days a week suits most people; vary intensity if you train daily.",
      "Rest days are unnecessary if you are motivated."),
     ("fat_loss", ["Is cardio or weight training better for losing fat?",
                   "What's the best exercise for fat loss?"],
-     ["Fat loss mainly comes from eating slightly less energy than you use over time, so diet does most of "
-      "the work.",
+     ["Fat loss mainly comes from eating slightly less energy than you use over time, "
+      "so diet does most of the work.",
       "Weight training helps you keep muscle while losing fat, which matters for how you look and feel. "
       "Cardio adds to the energy you burn and is good for your heart.",
       "The best plan combines both with a moderate calorie deficit and plenty of protein."],
@@ -3189,23 +3206,23 @@ FIT_GENERAL = [
     ("sleep", ["How much does sleep affect my fitness progress?", "Can poor sleep slow down muscle gain?"],
      ["A lot. Sleep is when much of the repair and adaptation from training happens, and short sleep is "
       "linked to worse performance and recovery.",
-      "Most adults need seven to nine hours. Regular bed and wake times, a cool dark room and less screen "
-      "time late at night all help.",
+      "Most adults need seven to nine hours. Regular bed and wake times, a cool dark room and less "
+      "screen time late at night all help.",
       "If you are sleeping badly, a lighter training week is often more productive than pushing through."],
      "Sleep matters a lot for recovery; aim for seven to nine hours on a regular schedule.",
      "Sleep doesn't matter if you eat enough protein."),
     ("steps", ["Is walking 10,000 steps a day necessary?", "Does walking count as exercise?"],
      ["Walking absolutely counts, and more daily movement is linked to better health. The 10,000 figure is a "
       "round number rather than a magic threshold; benefits start well below it.",
-      "If you currently average 4,000 steps, aiming for 6,000 or 7,000 is a meaningful and realistic "
-      "improvement.",
+      "If you currently average 4,000 steps, aiming for 6,000 or 7,000 is a "
+      "meaningful and realistic improvement.",
       "Pair walking with two short strength sessions a week for a well-rounded routine."],
      "Walking counts and benefits start well below 10,000 steps; increase gradually from where you are.",
      "Walking is too easy to make any difference."),
     ("sets_reps", ["How many sets and reps should I do to build muscle?",
                    "What rep range is best for growth?"],
-     ["Muscle can grow across a wide range of reps, roughly 5 to 30 per set, as long as sets are taken close "
-      "to failure.",
+     ["Muscle can grow across a wide range of reps, roughly 5 to 30 per set, as long as "
+      "sets are taken close to failure.",
       "A practical starting point is about 10 hard sets per muscle group per week, split across two "
       "sessions, in the 6 to 15 rep range.",
       "Progress by adding reps or weight over time while keeping your form consistent."],
@@ -3292,11 +3309,11 @@ def fit_protein(rng):
     kg = rng.randrange(52, 111)
     lo, hi = round(kg * 1.6), round(kg * 2.2)
     meals = pick(rng, [3, 4])
-    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. How much protein should I "
-                        f"eat?",
+    prompt = pick(rng, [f"I weigh {kg} kg and lift weights three times a week. "
+                        f"How much protein should I eat?",
                         f"How much protein do I need per day to build muscle at {kg} kg?",
-                        f"What's a good daily protein target for someone who weighs {kg} kg and trains "
-                        f"regularly?"])
+                        f"What's a good daily protein target for someone who "
+                        f"weighs {kg} kg and trains regularly?"])
     resp = paras(
         f"For people who strength train, a common evidence-based range is about 1.6 to 2.2 g of protein per "
         f"kg of body weight per day. At {kg} kg that is roughly **{lo} to {hi} g a day**.",
@@ -3339,8 +3356,8 @@ def fit_exercise(rng, e):
     scale = QA(f"fit:ex:{n}:scale", pick(rng, [f"Is there an easier or harder version of the {n}?",
                                                f"How do I progress the {n}?"]),
                paras(f"To make it easier, try {e['easier']}. To make it harder, try {e['harder']}.",
-                     "Move to the harder version once you can do three sets of the current one with clean "
-                     "form."),
+                     "Move to the harder version once you can do three sets of "
+                     "the current one with clean form."),
                f"Easier: {e['easier']}. Harder: {e['harder']}.", worse(rng, "Add more weight.", FIT_VAGUE),
                followup="How do I make it easier or harder?")
     return [form, mistakes, scale]
@@ -3378,18 +3395,18 @@ RECIPES = [
                 "Stir in the garlic and spices and cook for one minute until fragrant.",
                 "Add the tomatoes, season, and simmer for 10 minutes until the sauce thickens.",
                 "Make six wells in the sauce and crack an egg into each.",
-                "Cover and cook on low for 5 to 8 minutes, until the whites are set and the yolks still "
-                "soft.",
+                "Cover and cook on low for 5 to 8 minutes, until the whites "
+                "are set and the yolks still soft.",
                 "Scatter over the herbs and serve from the pan with crusty bread."],
          problem=("the eggs overcook before the whites set",
                   "Turn the heat down and cover the pan so steam cooks the tops of the eggs. Take it off the "
                   "heat while the yolks still jiggle, because the hot sauce keeps cooking them."),
          swap=("bell pepper", "a few handfuls of spinach or a diced zucchini",
                "Add spinach just before the eggs so it only wilts."),
-         store="The sauce keeps for 4 days in the fridge; reheat it and cook fresh eggs in it rather than "
-               "storing cooked eggs.",
-         about="Shakshuka is a North African and Middle Eastern dish of eggs gently poached in a spiced "
-               "tomato and pepper sauce."),
+         store="The sauce keeps for 4 days in the fridge; reheat it and cook fresh eggs in it "
+               "rather than storing cooked eggs.",
+         about="Shakshuka is a North African and Middle Eastern dish of eggs gently poached in a "
+               "spiced tomato and pepper sauce."),
     dict(name="mushroom risotto", serves=4, time="40 minutes",
          ing=["300 g arborio rice", "400 g mixed mushrooms, sliced", "1 litre hot vegetable stock",
               "1 onion, finely chopped", "2 garlic cloves", "120 ml dry white wine", "40 g butter",
@@ -3400,17 +3417,17 @@ RECIPES = [
                 "Pour in the wine and let it bubble away.",
                 "Add the hot stock a ladle at a time, stirring, for about 18 minutes until the rice is "
                 "creamy but still has a slight bite.",
-                "Stir in the mushrooms, the rest of the butter, the Parmesan and thyme, then rest for two "
-                "minutes."],
+                "Stir in the mushrooms, the rest of the butter, the Parmesan and "
+                "thyme, then rest for two minutes."],
          problem=("the risotto turns out gluey",
                   "Gluey risotto is overcooked or was stirred too long after it was ready. Start tasting at "
                   "15 minutes, and finish it slightly loose, since it thickens as it stands."),
          swap=("white wine", "an extra ladle of stock with a squeeze of lemon",
                "The lemon gives the acidity the wine would have added."),
-         store="Leftover risotto keeps for 2 days in the fridge. It reheats poorly, but it makes excellent "
-               "fried rice cakes.",
-         about="Risotto is a northern Italian rice dish cooked slowly in stock, where the starch from the "
-               "rice creates a creamy sauce."),
+         store="Leftover risotto keeps for 2 days in the fridge. It reheats poorly, but it "
+               "makes excellent fried rice cakes.",
+         about="Risotto is a northern Italian rice dish cooked slowly in stock, where the starch from "
+               "the rice creates a creamy sauce."),
     dict(name="red lentil soup", serves=6, time="35 minutes",
          ing=["250 g red lentils, rinsed", "1 onion, chopped", "2 carrots, diced", "2 garlic cloves",
               "1 tsp cumin", "1 tsp turmeric", "1.5 litres stock", "1 can chopped tomatoes",
@@ -3462,10 +3479,10 @@ RECIPES = [
                   "and make sure the vegetables are dry before they go in."),
          swap=("chicken", "firm tofu, pressed and cubed",
                "Toss the tofu in cornstarch and fry until crisp first."),
-         store="Leftovers keep for 3 days in the fridge; reheat in a hot pan rather than the microwave to "
-               "keep some crunch.",
-         about="A stir-fry cooks small pieces quickly over very high heat, so everything should be chopped "
-               "before you start."),
+         store="Leftovers keep for 3 days in the fridge; reheat in a hot pan rather than the "
+               "microwave to keep some crunch.",
+         about="A stir-fry cooks small pieces quickly over very high heat, so everything "
+               "should be chopped before you start."),
     dict(name="guacamole", serves=4, time="10 minutes",
          ing=["3 ripe avocados", "1 lime", "1/2 small red onion, finely diced", "1 jalapeño, finely chopped",
               "1 tomato, seeded and diced", "A handful of cilantro", "Salt"],
@@ -3478,10 +3495,10 @@ RECIPES = [
                   "early. A little browning on top is harmless and can be stirred in."),
          swap=("cilantro", "flat-leaf parsley or simply more lime",
                "It will taste different but still fresh."),
-         store="It is best eaten the same day but keeps for about a day in the fridge with wrap pressed onto "
-               "the surface.",
-         about="Guacamole is a Mexican avocado dip; the best versions are simple and depend on perfectly "
-               "ripe avocados."),
+         store="It is best eaten the same day but keeps for about a day in the fridge with "
+               "wrap pressed onto the surface.",
+         about="Guacamole is a Mexican avocado dip; the best versions are simple and "
+               "depend on perfectly ripe avocados."),
     dict(name="fluffy pancakes", plural=True, serves=4, time="25 minutes",
          ing=["200 g plain flour", "2 tsp baking powder", "1 tbsp sugar", "Pinch of salt", "250 ml milk",
               "1 egg", "30 g melted butter", "Butter for the pan"],
@@ -3492,13 +3509,13 @@ RECIPES = [
                 "Cook ladlefuls in a lightly buttered pan over medium heat until bubbles appear, then flip."],
          problem=("the pancakes come out flat and rubbery",
                   "That usually means the batter was overmixed or the baking powder is old. Stir only until "
-                  "the flour disappears, and test the baking powder by dropping a spoonful into hot water; "
-                  "it should fizz."),
+                  "the flour disappears, and test the baking powder by dropping a spoonful "
+                  "into hot water; it should fizz."),
          swap=("milk", "buttermilk, using 1 tsp baking soda in place of 1 tsp of the baking powder",
                "Buttermilk pancakes are especially tender."),
          store="Cooked pancakes freeze well with baking paper between them; reheat them in the toaster.",
-         about="American-style pancakes are thick and soft because of the baking powder, unlike thin French "
-               "crêpes."),
+         about="American-style pancakes are thick and soft because of the baking "
+               "powder, unlike thin French crêpes."),
     dict(name="tomato pasta sauce", serves=4, time="45 minutes",
          ing=["2 cans whole peeled tomatoes", "4 tbsp olive oil", "4 garlic cloves, sliced",
               "Pinch of chilli flakes", "A few basil leaves", "Salt",
@@ -3526,12 +3543,12 @@ RECIPES = [
                 "Rest for 15 minutes before carving."],
          problem=("the breast meat is dry",
                   "Dry breast usually means overcooking. Use a thermometer and take it out when the thigh "
-                  "reaches temperature, and always rest the bird. Dry-brining with salt the night before "
-                  "helps too."),
+                  "reaches temperature, and always rest the bird. Dry-brining with "
+                  "salt the night before helps too."),
          swap=("butter", "olive oil", "The skin will still crisp, though it browns slightly less."),
          store="Cooked chicken keeps for 3 to 4 days in the fridge; use the carcass for stock.",
-         about="A roast chicken is one of the most useful things to learn: one bird gives a dinner, "
-               "leftovers and stock."),
+         about="A roast chicken is one of the most useful things to learn: one bird gives "
+               "a dinner, leftovers and stock."),
     dict(name="vegetable curry", serves=4, time="40 minutes",
          ing=["1 onion, chopped", "3 garlic cloves", "A thumb of ginger", "2 tbsp curry paste",
               "1 can coconut milk", "1 can chickpeas, drained", "1 sweet potato, cubed", "2 handfuls spinach",
@@ -3554,18 +3571,18 @@ RECIPES = [
                 "Cover and leave for 30 minutes, then do a few folds with wet hands.",
                 "Let it rise until doubled, about 1 to 2 hours.",
                 "Pour half the oil into a baking tray, add the dough and stretch it to the corners.",
-                "Let it rise for 30 minutes more, then dimple with your fingers, drizzle with oil and "
-                "sprinkle salt and rosemary.",
+                "Let it rise for 30 minutes more, then dimple with your fingers, drizzle with oil "
+                "and sprinkle salt and rosemary.",
                 "Bake at 220°C for 20 to 25 minutes until deep golden."],
          problem=("the focaccia is dense",
                   "It probably needed a longer rise. The dough should be bubbly and jiggly before baking. "
                   "Cold kitchens slow yeast down, so go by how it looks rather than the clock."),
          swap=("rosemary", "cherry tomatoes, olives or thinly sliced red onion",
                "Press toppings in after dimpling."),
-         store="It is best on the day; keep leftovers wrapped for a day, or freeze and refresh in a hot "
-               "oven.",
-         about="Focaccia is an Italian flatbread made with a wet, olive-oil-rich dough that is very "
-               "forgiving for beginners."),
+         store="It is best on the day; keep leftovers wrapped for a day, or "
+               "freeze and refresh in a hot oven.",
+         about="Focaccia is an Italian flatbread made with a wet, olive-oil-rich dough that "
+               "is very forgiving for beginners."),
     dict(name="French omelette", art="a French omelette", serves=1, time="5 minutes",
          ing=["3 eggs", "1 tbsp butter", "Pinch of salt", "Chopped chives"],
          steps=["Beat the eggs with the salt until completely uniform.",
@@ -3574,8 +3591,8 @@ RECIPES = [
                 "When they are softly set but still slightly wet on top, stop stirring and let the base set.",
                 "Roll the omelette onto a plate, seam side down, and sprinkle with chives."],
          problem=("the omelette browns",
-                  "The heat is too high. A French omelette should stay pale yellow; lower the heat and keep "
-                  "the eggs moving."),
+                  "The heat is too high. A French omelette should stay pale yellow; lower the "
+                  "heat and keep the eggs moving."),
          swap=("chives", "a little grated Gruyère", "Add the cheese just before rolling."),
          store="It is best eaten straight away; a leftover omelette keeps for a day in the fridge and is "
                "nicer cold in a sandwich than reheated.",
@@ -3602,8 +3619,8 @@ RECIPES = [
                 "Cover and refrigerate overnight.",
                 "In the morning, stir, loosen with a splash of milk if needed, and top with berries."],
          problem=("they turn out too thick",
-                  "Oats keep absorbing liquid. Add a splash more milk in the morning, or use a little more "
-                  "to begin with."),
+                  "Oats keep absorbing liquid. Add a splash more milk in the morning, or "
+                  "use a little more to begin with."),
          swap=("yogurt", "extra milk or a mashed banana", "The banana also sweetens it."),
          store="Made in jars, they keep for 3 days in the fridge, which makes them ideal for meal prep.",
          about="Overnight oats soak instead of cooking, so breakfast is ready the moment you wake up."),
@@ -3620,40 +3637,40 @@ COOK_TECH = [
      "Baking soda needs an acid in the recipe; baking powder includes its own.",
      "They're the same thing with different names."),
     ("rest_meat", ["Why should I rest meat after cooking?", "How long should a steak rest?"],
-     ["Resting lets the temperature even out and the juices settle, so less liquid ends up on the board when "
-      "you slice.",
+     ["Resting lets the temperature even out and the juices settle, so less liquid ends "
+      "up on the board when you slice.",
       "Steaks need about 5 minutes, a roast chicken 15, and a large joint 20 or more. The meat keeps cooking "
       "slightly while it rests, so take it off the heat a few degrees early."],
      "Resting evens out the temperature and keeps juices in; about 5 minutes for a steak.",
      "Resting is a myth; slice it straight away."),
     ("pasta_water", ["How much salt should I put in pasta water?", "Do I need to salt the water for pasta?"],
      ["Yes. Pasta absorbs the water it cooks in, so salting is the only chance to season it from the inside.",
-      "A good guide is about 10 g of salt per litre of water. The water should taste pleasantly seasoned, "
-      "not like the sea.",
+      "A good guide is about 10 g of salt per litre of water. The water should taste "
+      "pleasantly seasoned, not like the sea.",
       "Save a mug of the starchy water before draining; a splash helps sauces cling."],
      "Yes, about 10 g per litre, and keep some starchy water for the sauce.",
      "Add oil to the water instead of salt so it doesn't stick."),
     ("cast_iron", ["How do I look after a cast iron pan?", "Can I wash cast iron with soap?"],
-     ["A little mild soap is fine on a well-seasoned pan; the seasoning is polymerised oil, not a layer of "
-      "grease that soap strips.",
+     ["A little mild soap is fine on a well-seasoned pan; the seasoning is polymerised oil, not a "
+      "layer of grease that soap strips.",
       "What damages cast iron is soaking and leaving it wet. Wash it, dry it on the hob for a minute, and "
       "wipe on a very thin layer of oil while warm.",
       "Cooking fatty foods in it regularly builds the seasoning up."],
      "Wash it briefly, dry it on the heat and oil it thinly; avoid soaking.",
      "Never wash it, just wipe it out and put it away."),
     ("onions", ["How do I caramelise onions properly?", "Why do my caramelised onions burn?"],
-     ["Real caramelised onions take 40 minutes or more over medium-low heat. Recipes that say 10 minutes are "
-      "describing browned onions.",
+     ["Real caramelised onions take 40 minutes or more over medium-low heat. Recipes that say 10 minutes "
+      "are describing browned onions.",
       "Slice them evenly, use a wide pan with enough fat, add a pinch of salt, and stir every few minutes. "
       "If the pan starts to catch, add a splash of water and scrape up the brown bits.",
       "They keep in the fridge for a week, so make a big batch."],
      "Cook them low and slow for 40 minutes or more, deglazing with water when the pan catches.",
      "Turn the heat to high and they will be done in 5 minutes."),
     ("searing", ["How do I get a good sear on meat?", "Why doesn't my steak brown?"],
-     ["Browning needs a dry surface and high heat. Pat the meat dry, season it, and let the pan get very hot "
-      "before adding oil and meat.",
-      "Do not crowd the pan, and do not move the meat until it releases on its own; if it sticks, it is not "
-      "ready to turn.",
+     ["Browning needs a dry surface and high heat. Pat the meat dry, season it, and let the pan get very "
+      "hot before adding oil and meat.",
+      "Do not crowd the pan, and do not move the meat until it releases on its own; if it "
+      "sticks, it is not ready to turn.",
       "Wet, crowded meat steams instead of searing."],
      "Dry the meat, use a very hot pan, don't crowd it and don't move it too early.",
      "Add the meat to a cold pan and heat them up together."),
@@ -3661,8 +3678,8 @@ COOK_TECH = [
                 "What's the difference between honing and sharpening?"],
      ["Honing with a steel realigns the edge and can be done every few uses. Sharpening removes metal to "
       "create a new edge and is needed only a few times a year for home cooks.",
-      "A sharp knife is safer than a dull one, because it does not slip. If it struggles to slice a tomato "
-      "skin, it is time to sharpen."],
+      "A sharp knife is safer than a dull one, because it does not slip. If it struggles to slice a "
+      "tomato skin, it is time to sharpen."],
      "Hone often and sharpen a few times a year; a knife that won't cut tomato skin needs sharpening.",
      "Sharpen before every use."),
     ("rice", ["How do I cook perfect rice on the stove?", "Why is my rice always mushy?"],
@@ -3676,15 +3693,15 @@ COOK_TECH = [
     ("yeast", ["How do I know if my yeast is still active?", "Why didn't my bread rise?"],
      ["Dissolve a teaspoon of sugar in warm water, around body temperature, and stir in the yeast. Within "
       "ten minutes it should be foamy; if not, the yeast is dead.",
-      "Other common reasons for a poor rise are water that was too hot, a cold kitchen, or too much salt "
-      "touching the yeast directly."],
+      "Other common reasons for a poor rise are water that was too hot, a cold kitchen, or too much "
+      "salt touching the yeast directly."],
      "Proof it in warm sugary water; it should foam within ten minutes.",
      "Yeast never expires, so it's probably the flour."),
     ("blanch", ["What does blanching vegetables mean?", "Why blanch vegetables before freezing them?"],
      ["Blanching is a brief boil followed by a plunge into ice water. It sets the colour, softens the "
       "texture slightly and stops enzymes that would otherwise spoil flavour in the freezer.",
-      "Green beans need about 3 minutes, broccoli florets 2 to 3. Dry them well before freezing in a single "
-      "layer."],
+      "Green beans need about 3 minutes, broccoli florets 2 to 3. Dry them well "
+      "before freezing in a single layer."],
      "A quick boil then ice bath; it keeps colour and texture, especially before freezing.",
      "Blanching means frying vegetables until crisp."),
 ]
@@ -3715,8 +3732,8 @@ def bundle_cooking(rng):
         "**Ingredients**\n" + bullets(r["ing"]),
         "**Method**\n" + steps,
         pick(rng, ["Read the whole method before you start and get everything chopped first.",
-                   "Taste and adjust the seasoning at the end; that step matters more than any exact "
-                   "quantity.",
+                   "Taste and adjust the seasoning at the end; that step "
+                   "matters more than any exact quantity.",
                    r["store"], r["problem"][1].split(". ")[0].rstrip(".") + "."]),
     )
     short = r["about"]
@@ -3739,11 +3756,11 @@ def bundle_cooking(rng):
                     pick(rng, ["Substitutions change the result a little, so taste as you go.",
                                "Write down what you changed so you can repeat it if it works.", ""])),
               f"Use {new} instead.", worse(rng, f"Just leave out the {old}.", COOK_VAGUE),
-              followup=f"I don't have {old}. What can I use?")
+              followup=f"I'm out of {old}. What can I use?")
     store = QA(f"cook:{n}:store", pick(rng, [f"How long {does} {art} keep?",
                                              f"Can I make {art} ahead and store {them}?"]),
-               paras(r["store"], pick(rng, ["Cool leftovers quickly and refrigerate within two hours of "
-                                            "cooking.",
+               paras(r["store"], pick(rng, ["Cool leftovers quickly and "
+                                            "refrigerate within two hours of cooking.",
                                             "Label containers with the date so nothing gets forgotten.",
                                             "Shallow containers help leftovers cool down faster."])),
                r["store"].split(";")[0].split(",")[0].rstrip(".") + ".", worse(rng, "A few days, probably.",
@@ -3770,16 +3787,16 @@ SKY = [
                 "A day on Mars lasts about 24 hours and 37 minutes, very close to an Earth day.",
                 "It has two small, irregular moons, Phobos and Deimos."],
          observe="Mars looks like a bright orange-red star. It is best around opposition, roughly every 26 "
-                 "months, when it is closest and visible all night; a small telescope then shows the polar "
-                 "caps.",
+                 "months, when it is closest and visible all night; a small "
+                 "telescope then shows the polar caps.",
          kid="Mars is a cold, dusty, red planet. It is red because its dirt is a bit rusty, and it has a "
              "volcano almost three times taller than Mount Everest."),
     dict(name="Jupiter", kind="planet",
          facts=["Jupiter is the largest planet, more than 300 times as massive as Earth.",
                 "It is a gas giant made mostly of hydrogen and helium, with no solid surface to stand on.",
                 "The Great Red Spot is a storm larger than Earth that has been observed for centuries.",
-                "It has dozens of moons; the four largest, the Galilean moons, were discovered by Galileo in "
-                "1610.",
+                "It has dozens of moons; the four largest, the Galilean moons, were "
+                "discovered by Galileo in 1610.",
                 "Jupiter rotates in under 10 hours, the shortest day of any planet."],
          observe="Jupiter is one of the brightest objects in the night sky. Even binoculars held steady show "
                  "its four largest moons as tiny points of light in a line.",
@@ -3787,8 +3804,8 @@ SKY = [
              "Earth that has been spinning for hundreds of years."),
     dict(name="Saturn", kind="planet",
          facts=["Saturn is the sixth planet and the second largest.",
-                "Its rings are made of countless pieces of ice and rock, from grains of dust to chunks as "
-                "big as houses.",
+                "Its rings are made of countless pieces of ice and rock, from grains of "
+                "dust to chunks as big as houses.",
                 "The rings are enormously wide but in most places only tens of metres thick.",
                 "Saturn's average density is lower than that of water.",
                 "Its largest moon, Titan, has a thick atmosphere and lakes of liquid methane."],
@@ -3798,8 +3815,8 @@ SKY = [
              "ice, some tiny like sand and some as big as a house."),
     dict(name="Venus", kind="planet",
          facts=["Venus is the second planet from the Sun and nearly the same size as Earth.",
-                "Its thick carbon dioxide atmosphere traps heat, making it the hottest planet, at around "
-                "465°C.",
+                "Its thick carbon dioxide atmosphere traps heat, making it the "
+                "hottest planet, at around 465°C.",
                 "Venus spins backwards compared with most planets, and very slowly.",
                 "A day on Venus is longer than its year.",
                 "It is covered in clouds of sulfuric acid that reflect sunlight brilliantly."],
@@ -3810,8 +3827,8 @@ SKY = [
     dict(name="the Moon", kind="moon",
          facts=["The Moon is about a quarter of Earth's diameter and orbits at an average of 384,400 km.",
                 "It always shows the same face to Earth because its rotation is synchronised with its orbit.",
-                "The leading theory is that it formed from debris after a Mars-sized body collided with the "
-                "young Earth.",
+                "The leading theory is that it formed from debris after a Mars-sized body "
+                "collided with the young Earth.",
                 "Twelve astronauts walked on its surface between 1969 and 1972.",
                 "Its gravity is the main driver of Earth's ocean tides."],
          observe="The best time to look at the Moon through binoculars is not at full moon but near the "
@@ -3819,31 +3836,31 @@ SKY = [
          kid="The Moon is Earth's rocky neighbour. We always see the same side of it, and people have walked "
              "on it and left footprints that are still there."),
     dict(name="the Andromeda Galaxy", kind="galaxy",
-         facts=["The Andromeda Galaxy is the nearest large spiral galaxy to the Milky Way, about 2.5 million "
-                "light-years away.",
+         facts=["The Andromeda Galaxy is the nearest large spiral galaxy to the Milky Way, "
+                "about 2.5 million light-years away.",
                 "It contains roughly a trillion stars.",
                 "It is the most distant object most people can see with the naked eye.",
-                "Andromeda and the Milky Way are moving towards each other and are expected to merge in "
-                "several billion years."],
+                "Andromeda and the Milky Way are moving towards each other and are expected to "
+                "merge in several billion years."],
          observe="From a dark site in autumn, look for a faint, elongated smudge near the constellation "
                  "Cassiopeia. Binoculars show it better than most small telescopes because it is so large.",
          kid="The Andromeda Galaxy is a giant spinning city of stars, like our own Milky Way. Its light has "
              "travelled for about two and a half million years to reach your eyes."),
     dict(name="the Orion Nebula", kind="nebula",
-         facts=["The Orion Nebula is a vast cloud of gas and dust about 1,300 light-years away where new "
-                "stars are forming.",
+         facts=["The Orion Nebula is a vast cloud of gas and dust about 1,300 light-years "
+                "away where new stars are forming.",
                 "It sits in Orion's sword, just below the three belt stars.",
                 "At its centre is the Trapezium, a tight group of young, hot stars that light up the gas.",
                 "It is one of the most photographed objects in the night sky."],
          observe="In winter in the northern hemisphere, find Orion's belt and look just below it. The nebula "
                  "is a fuzzy patch to the naked eye and shows wispy structure in binoculars.",
-         kid="The Orion Nebula is a star nursery: a giant glowing cloud where brand-new stars are being "
-             "born."),
+         kid="The Orion Nebula is a star nursery: a giant glowing cloud where "
+             "brand-new stars are being born."),
     dict(name="the Pleiades", kind="star cluster",
-         facts=["The Pleiades, also called the Seven Sisters, is an open cluster of young hot stars about "
-                "440 light-years away.",
-                "Most people can see six or seven stars with the naked eye, but the cluster contains over a "
-                "thousand.",
+         facts=["The Pleiades, also called the Seven Sisters, is an open cluster of young hot "
+                "stars about 440 light-years away.",
+                "Most people can see six or seven stars with the naked eye, but the "
+                "cluster contains over a thousand.",
                 "The stars are only around 100 million years old, young by stellar standards.",
                 "The cluster appears in the myths of many cultures around the world."],
          observe="In autumn and winter evenings, look for a tiny, dipper-shaped group of bright stars in "
@@ -3861,12 +3878,12 @@ SKY = [
          kid="Betelgeuse is an enormous old red star. It is so big that if it sat where our Sun is, it would "
              "swallow Mercury, Venus, Earth and Mars."),
     dict(name="Polaris", kind="star",
-         facts=["Polaris, the North Star, lies almost exactly above Earth's north pole, so it barely moves "
-                "in the sky.",
+         facts=["Polaris, the North Star, lies almost exactly above Earth's north pole, "
+                "so it barely moves in the sky.",
                 "It is not the brightest star in the sky; it ranks around 48th.",
                 "Its height above the horizon is roughly equal to your latitude.",
-                "Because Earth's axis slowly wobbles, other stars will take its place as pole star over "
-                "thousands of years."],
+                "Because Earth's axis slowly wobbles, other stars will take its place as "
+                "pole star over thousands of years."],
          observe="Follow the two stars at the end of the Big Dipper's bowl upwards about five times their "
                  "separation and you arrive at Polaris.",
          kid="Polaris is the North Star. It stays in nearly the same place all night, so travellers have "
@@ -3900,14 +3917,14 @@ SKY = [
              "the whole Earth in about an hour and a half."),
     dict(name="Mercury", kind="planet",
          facts=["Mercury is the smallest planet and the closest to the Sun.",
-                "It has almost no atmosphere, so temperatures swing from about 430°C by day to −180°C at "
-                "night.",
+                "It has almost no atmosphere, so temperatures swing from about "
+                "430°C by day to −180°C at night.",
                 "A year on Mercury lasts just 88 Earth days.",
                 "Its surface is heavily cratered and looks similar to our Moon."],
          observe="Mercury never strays far from the Sun, so look low on the horizon shortly after sunset or "
                  "before sunrise around its greatest elongation. Never point binoculars near the Sun.",
-         kid="Mercury is the smallest planet and races around the Sun faster than any other, so its year is "
-             "only 88 days long."),
+         kid="Mercury is the smallest planet and races around the Sun faster than any other, so "
+             "its year is only 88 days long."),
 ]
 
 SKY_CONCEPTS = [
@@ -3919,15 +3936,15 @@ SKY_CONCEPTS = [
      "It's the time it takes to travel to a star."),
     ("blue_sky", ["Why is the sky blue?", "Why are sunsets red if the sky is blue?"],
      ["Sunlight contains all colours. Air molecules scatter short wavelengths, blue and violet, much more "
-      "than long red wavelengths, an effect called Rayleigh scattering, so blue light reaches your eyes from "
-      "every direction.",
+      "than long red wavelengths, an effect called Rayleigh scattering, so blue light reaches "
+      "your eyes from every direction.",
       "At sunset the light travels through much more atmosphere, so most of the blue is scattered away "
       "before it reaches you, leaving the oranges and reds."],
      "Air scatters blue light more than red (Rayleigh scattering); at sunset the blue is scattered away.",
      "Because it reflects the colour of the oceans."),
     ("seasons", ["What causes the seasons?", "Is summer hotter because Earth is closer to the Sun?"],
-     ["The seasons are caused by the tilt of Earth's axis, about 23.4 degrees, not by our distance from the "
-      "Sun.",
+     ["The seasons are caused by the tilt of Earth's axis, about 23.4 degrees, "
+      "not by our distance from the Sun.",
       "When your hemisphere is tilted towards the Sun, sunlight arrives more directly and days are longer, "
       "so it is summer. In fact Earth is closest to the Sun in early January, during the northern winter."],
      "Earth's 23.4-degree axial tilt, not its distance from the Sun.",
@@ -3942,13 +3959,13 @@ SKY_CONCEPTS = [
     ("eclipses", ["What's the difference between a solar and a lunar eclipse?",
                   "Why don't we have an eclipse every month?"],
      ["A solar eclipse happens when the Moon passes between the Sun and Earth, casting its shadow on us. A "
-      "lunar eclipse happens when Earth passes between the Sun and the Moon, and Earth's shadow darkens the "
-      "Moon.",
+      "lunar eclipse happens when Earth passes between the Sun and the Moon, and "
+      "Earth's shadow darkens the Moon.",
       "We do not get eclipses every month because the Moon's orbit is tilted about 5 degrees relative to "
       "Earth's, so the three bodies usually miss lining up exactly.",
       "Never look at a solar eclipse without certified eclipse glasses; lunar eclipses are safe to watch."],
-     "Solar: the Moon blocks the Sun. Lunar: Earth's shadow falls on the Moon. The tilted orbit prevents "
-     "monthly eclipses.",
+     "Solar: the Moon blocks the Sun. Lunar: Earth's shadow falls on the Moon. The tilted "
+     "orbit prevents monthly eclipses.",
      "They're the same thing seen from different countries."),
     ("exoplanets", ["How do astronomers find planets around other stars?", "What is the transit method?"],
      ["Most known exoplanets were found by the transit method: a planet passing in front of its star blocks "
@@ -3962,8 +3979,8 @@ SKY_CONCEPTS = [
      ["A black hole is a region where gravity is so strong that nothing, not even light, can escape once it "
       "crosses the boundary called the event horizon.",
       "Stellar black holes form when very massive stars collapse at the end of their lives. Supermassive "
-      "black holes, millions to billions of times the Sun's mass, sit at the centres of most large galaxies, "
-      "including ours.",
+      "black holes, millions to billions of times the Sun's mass, sit at the centres of most "
+      "large galaxies, including ours.",
       "In 2019 the Event Horizon Telescope released the first image of a black hole's shadow."],
      "A region where gravity traps even light; many form when massive stars collapse.",
      "A hole in space that sucks up everything in the universe."),
@@ -4004,12 +4021,12 @@ def bundle_astronomy(rng):
                   followup=f"What about {n}?")
     observe = QA(f"sky:{n}:observe", pick(rng, [f"How can I see {n} myself?",
                                                 f"What's the best way to observe {n}?"]),
-                 paras(o["observe"], pick(rng, ["A free planetarium app helps you find your way around the "
-                                                "sky.",
-                                                "Give your eyes 20 minutes away from screens to adapt to the "
-                                                "dark.",
-                                                "Clear, moonless nights away from street lights make a big "
-                                                "difference."])),
+                 paras(o["observe"], pick(rng, ["A free planetarium app helps "
+                                                "you find your way around the sky.",
+                                                "Give your eyes 20 minutes away "
+                                                "from screens to adapt to the dark.",
+                                                "Clear, moonless nights away from "
+                                                "street lights make a big difference."])),
                  o["observe"].split(". ")[0].rstrip(".") + ".",
                  worse(rng, "Just look up at night.", SKY_VAGUE),
                  followup="How can I see it myself?")
@@ -4033,8 +4050,8 @@ def sky_concept(rng, c):
 EVENTS = [
     dict(name="the fall of the Berlin Wall", when="9 November 1989",
          summary="On the night of 9 November 1989, East German authorities unexpectedly announced that "
-                 "citizens could cross the border, and crowds poured through the checkpoints of the Berlin "
-                 "Wall.",
+                 "citizens could cross the border, and crowds poured through the "
+                 "checkpoints of the Berlin Wall.",
          causes=["economic stagnation and shortages in East Germany",
                  "mass emigration through Hungary and Czechoslovakia in 1989",
                  "peaceful protests such as the Monday demonstrations in Leipzig",
@@ -4201,8 +4218,8 @@ def bundle_history(rng):
             paras(pick(rng, ["Historians usually point to several causes:", "There were a few main factors:",
                              "No single cause explains it, but the key ones were:"]),
                   bullets(cap(c) + "." for c in causes),
-                  pick(rng, ["These pressures reinforced each other.", "The relative weight of each is still "
-                             "debated.", ""])),
+                  pick(rng, ["These pressures reinforced each other.", "The relative "
+                             "weight of each is still debated.", ""])),
             f"Mainly {causes[0]}.", worse(rng, f"Mainly {causes[0]}.", HIST_VAGUE),
             followup="What caused it?")
     ef = QA(f"hist:{n}:effects", pick(rng, [f"What were the consequences of {n}?",
@@ -4237,13 +4254,13 @@ PLANTS = [
     dict(name="tomatoes", sun="at least 6 to 8 hours of direct sun",
          water="deeply and regularly at the base, keeping the soil evenly moist",
          soil="rich, well-drained soil with plenty of compost",
-         plant="after the last frost, once "
-         "nights stay above about 10°C", space="45 to 60 cm apart", pot="at least 20 litres per plant",
+         plant="after the last frost, "
+         "once nights stay above about 10°C", space="45 to 60 cm apart", pot="at least 20 litres per plant",
          problem=("the bottoms of the fruit turn black and leathery", "blossom end rot",
                   "It is caused by uneven watering, which stops the plant moving calcium into the fruit. "
                   "Water deeply and consistently and mulch to keep moisture steady; remove affected fruit."),
-         harvest="Pick when the fruit is fully coloured and gives slightly when squeezed; ripening on the "
-                 "windowsill works too.",
+         harvest="Pick when the fruit is fully coloured and gives slightly when squeezed; "
+                 "ripening on the windowsill works too.",
          friend="basil and marigolds"),
     dict(name="basil", sun="6 or more hours of sun and warmth",
          water="when the top centimetre of soil feels dry, avoiding the leaves",
@@ -4259,10 +4276,10 @@ PLANTS = [
          pot="a terracotta pot at least 30 cm across with extra grit in the compost",
          problem=("it has gone woody and bare in the middle", "old, unpruned growth",
                   "Lavender does not regrow from old wood. Prune lightly every year after flowering, cutting "
-                  "back to just above where the leafy growth starts. Very leggy plants are usually best "
-                  "replaced."),
-         harvest="Cut stems when the first flowers open for the strongest scent, and hang them upside down "
-                 "to dry.",
+                  "back to just above where the leafy growth starts. Very leggy "
+                  "plants are usually best replaced."),
+         harvest="Cut stems when the first flowers open for the strongest scent, "
+                 "and hang them upside down to dry.",
          friend="rosemary and thyme"),
     dict(name="potatoes", sun="full sun", water="regularly once the plants flower, when tubers are forming",
          soil="loose, slightly acidic soil", plant="in early to mid spring as seed potatoes",
@@ -4277,8 +4294,8 @@ PLANTS = [
          soil="rich, well-drained soil", plant="in spring or late summer",
          space="35 to 45 cm apart", pot="a hanging basket or a 30 cm pot for three plants",
          problem=("the berries rot or get nibbled before they ripen", "grey mould and slugs",
-                  "Tuck straw under the fruit to keep it off the soil, improve airflow by removing old "
-                  "leaves, and pick promptly."),
+                  "Tuck straw under the fruit to keep it off the soil, improve airflow by removing "
+                  "old leaves, and pick promptly."),
          harvest="Pick when the berries are fully red, ideally in the morning while cool.",
          friend="borage and chives"),
     dict(name="garlic", sun="full sun", water="only in dry spells; stop watering as the leaves yellow",
@@ -4287,8 +4304,8 @@ PLANTS = [
          problem=("the bulbs stay small with no separate cloves", "planting too late",
                   "Garlic needs several weeks of cold to split into cloves. Plant in autumn rather than "
                   "spring, and set cloves pointed end up about 5 cm deep."),
-         harvest="Lift the bulbs when the lower leaves turn yellow, then dry them somewhere airy for two "
-                 "weeks.",
+         harvest="Lift the bulbs when the lower leaves turn yellow, then dry "
+                 "them somewhere airy for two weeks.",
          friend="carrots and beetroot"),
     dict(name="zucchini", sun="full sun", water="generously at the base, about once or twice a week",
          soil="very rich soil with plenty of compost", plant="after the last frost",
@@ -4310,8 +4327,8 @@ PLANTS = [
          soil="acidic soil with a pH between about 4.5 and 5.5", plant="in autumn or early spring",
          space="1.5 m apart", pot="a large pot of ericaceous compost",
          problem=("the leaves turn yellow between green veins", "soil that is not acidic enough",
-                  "Blueberries cannot take up iron in alkaline soil. Grow them in ericaceous compost, water "
-                  "with rainwater rather than hard tap water, and mulch with pine needles."),
+                  "Blueberries struggle to take up iron in alkaline soil. Grow them in ericaceous compost, "
+                  "water with rainwater rather than hard tap water, and mulch with pine needles."),
          harvest="Pick when the berries are fully blue and come away easily; they ripen over several weeks.",
          friend="other acid-loving plants such as rhododendrons"),
     dict(name="lettuce", sun="sun or light shade", water="little and often",
@@ -4329,8 +4346,8 @@ PLANTS = [
          problem=("the leaves are going soft and mushy at the base", "overwatering and root rot",
                   "Stop watering, remove it from the pot and cut away any brown, mushy roots. Repot in fresh "
                   "cactus compost and water much less often."),
-         harvest="There is nothing to harvest, but you can propagate it by dividing the plant or rooting "
-                 "leaf cuttings.",
+         harvest="There is nothing to harvest, but you can propagate it by dividing the "
+                 "plant or rooting leaf cuttings.",
          friend="other low-maintenance houseplants"),
     dict(name="a monstera", sun="bright, indirect light",
          water="when the top few centimetres of soil are dry",
@@ -4365,21 +4382,21 @@ GARDEN_GENERAL = [
      ["Aim for a mix of greens, such as vegetable scraps, coffee grounds and grass clippings, and browns, "
       "such as cardboard, dry leaves and paper, roughly one part green to two or three parts brown.",
       "Keep the heap as damp as a wrung-out sponge and turn it every few weeks to add air.",
-      "Leave out meat, dairy and cooked food, which attract pests. Finished compost is dark and crumbly and "
-      "smells like earth."],
+      "Leave out meat, dairy and cooked food, which attract pests. Finished compost is dark and "
+      "crumbly and smells like earth."],
      "Mix greens and browns, keep it damp, turn it occasionally, and avoid meat and dairy.",
      "Put everything in, including meat and bones, and never turn it."),
     ("mulch", ["What is mulch and why should I use it?", "Is mulching worth it?"],
-     ["Mulch is a layer of material spread over the soil surface, such as bark chips, compost, straw or leaf "
-      "mould.",
-      "It keeps moisture in, suppresses weeds, evens out soil temperature and, if organic, feeds the soil as "
-      "it breaks down.",
+     ["Mulch is a layer of material spread over the soil surface, such as bark "
+      "chips, compost, straw or leaf mould.",
+      "It keeps moisture in, suppresses weeds, evens out soil temperature and, if organic, "
+      "feeds the soil as it breaks down.",
       "Apply 5 to 7 cm on moist soil in spring or autumn, keeping it a few centimetres away from stems."],
      "A layer on top of the soil that keeps moisture in and weeds down; 5 to 7 cm on moist soil.",
      "Mulch is a chemical fertiliser."),
     ("watering_time", ["What's the best time of day to water plants?", "Should I water in the evening?"],
-     ["Early morning is best: less water evaporates, and leaves dry quickly during the day, which reduces "
-      "fungal disease.",
+     ["Early morning is best: less water evaporates, and leaves dry quickly during the "
+      "day, which reduces fungal disease.",
       "Evening is the next best option, but water the soil rather than the leaves.",
       "Deep, less frequent watering encourages deeper roots than a daily sprinkle."],
      "Early morning, at the base of the plants, deeply rather than little and often.",
@@ -4447,16 +4464,16 @@ def bundle_gardening(rng):
     pot = QA(f"garden:{n}:pot", pick(rng, [f"Can I grow {n} in a container?", f"Will {n} grow in pots?"]),
              paras(f"Yes. Use {p['pot']}, with drainage holes, and put it somewhere with {p['sun']}.",
                    pick(rng, ["Containers dry out much faster than beds, so check them daily in summer.",
-                              "Feed container plants every couple of weeks in the growing season, because "
-                              "nutrients wash out.",
+                              "Feed container plants every couple of weeks in the growing "
+                              "season, because nutrients wash out.",
                               "Raise pots on feet so water can drain freely."])),
              f"Yes, in {p['pot']}.", worse(rng, "Any pot will do.", GARDEN_VAGUE),
              followup="Could I grow it in a pot instead?")
     buddy = QA(f"garden:{n}:friends", pick(rng, [f"What grows well next to {n}?",
                                                  f"Companion plants for {n}?"]),
                paras(f"Good companions for {n} include {p['friend']}.",
-                     pick(rng, ["Companion planting effects are often modest, but mixing plants does attract "
-                                "more beneficial insects.",
+                     pick(rng, ["Companion planting effects are often modest, but mixing plants does "
+                                "attract more beneficial insects.",
                                 "Mainly, group plants that like the same light and water.",
                                 "Mixing flowers in with vegetables helps pollinators find your crops."])),
                f"Try {p['friend']}.", worse(rng, "Anything is fine.", GARDEN_VAGUE),
@@ -4478,7 +4495,7 @@ def garden_general(rng, g):
 COMPANIES = [("Brightline Internet", "router", "broadband plan"),
              ("Northwind Outdoor", "tent", "Northwind Plus membership"),
              ("Tandem Cycles", "e-bike battery", "bike servicing plan"),
-             ("Pocketful Books", "book box", "monthly book subscription"),
+             ("Pocketful Books", "e-reader", "monthly book subscription"),
              ("Lumen Home", "smart bulb kit", "Lumen Cloud subscription"),
              ("Kestrel Fitness", "fitness tracker", "gym membership"),
              ("Harbor Coffee Roasters", "coffee grinder", "coffee subscription"),
@@ -4489,6 +4506,12 @@ AGENTS = ["Sam", "Priya", "Jonas", "Leila", "Marco", "Aisha", "Tom", "Mei", "Raf
 
 ISSUES = {
     "late_delivery": dict(
+        alt=["Order #{order} has been sitting at our regional depot after a sorting backlog; I have asked "
+             "the courier to move it to priority handling.",
+             "It should reach you within the next two to three working days, and I've "
+             "sent you an updated tracking link.",
+             "As it is late, the {amount} you paid for delivery has been refunded."],
+        curt2="The courier has the parcel. Give it a few more days.",
         why="the order is overdue but still recoverable, so it needs action within a day or two",
         cat="Shipping", prio="Medium",
         says=["my order #{order} was due on {day} and it still hasn't arrived",
@@ -4501,6 +4524,10 @@ ISSUES = {
              "Because it arrived later than promised, I have refunded the {amount} delivery charge."],
         curt="Deliveries are handled by the courier. Please wait a few more days."),
     "damaged": dict(
+        alt=["I've sent a new {product} by express delivery today, free of charge.",
+             "You don't need to send the broken one back; please recycle it.",
+             "Our packing team has your photos so they can work out what went wrong."],
+        curt2="Damaged items need photos before we can do anything.",
         why="the customer has paid for a broken product and needs a replacement quickly",
         cat="Returns", prio="High",
         says=["the {product} in order #{order} arrived broken",
@@ -4512,6 +4539,12 @@ ISSUES = {
              "I have also passed your photos on to our packing team so we can prevent this happening again."],
         curt="Send us photos and we'll look into it when we can."),
     "double_charge": dict(
+        alt=["I can see the problem: order #{order} was charged twice, {amount} each "
+             "time, because of a payment glitch.",
+             "The extra {amount} has been refunded today and should be back in your account within three to "
+             "five working days, depending on your bank.",
+             "Nothing else about your order has changed."],
+        curt2="We only charged you once. Talk to your bank.",
         why="money has been taken twice, so it should be fixed today",
         cat="Billing", prio="High",
         says=["I've been charged twice for order #{order}",
@@ -4524,19 +4557,29 @@ ISSUES = {
              "Your order itself is unaffected."],
         curt="Our system doesn't double charge. Check with your bank."),
     "cancel": dict(
+        alt=["I've cancelled your subscription; it stays active until the end of the "
+             "current billing period on {day}.",
+             "There will be no further charges, and everything remains available to you until then.",
+             "You can restart it from your account page whenever you like."],
+        curt2="Cancellations are done in the app, not by email.",
         why="it is a routine request with no immediate financial impact",
         cat="Account", prio="Low",
         says=["I'd like to cancel my {plan}",
               "please cancel my {plan} before the next billing date on {day}",
               "I want to stop my {plan} and need to know whether I'll be charged again"],
         want="to cancel the subscription",
-        fix=["Your subscription has been cancelled, effective from the end of your current billing period on "
-             "{day}.",
+        fix=["Your subscription has been cancelled, effective from the end of your "
+             "current billing period on {day}.",
              "You will not be charged again, and you keep full access until that date.",
              "If you change your mind, you can restart from your account page at any time."],
-        curt="You can cancel in the app. We can't do it for you."),
+        curt="You can cancel in the app. Support doesn't handle cancellations."),
     "login": dict(
-        why="the customer cannot use the service until it is fixed, but no money is at risk",
+        alt=["Your account is unlocked, and a fresh password reset link is on its way; it works for an hour.",
+             "If the email hasn't arrived in a few minutes, the spam or promotions "
+             "folder is the first place to look.",
+             "After you sign in, I'd recommend switching on two-step verification for extra protection."],
+        curt2="Try resetting your password again later.",
+        why="the customer is locked out of the service until it is fixed, but no money is at risk",
         cat="Technical", prio="Medium",
         says=["my account won't let me log in and the password reset link never arrives",
               "the app keeps saying my password is wrong even after I reset it",
@@ -4547,6 +4590,11 @@ ISSUES = {
              "Once you're in, turning on two-step verification will keep the account safer."],
         curt="Reset your password. If that doesn't work, try again later."),
     "wrong_item": dict(
+        alt=["The {product} you actually ordered left our warehouse today and should be with "
+             "you within three working days.",
+             "I've attached a free return label for the item you received; you have 30 days to send it back.",
+             "Your replacement is shipping now, so you don't need to wait for the return to arrive."],
+        curt2="Send it back and place a new order.",
         why="the customer needs the right item, but nothing is lost or broken",
         cat="Returns", prio="Medium",
         says=["order #{order} arrived with the wrong {product}",
@@ -4558,19 +4606,29 @@ ISSUES = {
              "There is no need to wait for the return to be processed before your replacement ships."],
         curt="Return it and reorder the right one."),
     "refund_status": dict(
+        alt=["We did receive your return for order #{order}; the refund had been held for a manual review.",
+             "I've approved it, so {amount} is heading back to your original payment method and should "
+             "show within five working days.",
+             "Future returns on your account will now be refunded automatically."],
+        curt2="Refunds are slow. Wait a bit longer.",
         why="a refund is late, which erodes trust, but the amount is already approved",
         cat="Billing", prio="Medium",
         says=["I returned order #{order} three weeks ago and still haven't seen the refund",
               "where is my refund of {amount} for order #{order}?",
               "you confirmed my return on {day} but the money hasn't come back"],
         want="the refund",
-        fix=["Your return for order #{order} was received, but the refund was stuck waiting for a manual "
-             "check.",
+        fix=["Your return for order #{order} was received, but the refund was "
+             "stuck waiting for a manual check.",
              "I have approved it now: {amount} is on its way to your original payment method and should "
              "appear within five working days.",
              "I've added a note to your account so any future returns are processed automatically."],
         curt="Refunds take time. Please be patient."),
     "warranty": dict(
+        alt=["Good news: your {product} is covered by its two-year warranty, so there is nothing to pay.",
+             "A prepaid shipping label is in your inbox; our service centre usually completes repairs within "
+             "five to seven working days of receiving the item.",
+             "If it turns out to be beyond repair, we'll send you a brand-new one instead."],
+        curt2="That is a manufacturer problem, not ours.",
         why="the product is covered and the fix follows a standard process",
         cat="Warranty", prio="Medium",
         says=["my {product} stopped working after eight months",
@@ -4580,9 +4638,13 @@ ISSUES = {
         fix=["Your {product} is still within its two-year warranty, so the repair is free.",
              "I've emailed a prepaid shipping label; once it reaches our service centre, repairs usually "
              "take five to seven working days.",
-             "If it can't be repaired, we will replace it with a new unit."],
+             "If a repair isn't possible, we will replace it with a new unit."],
         curt="Warranty claims must go through the manufacturer."),
     "address": dict(
+        alt=["Order #{order} was still in the warehouse, so I've changed the delivery address for you.",
+             "Your delivery date stays the same, and a new confirmation email is on its way.",
+             "To save time next order, you can set the new address as your default in account settings."],
+        curt2="The address on the order is the one we ship to.",
         why="the order may ship to the wrong place unless it is changed before dispatch",
         cat="Shipping", prio="High",
         says=["I entered the wrong delivery address for order #{order}",
@@ -4592,7 +4654,7 @@ ISSUES = {
         fix=["I caught order #{order} before it left the warehouse and have updated the delivery address.",
              "The delivery date is unchanged, and you'll receive an updated confirmation shortly.",
              "For future orders, you can save your new address as the default in your account settings."],
-        curt="Addresses can't be changed after ordering."),
+        curt="Addresses are final once an order is placed."),
 }
 
 CS_VAGUE = [
@@ -4621,12 +4683,13 @@ def customer_email(rng, company, issue, first, last, values):
                       "I'd appreciate a quick reply.", "It's the second time this has happened."])
     greet = pick(rng, ["Hi,", "Hello,", f"Dear {company} team,", "Hi there,"])
     close = pick(rng, ["Thanks,", "Regards,", "Best,", "Cheers,"])
-    body = f"{cap(says)}. {mood} Could you help? I would like {issue['want']}."
+    ask = f"Could you help? I would like {issue['want']}."
+    body = " ".join(x for x in [sentence(cap(says)), mood, ask] if x)
     return f"{greet}\n\n{body}\n\n{close}\n{first} {last}"
 
 
-def reply_email(rng, company, issue, first, agent, values):
-    fix = " ".join(x.format(**values) for x in issue["fix"])
+def reply_email(rng, company, fixes, first, agent):
+    fix = " ".join(fixes)
     opener = pick(rng, ["Thank you for getting in touch, and for your patience.",
                         "Thanks for letting us know, and I understand how frustrating this is.",
                         "Thank you for reaching out about this.",
@@ -4635,26 +4698,27 @@ def reply_email(rng, company, issue, first, agent, values):
                          "Please let me know if anything else comes up.",
                          "I'll keep an eye on this until it's fully resolved."])
     ps = pick(rng, [f"P.S. You can check the status of any order from your {company} account at any time.",
-                    "P.S. Your reference for this conversation is in the subject line if you need to follow "
-                    "up.",
+                    "P.S. Your reference for this conversation is in the subject "
+                    "line if you need to follow up.",
                     f"P.S. Thank you for being a {company} customer."])
-    return (f"Hi {first},\n\n{opener}\n\n{fix}\n\n{closing}\n\nBest regards,\n{agent}\n{company} Customer "
-            f"Support\n\n{ps}")
+    return (f"Hi {first},\n\n{opener}\n\n{fix}\n\n{closing}\n\nBest "
+            f"regards,\n{agent}\n{company} Customer Support\n\n{ps}")
 
 
 def bundle_support(rng):
     company, product, issue_key, issue, first, last, agent, values = cs_context(rng)
     email = customer_email(rng, company, issue, first, last, values)
-    reply = reply_email(rng, company, issue, first, agent, values)
+    fixes = [pick(rng, pair).format(**values) for pair in zip(issue["fix"], issue["alt"], strict=True)]
+    curt = pick(rng, [issue["curt"], issue["curt2"]])
+    reply = reply_email(rng, company, fixes, first, agent)
     key = f"cs:{company}:{issue_key}:{values['order']}"
     ask = pick(rng, ["Can you draft a reply to this customer email?",
                      "Write a friendly, professional reply to this email:",
                      f"I work in support at {company}. Please answer this customer:",
                      "Help me respond to this complaint:"])
     rep = QA(key + ":reply", paras(ask, email), reply,
-             f"Confirm the fix for {first}: " + issue["fix"][0].format(**values)[0].lower()
-             + issue["fix"][0].format(**values)[1:],
-             worse(rng, issue["curt"], CS_VAGUE),
+             f"Confirm the fix for {first}: {fixes[0][0].lower()}{fixes[0][1:]}",
+             worse(rng, curt, CS_VAGUE),
              followup=paras("Now draft a reply to this one:", email),
              instruction=pick(rng, ["Write a reply to the following customer email.",
                                     "Respond to this customer support email politely and resolve the issue.",
@@ -4663,30 +4727,32 @@ def bundle_support(rng):
     rew = QA(key + ":rewrite",
              paras(pick(rng, ["Can you rewrite this reply so it sounds more helpful?",
                               "My colleague wrote this. Make it more polite:",
-                              "Rewrite this support response in a warmer tone:"]), issue["curt"]),
+                              "Rewrite this support response in a warmer tone:"]), curt),
              paras(pick(rng, ["Here's a warmer version:", "Try this instead:", "A friendlier rewrite:"]),
-                   issue["fix"][0].format(**values) + " " + issue["fix"][1].format(**values)
+                   pick(rng, ["Thanks for your patience.", "Thanks for flagging this.", "Thank you for "
+                              "letting us know."]) + f" {fixes[0]} {fixes[1]}"
                    + pick(rng, [" Thanks for bearing with us.", " I hope that helps.", ""])),
              "Acknowledge the problem, explain what you have done and give a clear next step.",
-             worse(rng, issue["curt"] + " Thanks.", CS_VAGUE),
-             followup="Can you make this one sound friendlier? " + issue["curt"],
+             worse(rng, curt + " Thanks.", CS_VAGUE),
+             followup="Can you make this one sound friendlier? " + curt,
              instruction="Rewrite the following customer support reply so that it is polite and helpful.",
-             input=issue["curt"])
+             input=curt)
     summary = bullets([f"**Customer:** {first} {last}.", f"**Company:** {company}.",
-                       f"**Issue:** {pick(rng, issue['says']).format(**values)}.",
+                       f"**Issue:** {sentence(pick(rng, issue['says']).format(**values))}",
                        f"**Wants:** {issue['want']}.",
-                       f"**Category / priority:** {issue['cat']}, {issue['prio']}."])
+                       f"**Category / priority:** {issue['cat']}, {issue['prio']}.",
+                       f"**Suggested next step:** {fixes[0][0].lower()}{fixes[0][1:]}"])
     summ = QA(key + ":summary", paras(pick(rng, ["Summarise this support ticket in a few bullet points.",
-                                                 "Give me a quick summary of this email for the ticket "
-                                                 "system:"]),
-                                      email),
+                                                 "Give me a quick summary of "
+                                                 "this email for the ticket system:"]), email),
               summary, f"{first} {last} wants {issue['want']} ({issue['cat']}, {issue['prio']} priority).",
               worse(rng, "Customer has a problem with their order.", CS_VAGUE),
               followup="Summarise that email for the ticket system.",
               instruction="Summarize the support ticket below as bullet points.", input=email)
-    prio_reason = issue["why"]
     cls = QA(key + ":classify", paras("Classify this ticket by category and priority.", email),
-             f"**Category:** {issue['cat']}\n**Priority:** {issue['prio']}\n\nReason: {prio_reason}.",
+             f"**Category:** {issue['cat']}\n**Priority:** {issue['prio']}\n\nReason: {issue['why']}. This "
+             f"is {first} {last}'s request about "
+             f"{'their ' + values['plan'] if issue_key == 'cancel' else 'order #' + values['order']}.",
              f"{issue['cat']}, {issue['prio']} priority.",
              worse(rng, f"{issue['cat']}.", CS_VAGUE, f"{issue['cat']}, Low priority."),
              followup="What category and priority should that ticket get?",
@@ -4712,13 +4778,13 @@ JOBS = [
          avoid="Avoid pouring harsh chemical drain cleaners in if you plan to plunge; they can splash back."),
     dict(name="fix a running toilet", tools=["a replacement flapper", "a sponge", "an adjustable wrench"],
          steps=["Take the tank lid off and watch what happens after a flush.",
-                "If water keeps trickling into the overflow tube, lower the float so the fill valve shuts "
-                "off earlier.",
+                "If water keeps trickling into the overflow tube, lower the float so "
+                "the fill valve shuts off earlier.",
                 "If the tank slowly empties, the flapper is worn; turn off the water, flush to drain the "
                 "tank, and swap in a new flapper.",
                 "Turn the water back on and check that the tank fills and stops."],
-         pro="If the fill valve itself is cracked or the tank leaks onto the floor, it may be time for a "
-             "plumber.",
+         pro="If the fill valve itself is cracked or the tank leaks onto the "
+             "floor, it may be time for a plumber.",
          often="Flappers usually last three to five years.",
          avoid="Take a photo of the tank parts before you start so you know how they go back together."),
     dict(name="patch a small hole in drywall", tools=["a self-adhesive mesh patch", "lightweight filler",
@@ -4728,8 +4794,8 @@ JOBS = [
                 "Spread a thin layer of filler over it, feathering the edges wider than the patch.",
                 "Let it dry, sand lightly, and apply a second thin coat if needed.",
                 "Prime and paint to match the wall."],
-         pro="Holes larger than your hand, or damage near wiring or plumbing, are better handled by a "
-             "professional.",
+         pro="Holes larger than your hand, or damage near wiring or plumbing, are "
+             "better handled by a professional.",
          often="It is a one-off repair, but keep the leftover paint labelled for future touch-ups.",
          avoid="Several thin coats sand much more smoothly than one thick one."),
     dict(name="bleed a radiator", tools=["a radiator key", "an old towel", "a small container"],
@@ -4748,8 +4814,8 @@ JOBS = [
                 "Scoop out leaves and debris into the bucket, working away from the downpipe.",
                 "Flush the gutter with a hose to check water flows to the downpipe.",
                 "Clear any blockage in the downpipe from the bottom with the hose or a plumber's snake."],
-         pro="Gutters on second-floor roofs or higher are safer left to professionals with the right "
-             "equipment.",
+         pro="Gutters on second-floor roofs or higher are safer left to "
+             "professionals with the right equipment.",
          often="Twice a year, in late spring and after the leaves fall, more often under trees.",
          avoid="Never lean the ladder against the gutter itself; it can bend or snap."),
     dict(name="re-caulk a bathtub", tools=["a caulk remover tool", "rubbing alcohol", "painter's tape",
@@ -4757,29 +4823,29 @@ JOBS = [
          steps=["Scrape out all the old sealant completely.",
                 "Clean the joint with rubbing alcohol and let it dry fully.",
                 "Fill the tub with water so it settles to its loaded position.",
-                "Run tape along both sides of the joint, apply a steady bead, and smooth it with a wet "
-                "finger.",
+                "Run tape along both sides of the joint, apply a steady bead, "
+                "and smooth it with a wet finger.",
                 "Peel off the tape while the sealant is wet and leave it to cure for 24 hours."],
          pro="If the tiles around the tub are loose or the wall behind feels soft, there may be water damage "
              "that needs professional repair.",
-         often="Replace sealant when it cracks, peels or shows mould that won't clean off, typically every "
-               "few years.",
-         avoid="Silicone will not stick to old silicone, so removing every trace is the most important "
-               "step."),
+         often="Replace sealant when it cracks, peels or shows mould that won't clean "
+               "off, typically every few years.",
+         avoid="Silicone will not stick to old silicone, so removing every "
+               "trace is the most important step."),
     dict(name="reset a tripped circuit breaker", tools=["a torch"],
          steps=["Unplug or switch off the appliances on the affected circuit.",
                 "Open the consumer unit and find the switch that is in the off or middle position.",
                 "Push it fully off, then firmly back on.",
                 "Plug appliances back in one at a time to find the one that trips it."],
-         pro="If a breaker trips repeatedly with nothing plugged in, or you smell burning, call a qualified "
-             "electrician.",
-         often="A breaker that trips once after a kettle and heater ran together is normal; frequent trips "
-               "are not.",
+         pro="If a breaker trips repeatedly with nothing plugged in, or you smell "
+             "burning, call a qualified electrician.",
+         often="A breaker that trips once after a kettle and heater ran together is "
+               "normal; frequent trips are not.",
          avoid="Never tape or hold a breaker in the on position."),
-    dict(name="fix a squeaky door hinge", tools=["a hammer", "a nail or thin punch", "light machine oil or "
-                                                "silicone spray", "a rag"],
-         steps=["Close the door and tap the hinge pin upwards with the nail and hammer until you can pull it "
-                "out.",
+    dict(name="fix a squeaky door hinge", tools=["a hammer", "a nail or thin punch", "light "
+                                                "machine oil or silicone spray", "a rag"],
+         steps=["Close the door and tap the hinge pin upwards with the nail and "
+                "hammer until you can pull it out.",
                 "Clean the pin with the rag.",
                 "Coat it lightly with oil or silicone spray.",
                 "Push the pin back in and swing the door a few times to spread the lubricant."],
@@ -4797,7 +4863,7 @@ JOBS = [
     dict(name="stop a dripping tap", tools=["an adjustable spanner", "a screwdriver",
                                             "replacement washers or a cartridge", "a cloth"],
          steps=["Turn off the water supply under the sink and open the tap to drain it.",
-                "Put the plug in so small parts can't fall down the drain.",
+                "Put the plug in so small parts don't fall down the drain.",
                 "Remove the handle and unscrew the valve or cartridge.",
                 "Replace the worn washer or cartridge with a matching one.",
                 "Reassemble and turn the water back on slowly."],
@@ -4838,8 +4904,8 @@ def bundle_home(rng):
     how = QA(f"home:{n}:how", pick(rng, [f"How do I {n}?", f"What's the easiest way to {n}?",
                                           f"Can you walk me through how to {n} myself?"]),
              paras(pick(rng, ["Here's how to do it:", "Step by step:",
-                              "You can usually do this yourself in "
-                              "under an hour:"]), numbered(j["steps"]), j["avoid"]),
+                              "You can usually do "
+                              "this yourself in under an hour:"]), numbered(j["steps"]), j["avoid"]),
              j["steps"][0] + " " + j["steps"][-1], worse(rng, j["steps"][-1], HOME_VAGUE),
              followup=f"How do I {n}?", instruction=f"Explain how to {n}.")
     tools = QA(f"home:{n}:tools", pick(rng, [f"What tools do I need to {n}?",
@@ -4850,19 +4916,19 @@ def bundle_home(rng):
                                 "Lay everything out before you start."])),
                f"Mainly {listing(j['tools'])}.", worse(rng, "Just the usual tools.", HOME_VAGUE),
                followup="What tools will I need for that?")
-    pro = QA(f"home:{n}:pro", pick(rng, [f"When should I call a professional instead of trying to {n} "
-                                         f"myself?",
+    pro = QA(f"home:{n}:pro", pick(rng, [f"When should I call a professional "
+                                         f"instead of trying to {n} myself?",
                                           f"Is it safe to {n} on my own?"]),
              paras(f"For most people it is a safe DIY job. {j['pro']}", j["avoid"]),
              j["pro"], worse(rng, "It's always fine to do it yourself.", HOME_VAGUE),
              followup="When should I call a professional?")
     freq = QA(f"home:{n}:often", pick(rng, [f"How often should I {n}?",
                                             f"Is there a schedule for when to {n}?"]),
-              paras(j["often"], pick(rng, ["Adding it to a seasonal home-maintenance checklist makes it easy "
-                                           "to remember.",
+              paras(j["often"], pick(rng, ["Adding it to a seasonal home-maintenance "
+                                           "checklist makes it easy to remember.",
                                            "A reminder on your phone's calendar is the simplest system.",
-                                           "Keeping a simple log of home jobs also helps if you sell the "
-                                           "house."])),
+                                           "Keeping a simple log of home jobs "
+                                           "also helps if you sell the house."])),
               j["often"], worse(rng, "Whenever you remember.", HOME_VAGUE),
               followup="How often should I do that?")
     return [how, tools, pro, freq]
@@ -4926,44 +4992,44 @@ FIT_GENERAL.extend([
                  "When will I notice progress at the gym?"],
      ["Most beginners feel stronger within two to four weeks, mostly because the nervous system gets better "
       "at using the muscles they already have.",
-      "Visible changes in muscle or body fat usually take eight to twelve weeks of consistent training and "
-      "sensible eating.",
-      "Track performance, such as the weight you lift or the time you run, because it improves long before "
-      "the mirror shows anything."],
+      "Visible changes in muscle or body fat usually take eight to twelve weeks of "
+      "consistent training and sensible eating.",
+      "Track performance, such as the weight you lift or the time you run, because it improves long "
+      "before the mirror shows anything."],
      "Strength improves in a few weeks; visible change typically takes two to three months.",
      "You should see big changes after one week if you train hard enough."),
     ("stretching", ["Should I stretch before or after exercise?", "Does stretching prevent injury?"],
      ["Before exercise, dynamic movements such as leg swings and walking lunges are the better warm-up. Long "
       "static holds right before lifting can slightly reduce power.",
-      "Static stretching after a session, or at any other time, is a good way to improve flexibility if you "
-      "do it regularly.",
-      "The evidence that stretching alone prevents injuries is mixed; a proper warm-up and sensible "
-      "progression matter more."],
+      "Static stretching after a session, or at any other time, is a good way to improve "
+      "flexibility if you do it regularly.",
+      "The evidence that stretching alone prevents injuries is mixed; a proper warm-up and "
+      "sensible progression matter more."],
      "Dynamic moves before, static stretching after or separately; a good warm-up matters most.",
      "Always hold each stretch for five minutes before any workout."),
     ("running_start", ["How do I start running if I've never run before?", "Tips for a beginner runner?"],
      ["Start with run-walk intervals, for example one minute of easy running and two minutes of walking, "
       "repeated for 20 minutes, three times a week.",
       "Run at a pace where you could still hold a conversation. Most new runners go too fast and burn out.",
-      "Increase the running portions gradually over eight to ten weeks, and get comfortable shoes fitted if "
-      "you can."],
+      "Increase the running portions gradually over eight to ten weeks, and get "
+      "comfortable shoes fitted if you can."],
      "Begin with run-walk intervals three times a week at a conversational pace, building up gradually.",
      "Run as fast as you can every day until it gets easier."),
     ("hydration", ["How much water should I drink when I exercise?", "Do I need sports drinks?"],
      ["Drink regularly through the day and let thirst guide you during most workouts. Pale yellow urine is a "
       "simple sign you are drinking enough.",
-      "For sessions longer than about an hour, or in hot weather, a drink with some sodium and carbohydrate "
-      "can help.",
+      "For sessions longer than about an hour, or in hot weather, a drink with some "
+      "sodium and carbohydrate can help.",
       "For a typical 45-minute gym session, water is all you need."],
      "Drink to thirst; water is enough for most sessions, sports drinks only for long or hot ones.",
      "Drink at least five litres during every workout."),
     ("desk", ["I sit at a desk all day. What exercises help?", "How do I counter sitting all day?"],
      ["Break up long sitting periods: stand up and move for a couple of minutes every half hour.",
-      "Strengthen the back of the body with rows, glute bridges and hip hinges, and stretch the hip flexors "
-      "and chest.",
+      "Strengthen the back of the body with rows, glute bridges and hip hinges, and "
+      "stretch the hip flexors and chest.",
       "A short walk at lunch adds a surprising amount of movement to the day."],
      "Move every half hour and strengthen your back and glutes with rows and bridges.",
-     "Nothing helps; sitting damage can't be undone."),
+     "Nothing helps; sitting damage is permanent."),
 ])
 
 JOBS.extend([
@@ -5011,11 +5077,11 @@ JOBS.extend([
                 "Disconnect garden hoses and shut off and drain outdoor taps.",
                 "Keep the heating on low, even when you are away.",
                 "During a hard freeze, open cupboard doors under sinks on outside walls to let warm air in."],
-         pro="If a pipe has burst or you cannot find the frozen section, shut off the main water and call a "
-             "plumber.",
+         pro="If a pipe has burst or the frozen section is hard to locate, shut off the "
+             "main water and call a plumber.",
          often="Check insulation every autumn before the first frost.",
-         avoid="Never thaw a pipe with an open flame; use a hair dryer and work from the tap towards the "
-               "frozen section."),
+         avoid="Never thaw a pipe with an open flame; use a hair dryer and work from the "
+               "tap towards the frozen section."),
     dict(name="fix a sticking drawer", tools=["a candle or paraffin wax", "fine sandpaper", "a screwdriver"],
          steps=["Pull the drawer out completely and look for shiny, worn spots on the runners.",
                 "Tighten any loose screws on metal runners.",
@@ -5029,26 +5095,26 @@ JOBS.extend([
 SKY.extend([
     dict(name="Neptune", kind="planet",
          facts=["Neptune is the eighth and farthest known planet from the Sun.",
-                "It was the first planet found by mathematical prediction, in 1846, from irregularities in "
-                "Uranus's orbit.",
+                "It was the first planet found by mathematical prediction, in 1846, from "
+                "irregularities in Uranus's orbit.",
                 "It has the fastest winds measured in the solar system, over 2,000 km per hour.",
-                "Its largest moon, Triton, orbits backwards and is probably a captured object from the "
-                "Kuiper belt."],
+                "Its largest moon, Triton, orbits backwards and is probably a "
+                "captured object from the Kuiper belt."],
          observe="Neptune is too faint for the naked eye. With binoculars or a small telescope and a finder "
                  "chart, it appears as a tiny blue-grey dot that slowly shifts against the stars.",
          kid="Neptune is a faraway, deep blue planet where the winds blow faster than any storm on Earth."),
     dict(name="Uranus", kind="planet",
-         facts=["Uranus is the seventh planet and an ice giant made mostly of water, ammonia and methane "
-                "ices.",
-                "It is tipped on its side, with an axis tilted about 98 degrees, probably after a giant "
-                "impact.",
-                "Because of that tilt, each pole gets about 42 years of continuous sunlight and then 42 "
-                "years of darkness.",
+         facts=["Uranus is the seventh planet and an ice giant made mostly of "
+                "water, ammonia and methane ices.",
+                "It is tipped on its side, with an axis tilted about 98 degrees, "
+                "probably after a giant impact.",
+                "Because of that tilt, each pole gets about 42 years of continuous sunlight "
+                "and then 42 years of darkness.",
                 "It was discovered by William Herschel in 1781, the first planet found with a telescope."],
          observe="Under very dark skies it is just at the limit of naked-eye visibility; binoculars and a "
                  "chart show it as a pale green-blue star.",
-         kid="Uranus is the planet that rolls around the Sun on its side, like a ball instead of a spinning "
-             "top."),
+         kid="Uranus is the planet that rolls around the Sun on its side, like a "
+             "ball instead of a spinning top."),
     dict(name="Sirius", kind="star",
          facts=["Sirius is the brightest star in the night sky, in the constellation Canis Major.",
                 "It is about 8.6 light-years away, one of the Sun's nearest neighbours.",
@@ -5056,18 +5122,18 @@ SKY.extend([
                 "Ancient Egyptians linked its dawn rising to the annual flooding of the Nile."],
          observe="In winter evenings in the northern hemisphere, follow Orion's belt down and to the left to "
                  "the dazzling star that often twinkles in many colours near the horizon.",
-         kid="Sirius is the brightest star you can see at night. It is called the Dog Star because it is in "
-             "the Big Dog constellation."),
+         kid="Sirius is the brightest star you can see at night. It is called the Dog Star because it "
+             "is in the Big Dog constellation."),
     dict(name="the Milky Way", kind="galaxy",
          facts=["The Milky Way is our home galaxy, a barred spiral roughly 100,000 light-years across.",
                 "It contains somewhere between 100 and 400 billion stars.",
                 "The Sun sits about 26,000 light-years from the centre, in a minor spiral arm.",
-                "At its centre is a supermassive black hole called Sagittarius A*, about four million times "
-                "the mass of the Sun."],
+                "At its centre is a supermassive black hole called Sagittarius A*, about four "
+                "million times the mass of the Sun."],
          observe="From a truly dark site on a moonless summer night, the band of the Milky Way is visible to "
                  "the naked eye, brightest towards Sagittarius and Scorpius.",
-         kid="The Milky Way is our galaxy, a giant spinning disc of billions of stars, and our Sun is just "
-             "one of them."),
+         kid="The Milky Way is our galaxy, a giant spinning disc of billions of stars, "
+             "and our Sun is just one of them."),
     dict(name="the Geminid meteor shower", kind="meteor shower",
          facts=["The Geminids peak around 13 to 14 December and are often the strongest shower of the year.",
                 "Unusually, their parent body is an asteroid, 3200 Phaethon, rather than a comet.",
@@ -5078,8 +5144,8 @@ SKY.extend([
          kid="The Geminids are a December shower of shooting stars made by bits of a rocky asteroid."),
     dict(name="Europa", kind="moon",
          facts=["Europa is one of Jupiter's four large moons, slightly smaller than our Moon.",
-                "Its icy surface is criss-crossed by cracks and ridges and has very few craters, so it is "
-                "young.",
+                "Its icy surface is criss-crossed by cracks and ridges and has "
+                "very few craters, so it is young.",
                 "Scientists think a salty liquid water ocean lies beneath the ice.",
                 "That ocean makes Europa one of the most promising places to look for life beyond Earth."],
          observe="Any small telescope, or steady binoculars, shows Europa as one of the star-like points "
@@ -5092,31 +5158,31 @@ SKY_CONCEPTS.extend([
      ["Twinkling is caused by turbulence in Earth's atmosphere bending starlight slightly in different "
       "directions from moment to moment.",
       "Stars are so far away that they are effectively points of light, so these shifts make them flicker. "
-      "Planets show a tiny disc, and the flickering from different parts of the disc averages out, so they "
-      "shine more steadily."],
+      "Planets show a tiny disc, and the flickering from different parts of the disc averages "
+      "out, so they shine more steadily."],
      "Atmospheric turbulence; stars are points so they flicker, planets are tiny discs so they don't.",
      "Stars twinkle because they are burning unevenly."),
     ("supernova", ["What is a supernova?", "Will the Sun become a supernova?"],
      ["A supernova is the explosive death of a star, briefly outshining an entire galaxy.",
       "It happens either when a massive star, at least about eight times the Sun's mass, runs out of fuel "
       "and its core collapses, or when a white dwarf in a binary system gains too much mass.",
-      "The Sun is not massive enough. In about five billion years it will swell into a red giant and then "
-      "become a white dwarf."],
+      "The Sun is not massive enough. In about five billion years it will swell into a red giant "
+      "and then become a white dwarf."],
      "The explosive death of a massive star (or an overloaded white dwarf); the Sun is too small for one.",
      "A supernova is a very bright new planet."),
     ("parsec", ["What is a parsec?", "How do astronomers measure the distance to nearby stars?"],
      ["A parsec is about 3.26 light-years. The name comes from parallax arcsecond.",
       "As Earth orbits the Sun, nearby stars appear to shift slightly against more distant ones. Measuring "
-      "that tiny angle, the parallax, gives the distance by simple geometry. A star with a parallax of one "
-      "arcsecond is one parsec away."],
+      "that tiny angle, the parallax, gives the distance by simple geometry. A star with a parallax of "
+      "one arcsecond is one parsec away."],
      "About 3.26 light-years, defined by a parallax shift of one arcsecond.",
      "A parsec is a unit of time used in space travel."),
     ("telescope", ["What should I look for when buying a first telescope?",
                    "Is magnification important in a telescope?"],
      ["The most important number is aperture, the diameter of the main lens or mirror, because it decides "
       "how much light the telescope collects and how much detail it can show.",
-      "Magnification is the least important figure; boxes that advertise huge magnification are usually a "
-      "bad sign.",
+      "Magnification is the least important figure; boxes that advertise huge "
+      "magnification are usually a bad sign.",
       "A 6- or 8-inch Dobsonian reflector is often recommended as a great first telescope, and good "
       "binoculars are an excellent cheaper start."],
      "Aperture matters most, not magnification; a small Dobsonian or binoculars are great starts.",
@@ -5131,16 +5197,16 @@ RECIPES.extend([
                 "Beat in the egg and vanilla.",
                 "Stir in the flour, baking soda and salt until just combined, then fold in the chocolate.",
                 "Chill the dough for at least 30 minutes.",
-                "Bake spoonfuls at 180°C for 10 to 12 minutes, until golden at the edges but soft in the "
-                "middle."],
+                "Bake spoonfuls at 180°C for 10 to 12 minutes, until golden at "
+                "the edges but soft in the middle."],
          problem=("the cookies spread into thin puddles",
                   "The butter was probably too warm, or the dough went in unchilled. Chill the dough, make "
                   "sure the oven is fully preheated, and weigh the flour rather than using cups."),
          swap=("chocolate chips", "chopped nuts, dried cherries or a chopped chocolate bar",
                "Chopped chocolate gives melty pools instead of chips."),
          store="They keep for 5 days in an airtight tin; the unbaked dough freezes for 3 months.",
-         about="Chocolate chip cookies are a classic American drop cookie, crisp at the edges and chewy in "
-               "the middle."),
+         about="Chocolate chip cookies are a classic American drop cookie, crisp at the "
+               "edges and chewy in the middle."),
     dict(name="chili con carne", serves=6, time="1 hour 30 minutes",
          ing=["500 g minced beef", "1 onion, chopped", "1 red pepper, diced", "3 garlic cloves",
               "2 tsp ground cumin", "2 tsp chilli powder", "1 tsp dried oregano", "2 cans chopped tomatoes",
@@ -5156,8 +5222,8 @@ RECIPES.extend([
          swap=("minced beef", "lentils and diced mushrooms",
                "Cook the lentils for about 30 minutes in the sauce."),
          store="Chili improves overnight and keeps for 4 days in the fridge or 3 months in the freezer.",
-         about="Chili con carne is a spiced stew of meat, chillies and usually beans, associated with "
-               "Texas."),
+         about="Chili con carne is a spiced stew of meat, chillies and "
+               "usually beans, associated with Texas."),
     dict(name="Greek salad", serves=4, time="15 minutes",
          ing=["4 ripe tomatoes, in wedges", "1 cucumber, in thick slices", "1 small red onion, thinly sliced",
               "1 green pepper, sliced", "A handful of Kalamata olives", "200 g block of feta",
@@ -5171,8 +5237,8 @@ RECIPES.extend([
                   "firm cucumbers; scooping out the seeds helps."),
          swap=("feta", "a firm, salty sheep's cheese or marinated tofu", "Keep the texture chunky."),
          store="It is best fresh; undressed vegetables keep for a day in the fridge.",
-         about="A proper Greek village salad has no lettuce, just ripe vegetables, olives and a slab of "
-               "feta."),
+         about="A proper Greek village salad has no lettuce, just ripe "
+               "vegetables, olives and a slab of feta."),
     dict(name="miso soup", serves=4, time="15 minutes",
          ing=["1 litre dashi stock", "3 tbsp miso paste", "150 g silken tofu, cubed",
               "1 tbsp dried wakame seaweed", "2 spring onions, sliced"],
@@ -5182,8 +5248,8 @@ RECIPES.extend([
                 "Add the tofu and wakame to the pot, then stir in the miso mixture off the heat.",
                 "Serve topped with spring onions."],
          problem=("the soup tastes flat or grainy",
-                  "Miso should not boil, which dulls its flavour and makes it grainy. Dissolve it separately "
-                  "and add it at the very end."),
+                  "Miso should not boil, which dulls its flavour and makes it grainy. Dissolve it "
+                  "separately and add it at the very end."),
          swap=("dashi", "vegetable stock with a strip of kombu", "Remove the kombu before it boils."),
          store="Reheat leftovers gently without boiling; it keeps for 2 days.",
          about="Miso soup is a Japanese staple of dashi broth and fermented soybean paste."),
@@ -5200,8 +5266,8 @@ COOK_TECH.extend([
     ("eggs_boil", ["How long should I boil an egg?", "How do I get soft-boiled eggs right?"],
      ["Lower fridge-cold eggs into water that is already at a rolling boil, then time them: about 6 minutes "
       "for runny yolks, 8 for jammy and 11 for fully hard.",
-      "Move them straight into cold water to stop the cooking. Starting in boiling water also makes them "
-      "easier to peel."],
+      "Move them straight into cold water to stop the cooking. Starting in boiling water "
+      "also makes them easier to peel."],
      "Into boiling water: 6 minutes runny, 8 jammy, 11 hard, then into cold water.",
      "Boil them for 20 minutes to be safe."),
     ("freeze_herbs", ["How do I keep fresh herbs from wilting?", "How should I store fresh herbs?"],
@@ -5236,8 +5302,8 @@ PLANTS.extend([
          problem=("the fruit tastes bitter", "water or heat stress",
                   "Irregular watering and very hot spells concentrate the bitter compounds. Water deeply and "
                   "regularly and mulch the roots; modern varieties are also less prone to it."),
-         harvest="Pick while still firm and before the seeds harden; regular picking keeps the plant "
-                 "producing.",
+         harvest="Pick while still firm and before the seeds harden; regular "
+                 "picking keeps the plant producing.",
          friend="dill and sweetcorn"),
     dict(name="rosemary", sun="full sun", water="sparingly; let it dry out between waterings",
          soil="free-draining, gritty soil", plant="in spring", space="60 to 90 cm apart",
@@ -5268,18 +5334,18 @@ GARDEN_GENERAL.extend([
      "Squash or hose them off and encourage predators such as ladybirds.",
      "Spray everything with bleach."),
     ("pruning", ["When should I prune my shrubs?", "Is there a right time to prune?"],
-     ["A good rule is to prune spring-flowering shrubs straight after they bloom, because they flower on "
-      "last year's growth.",
+     ["A good rule is to prune spring-flowering shrubs straight after they bloom, because "
+      "they flower on last year's growth.",
       "Shrubs that flower in late summer on new growth can be pruned in late winter or early spring.",
       "Dead, damaged or diseased wood can be removed at any time of year."],
      "Spring bloomers right after flowering, summer bloomers in late winter, dead wood any time.",
      "Prune everything hard in autumn."),
     ("overwinter", ["How do I protect plants over winter?", "How do I keep potted plants alive in frost?"],
-     ["Move tender pots against a house wall or into a shed or greenhouse, and raise them on feet so they "
-      "don't sit in water.",
+     ["Move tender pots against a house wall or into a shed or greenhouse, and raise them on "
+      "feet so they don't sit in water.",
       "Wrap pots in bubble wrap or hessian to protect the roots, which are more vulnerable than the foliage.",
-      "Cover borderline plants with horticultural fleece on frosty nights, and water less while growth is "
-      "slow."],
+      "Cover borderline plants with horticultural fleece on frosty nights, and "
+      "water less while growth is slow."],
      "Shelter pots, insulate the roots, fleece on frosty nights and water less.",
      "Water them heavily every day so they don't freeze."),
 ])
@@ -5322,8 +5388,8 @@ EVENTS.extend([
                    ("28 October 1962", "Khrushchev agrees to withdraw the missiles")]),
     dict(name="the Renaissance in Florence", when="the 15th century",
          summary="In 15th-century Florence, wealth from banking and trade, and patrons such as the Medici "
-                 "family, fuelled a flowering of art, architecture and learning inspired by classical "
-                 "antiquity.",
+                 "family, fuelled a flowering of art, architecture and learning "
+                 "inspired by classical antiquity.",
          causes=["wealth from banking and the wool and silk trades",
                  "rediscovered classical texts and Greek scholars arriving from the East",
                  "competition between wealthy patrons and guilds"],
@@ -5345,14 +5411,14 @@ TOPICS = {
     "math_word_problems": (1.6, bundle_math),
     "customer_support": (1.45, bundle_support),
     "personal_finance": (1.4, bundle_finance),
-    "python_programming": (1.2, bundle_python),
+    "python_programming": (1.15, bundle_python),
     "travel": (1.0, bundle_travel),
     "cooking": (0.8, bundle_cooking),
     "gardening": (0.75, bundle_gardening),
-    "history": (0.7, bundle_history),
-    "health_fitness": (0.7, bundle_fitness),
-    "astronomy": (0.65, bundle_astronomy),
-    "home_maintenance": (0.6, bundle_home),
+    "history": (0.75, bundle_history),
+    "health_fitness": (0.65, bundle_fitness),
+    "astronomy": (0.7, bundle_astronomy),
+    "home_maintenance": (0.65, bundle_home),
 }
 
 GENERIC_SYSTEM = [
@@ -5392,7 +5458,8 @@ THANKS = [("Thanks, that's really helpful!", "You're welcome! Have fun with it."
 
 def dress(rng, body: str, p_open=0.3, p_close=0.25) -> str:
     parts = []
-    if chance(rng, p_open):
+    lead_in = body.split("\n", 1)[0].rstrip().endswith(":") or body.startswith(("Sure", "Yes", "Not quite"))
+    if chance(rng, p_open) and not lead_in:
         parts.append(pick(rng, OPENERS))
     parts.append(body)
     if chance(rng, p_close):
@@ -5401,6 +5468,7 @@ def dress(rng, body: str, p_open=0.3, p_close=0.25) -> str:
 
 
 MAX_KEY_USES = 2
+MAX_DRAWS = 5000  # candidate rows drawn per slot before giving up (the worst slot needs a few hundred)
 
 
 class Builder:
@@ -5412,6 +5480,9 @@ class Builder:
         self.index = SimIndex()  # lowercase word 3-grams
         self.index_ws = SimIndex()  # whitespace-token 3-grams (case and punctuation kept)
         self.prompts: set = set()  # (file, prompt): no two rows of a file open with the same prompt
+        self.index_resp = SimIndex()  # main responses on their own
+        self.index_resp_ws = SimIndex()
+        self.index_pair = SimIndex()  # opening prompt + main response (what a prompt/response view shows)
 
     def fresh(self, qas):
         return [q for q in qas if q.standalone and self.key_uses.get(q.key, 0) == 0]
@@ -5494,6 +5565,8 @@ class Builder:
         sh, sh_ws = shingles(text), shingles(text, False)
         if self.index.max_sim(sh) >= REJECT_AT or self.index_ws.max_sim(sh_ws) >= REJECT_AT:
             return False
+        if not self.add_response(main_response(file, row), prompt_of(file, row), check=True):
+            return False
         self.add(text)
         self.prompts.add((file, prompt_of(file, row)))
         for q in qas:
@@ -5503,6 +5576,18 @@ class Builder:
     def add(self, text: str):
         self.index.add(shingles(text))
         self.index_ws.add(shingles(text, False))
+
+    def add_response(self, response: str, prompt: str, check: bool = False) -> bool:
+        resp, resp_ws = shingles(response), shingles(response, False)
+        pair = shingles(prompt + "\n" + response)
+        if check and (self.index_resp.max_sim(resp) >= RESPONSE_REJECT_AT
+                      or self.index_resp_ws.max_sim(resp_ws) >= RESPONSE_REJECT_AT
+                      or self.index_pair.max_sim(pair) >= REJECT_AT):
+            return False
+        self.index_resp.add(resp)
+        self.index_resp_ws.add(resp_ws)
+        self.index_pair.add(pair)
+        return True
 
 
 def schedule(rng, n: int) -> list[str]:
@@ -5541,6 +5626,13 @@ def prompt_of(file: str, row: dict) -> str:
     if file == "preference.jsonl":
         return row["prompt"]
     return row["instruction"] + "\n" + row["input"]
+
+
+def similarity_views(file: str, row: dict) -> list[tuple[str, bool]]:
+    """(text, lowercase words?) pairs that must all be free of unplanted near duplicates."""
+    text, resp = row_text(file, row), main_response(file, row)
+    pair = prompt_of(file, row) + "\n" + resp
+    return [(text, True), (text, False), (resp, True), (resp, False), (pair, True)]
 
 
 def shingles(text: str, lowercase_words: bool = True) -> frozenset:
@@ -5591,8 +5683,8 @@ DEFECTS = {
     # key: (label for the README, {file: count})
     "exact_duplicate": ("Exact duplicate (byte-identical copy of an earlier row in the same file)",
                         {"chat.jsonl": 4, "preference.jsonl": 2, "sft.jsonl": 6}),
-    "near_duplicate": ("Near duplicate (a few words, punctuation or a sentence changed; word 3-gram Jaccard "
-                       ">= 0.7)",
+    "near_duplicate": ("Near duplicate (a few words, punctuation or a sentence "
+                       "changed; word 3-gram Jaccard >= 0.7)",
                        {"chat.jsonl": 4, "sft.jsonl": 6}),
     "template_placeholder": ("Unfilled template placeholder such as `{{customer_name}}` in a response",
                              {"chat.jsonl": 2, "sft.jsonl": 1}),
@@ -5623,8 +5715,8 @@ EXTRA_SENTENCES = ["Hope this helps!", "Let me know if anything is unclear.",
                    "That should cover the basics."]
 
 REFUSALS = [
-    "I'm sorry, but as an AI language model I cannot provide advice on this topic. Please consult a "
-    "qualified professional.",
+    "I'm sorry, but as an AI language model I cannot provide advice on this topic. Please "
+    "consult a qualified professional.",
     "As an AI language model, I don't have personal experience with this, so I can't help with that request.",
     "I'm sorry, but I cannot assist with that request.",
 ]
@@ -5646,6 +5738,15 @@ def responses(file: str, row: dict):
 
 def last_assistant(row: dict) -> int:
     return max(i for i, m in enumerate(row["messages"]) if m["role"] == "assistant" and m.get("content"))
+
+
+def main_response(file: str, row: dict) -> str:
+    """The final assistant turn with content (chat), chosen (preference) or output (sft)."""
+    if file == "chat.jsonl":
+        texts = [m["content"] for m in row["messages"] if m["role"] == "assistant" and m.get("content")]
+        return texts[-1] if texts else ""
+    c, k, _ = main_field(file, row)
+    return c[k]
 
 
 def main_field(file: str, row: dict):
@@ -5717,16 +5818,17 @@ def plant_defects(rng, base):
     row (shrinking a row, e.g. by emptying a turn, could otherwise turn it into an accidental near duplicate).
     """
     taken: set = set()
+    limits = [REJECT_AT + 0.05] * 2 + [RESPONSE_REJECT_AT + 0.05] * 2 + [REJECT_AT + 0.05]
+
     def both(file, data):
-        text = row_text(file, data)
-        return shingles(text), shingles(text, False)
+        return [shingles(text, lw) for text, lw in similarity_views(file, data)]
 
     cache = {(f, i): both(f, r["data"]) for f in FILES for i, r in enumerate(base[f])}
 
     def distinct(file, i, data) -> bool:
-        sh, sh_ws = both(file, data)
-        return all(jaccard(sh, a) < REJECT_AT + 0.05 and jaccard(sh_ws, b) < REJECT_AT + 0.05
-                   for key, (a, b) in cache.items() if key != (file, i))
+        mine = both(file, data)
+        return all(jaccard(a, b) < limit for key, theirs in cache.items() if key != (file, i)
+                   for a, b, limit in zip(mine, theirs, limits, strict=True))
 
     def plant(file, k, kind, pred, mutate):
         cands = [i for i, r in enumerate(base[file])
@@ -5952,8 +6054,9 @@ def build(seed: int):
     base = {f: [] for f in FILES}
     tool = {"messages": weather_tool_conversation()}
     builder.add(row_text("chat.jsonl", tool))
+    builder.add_response(main_response("chat.jsonl", tool), prompt_of("chat.jsonl", tool))
     for file, topic in jobs:
-        for _ in range(2000):
+        for _ in range(MAX_DRAWS):
             data, qas = makers[file](topic)
             if data is not None and builder.accept(file, data, qas):
                 break
@@ -6109,20 +6212,19 @@ def verify(files: dict[str, str], topics: dict, defects: dict) -> list[str]:
                 if a != b or abs(loc["row_id"] - loc["of"]) < TARGET_ROWS[file] // 4:
                     errors.append(f"{file}:{loc['line']}: exact duplicate not identical or too close")
 
-    for lowercase in (True, False):
+    all_rows = [(file, row) for file in FILES for row in rows[file]]
+    for view in range(5):  # whole row, main response alone, prompt + response (see similarity_views)
         index = SimIndex()
-        sh_all = []
-        for file in FILES:
-            for row in rows[file]:
-                sh_all.append(shingles(row_text(file, row), lowercase))
-        for r, sh in enumerate(sh_all):
+        for r, (file, row) in enumerate(all_rows):
+            text, lowercase = similarity_views(file, row)[view]
+            sh = shingles(text, lowercase)
             for other, c in index.overlaps(sh).items():
                 j = c / (len(sh) + index.sizes[other] - c)
                 if (other, r) in pairs:
-                    if j < NEAR_MIN:
+                    if view < 2 and j < NEAR_MIN:
                         errors.append(f"planted pair {other}-{r} has Jaccard {j:.2f} < {NEAR_MIN}")
                 elif j >= CLEAN_MAX:
-                    errors.append(f"unplanted pair {other}-{r} has Jaccard {j:.2f} >= {CLEAN_MAX}")
+                    errors.append(f"view {view}: unplanted pair {other}-{r} has Jaccard {j:.2f}")
             index.add(sh)
     return errors
 
@@ -6208,8 +6310,11 @@ Notes:
   case of the first letter, so their normalised text differs from the original as well.
 - Clean rows contain no `@`, no `{{{{`, no HTML tags or entities, no refusal phrases, no empty turns,
   and every response ends with `.`, `!`, `?` or a closing code fence.
+- The tool-call conversation's `tool` message holds a JSON string and the assistant message that makes
+  the call has `"content": null`; neither counts as a response for the checks above.
 - Preference `rejected` answers are usually worse by design (shorter, vaguer or wrong); that is the
   signal, not a defect.
+- Text is written as UTF-8, not escaped, and includes non-ASCII characters such as `é`, `°`, `×` and `−`.
 """
 
 

@@ -16,6 +16,7 @@ def test_histogram_bars_carry_their_value_range() -> None:
     ranges = [tuple(r) for r in bar.customdata]
     assert sum(bar.y) == 6
     assert (1.0, 1.0) in ranges and (9.0, 9.0) in ranges
+    assert isinstance(bar.customdata[0], tuple | list) and not any("-0" in t for t in bar.hovertext)
 
 
 def test_histogram_integer_bins_cover_wide_ranges_without_gaps() -> None:
@@ -30,6 +31,7 @@ def test_histogram_integer_bins_cover_wide_ranges_without_gaps() -> None:
 def test_selected_range_unions_selected_bars() -> None:
     event = {"selection": {"points": [{"customdata": [10, 19]}, {"customdata": [30, 39]}]}}
     assert selected_range(event) == (10.0, 39.0)
+    assert selected_range({"selection": {"points": [{"customdata": {"0": 5, "1": 9}}]}}) == (5.0, 9.0)
     assert selected_range({"selection": {"points": []}}) is None
     assert selected_range(None) is None
 
