@@ -458,3 +458,15 @@ def test_optional_fields_on_a_minority_of_records_are_kept(tmp_path: Path) -> No
     assert json.loads(rows["tools"].iloc[2]) == [{"name": "f"}]
     assert rows["messages"].iloc[1][0] == {"role": "system", "content": "be brief", "tool_call": False}
     assert rows["messages"].iloc[0][0]["role"] == "user"
+
+
+def test_load_reports_progress_monotonically(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"q{i}", "response": f"a{i}"}) + "\n" for i in range(45_000)),
+                    encoding="utf-8")
+    seen: list[tuple[str, float]] = []
+    load(path, progress=lambda message, fraction: seen.append((message, fraction)))
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0 <= fractions[0] < 0.5
+    assert any(m.startswith("parsing big.jsonl: 40,000 records") for m, _ in seen)
+    assert any(m.startswith("normalising big.jsonl: 40,000 of 45,000 records") for m, _ in seen)
