@@ -386,3 +386,29 @@ def test_untrusted_text_is_inert(tmp_path_factory: pytest.TempPathFactory, start
         assert not [u for u in tab.requests if "127.0.0.1:9/" in u]
         assert not external_requests(tab, srv.url)
         assert not tab.dialogs
+
+
+def test_upload_a_file_on_the_data_page(server, new_tab, tmp_path: Path) -> None:
+    """Upload a CSV in the browser: it is stored under SIFT_HOME (never modified) and opens in every page."""
+    csv_path = tmp_path / "qa.csv"
+    csv_path.write_text('prompt,response\n"What is 2+2?","4"\n"Capital of France?","Paris"\n"Hi","Hello!"\n',
+                        encoding="utf-8")
+    before = csv_path.read_bytes()
+    tab = new_tab()
+    page = tab.page
+    open_app(page, server.url)
+    go(page, "Data")
+    page.get_by_text("Upload", exact=True).click()
+    wait_idle(page)
+    page.locator('input[type="file"]').set_input_files(str(csv_path))
+    wait_idle(page)
+    page.get_by_role("button", name="Load", exact=True).click()
+    wait_idle(page)
+    expect(page.locator('[data-testid="stMetric"]', has_text="Rows").first).to_contain_text("3", timeout=WAIT_MS)
+    expect(page.locator('[data-testid="stMetric"]', has_text="Kind").first).to_contain_text("sft")
+    go(page, "Browse")
+    expect_match_line(page, 3, 3, 0, 0)
+    assert csv_path.read_bytes() == before
+    assert list(server.home.glob("uploads/*/qa.csv")), "the upload is kept under SIFT_HOME/uploads"
+    assert_clean(page)
+    assert not external_requests(tab, server.url)
