@@ -115,5 +115,11 @@ def curation_view(store: CurationStore) -> CurationView:
                         noted=store.noted_ids())
 
 
+def reset_page_state() -> None:
+    """Forget per-dataset widget state (open row, page, selection) when another dataset is opened."""
+    for key in [k for k in st.session_state if str(k).startswith(("browse_", "overview_", "ov_", "export_"))]:
+        del st.session_state[key]
+
+
 def uploads_dir() -> Path:
     return sift_home() / "uploads"

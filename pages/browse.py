@@ -64,7 +64,9 @@ n_match = len(matched)
 p1, p2, p3 = st.columns([4, 1, 1])
 page_size = p2.selectbox("Rows per page", [50, 100, 200, 500], index=1, key="browse_page_size")
 n_pages = max(1, int(np.ceil(n_match / page_size)))
-page_no = p3.number_input(f"Page (of {n_pages:,})", min_value=1, max_value=n_pages, value=1, step=1,
+if st.session_state.get("browse_page", 1) > n_pages:  # a narrower search must not leave us past the end
+    st.session_state["browse_page"] = 1
+page_no = p3.number_input(f"Page (of {n_pages:,})", min_value=1, max_value=n_pages, step=1,
                           key="browse_page")
 p1.markdown(f"**{n_match:,}** of {len(df):,} rows match · {len(cur.dropped):,} dropped · "
             f"{len(cur.flagged):,} flagged")
@@ -110,6 +112,8 @@ prev_id = int(ids[pos - 1]) if n_match and pos > 0 else None
 next_idx = pos + 1 if pos < len(ids) and ids[pos] == current else pos
 next_id = int(ids[next_idx]) if n_match and next_idx < len(ids) else None
 e1, e2, e3 = st.columns([2, 1, 1])
+if current is not None and not int(valid_ids.min()) <= int(current) <= int(valid_ids.max()):
+    st.session_state["browse_row"] = current = int(matched["row_id"].iloc[0]) if n_match else int(valid_ids.min())
 e1.number_input("Open row id", min_value=int(valid_ids.min()), max_value=int(valid_ids.max()), step=1,
                 key="browse_row")
 e2.button("← Previous match", key="browse_prev", on_click=_go, args=(prev_id,), disabled=prev_id is None,

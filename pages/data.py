@@ -10,7 +10,7 @@ import streamlit as st
 
 from analysis.io import KINDS, LoadOptions
 from analysis.io.normalize import MAP_ROLES
-from components.state import SAMPLE_PATH, get_session, open_workspace, uploads_dir
+from components.state import SAMPLE_PATH, get_session, open_workspace, reset_page_state, uploads_dir
 
 session = get_session()
 st.title("Data")
@@ -57,6 +57,7 @@ if st.button("Load", type="primary", key="data_load", disabled=path is None):
                                   skip_bad_lines=skip, header={"detect": None, "yes": True, "no": False}[header_choice])
     session.current_row = None
     session.chart_filter = None
+    reset_page_state()
     st.rerun()
 
 st.divider()
@@ -106,4 +107,5 @@ with st.form("data_mapping"):
 if apply or clear:
     session.options = LoadOptions(kind=opts.kind, mapping=(chosen or None) if apply else None,
                                   skip_bad_lines=opts.skip_bad_lines, header=opts.header, format=opts.format)
+    reset_page_state()
     st.rerun()

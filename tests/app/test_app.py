@@ -205,3 +205,22 @@ def test_data_page_maps_columns_of_an_unknown_table(monkeypatch: pytest.MonkeyPa
     _visit(at, "pages/browse.py")
     at.number_input(key="browse_row").set_value(1).run()
     assert "Paris" in [t.value for t in at.text]
+
+
+def test_narrowing_a_search_or_switching_dataset_resets_paging(monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path, data_dir: Path) -> None:
+    at = _app(monkeypatch, tmp_path, str(data_dir))
+    _visit(at, "pages/browse.py")
+    at.selectbox(key="browse_page_size").set_value(50).run()
+    at.number_input(key="browse_row").set_value(25).run()
+    at.text_input(key="browse_q").input("Lisbon").run()
+    assert at.number_input(key="browse_page").value == 1
+    assert len(at.dataframe[0].value) == 1
+    _visit(at, "pages/data.py")
+    at.radio(key="data_source").set_value("Local path").run()
+    at.text_input(key="data_path").input(str(data_dir / "chat.jsonl")).run()
+    at.button(key="data_load").click().run()
+    _visit(at, "pages/browse.py")
+    assert _match_line(at).startswith("**21** of 21 rows match")
+    assert at.number_input(key="browse_row").value == 0
+    assert not at.exception
