@@ -42,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `components` is not an installed package
 
-SHARED = ROOT.parent / "shared" / "datasets"
+SHARED = next((p for p in (ROOT.parent / "shared" / "datasets", Path("/work/shared/datasets")) if p.is_dir()),
+              ROOT.parent / "shared" / "datasets")
 BENCH = ROOT / "bench"
 DATA = BENCH / "data"
 RESULTS = BENCH / "results.json"

@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from analysis.cli import main
 from analysis.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "datasets"
 ALPACA = [{"instruction": f"Task {i}", "input": "", "output": f"Answer {i}"} for i in range(5)]
 
 

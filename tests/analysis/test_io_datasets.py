@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 
 from analysis.io import CANONICAL_COLUMNS, Dataset, LoadOptions, load, parse_mapping
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
 
 ALPACA = {"instruction", "input", "output"}
