@@ -61,3 +61,28 @@ def snapshot() -> Callable[[Iterable[Path]], dict[Path, tuple[bytes, int]]]:
         return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
 
     return take
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The packaged MiniLM, loaded once per test session (offline)."""
+    from analysis.embed import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def truthfulqa(real_embedder, tmp_path_factory: pytest.TempPathFactory):
+    """TruthfulQA (817 questions, 38 categories) loaded with Question/Best Answer mapped, plus its real
+    MiniLM embeddings of the prompt scope, computed once per session (~15 s on 2 cores)."""
+    if not (SHARED / "truthfulqa" / "TruthfulQA.csv").is_file():
+        pytest.skip(f"shared datasets not found at {SHARED}")
+    from analysis.embed import embed_rows
+    from analysis.io import LoadOptions, load
+
+    ds = load(SHARED / "truthfulqa" / "TruthfulQA.csv",
+              LoadOptions(mapping={"prompt": "Question", "response": "Best Answer"}))
+    ws = tmp_path_factory.mktemp("truthfulqa_ws")
+    vectors = embed_rows(ws, ds.rows, real_embedder, scope="prompt")
+    categories = [json.loads(s)["Category"] for s in ds.rows["source"]]
+    return {"dataset": ds, "rows": ds.rows, "vectors": vectors, "categories": categories, "ws": ws}
