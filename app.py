@@ -18,6 +18,8 @@ pages = [
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
     st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),
     st.Page("pages/browse.py", title="Browse", icon=":material/table_rows:", url_path="browse"),
+    st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
+    st.Page("pages/topics.py", title="Topics", icon=":material/category:", url_path="topics"),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 nav = st.navigation(pages)

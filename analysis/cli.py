@@ -114,6 +114,79 @@ def _print_export(doc: dict[str, Any]) -> None:
           f"manifest: {doc['manifest']}")
 
 
+def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
+    import time as _time
+
+    from analysis.analyze import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
+    from analysis.embed import DEFAULT_MODEL, load_embedder
+    from analysis.project import ProjectionParams
+    from analysis.topics import TopicParams
+    from analysis.workspace import Workspace
+
+    show = not args.json and sys.stderr.isatty()
+    t = _time.perf_counter()
+    ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=StderrProgress(show))
+    steps: list[dict[str, Any]] = [{"name": "load", "seconds": round(_time.perf_counter() - t, 3)}]
+    doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps}
+    opts = AnalyzeOptions(embed=args.embed, scope=args.scope, model_path=args.model,
+                          topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
+                          projection=ProjectionParams(seed=args.seed))
+    model = DEFAULT_MODEL if args.model is None else None
+    have = model is not None and cached_vectors(ws, model, args.scope) is not None
+    if not (args.embed or have or args.reference):
+        doc["note"] = "workspace built; add --embed to compute embeddings, the map and topics"
+        return doc
+    embedder = load_embedder(args.model) if (args.embed or args.reference) else None
+    analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
+    steps += [{"name": s.name, "seconds": s.seconds} for s in done]
+    doc["topics"] = int(len(analysis.topics.topics))
+    if args.reference:
+        t = _time.perf_counter()
+        ref = embed_reference(ws, args.reference, embedder, args.scope, progress=StderrProgress(show))
+        report = run_coverage(ws, analysis, ref, params=opts.topics)
+        steps.append({"name": "coverage", "seconds": round(_time.perf_counter() - t, 3)})
+        doc["coverage"] = {"reference": args.reference, "reference_rows": len(ref.rows),
+                           "under_covered": report.under()[["topic_id", "label", "train_share", "ref_share"]]
+                           .head(10).to_dict("records"),
+                           "collect_next_csv": str(ref.dir / "collect_next.csv")}
+    return doc
+
+
+def _print_analyze(doc: dict[str, Any]) -> None:
+    print(f"workspace {doc['workspace']}: {doc['rows']:,} rows")
+    for s in doc["steps"]:
+        print(f"  {s['name']}: {s['seconds']:.1f}s")
+    if "note" in doc:
+        print(f"  {doc['note']}")
+    if "topics" in doc:
+        print(f"  {doc['topics']} topics (sift topics {doc['workspace']})")
+    if "coverage" in doc:
+        cov = doc["coverage"]
+        print(f"  coverage against {cov['reference']} ({cov['reference_rows']:,} rows); under-covered topics:")
+        for t in cov["under_covered"]:
+            print(f"    {t['label']}: {t['ref_share']:.1%} of the reference vs {t['train_share']:.1%} of training")
+        print(f"  what to collect next: {cov['collect_next_csv']}")
+
+
+def cmd_topics(args: argparse.Namespace) -> dict[str, Any]:
+    from analysis.topics import read_topics
+
+    ws = _open_workspace(args.workspace_or_path, args)
+    result = read_topics(ws.dir)
+    if result is None:
+        raise LoadError(f"no topics in {ws.dir} yet: run `sift analyze PATH --embed` first")
+    topics = [{"id": int(t.id), "label": str(t.label), "size": int(t.size), "share": float(t.share),
+               "keywords": list(t.keywords), "examples": [int(x) for x in t.examples]}
+              for t in result.topics.itertuples(index=False)]
+    return {"workspace": str(ws.dir), "topics": topics, "per_row": str(ws.dir / "topics.parquet")}
+
+
+def _print_topics(doc: dict[str, Any]) -> None:
+    print(f"{len(doc['topics'])} topics in {doc['workspace']} (per row: {doc['per_row']})")
+    for t in doc["topics"]:
+        print(f"  [{t['id']:>3}] {t['size']:>7,} rows ({t['share']:.1%})  {t['label']}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sift", description="Look at, measure and clean LLM finetuning data.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -141,6 +214,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(func=cmd_export, printer=_print_export)
+    p = sub.add_parser("analyze", help="build or update a workspace: embeddings, kNN index, map, topics, coverage",
+                       description="Load PATH into its workspace and (with --embed) compute embeddings, the kNN "
+                                   "index, the 2-D map and topics; with --reference, the coverage gap.")
+    p.add_argument("path", help="a data file, folder or glob")
+    p.add_argument("--workspace", help="workspace folder (default: $SIFT_HOME/workspaces/<fingerprint>)")
+    p.add_argument("--embed", action="store_true", help="compute embeddings (resumable; ~57 rows/s on 2 cores)")
+    p.add_argument("--scope", choices=["prompt", "response", "both"], default="both",
+                   help="which text to embed (default: both = the whole conversation)")
+    p.add_argument("--model", help="a local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--reference", help="a second file (production prompts, an eval set) to measure coverage against")
+    p.add_argument("--topics-method", choices=["kmeans", "hdbscan", "agglomerative"], default="kmeans")
+    p.add_argument("--k", type=int, help="number of topics for kmeans/agglomerative (default: chosen from the size)")
+    p.add_argument("--seed", type=int, default=42, help="seed for a reproducible map and topics (default 42)")
+    _add_load_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=cmd_analyze, printer=_print_analyze)
+
+    p = sub.add_parser("topics", help="the topic clusters of an analysed workspace",
+                       description="List topics (id, label, size, example rows) of WORKSPACE; the per-row table is "
+                                   "WORKSPACE/topics.parquet (row_id, topic_id, topic_label).")
+    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
+    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
+    _add_load_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=cmd_topics, printer=_print_topics)
     return parser
 
 

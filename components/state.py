@@ -123,3 +123,46 @@ def reset_page_state() -> None:
 
 def uploads_dir() -> Path:
     return sift_home() / "uploads"
+
+
+# ---------------------------------------------------------------- embeddings, map, topics (Map/Topics pages)
+
+@st.cache_resource(show_spinner="Loading the embedding model …")
+def get_embedder(model_path: str | None = None):  # noqa: ANN201 - analysis.embed.Embedder
+    """The sentence-transformers model: loaded once per process (~2 s), shared by every session."""
+    from analysis.embed import load_embedder
+
+    return load_embedder(model_path)
+
+
+@st.cache_resource(show_spinner=False)
+def _analyses() -> dict[tuple[str, str], object]:
+    """Process-wide (fingerprint, scope) -> Analysis; only finished analyses are stored."""
+    return {}
+
+
+def get_analysis(ws: Workspace, scope: str, *, compute: bool = False):  # noqa: ANN201 - analysis.analyze.Analysis
+    """The Map's data for a scope: from the cache, from the workspace on disk, or (compute=True) computed now
+    with a progress bar. None when embeddings are missing and compute is False."""
+    from analysis.analyze import AnalyzeOptions, cached_vectors, run_analysis
+    from analysis.embed import DEFAULT_MODEL
+
+    key = (ws.fingerprint, scope)
+    cache = _analyses()
+    if key in cache:
+        return cache[key]
+    if not compute and cached_vectors(ws, DEFAULT_MODEL, scope) is None:
+        return None
+    bar = st.progress(0.0, text="Preparing the map …")
+
+    def progress(message: str, fraction: float) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    try:
+        embedder = get_embedder() if compute else None
+        with st.spinner("Embedding, indexing, projecting and clustering …"):
+            analysis, _ = run_analysis(ws, AnalyzeOptions(scope=scope), embedder=embedder, progress=progress)
+    finally:
+        bar.empty()
+    cache[key] = analysis
+    return analysis

@@ -38,20 +38,24 @@ max_len = f5.number_input("max", min_value=0, value=None, step=1, key="browse_ma
 
 chart = session.chart_filter
 ranges: tuple[tuple[str, float, float], ...] = ()
+chart_rows: tuple[int, ...] | None = None
 if chart:
     b1, b2 = st.columns([5, 1])
-    b1.info(f"Chart filter from Overview: {chart['label']}")
+    b1.info(f"Filter from Topics: {chart['label']}" if "row_ids" in chart
+            else f"Chart filter from Overview: {chart['label']}")
     if b2.button("Clear chart filter", key="browse_clear_chart"):
         session.chart_filter = None
         st.rerun()
     if "values" in chart:
         kinds = sorted(set(kinds) | set(chart["values"])) if kinds else list(chart["values"])
+    elif "row_ids" in chart:
+        chart_rows = tuple(int(r) for r in chart["row_ids"])
     else:
         ranges = ((chart["column"], float(chart["lo"]), float(chart["hi"])),)
 
 query = BrowseQuery(text=text, regex=regex, case_sensitive=case, scope=scope, kinds=tuple(kinds),
                     length_field=length_field, min_length=min_len, max_length=max_len, status=status, tag=tag,
-                    ranges=ranges)
+                    ranges=ranges, row_ids=chart_rows)
 try:
     mask = filter_mask(df, query, cur)
 except QueryError as exc:

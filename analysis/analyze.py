@@ -1,0 +1,161 @@
+"""The analysis pipeline behind `sift analyze` and the app's Map/Topics pages: one function per step.
+
+Every step reads and writes the workspace (embeddings, kNN index, 2-D projection, topics, coverage
+against a reference), so the CLI can precompute what the app then opens without recomputing, and a
+re-run only does what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.embed import DEFAULT_MODEL, Embedder, embed_rows, load_embedder, load_embeddings, scope_texts
+from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.io import LoadOptions, load
+from analysis.knn import KnnIndex, workspace_index
+from analysis.project import ProjectionParams, workspace_projection
+from analysis.topics import TopicParams, TopicResult, fit_topics, read_topics, write_topics
+from analysis.workspace import Workspace
+
+Progress = Callable[[str, float], None]
+REFERENCE_DIR = "reference"
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AnalyzeOptions:
+    """What `sift analyze` computes; defaults are what the app computes on the Map page."""
+
+    embed: bool = True
+    scope: str = "both"
+    model_path: str | None = None
+    topics: TopicParams = field(default_factory=TopicParams)
+    projection: ProjectionParams = field(default_factory=ProjectionParams)
+    reference: str | None = None
+    reference_options: LoadOptions = field(default_factory=LoadOptions)
+
+
+@dataclass
+class Analysis:
+    """Everything the Map page needs for one (model, scope), loaded or computed."""
+
+    model: str
+    scope: str
+    vectors: np.ndarray
+    index: KnnIndex
+    projection: pd.DataFrame
+    topics: TopicResult
+
+
+def _timed(steps: list[Step], name: str, fn: Callable[[], Any], **detail: Any) -> Any:
+    t = time.perf_counter()
+    out = fn()
+    steps.append(Step(name, round(time.perf_counter() - t, 3), detail))
+    return out
+
+
+def cached_vectors(ws: Workspace, model: str, scope: str) -> np.ndarray | None:
+    """Embeddings already in the workspace for (model, scope), or None: costs no model call."""
+    found = load_embeddings(ws.dir, model, scope, ws.dataset.rows["row_id"].to_numpy())
+    return None if found is None else np.asarray(found)
+
+
+def topics_for(ws: Workspace, model: str, scope: str, vectors: np.ndarray, params: TopicParams) -> TopicResult:
+    """topics.parquet when it was made from the same model, scope and parameters; else fit and write it."""
+    meta_path = ws.dir / "topics.json"
+    existing = read_topics(ws.dir)
+    if existing is not None and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("model") == model and meta.get("scope") == scope and existing.params == _params_dict(params) \
+                and len(existing.topic_id) == len(ws.dataset.rows):
+            return existing
+    rows = ws.dataset.rows
+    result = fit_topics(vectors, scope_texts(rows, scope), rows["row_id"].to_numpy(), params)
+    write_topics(ws.dir, rows["row_id"].to_numpy(), result, model=model, scope=scope)
+    return result
+
+
+def _params_dict(params: TopicParams) -> dict[str, Any]:
+    return asdict(params)
+
+
+def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | None = None,
+                 progress: Progress | None = None) -> tuple[Analysis, list[Step]]:
+    """Embed → kNN index → 2-D projection → topics for one scope; each step cached in the workspace."""
+    steps: list[Step] = []
+    rows = ws.dataset.rows
+    model = embedder.name if embedder is not None else (DEFAULT_MODEL if opts.model_path is None else None)
+    vectors = cached_vectors(ws, model, opts.scope) if model else None
+    if vectors is None:
+        if not opts.embed:
+            raise ValueError(f"no {opts.scope} embeddings in {ws.dir} yet: run with --embed")
+        if embedder is None:
+            embedder = _timed(steps, "load_model", lambda: load_embedder(opts.model_path))
+        vectors = _timed(steps, f"embed:{opts.scope}",
+                         lambda: embed_rows(ws.dir, rows, embedder, scope=opts.scope, progress=progress),
+                         rows=len(rows))
+        model = embedder.name
+    assert model is not None
+    index = _timed(steps, f"knn_index:{opts.scope}", lambda: workspace_index(ws.dir, model, opts.scope, vectors))
+    projection = _timed(steps, f"projection:{opts.scope}", lambda: workspace_projection(
+        ws.dir, model, opts.scope, vectors, rows["row_id"].to_numpy(), opts.projection, progress=progress))
+    topics = _timed(steps, "topics", lambda: topics_for(ws, model, opts.scope, vectors, opts.topics))
+    return Analysis(model, opts.scope, vectors, index, projection, topics), steps
+
+
+# ---------------------------------------------------------------- reference sets
+
+@dataclass
+class Reference:
+    """A second dataset (production prompts, an eval set) embedded into the training set's space."""
+
+    path: str
+    fingerprint: str
+    rows: pd.DataFrame
+    vectors: np.ndarray
+    dir: Path
+
+
+def reference_dir(ws_dir: Path, fingerprint: str) -> Path:
+    return ws_dir / REFERENCE_DIR / fingerprint[:16]
+
+
+def embed_reference(ws: Workspace, path: str, embedder: Embedder, scope: str, *,
+                    options: LoadOptions | None = None, progress: Progress | None = None) -> Reference:
+    """Load and embed a reference file with the same model and scope; cached under <ws>/reference/<fp>/."""
+    ds = load(path, options or LoadOptions())
+    ref_dir = reference_dir(ws.dir, ds.info.fingerprint)
+    ref_dir.mkdir(parents=True, exist_ok=True)
+    vectors = embed_rows(ref_dir, ds.rows, embedder, scope=scope, progress=progress)
+    atomic_write_text(ref_dir / "reference.json", json.dumps({"path": str(path), "fingerprint": ds.info.fingerprint,
+                                                              "rows": len(ds.rows), "scope": scope,
+                                                              "model": embedder.name}))
+    return Reference(str(path), ds.info.fingerprint, ds.rows, np.asarray(vectors), ref_dir)
+
+
+def run_coverage(ws: Workspace, analysis: Analysis, ref: Reference, *, params: TopicParams | None = None) -> Any:
+    """Coverage of the training rows against a reference; the report is written beside the reference."""
+    from analysis.coverage import coverage_gap
+
+    train_rows = ws.dataset.rows
+    report = coverage_gap(analysis.vectors, scope_texts(train_rows, analysis.scope), train_rows["row_id"].to_numpy(),
+                          ref.vectors, scope_texts(ref.rows, analysis.scope), ref.rows["row_id"].to_numpy(),
+                          topic_params=params or TopicParams())
+    with atomic_path(ref.dir / "coverage.parquet") as tmp:
+        report.per_topic.to_parquet(tmp)
+    report.farthest_csv(ref.dir / "collect_next.csv")
+    return report

@@ -1,0 +1,110 @@
+"""Map page: every row as a point coloured by topic (or kind, file, length, status); lasso to act on a
+region; click a point to read it with its nearest neighbours; search by meaning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis.browse import preview_column
+from analysis.embed import SCOPES
+from analysis.knn import neighbours, semantic_search
+from components.actions import bulk_actions, show_pending_toast
+from components.context import require_workspace
+from components.example_view import render_example
+from components.map_view import MAX_POINTS, scatter, selected_row_ids
+from components.state import curation_view, frame, get_analysis, get_embedder
+
+session, ws, store = require_workspace()
+df = frame(ws)
+show_pending_toast()
+st.title("Map")
+
+c1, c2 = st.columns([1, 2])
+SCOPE_NAMES = {"both": "whole conversation", "prompt": "prompts", "response": "responses"}
+scope = c1.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="map_scope", format_func=SCOPE_NAMES.get)
+analysis = get_analysis(ws, scope)
+if analysis is None:
+    n = len(df)
+    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with all-MiniLM-L6-v2: about "
+            f"{max(n / 57, 1):,.0f} s on 2 CPU cores, computed once and kept in the workspace (a stopped run "
+            "resumes where it left off). `sift analyze PATH --embed` does the same from the command line.")
+    if st.button("Compute embeddings, map and topics", type="primary", key="map_compute"):
+        get_analysis(ws, scope, compute=True)
+        st.rerun()
+    store.close()
+    st.stop()
+
+cur = curation_view(store)
+labels = dict(zip(analysis.topics.topics["id"], analysis.topics.topics["label"], strict=True))
+proj = analysis.projection.set_index("row_id").reindex(df["row_id"]).reset_index()
+colour_options = ["topic", "kind", "source file", "status", "response length", "turns"]
+colour_by = c2.radio("Colour by", colour_options, horizontal=True, key="map_colour")
+topic_names = pd.Series([f"{t}: {labels.get(t, 'unassigned')}" for t in analysis.topics.topic_id])
+ids = df["row_id"].astype(int)
+status = np.where(ids.isin(cur.dropped), "dropped", np.where(ids.isin(cur.flagged), "flagged", "kept"))
+colours = {"topic": (topic_names, True), "kind": (df["kind"].astype(str).reset_index(drop=True), True),
+           "source file": (df["source_file"].astype(str).str.rsplit("/", n=1).str[-1].reset_index(drop=True), True),
+           "status": (pd.Series(status), True),
+           "response length": (df["response_chars"].reset_index(drop=True), False),
+           "turns": (df["turns"].reset_index(drop=True), False)}
+colour, categorical = colours[colour_by]
+hover = preview_column(df["last_user"].where(df["last_user"].fillna("") != "", df["response"]), 90).tolist()
+if len(df) > MAX_POINTS:
+    st.caption(f"{len(df):,} rows: the map draws a density layer and a uniform sample of {MAX_POINTS:,} points; "
+               "selections cover the sampled points.")
+fig = scatter(proj, colour, hover, categorical=categorical, title=colour_by)
+event = st.plotly_chart(fig, key="map_plot", on_select="rerun", selection_mode=("points", "box", "lasso"))
+chosen = selected_row_ids(event)
+st.caption(f"{len(analysis.topics.topics)} topics · model {analysis.model} · scope {scope} · drag a lasso or a "
+           "box to select a region; click a point to open it.")
+
+# ---------------------------------------------------------------- selection
+if chosen:
+    st.markdown(f"##### {len(chosen):,} rows selected on the map")
+    sel = df[df["row_id"].isin(chosen)]
+    st.dataframe(pd.DataFrame({"row": sel["row_id"], "topic": [labels.get(int(t), "") for t in
+                                                              analysis.topics.topic_id[sel.index]],
+                               "question": preview_column(sel["last_user"], 120),
+                               "response": preview_column(sel["response"], 120)}),
+                 hide_index=True, height=min(38 + 35 * len(sel), 300), key="map_selected_table")
+    bulk_actions(store, chosen, key="map_bulk", label=f"({len(chosen):,})")
+    if len(chosen) == 1:
+        st.session_state["map_row"] = chosen[0]
+
+# ---------------------------------------------------------------- semantic search
+st.divider()
+q = st.text_input("Search by meaning", key="map_query", placeholder="e.g. how do I keep basil alive indoors")
+if q.strip():
+    qvec = get_embedder()([q])
+    hits = semantic_search(analysis.index, qvec[0], 10)
+    rows_hit = df.iloc[[p for p, _ in hits]]
+    st.dataframe(pd.DataFrame({"row": rows_hit["row_id"].to_numpy(), "similarity": [round(s, 3) for _, s in hits],
+                               "question": preview_column(rows_hit["last_user"], 120).to_numpy(),
+                               "response": preview_column(rows_hit["response"], 120).to_numpy()}),
+                 hide_index=True, key="map_search_table")
+
+# ---------------------------------------------------------------- one example + neighbours
+st.divider()
+row_id = st.number_input("Open row id", min_value=int(ids.min()), max_value=int(ids.max()), step=1, value=None,
+                         key="map_row", placeholder="click a point, or type a row id")
+if row_id is not None:
+    hit = df.index[df["row_id"] == int(row_id)]
+    if len(hit):
+        pos = int(df.index.get_loc(hit[0]))
+        left, right = st.columns([3, 2])
+        with left:
+            render_example(df.loc[hit[0]], store, key="map_ex")
+        with right:
+            st.markdown("##### Nearest neighbours")
+            nb = neighbours(analysis.index, analysis.vectors, pos, 10)
+            nrows = df.iloc[[p for p, _ in nb]]
+            st.dataframe(pd.DataFrame({"row": nrows["row_id"].to_numpy(), "cosine": [round(s, 3) for _, s in nb],
+                                       "topic": [labels.get(int(t), "") for t in
+                                                 analysis.topics.topic_id[[p for p, _ in nb]]],
+                                       "question": preview_column(nrows["last_user"], 80).to_numpy()}),
+                         hide_index=True, key="map_neighbours")
+    else:
+        st.warning(f"There is no row {int(row_id)} in this dataset.")
+store.close()
