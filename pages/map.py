@@ -57,6 +57,11 @@ if len(df) > MAX_POINTS:
 fig = scatter(proj, colour, hover, categorical=categorical, title=colour_by)
 event = st.plotly_chart(fig, key="map_plot", on_select="rerun", selection_mode=("points", "box", "lasso"))
 chosen = selected_row_ids(event)
+picked = st.multiselect("…or select whole topics", list(labels), format_func=lambda t: f"{t}: {labels[t]}",
+                        key="map_topics_pick")
+if picked:
+    in_topics = df.loc[np.isin(analysis.topics.topic_id, picked), "row_id"].astype(int).tolist()
+    chosen = list(dict.fromkeys(chosen + in_topics))
 st.caption(f"{len(analysis.topics.topics)} topics · model {analysis.model} · scope {scope} · drag a lasso or a "
            "box to select a region; click a point to open it.")
 
