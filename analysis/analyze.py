@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.embed import DEFAULT_MODEL, Embedder, embed_rows, load_embedder, load_embeddings, scope_texts
+from analysis.embed import DEFAULT_MODEL, Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings
 from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import LoadOptions, load
 from analysis.knn import KnnIndex, workspace_index
@@ -84,7 +84,7 @@ def topics_for(ws: Workspace, model: str, scope: str, vectors: np.ndarray, param
                 and len(existing.topic_id) == len(ws.dataset.rows):
             return existing
     rows = ws.dataset.rows
-    result = fit_topics(vectors, scope_texts(rows, scope), rows["row_id"].to_numpy(), params)
+    result = fit_topics(vectors, keyword_texts(rows, scope), rows["row_id"].to_numpy(), params)
     write_topics(ws.dir, rows["row_id"].to_numpy(), result, model=model, scope=scope)
     return result
 
@@ -152,8 +152,8 @@ def run_coverage(ws: Workspace, analysis: Analysis, ref: Reference, *, params: T
     from analysis.coverage import coverage_gap
 
     train_rows = ws.dataset.rows
-    report = coverage_gap(analysis.vectors, scope_texts(train_rows, analysis.scope), train_rows["row_id"].to_numpy(),
-                          ref.vectors, scope_texts(ref.rows, analysis.scope), ref.rows["row_id"].to_numpy(),
+    report = coverage_gap(analysis.vectors, keyword_texts(train_rows, analysis.scope), train_rows["row_id"].to_numpy(),
+                          ref.vectors, keyword_texts(ref.rows, analysis.scope), ref.rows["row_id"].to_numpy(),
                           topic_params=params or TopicParams())
     with atomic_path(ref.dir / "coverage.parquet") as tmp:
         report.per_topic.to_parquet(tmp)

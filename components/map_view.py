@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 MAX_POINTS = 100_000
+SCOPE_LABELS = {"both": "whole conversation", "prompt": "prompts", "response": "responses"}
 _PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D",
             "#BAB0AC", "#1F77B4", "#2CA02C", "#D62728", "#9467BD", "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22",
             "#17BECF", "#AEC7E8"]

@@ -136,8 +136,8 @@ def get_embedder(model_path: str | None = None):  # noqa: ANN201 - analysis.embe
 
 
 @st.cache_resource(show_spinner=False)
-def _analyses() -> dict[tuple[str, str], object]:
-    """Process-wide (fingerprint, scope) -> Analysis; only finished analyses are stored."""
+def _analyses() -> dict[tuple[str, str, str], object]:
+    """Process-wide (workspace dir, fingerprint, scope) -> Analysis; only finished analyses are stored."""
     return {}
 
 
@@ -147,7 +147,7 @@ def get_analysis(ws: Workspace, scope: str, *, compute: bool = False):  # noqa: 
     from analysis.analyze import AnalyzeOptions, cached_vectors, run_analysis
     from analysis.embed import DEFAULT_MODEL
 
-    key = (ws.fingerprint, scope)
+    key = (str(ws.dir), ws.fingerprint, scope)
     cache = _analyses()
     if key in cache:
         return cache[key]

@@ -13,7 +13,7 @@ from analysis.knn import neighbours, semantic_search
 from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
 from components.example_view import render_example
-from components.map_view import MAX_POINTS, scatter, selected_row_ids
+from components.map_view import MAX_POINTS, SCOPE_LABELS, scatter, selected_row_ids
 from components.state import curation_view, frame, get_analysis, get_embedder
 
 session, ws, store = require_workspace()
@@ -22,8 +22,7 @@ show_pending_toast()
 st.title("Map")
 
 c1, c2 = st.columns([1, 2])
-SCOPE_NAMES = {"both": "whole conversation", "prompt": "prompts", "response": "responses"}
-scope = c1.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="map_scope", format_func=SCOPE_NAMES.get)
+scope = c1.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="map_scope", format_func=SCOPE_LABELS.get)
 analysis = get_analysis(ws, scope)
 if analysis is None:
     n = len(df)

@@ -16,12 +16,13 @@ from analysis.embed import SCOPES
 from analysis.io import LoadError
 from analysis.topics import diversity, topic_shift
 from components.context import require_workspace
+from components.map_view import SCOPE_LABELS
 from components.state import frame, get_analysis, get_embedder, uploads_dir
 
 session, ws, store = require_workspace()
 df = frame(ws)
 st.title("Topics")
-scope = st.selectbox("Embedding scope", SCOPES, index=SCOPES.index("both"), key="topics_scope")
+scope = st.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="topics_scope", format_func=SCOPE_LABELS.get)
 analysis = get_analysis(ws, scope)
 if analysis is None:
     st.info("Topics need embeddings: compute them on the Map page (or `sift analyze PATH --embed`).")

@@ -63,6 +63,11 @@ def _go(at: AppTest, page: str) -> None:
     assert not at.exception, f"{page}: {at.exception}"
 
 
+def _table(at: AppTest, column: str, nth: int = 0) -> pd.DataFrame:
+    """The nth st.dataframe that has `column` (display-only tables carry no key in AppTest)."""
+    return [d.value for d in at.dataframe if column in d.value.columns][nth]
+
+
 def _ws(tmp_path: Path) -> Path:
     (ws,) = list((tmp_path / "home" / "workspaces").glob("*/"))
     return ws
@@ -96,12 +101,12 @@ def test_map_compute_colour_select_flag_neighbours_search(monkeypatch: pytest.Mo
     assert max(subjects.count(s) for s in set(subjects)) >= 0.8 * len(members)
 
     at.number_input(key="map_row").set_value(13).run()  # "Why does Mars look red in the night sky?"
-    neighbours = at.dataframe(key="map_neighbours").value
+    neighbours = _table(at, "cosine")
     assert len(neighbours) == 10 and 13 not in set(neighbours["row"])
     assert sum(12 <= r < 24 for r in neighbours["row"].head(5)) >= 4  # its neighbours are astronomy questions
 
     at.text_input(key="map_query").input("which planet is red").run()
-    hits = at.dataframe(key="map_search_table").value
+    hits = _table(at, "similarity")
     assert int(hits["row"].iloc[0]) == 13
 
     # A new session reopens the computed workspace: no compute button, the map is there at once.
@@ -125,10 +130,10 @@ def test_topics_page_diversity_and_coverage_gap(monkeypatch: pytest.MonkeyPatch,
     at.button(key="topics_cov_go").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    under = at.dataframe(key="topics_under").value
+    under = _table(at, "ref_share")
     assert len(under) >= 1
     top = under.iloc[0]
     assert top["train_rows"] == 0 or top["train_share"] < 0.05
     assert top["ref_rows"] >= 5
-    farthest = at.dataframe(key="topics_farthest").value
+    farthest = _table(at, "nearest_train_row_id")
     assert all(any(q in text for q in GARDEN) for text in farthest["text"].head(5))
