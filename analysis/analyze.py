@@ -147,6 +147,20 @@ def embed_reference(ws: Workspace, path: str, embedder: Embedder, scope: str, *,
     return Reference(str(path), ds.info.fingerprint, ds.rows, np.asarray(vectors), ref_dir)
 
 
+def reference_positions(analysis: Analysis, ref: Reference, *, k: int = 5) -> pd.DataFrame:
+    """Place reference rows on the training map: the similarity-weighted mean position of their k nearest
+    training rows. (Re-fitting UMAP would move every training point; this keeps the map the user knows.)"""
+    pos, sims = analysis.index.search(np.ascontiguousarray(ref.vectors, dtype=np.float32), k)
+    xy = analysis.projection[["x", "y"]].to_numpy(dtype=np.float64)
+    valid = pos >= 0
+    w = np.where(valid, np.clip(sims, 1e-6, None), 0.0)
+    px = (xy[np.where(valid, pos, 0), 0] * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-12)
+    py = (xy[np.where(valid, pos, 0), 1] * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-12)
+    texts = keyword_texts(ref.rows, analysis.scope)
+    return pd.DataFrame({"row_id": ref.rows["row_id"].to_numpy(), "x": px, "y": py,
+                         "text": [t[:90] for t in texts], "nearest_similarity": sims[:, 0]})
+
+
 def run_coverage(ws: Workspace, analysis: Analysis, ref: Reference, *, params: TopicParams | None = None) -> Any:
     """Coverage of the training rows against a reference; the report is written beside the reference."""
     from analysis.coverage import coverage_gap

@@ -178,7 +178,7 @@ def _workspace_index(ws_dir: Path, model: str, scope: str, vectors: np.ndarray, 
                     return index
         except (OSError, ValueError, RuntimeError) as exc:  # faiss raises RuntimeError on a damaged file
             log.warning("kNN index %s unreadable (%s); rebuilding", path, exc)
-    index = KnnIndex.build(vectors, progress=progress)
+    index = KnnIndex.build(vectors, exact_max=EXACT_MAX, progress=progress)
     index.save(path)
     atomic_write_text(meta_path, json.dumps(want))  # written last: a crash before it means "rebuild"
     return index

@@ -150,10 +150,11 @@ def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
     """Map cluster labels to 0..m-1 by decreasing size (ties by first appearance); -1 stays -1."""
     ok = labels >= 0
     ids, first, counts = np.unique(labels[ok], return_index=True, return_counts=True)
-    order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
-    mapping = {int(ids[i]): new for new, i in enumerate(order)}
+    order = np.lexsort((first, -counts))  # by size desc, then first appearance
+    lut = np.empty(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
+    lut[ids[order]] = np.arange(len(ids))
     out = np.full(len(labels), UNASSIGNED, dtype=np.int64)
-    out[ok] = [mapping[int(v)] for v in labels[ok]]
+    out[ok] = lut[labels[ok]]
     return out
 
 

@@ -37,6 +37,7 @@ class Session:
     error: str | None = None
     current_row: int | None = None
     chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
+    reference: str | None = None  # a reference file measured on the Topics page, drawn on the Map
     user: str = ""
 
 

@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from analysis.analyze import embed_reference, reference_positions
 from analysis.browse import preview_column
 from analysis.embed import SCOPES
+from analysis.io import LoadError
 from analysis.knn import neighbours, semantic_search
 from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
@@ -53,7 +55,15 @@ hover = preview_column(df["last_user"].where(df["last_user"].fillna("") != "", d
 if len(df) > MAX_POINTS:
     st.caption(f"{len(df):,} rows: the map draws a density layer and a uniform sample of {MAX_POINTS:,} points; "
                "selections cover the sampled points.")
-fig = scatter(proj, colour, hover, categorical=categorical, title=colour_by)
+reference_xy = None
+if session.reference and st.checkbox(f"Show the reference set ({session.reference.rsplit('/', 1)[-1]})", value=True,
+                                     key="map_show_ref"):
+    try:
+        ref = embed_reference(ws, session.reference, get_embedder(), scope)
+        reference_xy = reference_positions(analysis, ref)
+    except (LoadError, ValueError) as exc:
+        st.error(f"Reference: {exc}")
+fig = scatter(proj, colour, hover, categorical=categorical, title=colour_by, reference=reference_xy)
 event = st.plotly_chart(fig, key="map_plot", on_select="rerun", selection_mode=("points", "box", "lasso"))
 chosen = selected_row_ids(event)
 picked = st.multiselect("…or select whole topics", list(labels), format_func=lambda t: f"{t}: {labels[t]}",

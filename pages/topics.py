@@ -97,6 +97,7 @@ if st.button("Measure coverage", type="primary", key="topics_cov_go", disabled=n
         st.error(f"Reference: {exc}")
     else:
         st.session_state["topics_coverage"] = {"path": ref_path, "dir": str(ref.dir), "report": report}
+        session.reference = ref_path
     finally:
         bar.empty()
 

@@ -137,3 +137,23 @@ def test_topics_page_diversity_and_coverage_gap(monkeypatch: pytest.MonkeyPatch,
     assert top["ref_rows"] >= 5
     farthest = _table(at, "nearest_train_row_id")
     assert all(any(q in text for q in GARDEN) for text in farthest["text"].head(5))
+
+
+def test_reference_is_drawn_on_the_map_after_a_coverage_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                            dataset: Path) -> None:
+    at = _app(monkeypatch, tmp_path, dataset)
+    _go(at, "pages/map.py")
+    at.button(key="map_compute").click().run()
+    _go(at, "pages/topics.py")
+    reference = tmp_path / "prod.jsonl"
+    reference.write_text("".join(json.dumps({"text": q}) + "\n" for q in GARDEN), encoding="utf-8")
+    at.text_input(key="topics_ref_path").input(str(reference)).run()
+    at.button(key="topics_cov_go").click().run()
+    assert not at.error, [e.value for e in at.error]
+    _go(at, "pages/map.py")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    ref_traces = [t for t in spec["data"] if t.get("name") == "reference"]
+    assert len(ref_traces) == 1 and len(ref_traces[0]["text"]) == len(GARDEN)
+    at.checkbox(key="map_show_ref").uncheck().run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert not [t for t in spec["data"] if t.get("name") == "reference"]
