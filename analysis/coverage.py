@@ -14,8 +14,9 @@ Per topic, with s_train = train_rows / n_train and s_ref = ref_rows / n_ref:
     ratio = s_ref / max(s_train, eps),  eps = 0.5 / n_train  (half a training row: finite for reference-only topics)
     under: ratio >= under_ratio and ref_rows >= min_ref_rows
     over:  ratio <= over_ratio and s_train * n_ref >= min_ref_rows  (at least min_ref_rows references were expected)
-The "farthest" list is every reference row's cosine to its nearest training row (exact, blocked matrix products),
-lowest first: concrete examples of what to collect next.
+The "farthest" list is every reference row's cosine to its nearest training row (the workspace's kNN index when
+given, else exact blocked matrix products, never all pairs at once), lowest first: concrete examples of what to
+collect next.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,12 @@ log = logging.getLogger(__name__)
 
 QUERY_BLOCK = 1024
 BASE_BLOCK = 16_384  # a 1024 x 16384 float32 block is 64 MB, whatever the training set's size
+
+
+class NeighbourIndex(Protocol):
+    """What coverage needs of a kNN index: `search(queries, k) -> (positions [m, k], cosine [m, k])`."""
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -101,9 +109,12 @@ def _status(ratio: float, ref_rows: int, expected_ref: float, under_ratio: float
 def coverage_gap(train_vectors: np.ndarray, train_texts: Sequence[str], train_row_ids: np.ndarray,
                  ref_vectors: np.ndarray, ref_texts: Sequence[str], ref_row_ids: np.ndarray, *,
                  topic_params: TopicParams = TopicParams(),  # noqa: B008 (frozen dataclass, immutable)
-                 under_ratio: float = 2.0, over_ratio: float = 0.5, min_ref_rows: int = 3, n_farthest: int = 50
-                 ) -> CoverageReport:
+                 under_ratio: float = 2.0, over_ratio: float = 0.5, min_ref_rows: int = 3, n_farthest: int = 50,
+                 train_index: NeighbourIndex | None = None) -> CoverageReport:
     """Compare training and reference rows (unit vectors from the same embedder) topic by topic.
+
+    `train_index`: the workspace's kNN index over exactly `train_vectors` (e.g. `analysis.knn.KnnIndex`), reused for
+    the nearest-training search; without it the search is exact blocked matrix products.
 
     per_topic: topic_id, label, keywords, train_rows, train_share, ref_rows, ref_share, ratio, status,
     train_examples, ref_examples (row ids nearest the topic centroid); the most under-covered first.
@@ -144,12 +155,17 @@ def coverage_gap(train_vectors: np.ndarray, train_texts: Sequence[str], train_ro
                      "status": _status(ratio, rf, s_tr * n_ref, under_ratio, over_ratio, min_ref_rows),
                      "train_examples": [int(train_ids[p]) for p in ordered[~is_ref[ordered]][:5]],
                      "ref_examples": [int(ref_ids[p - n_train]) for p in ordered[is_ref[ordered]][:5]]})
-    per_topic = pd.DataFrame(rows)
+    per_topic = pd.DataFrame(rows, columns=["topic_id", "label", "keywords", "train_rows", "train_share", "ref_rows",
+                                            "ref_share", "ratio", "status", "train_examples", "ref_examples"])
     per_topic["_under"] = per_topic["status"] != "under"
     per_topic = (per_topic.sort_values(["_under", "ratio", "ref_rows"], ascending=[True, False, False], kind="stable")
                  .drop(columns="_under").reset_index(drop=True))
 
-    pos, sim = nearest_cosine(rv, tv)
+    if train_index is not None:
+        found, sims = train_index.search(rv, 1)
+        pos, sim = np.maximum(found[:, 0], 0), sims[:, 0]
+    else:
+        pos, sim = nearest_cosine(rv, tv)
     far = pd.DataFrame({"ref_row_id": ref_ids, "text": [str(x) for x in ref_texts], "topic_id": tid[n_train:],
                         "nearest_train_row_id": train_ids[pos], "similarity": sim.astype(np.float64),
                         "distance": 1.0 - sim.astype(np.float64)})

@@ -1,10 +1,10 @@
 """Sentence embeddings of rows, computed in resumable chunks into the workspace.
 
-On 2 CPU cores the packaged MiniLM embeds ~57 texts/s, so 100k rows take ~30 minutes: the work is
-split into chunks written atomically to `embeddings/<model>@<scope>.partial/`, a killed run resumes from
-the last finished chunk, and the finished array (`embeddings/<model>@<scope>.npy`, float32 unit vectors
-aligned with `row_id`) is reused forever after. The embedder is any callable `texts -> (n, d) float32`,
-which is the seam for a deterministic fake in fast tests.
+On 2 CPU cores the packaged MiniLM embeds ~57 texts/s (issue 3's measurement) to ~200 texts/s (short prompts,
+bench/bench_embed.py), so 100k rows take ~10-30 minutes: the work is split into chunks written atomically to
+`embeddings/<model>@<scope>.partial/`, a killed run resumes from the last finished chunk, and the finished array
+(`embeddings/<model>@<scope>.npy`, float32 unit vectors aligned with `row_id`) is reused forever after. The
+embedder is any callable `texts -> (n, d) float32`, which is the seam for a deterministic fake in fast tests.
 """
 
 from __future__ import annotations

@@ -1,22 +1,35 @@
 """One cosine kNN index per workspace, shared by neighbours, semantic search, semantic dedup and outliers.
 
-Why faiss (faiss-cpu): it is well kept (Meta, monthly releases), ships CPU wheels for every platform we run on,
-and puts an exact index and HNSW behind one API, so the choice between them is a size threshold rather than a
-second code path. At our sizes its exact search is a BLAS matrix product, which beats a graph index outright:
-sklearn's NearestNeighbors has no persisted ANN, hnswlib/usearch have no exact mode, and a numpy brute force
-would have to re-implement faiss's blocked top-k to avoid holding all pairs.
+Why faiss (faiss-cpu): it is actively maintained, ships CPU wheels for Linux, macOS and Windows, and puts an exact
+index and HNSW behind one API (search, save/load), so the choice between them is a size threshold rather than a
+second code path. Its exact search is a blocked BLAS product with a k-best heap per query, fast enough at our sizes
+that it is the default; sklearn's NearestNeighbors cannot persist an index, and hnswlib would still need a separate
+brute-force path for exact results.
 
 Vectors are L2-normalised on the way in, so inner product is cosine similarity:
 
-* ``IndexFlatIP`` (exact) up to ``EXACT_MAX`` = 50k rows: building is a copy, one query scans every row;
-* ``IndexHNSWFlat`` (inner-product metric, M=32, efConstruction=100, efSearch=max(128, k)) above, where one exact
-  query scan and the O(n^2) kNN graph start to cost seconds to minutes.
+* ``IndexFlatIP`` (exact) up to ``EXACT_MAX`` = 100k rows: building is a copy, one query scans every row;
+* ``IndexHNSWFlat`` (inner-product metric, M=32, efConstruction=100, efSearch=max(128, k)) above, where the
+  O(n^2) exact kNN graph grows from seconds to minutes and an approximate graph keeps growing ~linearly.
 
-Measured by ``bench/bench_embed.py`` (2 vCPUs, random 384-d unit vectors; see bench/README.md for the full table):
-exact build is ~0.01 s at 10k and ~0.1 s at 100k, 1,000 exact queries ~0.05 s / ~0.45 s; HNSW build is ~1.5 s at
-10k and ~80 s at 100k. Random 384-d vectors are HNSW's worst case (no low-dimensional structure: recall@10 is ~0.5
-at 100k, while clustered data of the same size reaches ~1.0), so the threshold stays where exact search is still
-interactive. A kNN graph never holds all pairs: queries go in batches and faiss keeps a k-best heap per query.
+Measured by ``bench/bench_embed.py`` (2 vCPUs, quiet machine, random 384-d unit vectors; table in bench/README.md):
+
+=========  ========  ==========  =============  =========  =========================
+rows       index     build       1,000 queries  1 query    kNN graph k=15 (estimate)
+=========  ========  ==========  =============  =========  =========================
+10,000     exact     0.04 s      0.04 s         0.3 ms     ~1 s
+10,000     HNSW      1.6 s       0.16 s         0.4 ms     ~2 s (recall@10 0.95)
+100,000    exact     0.2 s       0.42 s         2-7 ms     ~60 s
+100,000    HNSW      60 s        0.68 s         1.4 ms     ~100 s (recall@10 0.63)
+=========  ========  ==========  =============  =========  =========================
+
+Random 384-d vectors are HNSW's worst case (no low-dimensional structure; clustered data of the same size builds in
+~40 s with recall@10 ~1.0, and TruthfulQA's real embeddings give recall 1.0). The 100k threshold is where the
+exact graph (~60 s) still beats HNSW's build + graph (~160 s) on 2 cores and matches the app's interactive limit;
+above it the exact graph grows quadratically (~4 min at 200k, ~25 min at 500k) while HNSW grows ~linearly.
+A kNN graph never holds all pairs: queries go in batches and faiss keeps a k-best heap per query. Small query
+batches (a search box, one row's neighbours) run on one OpenMP thread: on a busy 2-core machine two threads made a
+single query ~16 ms instead of ~0.3 ms.
 
 The index is cached at ``<ws>/index/<model>@<scope>.faiss`` with a ``.json`` beside it recording the row count,
 dimension, kind and a digest of the vectors, so changed embeddings rebuild it instead of returning stale neighbours.
@@ -24,11 +37,12 @@ dimension, kind and a digest of the vectors, so changed embeddings rebuild it in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +52,15 @@ from analysis.fsutil import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-EXACT_MAX = 50_000
+EXACT_MAX = 100_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 100
 HNSW_EF_SEARCH = 128  # random 5k rows: recall@10 0.97 at 64, 0.99 at 128 (rows as queries); k above it raises it
 INDEX_DIR = "index"
 _ADD_BATCH = 16_384
+# Fewer queries than this run on one OpenMP thread: a single query is ~0.3 ms alone but ~16 ms with two threads
+# on a busy 2-core machine (the second thread waits for a time slice), and a small batch gains nothing from two.
+_SERIAL_MAX_QUERIES = 64
 Progress = Callable[[str, float], None]
 
 
@@ -52,6 +69,18 @@ def _faiss() -> Any:
     import faiss
 
     return faiss
+
+
+@contextlib.contextmanager
+def _omp_threads(n: int) -> Iterator[None]:
+    """Cap faiss's OpenMP threads for this Python thread only (libgomp keeps the setting per thread)."""
+    faiss = _faiss()
+    old = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(old)
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -113,11 +142,13 @@ class KnnIndex:
         if k <= 0 or m == 0 or self.size == 0:
             k = max(k, 0)
             return np.full((m, k), -1, dtype=np.int64), np.full((m, k), -np.inf, dtype=np.float32)
-        if self.exact:
-            sims, pos = self._index.search(q, k)
-        else:  # per-call parameters: the index is shared across Streamlit sessions' threads
-            params = _faiss().SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
-            sims, pos = self._index.search(q, k, params=params)
+        threads = contextlib.nullcontext() if m >= _SERIAL_MAX_QUERIES else _omp_threads(1)
+        with threads:
+            if self.exact:
+                sims, pos = self._index.search(q, k)
+            else:  # per-call parameters: the index is shared across Streamlit sessions' threads
+                params = _faiss().SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+                sims, pos = self._index.search(q, k, params=params)
         pos = pos.astype(np.int64, copy=False)
         sims = sims.astype(np.float32, copy=False)
         sims[pos < 0] = -np.inf

@@ -110,6 +110,18 @@ def test_nearest_cosine_matches_brute_force() -> None:
     assert np.array_equal(pos, full.argmax(axis=1)) and np.allclose(sim, full.max(axis=1), atol=1e-6)
 
 
+def test_reuses_a_knn_index(report_and_truth) -> None:
+    knn = pytest.importorskip("analysis.knn")
+    tx, tt, _ = sample([100, 50, 50, 50, 0], seed=1)
+    rx, rt, _ = sample([2, 10, 10, 10, 20], seed=2)
+    index = knn.KnnIndex.build(tx)
+    rep = coverage_gap(tx, tt, np.arange(len(tx)) + 10_000, rx, rt, np.arange(len(rx)) + 500,
+                       topic_params=TopicParams(k=5), n_farthest=25, train_index=index)
+    expected = report_and_truth[0].farthest
+    assert rep.farthest["nearest_train_row_id"].tolist() == expected["nearest_train_row_id"].tolist()
+    assert np.allclose(rep.farthest["similarity"], expected["similarity"], atol=1e-5)
+
+
 def test_hashing_embedder_texts() -> None:
     """The same property with the fake embedder: law questions absent from training surface as the gap."""
     emb = HashingEmbedder(dim=256)
@@ -123,6 +135,17 @@ def test_hashing_embedder_texts() -> None:
     assert top["ref_rows"] == 12 and top["train_rows"] == 0
     assert set(top["keywords"][:3]) <= {"court", "lawyer", "verdict"}
     assert set(rep.farthest["ref_row_id"].head(12)) == set(range(15, 27))
+
+
+def test_no_topics_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import topics as topics_mod
+
+    monkeypatch.setattr(topics_mod, "_hdbscan", lambda v, m, s: np.full(len(v), -1))
+    x, t, _ = sample([20, 20, 0, 0, 0], seed=1)
+    rep = coverage_gap(x[:30], t[:30], np.arange(30), x[30:], t[30:], np.arange(10),
+                       topic_params=TopicParams(method="hdbscan", assign_noise=False))
+    assert rep.per_topic.empty and rep.under().empty and rep.over().empty
+    assert len(rep.farthest) == 10 and (rep.farthest["topic_id"] == -1).all()
 
 
 def test_bad_inputs() -> None:

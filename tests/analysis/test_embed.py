@@ -81,6 +81,21 @@ def test_embed_rows_shape_unit_norm_and_determinism(tmp_path: Path) -> None:
     assert not (tmp_path / "a" / "embeddings" / "hashing@both.partial").exists()  # pieces cleaned up
 
 
+def test_chunks_are_cut_longest_first_but_the_result_is_in_row_order(tmp_path: Path) -> None:
+    texts = ["a", "a much longer text than the others here", "mid length", "b", "another fairly long one"]
+    rows = synthetic_rows(5).assign(prompt=texts)
+    calls: list[list[str]] = []
+
+    class Recording(HashingEmbedder):
+        def __call__(self, batch: Sequence[str]) -> np.ndarray:
+            calls.append(list(batch))
+            return super().__call__(batch)
+
+    out = embed_rows(tmp_path, rows, Recording(dim=16), scope="prompt", chunk_size=2)
+    assert calls == [[texts[1], texts[4]], [texts[2], texts[0]], [texts[3]]]  # stable: "a" before "b"
+    assert np.array_equal(out, HashingEmbedder(dim=16)(texts))
+
+
 def test_scopes_are_cached_separately(tmp_path: Path) -> None:
     rows = synthetic_rows(50)
     p = embed_rows(tmp_path, rows, HashingEmbedder(dim=32), scope="prompt")
