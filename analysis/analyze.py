@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.embed import DEFAULT_MODEL, Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings
+from analysis.embed import Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings, model_name
 from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import LoadOptions, load
 from analysis.knn import KnnIndex, workspace_index
@@ -98,8 +98,8 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
     """Embed → kNN index → 2-D projection → topics for one scope; each step cached in the workspace."""
     steps: list[Step] = []
     rows = ws.dataset.rows
-    model = embedder.name if embedder is not None else (DEFAULT_MODEL if opts.model_path is None else None)
-    vectors = cached_vectors(ws, model, opts.scope) if model else None
+    model = embedder.name if embedder is not None else model_name(opts.model_path)
+    vectors = cached_vectors(ws, model, opts.scope)
     if vectors is None:
         if not opts.embed:
             raise ValueError(f"no {opts.scope} embeddings in {ws.dir} yet: run with --embed")
@@ -109,7 +109,6 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
                          lambda: embed_rows(ws.dir, rows, embedder, scope=opts.scope, progress=progress),
                          rows=len(rows))
         model = embedder.name
-    assert model is not None
     index = _timed(steps, f"knn_index:{opts.scope}", lambda: workspace_index(ws.dir, model, opts.scope, vectors))
     projection = _timed(steps, f"projection:{opts.scope}", lambda: workspace_projection(
         ws.dir, model, opts.scope, vectors, rows["row_id"].to_numpy(), opts.projection, progress=progress))

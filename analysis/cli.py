@@ -118,7 +118,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     import time as _time
 
     from analysis.analyze import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
-    from analysis.embed import DEFAULT_MODEL, load_embedder
+    from analysis.embed import load_embedder, model_name
     from analysis.project import ProjectionParams
     from analysis.topics import TopicParams
     from analysis.workspace import Workspace
@@ -131,8 +131,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     opts = AnalyzeOptions(embed=args.embed, scope=args.scope, model_path=args.model,
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
                           projection=ProjectionParams(seed=args.seed))
-    model = DEFAULT_MODEL if args.model is None else None
-    have = model is not None and cached_vectors(ws, model, args.scope) is not None
+    have = cached_vectors(ws, model_name(args.model), args.scope) is not None
     if not (args.embed or have or args.reference):
         doc["note"] = "workspace built; add --embed to compute embeddings, the map and topics"
         return doc

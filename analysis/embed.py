@@ -77,10 +77,18 @@ def load_embedder(path: str | Path | None = None, *, batch_size: int = 64, devic
     from sentence_transformers import SentenceTransformer  # after the check: the import alone takes seconds
 
     model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
-    name = DEFAULT_MODEL if path is None or _is_default(model_path) else _slug(model_path)
+    name = model_name(path)
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = int(get_dim() or 0)
     return SentenceTransformerEmbedder(model_path, name, dim, batch_size, model)
+
+
+def model_name(path: str | Path | None) -> str:
+    """The cache name of a model folder, known without loading it (so a cached map opens with no model)."""
+    if path is None:
+        return DEFAULT_MODEL
+    model_path = Path(path).expanduser()
+    return DEFAULT_MODEL if _is_default(model_path) else _slug(model_path)
 
 
 def _is_default(path: Path) -> bool:

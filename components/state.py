@@ -38,6 +38,7 @@ class Session:
     current_row: int | None = None
     chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
     reference: str | None = None  # a reference file measured on the Topics page, drawn on the Map
+    model_path: str | None = None  # a local sentence-transformers folder; None = the packaged MiniLM
     user: str = ""
 
 
@@ -137,22 +138,23 @@ def get_embedder(model_path: str | None = None):  # noqa: ANN201 - analysis.embe
 
 
 @st.cache_resource(show_spinner=False)
-def _analyses() -> dict[tuple[str, str, str], object]:
-    """Process-wide (workspace dir, fingerprint, scope) -> Analysis; only finished analyses are stored."""
+def _analyses() -> dict[tuple[str, str, str, str], object]:
+    """Process-wide (workspace dir, fingerprint, model, scope) -> Analysis; only finished ones are stored."""
     return {}
 
 
-def get_analysis(ws: Workspace, scope: str, *, compute: bool = False):  # noqa: ANN201 - analysis.analyze.Analysis
-    """The Map's data for a scope: from the cache, from the workspace on disk, or (compute=True) computed now
-    with a progress bar. None when embeddings are missing and compute is False."""
+def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, compute: bool = False):  # noqa: ANN201
+    """The Map's data (analysis.analyze.Analysis) for a scope: from the cache, from the workspace on disk, or
+    (compute=True) computed now with a progress bar. None when embeddings are missing and compute is False."""
     from analysis.analyze import AnalyzeOptions, cached_vectors, run_analysis
-    from analysis.embed import DEFAULT_MODEL
+    from analysis.embed import model_name
 
-    key = (str(ws.dir), ws.fingerprint, scope)
+    model = model_name(model_path)
+    key = (str(ws.dir), ws.fingerprint, model, scope)
     cache = _analyses()
     if key in cache:
         return cache[key]
-    if not compute and cached_vectors(ws, DEFAULT_MODEL, scope) is None:
+    if not compute and cached_vectors(ws, model, scope) is None:
         return None
     bar = st.progress(0.0, text="Preparing the map …")
 
@@ -160,9 +162,10 @@ def get_analysis(ws: Workspace, scope: str, *, compute: bool = False):  # noqa: 
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
     try:
-        embedder = get_embedder() if compute else None
+        embedder = get_embedder(model_path) if compute else None
         with st.spinner("Embedding, indexing, projecting and clustering …"):
-            analysis, _ = run_analysis(ws, AnalyzeOptions(scope=scope), embedder=embedder, progress=progress)
+            analysis, _ = run_analysis(ws, AnalyzeOptions(scope=scope, model_path=model_path), embedder=embedder,
+                                       progress=progress)
     finally:
         bar.empty()
     cache[key] = analysis

@@ -3,6 +3,8 @@ region; click a point to read it with its nearest neighbours; search by meaning.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -25,14 +27,24 @@ st.title("Map")
 
 c1, c2 = st.columns([1, 2])
 scope = c1.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="map_scope", format_func=SCOPE_LABELS.get)
-analysis = get_analysis(ws, scope)
+with st.expander("Embedding model"):
+    folder = st.text_input("A local sentence-transformers folder (empty: the packaged all-MiniLM-L6-v2)",
+                           value=session.model_path or "", key="map_model_path").strip()
+    if (folder or None) != session.model_path:
+        if folder and not (Path(folder).expanduser() / "modules.json").exists() \
+                and not (Path(folder).expanduser() / "config.json").exists():
+            st.error(f"{folder} is not a sentence-transformers model folder (no modules.json / config.json).")
+        else:
+            session.model_path = folder or None
+model_label = Path(session.model_path).name if session.model_path else "all-MiniLM-L6-v2"
+analysis = get_analysis(ws, scope, model_path=session.model_path)
 if analysis is None:
     n = len(df)
-    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with all-MiniLM-L6-v2: about "
+    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with {model_label}: about "
             f"{max(n / 57, 1):,.0f} s on 2 CPU cores, computed once and kept in the workspace (a stopped run "
             "resumes where it left off). `sift analyze PATH --embed` does the same from the command line.")
     if st.button("Compute embeddings, map and topics", type="primary", key="map_compute"):
-        get_analysis(ws, scope, compute=True)
+        get_analysis(ws, scope, model_path=session.model_path, compute=True)
         st.rerun()
     store.close()
     st.stop()
@@ -59,7 +71,7 @@ reference_xy = None
 if session.reference and st.checkbox(f"Show the reference set ({session.reference.rsplit('/', 1)[-1]})", value=True,
                                      key="map_show_ref"):
     try:
-        ref = embed_reference(ws, session.reference, get_embedder(), scope)
+        ref = embed_reference(ws, session.reference, get_embedder(session.model_path), scope)
         reference_xy = reference_positions(analysis, ref)
     except (LoadError, ValueError) as exc:
         st.error(f"Reference: {exc}")
@@ -91,7 +103,7 @@ if chosen:
 st.divider()
 q = st.text_input("Search by meaning", key="map_query", placeholder="e.g. how do I keep basil alive indoors")
 if q.strip():
-    qvec = get_embedder()([q])
+    qvec = get_embedder(session.model_path)([q])
     hits = semantic_search(analysis.index, qvec[0], 10)
     rows_hit = df.iloc[[p for p, _ in hits]]
     st.dataframe(pd.DataFrame({"row": rows_hit["row_id"].to_numpy(), "similarity": [round(s, 3) for _, s in hits],

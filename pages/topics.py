@@ -23,7 +23,7 @@ session, ws, store = require_workspace()
 df = frame(ws)
 st.title("Topics")
 scope = st.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="topics_scope", format_func=SCOPE_LABELS.get)
-analysis = get_analysis(ws, scope)
+analysis = get_analysis(ws, scope, model_path=session.model_path)
 if analysis is None:
     st.info("Topics need embeddings: compute them on the Map page (or `sift analyze PATH --embed`).")
     st.page_link("pages/map.py", label="Open the Map", icon=":material/scatter_plot:")
@@ -89,7 +89,7 @@ if upload is not None:
 if st.button("Measure coverage", type="primary", key="topics_cov_go", disabled=not ref_path):
     bar = st.progress(0.0, text="Embedding the reference …")
     try:
-        ref = embed_reference(ws, ref_path, get_embedder(), scope,
+        ref = embed_reference(ws, ref_path, get_embedder(session.model_path), scope,
                               progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg))
         with st.spinner("Clustering training and reference rows together …"):
             report = run_coverage(ws, analysis, ref)

@@ -316,3 +316,23 @@ def test_truthfulqa_embeddings(truthfulqa) -> None:
     np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
     cached = load_embeddings(truthfulqa["ws"], DEFAULT_MODEL, "prompt", truthfulqa["rows"]["row_id"].to_numpy())
     assert cached is not None and np.array_equal(cached, vecs)
+
+
+@pytest.mark.slow
+def test_another_local_model_folder_gets_its_own_cache(tmp_path: Path) -> None:
+    """Any local sentence-transformers folder can be chosen; its embeddings are cached under its own name."""
+    import shutil
+
+    from analysis.embed import default_model_path, load_embedder, model_name
+
+    folder = tmp_path / "my-minilm"
+    shutil.copytree(default_model_path(), folder)
+    assert model_name(None) == "all-MiniLM-L6-v2" == model_name(default_model_path())
+    name = model_name(folder)
+    assert name.startswith("my-minilm-") and name != "all-MiniLM-L6-v2"
+    emb = load_embedder(folder)
+    assert emb.name == name and emb.dim == 384
+    rows = pd.DataFrame({"row_id": [0, 1], "prompt": ["a", "b"], "response": ["c", "d"],
+                         "messages": [[], []]})
+    vecs = embed_rows(tmp_path / "ws", rows, emb, scope="prompt")
+    assert (tmp_path / "ws" / "embeddings" / f"{name}@prompt.npy").exists() and vecs.shape == (2, 384)
