@@ -132,8 +132,18 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
                           projection=ProjectionParams(seed=args.seed))
     have = cached_vectors(ws, model_name(args.model), args.scope) is not None
+    if args.checks:
+        from analysis.checks import REGISTRY, run_checks
+
+        names = sorted(REGISTRY) if args.checks.strip() == "all" else [n.strip() for n in args.checks.split(",")
+                                                                         if n.strip()]
+        results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=_check_params(args.check_param),
+                             progress=StderrProgress(show))
+        steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
+        doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
     if not (args.embed or have or args.reference):
-        doc["note"] = "workspace built; add --embed to compute embeddings, the map and topics"
+        if not args.checks:
+            doc["note"] = "workspace built; add --embed for embeddings, the map and topics, --checks all for findings"
         return doc
     embedder = load_embedder(args.model) if (args.embed or args.reference) else None
     analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
@@ -151,12 +161,60 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     return doc
 
 
+def _check_params(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+    """`--check-param exact_duplicate.scope=prompt` (repeatable) -> {"exact_duplicate": {"scope": "prompt"}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        check, dot, key = name.partition(".")
+        if not (sep and dot and check and key):
+            raise ValueError(f"bad --check-param {pair!r}: expected CHECK.PARAM=VALUE")
+        out.setdefault(check.strip(), {})[key.strip()] = _scalar(value.strip())
+    return out
+
+
+def _scalar(text: str) -> Any:
+    """CLI values: JSON when it parses (numbers, true/false, lists), else the plain string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def cmd_findings(args: argparse.Namespace) -> dict[str, Any]:
+    from analysis.checks import latest_results
+
+    ws = _open_workspace(args.workspace_or_path, args)
+    latest = latest_results(ws.dir)
+    if not latest:
+        raise LoadError(f"no findings in {ws.dir} yet: run `sift analyze PATH --checks all` first")
+    checks = [{"name": name, "rows_flagged": int(info["summary"].get("rows_flagged", 0)),
+               "share_flagged": float(info["summary"].get("share_flagged", 0.0)),
+               "groups": int(info["summary"].get("groups", 0)),
+               "rows_removable": int(info["summary"].get("rows_removable", 0)), "params": info["params"],
+               "reasons": info["summary"].get("reasons", {}), "per_row": info["path"]}
+              for name, info in latest.items()]
+    return {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "checks": checks}
+
+
+def _print_findings(doc: dict[str, Any]) -> None:
+    print(f"findings in {doc['workspace']} ({doc['rows']:,} rows)")
+    for c in doc["checks"]:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(c["reasons"].items(), key=lambda kv: -kv[1])[:4])
+        groups = f", {c['groups']:,} groups, {c['rows_removable']:,} removable" if c["groups"] else ""
+        print(f"  {c['name']:<20} {c['rows_flagged']:>8,} rows ({c['share_flagged']:.1%}){groups}"
+              + (f"  [{reasons}]" if reasons else ""))
+
+
 def _print_analyze(doc: dict[str, Any]) -> None:
     print(f"workspace {doc['workspace']}: {doc['rows']:,} rows")
     for s in doc["steps"]:
         print(f"  {s['name']}: {s['seconds']:.1f}s")
     if "note" in doc:
         print(f"  {doc['note']}")
+    if "checks" in doc:
+        print("  checks: " + ", ".join(f"{n} {k:,} flagged" for n, k in doc["checks"].items())
+              + f" (sift findings {doc['workspace']})")
     if "topics" in doc:
         print(f"  {doc['topics']} topics (sift topics {doc['workspace']})")
     if "coverage" in doc:
@@ -226,9 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topics-method", choices=["kmeans", "hdbscan", "agglomerative"], default="kmeans")
     p.add_argument("--k", type=int, help="number of topics for kmeans/agglomerative (default: chosen from the size)")
     p.add_argument("--seed", type=int, default=42, help="seed for a reproducible map and topics (default 42)")
+    p.add_argument("--checks", metavar="all|NAME,...", help="run data-quality / duplicate checks (see sift findings)")
+    p.add_argument("--check-param", action="append", metavar="CHECK.PARAM=VALUE",
+                   help="a check parameter, e.g. exact_duplicate.scope=prompt (repeatable)")
     _add_load_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(func=cmd_analyze, printer=_print_analyze)
+
+    p = sub.add_parser("findings", help="what the checks found (run them with sift analyze --checks)",
+                       description="Summarise the latest result of every check run on WORKSPACE: rows flagged, "
+                                   "groups, rows removable, parameters and reason codes.")
+    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
+    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
+    _add_load_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=cmd_findings, printer=_print_findings)
 
     p = sub.add_parser("topics", help="the topic clusters of an analysed workspace",
                        description="List topics (id, label, size, example rows) of WORKSPACE; the per-row table is "

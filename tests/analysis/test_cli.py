@@ -237,3 +237,36 @@ def test_info_on_a_workspace_describes_its_dataset(tmp_path: Path, capsys: pytes
     doc = _one_json(out)
     assert (code, doc["kind"], doc["rows"], doc["format"]) == (0, "sft", 5, "jsonl")
     assert doc["fingerprint"] == ws.fingerprint
+
+
+def test_analyze_checks_then_findings_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The §10 path: `sift analyze PATH --workspace DIR --checks ...` then `sift findings DIR --json`."""
+    from analysis.checks import REGISTRY
+
+    if not REGISTRY:
+        pytest.skip("no checks registered")
+    sample = str(Path(__file__).resolve().parents[2] / "sample_data" / "*.jsonl")
+    ws = tmp_path / "ws"
+    code, out, err = _run(capsys, "analyze", sample, "--workspace", str(ws), "--checks", "all", "--json")
+    assert code == 0, err
+    doc = _one_json(out)
+    assert doc["workspace"] == str(ws) and doc["rows"] == 1050
+    assert {s["name"] for s in doc["steps"]} >= {"load"} | {f"check:{n}" for n in REGISTRY}
+    code, out, _ = _run(capsys, "findings", str(ws), "--json")
+    assert code == 0
+    found = {c["name"]: c for c in _one_json(out)["checks"]}
+    assert set(found) == set(REGISTRY)
+    for c in found.values():
+        assert {"name", "rows_flagged", "groups", "rows_removable", "params", "reasons"} <= set(c)
+        assert sum(c["reasons"].values()) == c["rows_flagged"]
+    code, _, err = _run(capsys, "analyze", sample, "--workspace", str(ws), "--checks", "nope")
+    assert code == 2 and "unknown check(s) nope" in err
+    code, _, err = _run(capsys, "findings", str(tmp_path / "empty_ws_path.jsonl"))
+    assert code == 2
+
+
+def test_findings_without_results_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _jsonl(tmp_path / "a.jsonl", ALPACA)
+    ws = Workspace.open(path, workspace=tmp_path / "ws")
+    code, _, err = _run(capsys, "findings", str(ws.dir))
+    assert code == 2 and "no findings" in _one_error_line(err, "sift findings: error:")

@@ -1,0 +1,236 @@
+"""The check framework (ARCHITECTURE.md §4): one module per check, one result shape, a registry by name.
+
+A check is a small class with a frozen parameter dataclass (documented defaults) and `run(ctx)`; it
+returns a `CheckResult` with per-row score / is_issue / reason / group_id, so the Findings page, the
+Browse filters and the CLI render any check generically. Shared inputs (scope texts, the canonical rows)
+come through a `CheckContext` and are computed once per run. Results are cached in the workspace under
+`results/<check>@<params-hash>.parquet`, so changing one parameter re-runs one check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from analysis.fsutil import atomic_path, atomic_write_text
+
+log = logging.getLogger(__name__)
+RESULTS_DIR = "results"
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What every check returns; arrays are aligned with the dataset's row order."""
+
+    name: str
+    score: np.ndarray  # float in [0, 1], higher = more severe
+    is_issue: np.ndarray  # bool
+    reason: np.ndarray  # str: a stable reason code, "" when no issue
+    group_id: np.ndarray  # int, -1 = no group
+    keep: np.ndarray | None  # bool for group checks: the member kept by the keep-rule
+    summary: dict[str, Any]
+    params: dict[str, Any]
+
+    @property
+    def rows_flagged(self) -> int:
+        return int(self.is_issue.sum())
+
+    def reasons(self) -> dict[str, int]:
+        codes, counts = np.unique(self.reason[self.is_issue], return_counts=True)
+        return {str(c): int(n) for c, n in zip(codes, counts, strict=True)}
+
+    def removable(self) -> np.ndarray:
+        """Rows a "drop all flagged" decision removes: flagged rows minus each group's kept member."""
+        if self.keep is None:
+            return self.is_issue.copy()
+        return self.is_issue & ~self.keep
+
+    def to_frame(self, row_ids: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({"row_id": np.asarray(row_ids, dtype=np.int64), "score": self.score.astype(np.float32),
+                             "is_issue": self.is_issue.astype(bool), "reason": self.reason.astype(str),
+                             "group_id": self.group_id.astype(np.int64),
+                             "keep": (self.keep if self.keep is not None else np.zeros(len(self.score), bool))})
+
+
+def make_result(name: str, n: int, params: dict[str, Any], *, score: np.ndarray | None = None,
+                is_issue: np.ndarray | None = None, reason: Iterable[str] | None = None,
+                group_id: np.ndarray | None = None, keep: np.ndarray | None = None,
+                summary: dict[str, Any] | None = None) -> CheckResult:
+    """Fill defaults and derive the common summary numbers, so checks only state what they found."""
+    reason_arr = np.asarray(list(reason) if reason is not None else [""] * n, dtype=object)
+    issue = np.asarray(is_issue, dtype=bool) if is_issue is not None else reason_arr != ""
+    score_arr = np.clip(np.asarray(score, dtype=np.float64), 0, 1) if score is not None else issue.astype(float)
+    groups = np.asarray(group_id, dtype=np.int64) if group_id is not None else np.full(n, -1, dtype=np.int64)
+    if not (len(reason_arr) == len(issue) == len(score_arr) == len(groups) == n):
+        raise ValueError(f"check {name}: per-row arrays must all have {n} entries")
+    result = CheckResult(name, score_arr, issue, reason_arr, groups, keep, {}, params)
+    base = {"rows_flagged": result.rows_flagged, "share_flagged": result.rows_flagged / n if n else 0.0,
+            "reasons": result.reasons(), "groups": int(len(np.unique(groups[groups >= 0]))),
+            "rows_removable": int(result.removable().sum())}
+    return CheckResult(name, score_arr, issue, reason_arr, groups, keep, {**base, **(summary or {})}, params)
+
+
+@dataclass
+class CheckContext:
+    """Inputs shared by every check of a run, computed at most once."""
+
+    rows: pd.DataFrame
+    ws_dir: Path | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @cached_property
+    def prompts(self) -> list[str]:
+        return self.rows["prompt"].fillna("").astype(str).tolist()
+
+    @cached_property
+    def responses(self) -> list[str]:
+        return self.rows["response"].fillna("").astype(str).tolist()
+
+    @cached_property
+    def messages(self) -> list[list[dict[str, Any]]]:
+        return [list(m) if m is not None else [] for m in self.rows["messages"]]
+
+    def texts(self, scope: str) -> list[str]:
+        """prompt / response / both (the turns' contents) / record (the whole source record)."""
+        if scope == "prompt":
+            return self.prompts
+        if scope == "response":
+            return self.responses
+        if scope == "both":
+            return ["\n".join(str(t.get("content") or "") for t in m) for m in self.messages]
+        if scope == "record":
+            return self.rows["source"].astype(str).tolist()
+        raise ValueError(f"unknown scope {scope!r}; expected prompt, response, both or record")
+
+
+class Check:
+    """Base class: subclasses set `name`, `Params` (a frozen dataclass) and implement `run`."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    Params: ClassVar[type] = object
+
+    def __init__(self, params: Any | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    def run(self, ctx: CheckContext) -> CheckResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def params_dict(self) -> dict[str, Any]:
+        return asdict(self.params) if hasattr(self.params, "__dataclass_fields__") else {}
+
+    def result(self, ctx: CheckContext, **kwargs: Any) -> CheckResult:
+        return make_result(self.name, len(ctx), self.params_dict(), **kwargs)
+
+
+REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    """Class decorator: make a check available by its stable name."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise ValueError(f"two checks are named {cls.name!r}")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def params_from(cls: type[Check], values: dict[str, Any] | None) -> Any:
+    """Build a check's Params from a dict, rejecting unknown names with a clear message."""
+    values = values or {}
+    known = {f.name for f in fields(cls.Params)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"check {cls.name}: unknown parameter(s) {', '.join(unknown)}; "
+                         f"parameters are {', '.join(sorted(known))}")
+    return cls.Params(**values)
+
+
+def params_key(params: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def result_path(ws_dir: Path, name: str, params: dict[str, Any]) -> Path:
+    return Path(ws_dir) / RESULTS_DIR / f"{name}@{params_key(params)}.parquet"
+
+
+def save_result(ws_dir: Path, result: CheckResult, row_ids: np.ndarray) -> Path:
+    path = result_path(ws_dir, result.name, result.params)
+    with atomic_path(path) as tmp:
+        result.to_frame(row_ids).to_parquet(tmp)
+    atomic_write_text(path.with_suffix(".json"), json.dumps({"name": result.name, "params": result.params,
+                                                             "summary": result.summary}, default=str))
+    return path
+
+
+def load_result(ws_dir: Path, name: str, params: dict[str, Any], row_ids: np.ndarray) -> CheckResult | None:
+    """A cached result for exactly these parameters and rows, or None."""
+    path = result_path(ws_dir, name, params)
+    meta = path.with_suffix(".json")
+    if not path.exists() or not meta.exists():
+        return None
+    frame = pd.read_parquet(path)
+    if len(frame) != len(row_ids) or not np.array_equal(frame["row_id"].to_numpy(), np.asarray(row_ids)):
+        return None
+    info = json.loads(meta.read_text())
+    keep = frame["keep"].to_numpy(bool) if frame["group_id"].ge(0).any() else None
+    return CheckResult(name, frame["score"].to_numpy(np.float64), frame["is_issue"].to_numpy(bool),
+                       frame["reason"].to_numpy(object), frame["group_id"].to_numpy(np.int64), keep,
+                       info["summary"], info["params"])
+
+
+def latest_results(ws_dir: Path) -> dict[str, dict[str, Any]]:
+    """name -> {"params", "summary", "path"} of the most recently written result of each check."""
+    out: dict[str, tuple[float, dict[str, Any]]] = {}
+    for meta in (Path(ws_dir) / RESULTS_DIR).glob("*.json"):
+        info = json.loads(meta.read_text())
+        mtime = meta.stat().st_mtime
+        if info["name"] not in out or mtime > out[info["name"]][0]:
+            out[info["name"]] = (mtime, {**info, "path": str(meta.with_suffix(".parquet"))})
+    return {k: v for k, (_, v) in sorted(out.items())}
+
+
+def run_checks(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | None = None,
+               params: dict[str, dict[str, Any]] | None = None, ctx: CheckContext | None = None,
+               progress: Progress | None = None) -> dict[str, CheckResult]:
+    """Run (or read from the cache) each named check; unknown names raise ValueError listing the known ones."""
+    names = list(names)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)}; available: {', '.join(sorted(REGISTRY))}")
+    ctx = ctx or CheckContext(rows, ws_dir)
+    row_ids = rows["row_id"].to_numpy(dtype=np.int64)
+    out: dict[str, CheckResult] = {}
+    for i, name in enumerate(names):
+        cls = REGISTRY[name]
+        check = cls(params_from(cls, (params or {}).get(name)))
+        cached = load_result(ws_dir, name, check.params_dict(), row_ids) if ws_dir is not None else None
+        if progress:
+            progress(f"check {name}{' (cached)' if cached else ''}", i / max(len(names), 1))
+        if cached is not None:
+            out[name] = cached
+            continue
+        t = time.perf_counter()
+        result = check.run(ctx)
+        result.summary["seconds"] = round(time.perf_counter() - t, 3)
+        if ws_dir is not None:
+            save_result(ws_dir, result, row_ids)
+        out[name] = result
+    if progress:
+        progress("checks done", 1.0)
+    return out

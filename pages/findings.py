@@ -1,0 +1,134 @@
+"""Findings page: run the registered checks, one line per check, drill into one, act on what it found."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis.browse import preview_column
+from analysis.checks import REGISTRY, latest_results, load_result, run_checks
+from components.actions import show_pending_toast
+from components.charts import histogram
+from components.context import require_workspace
+from components.example_view import render_example
+from components.state import frame
+
+session, ws, store = require_workspace()
+df = frame(ws)
+show_pending_toast()
+st.title("Findings")
+row_ids = df["row_id"].to_numpy(dtype=np.int64)
+
+with st.expander("Run checks", expanded=not latest_results(ws.dir)):
+    chosen = st.multiselect("Checks", sorted(REGISTRY), default=sorted(REGISTRY), key="findings_checks")
+    params: dict[str, dict] = {}
+    for name in chosen:
+        cls = REGISTRY[name]
+        defaults = cls.Params()
+        with st.popover(f"{name} parameters"):
+            st.caption(cls.description or (cls.__doc__ or "").strip().split("\n")[0])
+            values = {}
+            for f in fields(cls.Params):
+                default = getattr(defaults, f.name)
+                key = f"findings_p_{name}_{f.name}"
+                if isinstance(default, bool):
+                    values[f.name] = st.checkbox(f.name, value=default, key=key)
+                elif isinstance(default, int):
+                    values[f.name] = int(st.number_input(f.name, value=default, step=1, key=key))
+                elif isinstance(default, float):
+                    values[f.name] = float(st.number_input(f.name, value=default, key=key, format="%.3f"))
+                elif isinstance(default, str):
+                    values[f.name] = st.text_input(f.name, value=default, key=key)
+            params[name] = {k: v for k, v in values.items() if v != getattr(defaults, k)}
+    if st.button("Run checks", type="primary", key="findings_run", disabled=not chosen):
+        bar = st.progress(0.0, text="Running checks …")
+        try:
+            run_checks(ws.dataset.rows, chosen, ws_dir=ws.dir, params=params,
+                       progress=lambda m, f: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        except ValueError as exc:
+            st.error(str(exc))
+        finally:
+            bar.empty()
+
+latest = latest_results(ws.dir)
+if not latest:
+    st.info("No checks have run on this dataset yet: choose checks above and press Run checks "
+            "(or `sift analyze PATH --checks all`).")
+    store.close()
+    st.stop()
+
+summary = pd.DataFrame([{"check": name, "rows flagged": info["summary"].get("rows_flagged", 0),
+                         "share": info["summary"].get("share_flagged", 0.0),
+                         "groups": info["summary"].get("groups", 0),
+                         "removable": info["summary"].get("rows_removable", 0),
+                         "top reasons": ", ".join(f"{k} ({v})" for k, v in sorted(
+                             info["summary"].get("reasons", {}).items(), key=lambda kv: -kv[1])[:3])}
+                        for name, info in latest.items()])
+st.dataframe(summary, hide_index=True, key="findings_summary",
+             column_config={"share": st.column_config.ProgressColumn(format="percent")})
+
+name = st.selectbox("Drill into", list(latest), key="findings_pick")
+result = load_result(ws.dir, name, latest[name]["params"], row_ids)
+if result is None:
+    st.warning("This result was computed for another version of the rows; run the check again.")
+    store.close()
+    st.stop()
+st.caption(f"parameters: {latest[name]['params']}")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(histogram(result.score, title=f"{name}: score", x_label="score", integer=False, log_y=True),
+                    key="findings_hist")
+with right:
+    reasons = result.reasons()
+    st.dataframe(pd.DataFrame({"reason": list(reasons), "rows": list(reasons.values())}), hide_index=True,
+                 key="findings_reasons")
+
+flagged = np.flatnonzero(result.is_issue)
+codes = sorted(reasons)
+pick = st.multiselect("Reasons", codes, default=codes, key=f"findings_codes_{name}") if len(codes) > 1 else codes
+mask = result.is_issue & np.isin(result.reason.astype(str), pick)
+sel = df[mask]
+st.markdown(f"**{int(mask.sum()):,}** rows flagged by `{name}`" + (f" ({', '.join(pick)})" if pick else ""))
+table = pd.DataFrame({"row": sel["row_id"].to_numpy(), "reason": result.reason[mask].astype(str),
+                      "score": np.round(result.score[mask], 3), "group": result.group_id[mask],
+                      "question": preview_column(sel["last_user"], 100).to_numpy(),
+                      "response": preview_column(sel["response"], 100).to_numpy()})
+st.dataframe(table.head(1000), hide_index=True, key="findings_rows", height=min(38 + 35 * max(len(table), 1), 380))
+if len(table) > 1000:
+    st.caption(f"showing the first 1,000 of {len(table):,}")
+
+removable = result.removable() & mask
+c1, c2 = st.columns(2)
+if c1.button(f"Flag these {int(mask.sum()):,} rows", key="findings_flag", disabled=not mask.any()):
+    for code in sorted(set(result.reason[mask].astype(str))):
+        ids = df.loc[mask & (result.reason.astype(str) == code), "row_id"].astype(int).tolist()
+        store.flag(ids, reason=f"{name}: {code}")
+    st.session_state["sift_toast"] = f"Flagged {int(mask.sum()):,} rows"
+    st.rerun()
+label = "removable (all but each group's kept member)" if result.keep is not None else "flagged"
+if c2.button(f"Drop the {int(removable.sum()):,} {label} rows", key="findings_drop", type="primary",
+             disabled=not removable.any()):
+    codes_in = sorted(set(result.reason[removable].astype(str)))
+    if len(codes_in) <= 50:
+        for code in codes_in:
+            ids = df.loc[removable & (result.reason.astype(str) == code), "row_id"].astype(int).tolist()
+            store.drop(ids, reason=f"{name}: {code}")
+    else:
+        store.drop(df.loc[removable, "row_id"].astype(int).tolist(),
+                   reason=f"{name} ({len(codes_in):,} reasons; per-row reasons in results/{name}@…parquet)")
+    st.session_state["sift_toast"] = f"Dropped {int(removable.sum()):,} rows"
+    st.rerun()
+
+st.divider()
+open_id = st.number_input("Open row id", min_value=int(row_ids.min()), max_value=int(row_ids.max()), step=1,
+                          value=int(sel["row_id"].iloc[0]) if len(sel) else None, key=f"findings_row_{name}")
+if open_id is not None:
+    hit = df.index[df["row_id"] == int(open_id)]
+    if len(hit):
+        pos = int(df.index.get_loc(hit[0]))
+        st.caption(f"{name}: reason `{result.reason[pos] or '—'}`, score {result.score[pos]:.3f}")
+        render_example(df.loc[hit[0]], store, key="findings_ex")
+store.close()
