@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from analysis.browse import LENGTH_FIELDS, SCOPES, STATUSES, BrowseQuery, QueryError, filter_mask
+from analysis.checks import latest_results, load_result
 from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
 from components.example_view import render_example
@@ -52,6 +53,15 @@ if chart:
         chart_rows = tuple(int(r) for r in chart["row_ids"])
     else:
         ranges = ((chart["column"], float(chart["lo"]), float(chart["hi"])),)
+
+findings = latest_results(ws.dir)
+if findings:
+    finding = st.selectbox("Flagged by check", ["—"] + list(findings), key="browse_finding")
+    if finding != "—":
+        res = load_result(ws.dir, finding, findings[finding]["params"], df["row_id"].to_numpy())
+        if res is not None:
+            hit_ids = tuple(int(r) for r in df.loc[res.is_issue, "row_id"])
+            chart_rows = hit_ids if chart_rows is None else tuple(sorted(set(chart_rows) & set(hit_ids)))
 
 query = BrowseQuery(text=text, regex=regex, case_sensitive=case, scope=scope, kinds=tuple(kinds),
                     length_field=length_field, min_length=min_len, max_length=max_len, status=status, tag=tag,

@@ -11,6 +11,7 @@ import streamlit as st
 
 from analysis.analyze import embed_reference, reference_positions
 from analysis.browse import preview_column
+from analysis.checks import latest_results, load_result
 from analysis.embed import SCOPES
 from analysis.io import LoadError
 from analysis.knn import neighbours, semantic_search
@@ -52,7 +53,9 @@ if analysis is None:
 cur = curation_view(store)
 labels = dict(zip(analysis.topics.topics["id"], analysis.topics.topics["label"], strict=True))
 proj = analysis.projection.set_index("row_id").reindex(df["row_id"]).reset_index()
-colour_options = ["topic", "kind", "source file", "status", "response length", "turns"]
+findings = latest_results(ws.dir)
+colour_options = ["topic", "kind", "source file", "status", "response length", "turns"] + \
+    [f"check: {name}" for name in findings]
 colour_by = c2.radio("Colour by", colour_options, horizontal=True, key="map_colour")
 topic_names = pd.Series([f"{t}: {labels.get(t, 'unassigned')}" for t in analysis.topics.topic_id])
 ids = df["row_id"].astype(int)
@@ -62,6 +65,13 @@ colours = {"topic": (topic_names, True), "kind": (df["kind"].astype(str).reset_i
            "status": (pd.Series(status), True),
            "response length": (df["response_chars"].reset_index(drop=True), False),
            "turns": (df["turns"].reset_index(drop=True), False)}
+for name, info in findings.items():
+    res = load_result(ws.dir, name, info["params"], df["row_id"].to_numpy())
+    if res is not None:
+        codes = np.where(res.is_issue, res.reason.astype(str), "no issue")
+        colours[f"check: {name}"] = (pd.Series([c.split(":")[0] for c in codes]), True)
+if colour_by not in colours:
+    colour_by = "topic"
 colour, categorical = colours[colour_by]
 hover = preview_column(df["last_user"].where(df["last_user"].fillna("") != "", df["response"]), 90).tolist()
 if len(df) > MAX_POINTS:
