@@ -85,7 +85,8 @@ TEMPLATE_TOKEN = re.compile(r"<\|[a-z_]{2,30}\|>|\[/?INST\]|<</?SYS>>|</?s>|<(?:
                             r"^[ \t]*###[ \t]*(?:Response|Instruction|Input|Assistant|Human)[ \t]*:", re.M | re.I)
 # A prompt that asks for markup makes tags and entities in the answer legitimate.
 MARKUP_PROMPT = re.compile(r"\b(?:html5?|xhtml|xml|svg|jsx|tsx|react|vue|angular|markup|web ?page|"
-                           r"website|css|dom|tags?|entit(?:y|ies)|browser)\b", re.I)
+                           r"website|css|dom|tags?|entit(?:y|ies)|browser|javascript|js|php)\b"
+                           r"|</?[a-z][a-z0-9]*[ >]", re.I)
 
 SEVERITY = {"template_token": 1.0, "unbalanced_fence": 0.8, "html_tag": 0.7, "html_entity": 0.6}
 
@@ -102,11 +103,11 @@ class FormattingCheck(Check):
     adds at training time. Code is legitimately full of `<`, `&` and tags, so fenced blocks and inline code
     spans are ignored, a tag glued to an identifier is a generic (`List<String>`), comparisons (`a < b`) and
     `#include <stdio.h>` never match the closed tag list, and when the user side of the row mentions HTML,
-    XML, web pages, React and the like (`MARKUP_PROMPT`), tags and entities are not flagged at all (template
-    tokens and fences still are). Threshold: any one hit flags the row (precision comes from the patterns,
-    not from counting); a row with several codes reports the most severe one (template_token >
-    unbalanced_fence > html_tag > html_entity) and `summary["codes"]` counts every code. Measured on
-    CodeAlpaca-2k: under 2 % of rows flagged, all genuine or markup-as-answer without an HTML prompt.
+    XML, web pages, React, JavaScript, PHP and the like, or itself contains a tag (`MARKUP_PROMPT`), tags
+    and entities are not flagged at all (template tokens and fences still are). Threshold: any one hit flags
+    the row (precision comes from the patterns, not from counting); a row with several codes reports the
+    most severe one (template_token > unbalanced_fence > html_tag > html_entity) and `summary["codes"]`
+    counts every code. Measured: 0 of CodeAlpaca-2k's 2,017 rows (acceptance bound 2 %), 0 of GSM8K.
     """
 
     name = "formatting"
@@ -124,6 +125,7 @@ class FormattingCheck(Check):
         score = np.zeros(n)
         codes_seen: Counter[str] = Counter()
         turn_of: dict[str, int] = {}
+        row_ids = ctx.rows["row_id"].to_numpy()
         messages = ctx.messages
         for i, turns in assistant_turns(ctx):
             codes: set[str] = set()
@@ -156,8 +158,8 @@ class FormattingCheck(Check):
                 reason[i] = most_severe(codes, SEVERITY)
                 score[i] = min(1.0, SEVERITY[reason[i]] + 0.1 * (len(codes) - 1))
                 codes_seen.update(codes)
-                turn_of[str(int(ctx.rows["row_id"].iat[i]))] = first_turn
-        detail = dict(list(turn_of.items())[:200])
+                if len(turn_of) < 200:
+                    turn_of[str(int(row_ids[i]))] = first_turn
         return self.result(ctx, score=score, reason=reason,
-                           summary={"codes": dict(codes_seen), "detail": {"first_turn_by_row_id": detail},
+                           summary={"codes": dict(codes_seen), "detail": {"first_turn_by_row_id": turn_of},
                                     "multi_code": "most severe code per row; all codes counted in `codes`"})

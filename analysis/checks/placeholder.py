@@ -15,7 +15,9 @@ DOUBLE_BRACE = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 # `{identifier}` of 3+ characters not part of `{{`/`${`/`#{`/`f"{`: `{x}` (set notation) and `{n}` are left alone.
 SINGLE_BRACE = re.compile(r"(?<![{$#%\w])\{([A-Za-z_][A-Za-z0-9_]{2,})\}(?!\})")
 # A line with any of these characters, or indented like code, is code or JSON/markup/maths, not prose.
-CODE_LINE = re.compile(r"[=;()\"'$%\\<>\[\]:]|^(?: {4}|\t)")
+CODE_LINE = re.compile(r"[=;()\"'$%\\<>\[\]:@]|^(?: {4}|\t)|^\s*(?:\*|//|#)")
+# Angle placeholders are judged with a narrower rule (`<>` and `:` are allowed: "Subject: <TITLE>").
+ANGLE_CODE_LINE = re.compile(r"[=;(){}\"'$\\]|^(?: {4}|\t)")
 INSERT_MARKER = re.compile(r"\[\s*(?:insert|your|enter|add|fill in|placeholder|todo|tbd)\b[^\]\n]{0,60}\](?!\()",
                            re.I)
 ANGLE = re.compile(r"(?<![\w<])<([A-Z][A-Z0-9_ ]{2,30}[A-Z0-9])>")
@@ -39,7 +41,8 @@ def find_placeholders(text: str) -> set[str]:
         return set()
     prose = strip_code(text)
     found: set[str] = set()
-    if "{{" in prose and DOUBLE_BRACE.search(prose):
+    # `{% ... %}` next to `{{ ... }}` is a Jinja/Django template being written, not a slot left unfilled.
+    if "{{" in prose and "{%" not in prose and DOUBLE_BRACE.search(prose):
         found.add("double_brace_var")
     if "{" in prose and not _looks_like_json(prose):
         for line in prose.split("\n"):
@@ -49,8 +52,11 @@ def find_placeholders(text: str) -> set[str]:
     if "[" in prose and INSERT_MARKER.search(prose):
         found.add("insert_marker")
     if "<" in prose:
-        for m in ANGLE.finditer(prose):
-            if not HTML_TAG.fullmatch(m.group(0)):  # `<HTML>`, `<BR>` are markup, the formatting check's job
+        for line in prose.split("\n"):
+            if "<" not in line or ANGLE_CODE_LINE.search(line):
+                continue
+            # `<HTML>`, `<BR>` are markup, the formatting check's job
+            if any(not HTML_TAG.fullmatch(m.group(0)) for m in ANGLE.finditer(line)):
                 found.add("angle_placeholder")
                 break
     if "orem" in prose and LOREM.search(prose):
@@ -69,7 +75,10 @@ class PlaceholderCheck(Check):
     use braces legitimately, so fenced blocks and inline code are ignored everywhere, and a single-brace
     `{identifier}` (3+ characters) only counts on a prose line: not when the whole response looks like
     JSON (starts with `{`/`[` and ends with `}`/`]`), and not on a line holding any of `= ; ( ) " ' $ % \\ < >
-    [ ] :` or indented like code (f-strings, format calls, LaTeX, dict literals). When the user side asks for
+    [ ] : @`, indented like code or starting like a comment (f-strings, format calls, LaTeX, dict literals,
+    JSDoc `@param {string}`). The same applies, more narrowly, to `<NAME>` (a `<YOUR_API_KEY>` in a code
+    line is an instruction to the reader), and `{{var}}` next to `{% ... %}` is a Jinja template being
+    written. When the user side asks for
     a template, placeholders, Jinja/Django/Flask, lorem ipsum or filler text, nothing is flagged. Threshold:
     one hit flags the row; a row with several codes reports the most severe (double_brace_var >
     insert_marker > angle_placeholder > single_brace_var > lorem_ipsum). Acceptance: on LLaMA-Factory's

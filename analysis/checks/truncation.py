@@ -16,16 +16,21 @@ from analysis.checks.base import Check, CheckContext, CheckResult, register
 _CLEAN_END = set(".!?…。！？)]}\"'»”’`*_|>~")
 _FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
-_CODE_CHARS = re.compile(r"[=;{}()\[\]<>]|^\s{2,}\S|\t")
-_WORD = re.compile(r"\w+")
+_CODE_CHARS = re.compile(r"[=;{}<>$\\]|\w\(|^\s{2,}\S|\t")
 # A trailing function word means the sentence certainly continues.
-_FUNCTION_WORDS = frozenset("a an the and or but of to in on at for with by from as is are was were be that which "
-                            "this these those if than then so because while into your our their its my".split())
+_FUNCTION_WORDS = frozenset(re.findall(r"\w+", "a an the and or but of to in on at for with by from as is are was "
+                                         "were be that which this these those if than then so because while into "
+                                         "your our their its my"))
 
 
 def _unbalanced(line: str) -> bool:
-    """Markdown emphasis or brackets opened on the last line and never closed: the cut happened inside them."""
+    """Markdown emphasis or brackets opened on the last prose line and never closed: the cut happened inside."""
     return line.count("**") % 2 == 1 or line.count("`") % 2 == 1 or line.count("(") > line.count(")")
+
+
+def clean_end(ch: str) -> bool:
+    """A last character that closes a thought: punctuation, a closer, a digit, an emoji or another symbol."""
+    return ch in _CLEAN_END or ch.isdigit() or unicodedata.category(ch)[0] in ("S", "N")
 
 
 def ending_problem(text: str, min_words: int) -> str:
@@ -36,10 +41,8 @@ def ending_problem(text: str, min_words: int) -> str:
     if len(_FENCE.findall(body)) % 2 == 1:
         return "open_code_fence"
     last_line = body.rsplit("\n", 1)[-1]
-    if _unbalanced(last_line):
-        return "mid_sentence"
     ch = body[-1]
-    if ch in _CLEAN_END or ch.isdigit() or unicodedata.category(ch)[0] in ("S", "N"):
+    if clean_end(ch):
         return ""
     lines = [ln for ln in body.split("\n") if ln.strip()]
     if _LIST_ITEM.match(last_line):
@@ -51,10 +54,15 @@ def ending_problem(text: str, min_words: int) -> str:
         return ""
     if _CODE_CHARS.search(last_line):
         return ""  # unfenced code (`return x`, `x = y`): no sentence punctuation expected
-    words = _WORD.findall(body)
-    if ch in ",-–—" or (words and words[-1].lower() in _FUNCTION_WORDS and len(words) >= 2):
+    if _unbalanced(last_line):
         return "mid_sentence"
-    if len(words) < min_words or len(lines) > 1 and len(_WORD.findall(last_line)) < min_words:
+    words = body.split()
+    last = words[-1]
+    if last[0] in "#@" or "://" in last or last.startswith("www."):
+        return ""  # a closing hashtag, handle or URL (social-media posts, references)
+    if ch in ",-–—" or (last.lower() in _FUNCTION_WORDS and len(words) >= 2):
+        return "mid_sentence"
+    if len(words) < min_words or len(lines) > 1 and len(last_line.split()) < min_words:
         return ""  # short answers and labels ("Positive", "Paris"), headings or sign-offs on their own line
     return "mid_sentence"
 
@@ -66,11 +74,14 @@ class Truncation(Check):
     unclosed `**`/backticks/parentheses; a list is cut when its earlier items end with punctuation and the last
     does not), inside an unclosed code fence (`open_code_fence`: an odd number of ``` / ~~~ fence lines), or at
     a suspiciously round length (`round_length`: exactly one of `round_lengths` characters and not ending on
-    `.`, `!`, `?` or a fence — the signature of a generation cut at a max-length). A model trained on truncated
+    punctuation, a closer, a digit or a symbol — the signature of a generation or export cut at a max-length;
+    unlike `mid_sentence` it also catches cut lists and unfenced code). A model trained on truncated
     answers learns to stop mid-thought. Not flagged: empty responses (the `length` check's finding), answers
     ending in a number (`#### 42`), a symbol or emoji, lists of bare items, unfenced code, and answers shorter
-    than `min_words` words (default 5: labels and one-phrase answers like "Positive" or "Paris" legitimately
-    lack punctuation). Score: 1.0 for an open fence or a round length, 0.8 for mid-sentence. Checked on the
+    than `min_words` whitespace-separated words (default 8, as is a last line of a multi-line answer: labels,
+    titles and one-line answers like "Positive", "Y is greater than X" or a transformed string legitimately lack
+    punctuation; the default was set on alpaca_en_demo and code_alpaca_2k, whose short unpunctuated outputs are
+    all complete). Score: 1.0 for an open fence or a round length, 0.8 for mid-sentence. Checked on the
     `response` (the last assistant turn; for preference rows the chosen answer).
     """
 
@@ -79,7 +90,7 @@ class Truncation(Check):
 
     @dataclass(frozen=True)
     class Params:
-        min_words: int = 5  # shorter answers (labels, one phrase) are never `mid_sentence`
+        min_words: int = 8  # shorter answers (labels, one phrase) are never `mid_sentence`
         # Character counts that are common generation / export limits (powers of two and round thousands).
         round_lengths: tuple[int, ...] = (256, 512, 1000, 1024, 2000, 2048, 4000, 4096, 8192)
 
@@ -96,7 +107,7 @@ class Truncation(Check):
             code = ending_problem(t, p.min_words)
             if code == "open_code_fence":
                 reason[i], score[i] = code, 1.0
-            elif len(t) in round_set and t.rstrip()[-1] not in ".!?" and not t.rstrip().endswith(("```", "~~~")):
+            elif len(t) in round_set and not clean_end(t.rstrip()[-1]):
                 reason[i], score[i] = "round_length", 1.0
             elif code:
                 reason[i], score[i] = code, 0.8

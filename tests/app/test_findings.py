@@ -43,7 +43,7 @@ def test_run_every_check_then_drop_what_one_found(monkeypatch: pytest.MonkeyPatc
     assert summary.loc["placeholder", "rows flagged"] == len(planted)
 
     at.selectbox(key="findings_pick").set_value("placeholder").run()
-    rows = _table(at, "reason")
+    rows = _table(at, "score")
     assert set(rows["row"]) == planted
     at.button(key="findings_drop").click().run()
     assert not at.exception, at.exception

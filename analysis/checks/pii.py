@@ -1,0 +1,236 @@
+"""`pii` and `secrets`: personal data and credentials anywhere in a row (every turn, code included)."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.formatting import most_severe
+
+
+def row_turns(ctx: CheckContext) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+    """(row index, [(where, text)]) with where = "turn <j> (<role>)" for every turn, plus "rejected" for a
+    preference row: leaked data is a problem on either side of a pair, since both are stored and shipped."""
+    rejected = ctx.rows["rejected"].tolist() if "rejected" in ctx.rows else [None] * len(ctx)
+    for i, turns in enumerate(ctx.messages):
+        out = [(f"turn {j} ({t.get('role')})", str(t.get("content") or "")) for j, t in enumerate(turns)
+               if t.get("content")]
+        if isinstance(rejected[i], str) and rejected[i]:
+            out.append(("rejected", rejected[i]))
+        yield i, out
+
+
+def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str]]], severity: dict[str, float],
+          max_detail: int = 200) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Run `finder(text) -> [(code, masked match)]` over every turn; most severe code per row."""
+    n = len(ctx)
+    reason = np.full(n, "", dtype=object)
+    score = np.zeros(n)
+    codes_seen: Counter[str] = Counter()
+    where_seen: Counter[str] = Counter()
+    detail: dict[str, list[str]] = {}
+    row_ids = ctx.rows["row_id"].to_numpy()
+    for i, turns in row_turns(ctx):
+        codes: set[str] = set()
+        hits: list[str] = []
+        for where, text in turns:
+            for code, masked in finder(text):
+                codes.add(code)
+                hits.append(f"{code} in {where}: {masked}")
+                where_seen[where.split(" (")[-1].rstrip(")") if "(" in where else where] += 1
+        if codes:
+            reason[i] = most_severe(codes, severity)
+            score[i] = min(1.0, severity[reason[i].split(":")[0]] + 0.05 * (len(hits) - 1))
+            codes_seen.update(codes)
+            if len(detail) < max_detail:
+                detail[str(int(row_ids[i]))] = hits[:5]
+    return score, reason, {"codes": dict(codes_seen), "hits_by_role": dict(where_seen), "detail": detail,
+                           "multi_code": "most severe code per row; all codes counted in `codes`"}
+
+
+def _mask(s: str, keep: int = 4) -> str:
+    return s[:keep] + "…" + f"({len(s)} chars)" if len(s) > keep else s
+
+
+# ---------------------------------------------------------------------------------------------- pii
+
+EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@((?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24})\b")
+# Reserved for documentation and tests (RFC 2606 / 6761): not anybody's address.
+RESERVED_DOMAIN = re.compile(r"(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid|localhost)$", re.I)
+# Obvious stand-in local parts ("example@gmail.com", "your.name@..."): documentation, not a person.
+PLACEHOLDER_LOCAL = re.compile(r"(?:example|test|user(?:name)?|your[._]?(?:name|email)|name|someone|email|"
+                               r"foo|bar|john[._]?doe|jane[._]?doe)$", re.I)
+# Phones need their punctuation: +CC with 8-15 digits in groups, or a NANP (xxx) xxx-xxxx / xxx-xxx-xxxx /
+# xxx.xxx.xxxx. Bare digit runs and arithmetic ("16 - 3 - 4 = 9") never match.
+PHONE = re.compile(r"(?<![\w+.=/-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}"
+                   r"|\(\d{3}\) ?\d{3}-\d{4}|\d{3}-\d{3}-\d{4}|\d{3}\.\d{3}\.\d{4})(?![\w.-]*\d)")
+CARD = re.compile(r"(?<![\w.-])(?:[3-6]\d{3}(?:[ -]?\d{4}){2}(?:[ -]?\d{1,4})|3[47]\d{2}[ -]?\d{6}[ -]?\d{5})"
+                  r"(?![\w-]|\.\d)")
+IPV4 = re.compile(r"(?<![\w.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})"
+                  r"(?![\w]|\.\d)")
+# Version strings look like addresses: skip one preceded by "v", "version", "==", ">=" or similar.
+VERSION_BEFORE = re.compile(r"(?:\bv|version\s*:?|release\s*|[=<>~^]=?)\s*$", re.I)
+IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
+
+PII_SEVERITY = {"credit_card": 1.0, "iban": 0.9, "phone": 0.8, "email": 0.7, "ip_address": 0.5}
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for k, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if k % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(iban: str) -> bool:
+    s = iban.replace(" ", "")
+    if not 15 <= len(s) <= 34:
+        return False
+    moved = s[4:] + s[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def find_pii(text: str, *, ignore_private_ips: bool = True, min_phone_digits: int = 10) -> list[tuple[str, str]]:
+    hits: list[tuple[str, str]] = []
+    if "@" in text:
+        for m in EMAIL.finditer(text):
+            if not RESERVED_DOMAIN.search(m.group(1)) and not PLACEHOLDER_LOCAL.match(m.group(0).split("@")[0]):
+                hits.append(("email", _mask(m.group(0), 3)))
+    if not any(c.isdigit() for c in text):
+        return hits
+    for m in PHONE.finditer(text):
+        if min_phone_digits <= sum(c.isdigit() for c in m.group(0)) <= 15:
+            hits.append(("phone", _mask(m.group(0), 3)))
+    for m in CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if 13 <= len(digits) <= 19 and len(set(digits)) > 2 and luhn_ok(digits):
+            hits.append(("credit_card", _mask(digits, 4)))
+    if text.count(".") >= 3:
+        for m in IPV4.finditer(text):
+            if VERSION_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+                continue
+            ip = ipaddress.IPv4Address(m.group(1))
+            if ignore_private_ips and not ip.is_global:
+                continue
+            hits.append(("ip_address", m.group(1)))
+    for m in IBAN.finditer(text):
+        if iban_ok(m.group(1)):
+            hits.append(("iban", _mask(m.group(1), 4)))
+    return hits
+
+
+@register
+class PiiCheck(Check):
+    """Personal data in any turn: emails, phone numbers, payment-card numbers, IP addresses, IBANs.
+
+    Catches `email` (any address outside the RFC 2606/6761 reserved domains such as example.com and with a
+    local part that is not an obvious stand-in like `example@`, `your.name@`, `john.doe@`), `phone`
+    (only punctuated forms: `+CC` international numbers or NANP `(555) 123-4567` / `555-123-4567` /
+    `555.123.4567`, 10-15 digits, so arithmetic and bare numbers, e.g. GSM8K's, do not match),
+    `credit_card` (13-19 digits starting 3-6 that pass the Luhn check), `ip_address` (public IPv4 only:
+    private, loopback and documentation ranges are not personal, and a dotted quad after `v`, `version` or
+    `==` is a version string) and `iban` (mod-97 checksum). Every turn is scanned, code included (a key or
+    address in a code snippet leaks just the same), plus the `rejected` side of preference pairs. Personal
+    data in finetuning sets can be memorised and regurgitated and is a compliance problem on its own.
+    Threshold: one validated hit flags the row; a row with several codes reports the most severe
+    (credit_card > iban > phone > email > ip_address); `summary["detail"]` says which turn and role held
+    each hit (masked). Acceptance: at most 13 of GSM8K test's 1,319 rows (1 %) flagged.
+    """
+
+    name = "pii"
+    description = "Emails, phone numbers, card numbers (Luhn), public IPv4 addresses or IBANs in any turn"
+
+    @dataclass(frozen=True)
+    class Params:
+        ignore_private_ips: bool = True  # 10.x, 192.168.x, 127.0.0.1 etc. identify no one; common in code
+        min_phone_digits: int = 10  # fewer digits is a local extension or a number, not a reachable phone
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        p = self.params
+
+        def finder(text: str) -> list[tuple[str, str]]:
+            return find_pii(text, ignore_private_ips=p.ignore_private_ips, min_phone_digits=p.min_phone_digits)
+
+        score, reason, summary = _scan(ctx, finder, PII_SEVERITY)
+        return self.result(ctx, score=score, reason=reason, summary=summary)
+
+
+# ---------------------------------------------------------------------------------------------- secrets
+
+_SECRET_PATTERNS: list[tuple[str, re.Pattern[str]]] = [  # (code, pattern); its first group is the random part
+    ("api_key:anthropic", re.compile(r"\bsk-ant-(?:api\d\d-)?([A-Za-z0-9_-]{20,})")),
+    ("api_key:openai", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?([A-Za-z0-9_-]{20,})")),
+    ("api_key:aws", re.compile(r"\b(?:AKIA|ASIA)([0-9A-Z]{16})\b")),
+    ("api_key:github", re.compile(r"\b(?:gh[pousr]_([A-Za-z0-9]{36,})|github_pat_([A-Za-z0-9_]{40,}))")),
+    ("api_key:slack", re.compile(r"\bxox[abpr]-([A-Za-z0-9-]{20,})")),
+    ("api_key:google", re.compile(r"\bAIza([0-9A-Za-z_-]{35})\b")),
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ([A-Za-z0-9_-]{10,})\.[A-Za-z0-9_-]{10,}")),
+]
+PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+SECRET_SEVERITY = {"private_key": 1.0, "api_key": 0.9, "jwt": 0.8}
+_PREFILTER = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|PRIVATE KEY")
+
+
+def entropy(s: str) -> float:
+    """Shannon entropy in bits per character."""
+    if not s:
+        return 0.0
+    counts = Counter(s)
+    return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
+
+
+def find_secrets(text: str, *, min_entropy: float = 3.0) -> list[tuple[str, str]]:
+    if not _PREFILTER.search(text):
+        return []
+    hits: list[tuple[str, str]] = []
+    for code, pattern in _SECRET_PATTERNS:
+        for m in pattern.finditer(text):
+            body = next((g for g in m.groups() if g), m.group(0))
+            # Placeholders (`sk-xxxxxxxx...`, `AKIAIOSFODNN7EXAMPLE`) are not secrets: require randomness.
+            if entropy(body) < min_entropy or body.upper().endswith("EXAMPLE"):
+                continue
+            hits.append((code, _mask(m.group(0), 6)))
+    if "PRIVATE KEY" in text:
+        for m in PRIVATE_KEY.finditer(text):
+            hits.append(("private_key", m.group(0)))
+    return hits
+
+
+@register
+class SecretsCheck(Check):
+    """Credentials in any turn: API keys and tokens with known prefixes, JWTs and private-key blocks.
+
+    Catches provider keys by prefix, reported as `api_key:<provider>` (`api_key:openai` for `sk-` /
+    `sk-proj-`, `api_key:anthropic` for `sk-ant-`, `api_key:aws` for `AKIA`/`ASIA`, `api_key:github` for
+    `ghp_`/`gho_`/`github_pat_`, `api_key:slack` for `xoxa-`/`xoxb-`/`xoxp-`, `api_key:google` for `AIza`),
+    `jwt` (three base64url segments starting `eyJ`) and `private_key` (`-----BEGIN ... PRIVATE KEY-----`).
+    Every turn is scanned, code included, plus the `rejected` side of preference pairs. A live credential
+    in a training set is a security incident, and a model that memorised it can emit it. Guard against
+    placeholders: the random part must reach `min_entropy` bits/char of Shannon entropy (3.0 by default:
+    real 20+ character base62 keys measure 4+, `sk-xxxxxxxxxxxxxxxxxxxx` measures 0) and AWS documentation
+    keys ending in `EXAMPLE` are skipped. Threshold: one hit flags the row; several codes report the most
+    severe (private_key > api_key:* > jwt); `summary["detail"]` says which turn and role held each (masked).
+    """
+
+    name = "secrets"
+    description = "API keys/tokens (sk-, AKIA, ghp_, xox*-, AIza), JWTs or private-key blocks in any turn"
+
+    @dataclass(frozen=True)
+    class Params:
+        min_entropy: float = 3.0  # bits/char of the key body; below it the "key" is a placeholder pattern
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        p = self.params
+        score, reason, summary = _scan(ctx, lambda t: find_secrets(t, min_entropy=p.min_entropy), SECRET_SEVERITY)
+        return self.result(ctx, score=score, reason=reason, summary=summary)
