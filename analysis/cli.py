@@ -132,33 +132,48 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
                           projection=ProjectionParams(seed=args.seed))
     have = cached_vectors(ws, model_name(args.model), args.scope) is not None
+    if args.embed or have or args.reference:
+        embedder = load_embedder(args.model) if (args.embed or args.reference) else None
+        analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
+        steps += [{"name": s.name, "seconds": s.seconds} for s in done]
+        doc["topics"] = int(len(analysis.topics.topics))
+        if args.reference:
+            t = _time.perf_counter()
+            ref = embed_reference(ws, args.reference, embedder, args.scope, progress=StderrProgress(show))
+            report = run_coverage(ws, analysis, ref, params=opts.topics)
+            steps.append({"name": "coverage", "seconds": round(_time.perf_counter() - t, 3)})
+            doc["coverage"] = {"reference": args.reference, "reference_rows": len(ref.rows),
+                               "under_covered": report.under()[["topic_id", "label", "train_share", "ref_share"]]
+                               .head(10).to_dict("records"),
+                               "collect_next_csv": str(ref.dir / "collect_next.csv")}
     if args.checks:
-        from analysis.checks import REGISTRY, run_checks
-
-        names = sorted(REGISTRY) if args.checks.strip() == "all" else [n.strip() for n in args.checks.split(",")
-                                                                         if n.strip()]
-        results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=_check_params(args.check_param),
-                             progress=StderrProgress(show))
-        steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
-        doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
-    if not (args.embed or have or args.reference):
-        if not args.checks:
-            doc["note"] = "workspace built; add --embed for embeddings, the map and topics, --checks all for findings"
-        return doc
-    embedder = load_embedder(args.model) if (args.embed or args.reference) else None
-    analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
-    steps += [{"name": s.name, "seconds": s.seconds} for s in done]
-    doc["topics"] = int(len(analysis.topics.topics))
-    if args.reference:
-        t = _time.perf_counter()
-        ref = embed_reference(ws, args.reference, embedder, args.scope, progress=StderrProgress(show))
-        report = run_coverage(ws, analysis, ref, params=opts.topics)
-        steps.append({"name": "coverage", "seconds": round(_time.perf_counter() - t, 3)})
-        doc["coverage"] = {"reference": args.reference, "reference_rows": len(ref.rows),
-                           "under_covered": report.under()[["topic_id", "label", "train_share", "ref_share"]]
-                           .head(10).to_dict("records"),
-                           "collect_next_csv": str(ref.dir / "collect_next.csv")}
+        _run_cli_checks(args, ws, doc, steps, show)
+    elif not (args.embed or have or args.reference):
+        doc["note"] = "workspace built; add --embed for embeddings, the map and topics, --checks all for findings"
     return doc
+
+
+def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]],
+                    show: bool) -> None:
+    """Named checks must run; with `all`, checks that need missing embeddings are skipped and listed."""
+    from analysis.checks import REGISTRY, run_checks
+
+    if args.checks.strip() == "all":
+        names, skipped = [], {}
+        for name in sorted(REGISTRY):
+            missing = REGISTRY[name].missing_inputs(ws.dir, ws.dataset.rows)
+            if missing:
+                skipped[name] = missing
+            else:
+                names.append(name)
+        if skipped:
+            doc["skipped_checks"] = skipped
+    else:
+        names = [n.strip() for n in args.checks.split(",") if n.strip()]
+    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=_check_params(args.check_param),
+                         progress=StderrProgress(show))
+    steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
+    doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
 
 
 def _check_params(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
@@ -212,6 +227,8 @@ def _print_analyze(doc: dict[str, Any]) -> None:
         print(f"  {s['name']}: {s['seconds']:.1f}s")
     if "note" in doc:
         print(f"  {doc['note']}")
+    for name, why in doc.get("skipped_checks", {}).items():
+        print(f"  skipped check {name}: {why}")
     if "checks" in doc:
         print("  checks: " + ", ".join(f"{n} {k:,} flagged" for n, k in doc["checks"].items())
               + f" (sift findings {doc['workspace']})")

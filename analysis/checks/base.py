@@ -127,6 +127,12 @@ class Check:
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()
 
+    @classmethod
+    def missing_inputs(cls, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
+        """Why this check cannot run on this workspace yet (e.g. no embeddings), or None when it can."""
+        del ws_dir, rows
+        return None
+
     def run(self, ctx: CheckContext) -> CheckResult:  # pragma: no cover - abstract
         raise NotImplementedError
 
