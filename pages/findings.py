@@ -23,7 +23,11 @@ st.title("Findings")
 row_ids = df["row_id"].to_numpy(dtype=np.int64)
 
 with st.expander("Run checks", expanded=not latest_results(ws.dir)):
-    chosen = st.multiselect("Checks", sorted(REGISTRY), default=sorted(REGISTRY), key="findings_checks")
+    missing = {n: why for n in sorted(REGISTRY) if (why := REGISTRY[n].missing_inputs(ws.dir, ws.dataset.rows))}
+    ready = [n for n in sorted(REGISTRY) if n not in missing]
+    chosen = st.multiselect("Checks", sorted(REGISTRY), default=ready, key="findings_checks")
+    for n, why in missing.items():
+        st.caption(f"`{n}` cannot run yet: {why}")
     params: dict[str, dict] = {}
     for name in chosen:
         cls = REGISTRY[name]
