@@ -17,6 +17,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def squash(text: str) -> str:
+    """Whitespace runs collapsed (case kept: a case change is an edit): the form in which "contained in the prompt" is tested."""
+    return " ".join(text.split())
+
+
 def shingles(tokens: list[str], n: int) -> set[int]:
     """Hashes of the word n-grams (hashing keeps 100k rows' sets small; a collision only ever adds overlap)."""
     return {hash(tuple(tokens[i:i + n])) for i in range(len(tokens) - n + 1)}
@@ -25,20 +30,22 @@ def shingles(tokens: list[str], n: int) -> set[int]:
 @register
 class EchoCheck(Check):
     """Responses that parrot the prompt (`echo_prompt`: at least `min_containment` of the prompt's word `ngram`-grams
-    reappear in the response, for prompts of at least `min_prompt_words` words) or that are lifted out of it
-    (`response_in_prompt`: at least `min_containment` of the response's n-grams occur in the prompt, for
-    responses of at least `min_response_words` words). A model finetuned on echoes learns to repeat the
+    reappear in the response and at most `max_new_share` of the response's words lie outside those shared
+    n-grams, for prompts of at least `min_prompt_words` words) or that are lifted verbatim out of it
+    (`response_in_prompt`: the response, whitespace collapsed, is a substring of the prompt,
+    for responses of at least `min_response_words` words). A model finetuned on echoes learns to repeat the
     question instead of answering it; a response copied from the prompt (often a data-assembly bug that put the
-    input in the output column, or a chat where the assistant repeats an earlier turn) teaches copying. Words are
-    lower-cased letter/digit runs, so formatting differences do not hide a copy. Legitimate quoting is spared:
-    short prompts (under 8 words: "Translate 'Hello'") are never `echo_prompt`, and short responses (under 8
-    words: a label, a name, an option picked from a list) are never `response_in_prompt`; a response that quotes
-    a long prompt but adds at least as much new text again (`max_new_share`: more than half of its n-grams new)
-    is an answer that restates the question, not an echo. Defaults: 5-grams (long enough that shared
-    phrasing — "how many", "the number of" — rarely matches by chance), containment 0.8 (the issue's bound:
-    nearly all of the text copied, tolerating small edits). Score: the containment. Checked on the `prompt` (the
-    whole conversation before the final assistant turn) and the `response`. Measured: GSM8K 0, CodeAlpaca-2k
-    (see tests).
+    input in the output column, or a chat where the assistant repeats an earlier turn word for word) teaches
+    copying. For `echo_prompt` words are lower-cased letter/digit runs, so formatting does not hide a copy;
+    `response_in_prompt` keeps punctuation, so an edited copy (a code fix that adds a `:` or braces, a cleaned
+    sentence) is an answer, not a copy. Legitimate quoting is spared: short prompts (under 8 words:
+    "Translate 'Hello'") are never `echo_prompt`, short responses (under 8 words: a label, a name, an option
+    picked from a list) are never `response_in_prompt`, and an answer that restates the question adds the answer
+    itself (more than a fifth new words) and is not an echo. Defaults: 5-grams (long enough that shared phrasing
+    — "how many", "the number of" — rarely matches by chance), containment 0.8 (the issue's bound: nearly all of
+    the prompt, tolerating small edits). Score: 1.0 for `response_in_prompt`, the containment for `echo_prompt`.
+    Checked on the `prompt` (the whole conversation before the final assistant turn) and the `response`.
+    Measured on the defaults: GSM8K train 0 of 7,473, CodeAlpaca-2k and alpaca_en_demo see the tests.
     """
 
     name = "echo"
@@ -50,7 +57,9 @@ class EchoCheck(Check):
         min_containment: float = 0.8  # share of one side's n-grams found in the other: "nearly all of it"
         min_prompt_words: int = 8  # shorter prompts are legitimately quoted whole ("Translate 'Good morning'")
         min_response_words: int = 8  # shorter answers are often picked from the prompt (labels, options, names)
-        max_new_share: float = 0.5  # a response whose n-grams are mostly new restates the prompt and then answers
+        # An echo adds at most a "Sure:"; an answer that restates the question adds the answer itself
+        # (alpaca_en_demo's "The tallest mountain in the world is Mount Everest.": 25-40 % new words).
+        max_new_share: float = 0.2
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
@@ -60,19 +69,21 @@ class EchoCheck(Check):
         for i, (prompt, response) in enumerate(zip(ctx.prompts, ctx.responses, strict=True)):
             if not prompt or not response:
                 continue
-            pw, rw = words(prompt), words(response)
-            long_prompt = len(pw) >= max(p.min_prompt_words, p.ngram)
-            long_resp = len(rw) >= max(p.min_response_words, p.ngram)
-            if not (long_resp or long_prompt) or len(rw) < p.ngram:
+            rw = words(response)
+            if len(rw) >= p.min_response_words and squash(response) in squash(prompt):
+                reason[i], score[i] = "response_in_prompt", 1.0
                 continue
-            ps, rs = shingles(pw, p.ngram), shingles(rw, p.ngram)
-            common = len(ps & rs)
-            if not common:
+            pw = words(prompt)
+            if len(pw) < max(p.min_prompt_words, p.ngram) or len(rw) < p.ngram:
                 continue
-            in_response = common / len(ps) if ps else 0.0  # how much of the prompt the response repeats
-            in_prompt = common / len(rs)  # how much of the response comes from the prompt
-            if long_resp and in_prompt >= p.min_containment:
-                reason[i], score[i] = "response_in_prompt", in_prompt
-            elif long_prompt and in_response >= p.min_containment and 1 - in_prompt <= p.max_new_share:
-                reason[i], score[i] = "echo_prompt", in_response
+            ps = shingles(pw, p.ngram)
+            hits = [hash(tuple(rw[j:j + p.ngram])) in ps for j in range(len(rw) - p.ngram + 1)]
+            if not any(hits):
+                continue
+            containment = len(ps & shingles(rw, p.ngram)) / len(ps)  # how much of the prompt the response repeats
+            covered = np.zeros(len(rw), dtype=bool)
+            for j in np.flatnonzero(hits):
+                covered[j:j + p.ngram] = True
+            if containment >= p.min_containment and 1 - covered.mean() <= p.max_new_share:
+                reason[i], score[i] = "echo_prompt", containment
         return self.result(ctx, score=score, reason=reason, summary={"ngram": p.ngram})

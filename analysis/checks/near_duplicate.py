@@ -1,0 +1,371 @@
+"""`near_duplicate`: MinHash + LSH on word n-gram shingles, verified with true Jaccard (issue 4).
+
+The MinHash is our own batch-vectorised numpy implementation (bench/bench_dedup.py compares it with datasketch's
+`MinHashLSH` on the same labelled set):
+
+1. **Shingles.** The scope text is normalised like `exact_duplicate` (NFKC, whitespace, casefold), split into words
+   (`\\w+` runs, so punctuation does not split or join shingles) and cut into overlapping word `ngram`-grams. A text
+   with fewer than `ngram` words (but at least one) gets a single shingle of all its words, so short prompts such as
+   "Say hi" still compare (they can only match a text with exactly the same words). Empty texts have no shingles and
+   are never duplicates. Each distinct word is hashed once (blake2b, 64 bit); a shingle's 64-bit hash mixes its
+   words' hashes (splitmix64 finaliser), all in numpy over every shingle of the dataset at once. A row's shingle
+   *set* (duplicates within a row removed) is what Jaccard and MinHash see.
+2. **MinHash.** `num_perm` hash functions h_i(x) = (a_i * x + b_i) mod 2^64, keeping the top 32 bits
+   (Dietzfelbinger's multiply-shift family: universal, and the modulus is the machine word, so no slow 64-bit
+   `%`), applied as one (shingles x num_perm) product per batch of rows and min-reduced per row with
+   `np.minimum.reduceat`. Seeded (seed 1), so results are reproducible.
+3. **LSH.** The signature is cut into `bands` bands of `rows` values; rows whose band values agree in any band are
+   candidate pairs. `bands`/`rows` come from datasketch's optimal-parameter rule: the (b, r) with b*r <= num_perm
+   minimising the (equally weighted) false-positive area int_0^t 1-(1-s^r)^b ds plus the false-negative area
+   int_t^1 (1-s^r)^b ds, for the LSH threshold t = min(threshold, curve_min). Within a bucket each member is paired
+   with the next `MAX_BUCKET_PAIRS` members (bucket order = row order): a bucket of thousands of near-identical
+   rows would otherwise produce millions of pairs; union-find still joins such a cluster through the chain.
+4. **Verification.** Every candidate pair's true Jaccard of the two shingle sets is computed; only pairs with
+   Jaccard >= `threshold` join a group (union-find), so an LSH false positive never reaches the user. Rows with
+   identical shingle sets (exact duplicates up to punctuation) are collapsed before LSH and join with Jaccard 1.
+5. **Groups.** The `keep` rule (as in `exact_duplicate`) picks one member; the others are flagged
+   `dup_of:<kept row_id>` with score = their best true Jaccard to any member of the group.
+
+Threshold tuning without re-running: the LSH is tuned for `curve_min` (default 0.5) rather than `threshold`, so the
+summary also holds `jaccard_histogram` (verified candidate pairs counted in 0.05 bins from 0.5 to 1.0) and
+`removed_by_threshold` (rows a "drop all but kept" would remove at each threshold 0.5, 0.55, ... 1.0, computed by
+union-find over the same pairs). Near 0.5 the LSH's recall is about one half (that is its tuning point), so the low
+end of both curves is a lower bound; from ~0.6 up it is essentially complete.
+
+Defaults: `ngram` 3 (word trigrams; short enough that a one-word edit touches only three shingles of a sentence),
+`num_perm` 128 (Jaccard estimate standard error ~0.04), `threshold` 0.7 (the usual near-dedup cut, e.g. the
+BigCode/"Deduplicating Training Data" pipelines use 0.7-0.85 on 5-grams), scope `both`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, normalize, scope_texts
+
+_WORD = re.compile(r"\w+")
+_MASK32 = np.uint64(0xFFFFFFFF)
+MAX_BUCKET_PAIRS = 64  # each bucket member is paired with at most this many following members
+HIST_EDGES = np.round(np.arange(0.5, 1.0001, 0.05), 2)  # 0.5, 0.55, ..., 1.0 (the last bin includes 1.0)
+PAIR_SAMPLE = 200
+_BATCH_CELLS = 1 << 23  # shingles x num_perm per MinHash batch (~64 MB of uint64 temporaries)
+
+
+# --- shingles and MinHash -------------------------------------------------------------------------------------
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser over a uint64 array (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's distinct shingle hashes: (hashes uint64, sorted within each row; offsets int64 [n+1])."""
+    token_lists = [_WORD.findall(normalize(t)) for t in texts]
+    counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+    words = [w for toks in token_lists for w in toks]
+    vocab: dict[str, int] = {}
+    ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=len(words))
+    word_h = np.fromiter((_word_hash(w) for w in vocab), dtype=np.uint64, count=len(vocab))[ids]
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    n_sh = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))  # short text: one shingle
+    length = np.where(counts >= ngram, ngram, counts)  # words per shingle, per row
+    row_of = np.repeat(np.arange(len(texts)), n_sh)
+    sh_start = starts[row_of] + (np.arange(int(n_sh.sum())) - np.repeat(np.cumsum(n_sh) - n_sh, n_sh))
+    sh_len = length[row_of]
+    h = np.zeros(len(sh_start), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(ngram):
+            use = sh_len > j
+            h[use] = _splitmix(h[use] * np.uint64(0x100000001B3) + word_h[sh_start[use] + j])
+    # distinct shingles per row, sorted: lexsort by (hash, row), then drop repeats
+    order = np.lexsort((h, row_of))
+    h, row_of = h[order], row_of[order]
+    keep = np.ones(len(h), dtype=bool)
+    keep[1:] = (h[1:] != h[:-1]) | (row_of[1:] != row_of[:-1])
+    h, row_of = h[keep], row_of[keep]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.add.at(offsets, row_of + 1, 1)
+    return h, np.cumsum(offsets)
+
+
+def _perm_params(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd multipliers
+    b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
+    return a, b
+
+
+def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
+    """(n, num_perm) uint32 MinHash signatures; rows without shingles get all 0xFFFFFFFF."""
+    n = len(offsets) - 1
+    a, b = _perm_params(num_perm)
+    sig = np.full((n, num_perm), 0xFFFFFFFF, dtype=np.uint32)
+    nonempty = np.flatnonzero(np.diff(offsets) > 0)
+    lo = 0
+    max_sh = max(_BATCH_CELLS // num_perm, 1)
+    while lo < len(nonempty):
+        hi = lo + 1
+        # grow the batch of rows while its shingles fit the budget
+        hi = int(np.searchsorted(offsets[nonempty[lo:] + 1], offsets[nonempty[lo]] + max_sh, side="right")) + lo
+        hi = max(hi, lo + 1)
+        rows = nonempty[lo:hi]
+        s0, s1 = offsets[rows[0]], offsets[rows[-1] + 1]
+        with np.errstate(over="ignore"):
+            vals = ((hashes[s0:s1, None] * a[None, :] + b[None, :]) >> np.uint64(32)).astype(np.uint32)
+        sig[rows] = np.minimum.reduceat(vals, offsets[rows] - s0, axis=0)
+        lo = hi
+    return sig
+
+
+def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
+                  ) -> tuple[int, int]:
+    """(bands, rows) minimising weighted false-positive + false-negative areas (datasketch's `_optimal_param`)."""
+    def area(f: Any, lo: float, hi: float) -> float:
+        xs = np.linspace(lo, hi, 201)
+        ys = f(xs)
+        return float(np.sum((ys[1:] + ys[:-1]) * np.diff(xs)) / 2)
+
+    best, best_err = (1, num_perm), float("inf")
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            fp = area(lambda s, r=rows, b=bands: 1 - (1 - s ** r) ** b, 0.0, threshold)
+            fn = area(lambda s, r=rows, b=bands: (1 - s ** r) ** b, threshold, 1.0)
+            err = fp_weight * fp + fn_weight * fn
+            if err < best_err:
+                best, best_err = (bands, rows), err
+    return best
+
+
+def lsh_candidates(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Candidate pairs (m, 2) int64, i < j, unique: rows sharing all `rows` values of at least one band."""
+    n = len(sig)
+    codes: list[np.ndarray] = []
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    for band in range(bands):
+        part = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+        key = np.full(n, np.uint64(band), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for c in range(rows):
+                key = _splitmix(key * np.uint64(0x100000001B3) + part[:, c])
+        order = np.argsort(key, kind="stable")
+        skey = key[order]
+        for d in range(1, MAX_BUCKET_PAIRS + 1):
+            same = np.flatnonzero(skey[d:] == skey[:-d])
+            if not len(same):
+                break
+            i, j = order[same], order[same + d]
+            codes.append(np.minimum(i, j) * n + np.maximum(i, j))
+    if not codes:
+        return np.zeros((0, 2), dtype=np.int64)
+    uniq = np.unique(np.concatenate(codes))
+    return np.stack([uniq // n, uniq % n], axis=1)
+
+
+def true_jaccard(hashes: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Exact Jaccard of the two rows' shingle sets for each pair."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    cache: dict[int, frozenset[int]] = {}
+
+    def get(i: int) -> frozenset[int]:
+        s = cache.get(i)
+        if s is None:
+            s = cache[i] = frozenset(hashes[offsets[i]:offsets[i + 1]].tolist())
+        return s
+
+    for k, (i, j) in enumerate(pairs.tolist()):
+        a, b = get(i), get(j)
+        inter = len(a & b)
+        out[k] = inter / (len(a) + len(b) - inter) if (a or b) else 0.0
+    return out
+
+
+# --- groups ---------------------------------------------------------------------------------------------------
+
+def union_find(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Component root per position (a position with no pair is its own root)."""
+    parent = np.arange(n)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for i, j in pairs.tolist():
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return np.array([find(i) for i in range(n)], dtype=np.int64)
+
+
+def keep_rank(ctx: CheckContext, pos: np.ndarray, rule: str) -> np.ndarray:
+    """Higher = preferred by the keep rule (ties go to the earliest row); same rules as `exact_duplicate`."""
+    if rule == "first":
+        return np.zeros(len(pos))
+    if rule in ("longest", "shortest"):
+        both = scope_texts(ctx, "both")
+        lengths = np.array([len(both[i]) for i in pos], dtype=float)
+        return lengths if rule == "longest" else -lengths
+    if rule == "highest_score":
+        scores = ctx.rows["score"].to_numpy(dtype=float)[pos]
+        return np.where(np.isnan(scores), -np.inf, scores)
+    msgs = ctx.messages
+    return np.array([len(msgs[i]) for i in pos], dtype=float)
+
+
+def build_groups(ctx: CheckContext, pairs: np.ndarray, sims: np.ndarray, keep_rule: str
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """From accepted pairs (positions) and their similarities: group_id, keep, reason, score per row.
+
+    Groups are numbered by their first member's position; score = a member's best similarity to any member.
+    """
+    n = len(ctx)
+    group_id = np.full(n, -1, dtype=np.int64)
+    keep = np.zeros(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
+    score = np.zeros(n, dtype=np.float64)
+    if not len(pairs):
+        return group_id, keep, reason, score
+    best = np.zeros(n, dtype=np.float64)
+    np.maximum.at(best, pairs[:, 0], sims)
+    np.maximum.at(best, pairs[:, 1], sims)
+    roots = union_find(n, pairs)
+    members = np.unique(pairs.ravel())
+    member_roots = roots[members]
+    _, gids = np.unique(member_roots, return_inverse=True)  # roots are each group's smallest position
+    group_id[members] = gids
+    rank = keep_rank(ctx, members, keep_rule)
+    order = np.lexsort((members, -rank, gids))  # by group, best rank, earliest position
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = gids[order][1:] != gids[order][:-1]
+    kept_pos = members[order][first]  # one per group, in gid order
+    keep[kept_pos] = True
+    row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
+    kept_row = row_ids[kept_pos]
+    for i, g in zip(members.tolist(), gids.tolist(), strict=True):
+        if not keep[i]:
+            reason[i] = f"dup_of:{kept_row[g]}"
+            score[i] = best[i]
+    return group_id, keep, reason, score
+
+
+def removed_curve(n: int, pairs: np.ndarray, sims: np.ndarray, thresholds: np.ndarray) -> dict[str, int]:
+    """Rows removable (group members minus one per group) if the threshold were each of `thresholds`."""
+    out: dict[str, int] = {}
+    for t in thresholds:
+        sel = pairs[sims >= t - 1e-12]
+        if not len(sel):
+            out[f"{t:.2f}"] = 0
+            continue
+        members = np.unique(sel.ravel())
+        roots = union_find(n, sel)[members]
+        out[f"{t:.2f}"] = int(len(members) - len(np.unique(roots)))
+    return out
+
+
+@register
+class NearDuplicate(Check):
+    """Near duplicates: rows whose word n-gram shingle sets have true Jaccard >= `threshold`, found with MinHash +
+    LSH and verified exactly (module docstring: shingling, hash family, band choice, threshold curve). Near
+    duplicates (the same example with a few words changed, re-templated, re-punctuated) over-weight one example as
+    exact duplicates do, and escape a hash-based dedup. Groups are joined transitively (union-find); the `keep` rule
+    picks one member (first, longest, shortest, highest_score, most_turns; as `exact_duplicate`), the others are
+    flagged `dup_of:<row_id of the kept member>`, score = their best true Jaccard to a member of the group.
+    """
+
+    name = "near_duplicate"
+    description = "Rows whose word-shingle sets overlap (true Jaccard >= threshold, MinHash+LSH); one kept per group."
+
+    @dataclass(frozen=True)
+    class Params:
+        scope: str = "both"  # prompt | response | both | record
+        threshold: float = 0.7  # true Jaccard of the shingle sets
+        ngram: int = 3  # words per shingle; texts shorter than this get one shingle of all their words
+        num_perm: int = 128  # MinHash permutations
+        curve_min: float = 0.5  # the LSH is tuned for min(threshold, curve_min), so the curve starts there
+        keep: str = "first"  # first | longest | shortest | highest_score | most_turns
+
+        def __post_init__(self) -> None:
+            if self.scope not in SCOPES:
+                raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
+            if self.keep not in KEEP_RULES:
+                raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, not {self.keep!r}")
+            if not 0 < self.threshold <= 1 or not 0 < self.curve_min <= 1:
+                raise ValueError("threshold and curve_min must be in (0, 1]")
+            if self.ngram < 1 or self.num_perm < 2:
+                raise ValueError("ngram must be >= 1 and num_perm >= 2")
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        p = self.params
+        n = len(ctx)
+        hashes, offsets = shingle_sets(scope_texts(ctx, p.scope), p.ngram)
+        sizes = np.diff(offsets)
+        # 1. identical shingle sets collapse onto their first row (Jaccard 1, no MinHash needed)
+        set_key = np.zeros(n, dtype=np.uint64)
+        nonempty = sizes > 0
+        if nonempty.any():
+            rows_of = np.repeat(np.arange(n), sizes)
+            mixed = _splitmix(hashes)
+            np.add.at(set_key, rows_of, mixed)  # order-free set digest, plus the size below
+            with np.errstate(over="ignore"):
+                set_key = _splitmix(set_key ^ sizes.astype(np.uint64))
+        cand = np.flatnonzero(nonempty)
+        uniq_keys, first_idx, inverse = np.unique(set_key[cand], return_index=True, return_inverse=True)
+        reps = cand[first_idx]  # representative (first row) of each distinct set
+        exact_pairs = np.stack([reps[inverse], cand], axis=1)
+        exact_pairs = exact_pairs[exact_pairs[:, 0] != exact_pairs[:, 1]]
+        # 2. MinHash + LSH over the representatives
+        lsh_t = min(p.threshold, p.curve_min)
+        bands, rows_per_band = optimal_bands(lsh_t, p.num_perm)
+        reps = np.sort(reps)
+        sig = minhash_signatures(hashes, offsets, p.num_perm)[reps]
+        local = lsh_candidates(sig, bands, rows_per_band)
+        cand_pairs = reps[local] if len(local) else np.zeros((0, 2), dtype=np.int64)
+        # 3. verification with true Jaccard
+        jac = true_jaccard(hashes, offsets, cand_pairs)
+        floor = HIST_EDGES[0]
+        kept_cand = jac >= floor - 1e-12
+        pairs_all = np.concatenate([cand_pairs[kept_cand], exact_pairs])
+        sims_all = np.concatenate([jac[kept_cand], np.ones(len(exact_pairs))])
+        accepted = sims_all >= p.threshold - 1e-12
+        pairs, sims = pairs_all[accepted], sims_all[accepted]
+        group_id, keep, reason, score = build_groups(ctx, pairs, sims, p.keep)
+        # 4. threshold-tuning material
+        hist, _ = np.histogram(sims_all, bins=HIST_EDGES)
+        row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
+        shown = np.argsort(-sims, kind="stable")[:PAIR_SAMPLE] if len(sims) else np.zeros(0, dtype=np.int64)
+        below = np.flatnonzero(~accepted)
+        below = below[np.argsort(-sims_all[below], kind="stable")][:PAIR_SAMPLE // 4]
+        summary = {
+            "scope": p.scope, "keep_rule": p.keep, "bands": bands, "rows_per_band": rows_per_band,
+            "lsh_threshold": lsh_t, "rows_in_groups": int((group_id >= 0).sum()),
+            "candidate_pairs": int(len(cand_pairs)), "exact_pairs": int(len(exact_pairs)),
+            "verified_pairs": int(len(pairs)),
+            "pairs": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "jaccard": round(float(s), 4)}
+                      for (i, j), s in zip(pairs[shown].tolist(), sims[shown].tolist(), strict=True)],
+            "pairs_below": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "jaccard": round(float(s), 4)}
+                            for (i, j), s in zip(pairs_all[below].tolist(), sims_all[below].tolist(),
+                                                 strict=True)],
+            "jaccard_histogram": {"edges": HIST_EDGES.tolist(), "counts": hist.astype(int).tolist()},
+            "removed_by_threshold": removed_curve(n, pairs_all, sims_all, HIST_EDGES),
+        }
+        issue = reason != ""
+        return self.result(ctx, score=score, is_issue=issue, reason=reason, group_id=group_id, keep=keep,
+                           summary=summary)
