@@ -18,7 +18,7 @@ def words(text: str) -> list[str]:
 
 
 def squash(text: str) -> str:
-    """Whitespace runs collapsed (case kept: a case change is an edit): the form in which "contained in the prompt" is tested."""
+    """Whitespace runs collapsed (case kept: a case change is an edit), for "contained in the prompt"."""
     return " ".join(text.split())
 
 
@@ -61,6 +61,21 @@ class EchoCheck(Check):
         # (alpaca_en_demo's "The tallest mountain in the world is Mount Everest.": 25-40 % new words).
         max_new_share: float = 0.2
 
+    def _echo(self, pw: list[str], rw: list[str]) -> float:
+        """The prompt's n-gram containment in the response when it is an echo, else 0."""
+        p = self.params
+        if len(pw) < max(p.min_prompt_words, p.ngram) or len(rw) < p.ngram:
+            return 0.0
+        ps = shingles(pw, p.ngram)
+        hits = [hash(tuple(rw[j:j + p.ngram])) in ps for j in range(len(rw) - p.ngram + 1)]
+        if not any(hits):
+            return 0.0
+        containment = len(ps & shingles(rw, p.ngram)) / len(ps)  # how much of the prompt the response repeats
+        covered = np.zeros(len(rw), dtype=bool)
+        for j in np.flatnonzero(hits):
+            covered[j:j + p.ngram] = True
+        return containment if containment >= p.min_containment and 1 - covered.mean() <= p.max_new_share else 0.0
+
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
         n = len(ctx)
@@ -70,20 +85,9 @@ class EchoCheck(Check):
             if not prompt or not response:
                 continue
             rw = words(response)
-            if len(rw) >= p.min_response_words and squash(response) in squash(prompt):
+            code = self._echo(words(prompt), rw)
+            if code:
+                reason[i], score[i] = "echo_prompt", code
+            elif len(rw) >= p.min_response_words and squash(response) in squash(prompt):
                 reason[i], score[i] = "response_in_prompt", 1.0
-                continue
-            pw = words(prompt)
-            if len(pw) < max(p.min_prompt_words, p.ngram) or len(rw) < p.ngram:
-                continue
-            ps = shingles(pw, p.ngram)
-            hits = [hash(tuple(rw[j:j + p.ngram])) in ps for j in range(len(rw) - p.ngram + 1)]
-            if not any(hits):
-                continue
-            containment = len(ps & shingles(rw, p.ngram)) / len(ps)  # how much of the prompt the response repeats
-            covered = np.zeros(len(rw), dtype=bool)
-            for j in np.flatnonzero(hits):
-                covered[j:j + p.ngram] = True
-            if containment >= p.min_containment and 1 - covered.mean() <= p.max_new_share:
-                reason[i], score[i] = "echo_prompt", containment
         return self.result(ctx, score=score, reason=reason, summary={"ngram": p.ngram})

@@ -22,7 +22,7 @@ The MinHash is our own batch-vectorised numpy implementation (bench/bench_dedup.
    rows would otherwise produce millions of pairs; union-find still joins such a cluster through the chain.
 4. **Verification.** Every candidate pair's true Jaccard of the two shingle sets is computed; only pairs with
    Jaccard >= `threshold` join a group (union-find), so an LSH false positive never reaches the user. Rows with
-   identical shingle sets (exact duplicates up to punctuation) are collapsed before LSH and join with Jaccard 1.
+   identical shingles (exact duplicates up to punctuation and case) are collapsed before LSH and join with Jaccard 1.
 5. **Groups.** The `keep` rule (as in `exact_duplicate`) picks one member; the others are flagged
    `dup_of:<kept row_id>` with score = their best true Jaccard to any member of the group.
 
@@ -41,15 +41,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, normalize, scope_texts
+from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, scope_texts
 
-_WORD = re.compile(r"\w+")
+_SEP = "\x00"
+_TOKEN = re.compile(r"\w+|\x00")  # words (see shingle_sets) and the row separator
 _MASK32 = np.uint64(0xFFFFFFFF)
 MAX_BUCKET_PAIRS = 64  # each bucket member is paired with at most this many following members
 HIST_EDGES = np.round(np.arange(0.5, 1.0001, 0.05), 2)  # 0.5, 0.55, ..., 1.0 (the last bin includes 1.0)
@@ -72,14 +75,26 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+_SEP_HASH = np.uint64(_word_hash(_SEP))
+
+
 def shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every row's distinct shingle hashes: (hashes uint64, sorted within each row; offsets int64 [n+1])."""
-    token_lists = [_WORD.findall(normalize(t)) for t in texts]
-    counts = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
-    words = [w for toks in token_lists for w in toks]
-    vocab: dict[str, int] = {}
-    ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in words), dtype=np.int64, count=len(words))
-    word_h = np.fromiter((_word_hash(w) for w in vocab), dtype=np.uint64, count=len(vocab))[ids]
+    """Every row's shingle hashes: (hashes uint64 grouped by row, offsets int64 [n+1]).
+
+    A shingle repeated inside a row stays repeated here: MinHash (a min) and true Jaccard (on Python sets) do not
+    see repeats, and removing them would cost a hash table over every shingle (~1 s per 10M shingles)."""
+    # One NFKC + casefold + regex pass over all texts joined by NUL (a NUL inside a text becomes a space): the same
+    # words as `normalize` per text, without a Python loop per row. The NUL tokens mark the row boundaries.
+    # (ASCII text is NFKC-invariant, so only non-ASCII rows pay for the normalisation.)
+    joined = _SEP.join(t.replace(_SEP, " ") if t.isascii() else unicodedata.normalize("NFKC", t.replace(_SEP, " "))
+                       for t in texts).casefold()
+    codes, vocab = pd.factorize(np.array(_TOKEN.findall(joined), dtype=object))
+    vocab_h = np.fromiter((_word_hash(w) for w in vocab), dtype=np.uint64, count=len(vocab))
+    is_sep = vocab_h == _SEP_HASH if len(vocab) else np.zeros(0, dtype=bool)
+    sep_tok = is_sep[codes]
+    row_of_tok = np.cumsum(sep_tok)
+    word_h = vocab_h[codes[~sep_tok]]
+    counts = np.bincount(row_of_tok[~sep_tok], minlength=len(texts)).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)])
     n_sh = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))  # short text: one shingle
     length = np.where(counts >= ngram, ngram, counts)  # words per shingle, per row
@@ -91,15 +106,9 @@ def shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
         for j in range(ngram):
             use = sh_len > j
             h[use] = _splitmix(h[use] * np.uint64(0x100000001B3) + word_h[sh_start[use] + j])
-    # distinct shingles per row, sorted: lexsort by (hash, row), then drop repeats
-    order = np.lexsort((h, row_of))
-    h, row_of = h[order], row_of[order]
-    keep = np.ones(len(h), dtype=bool)
-    keep[1:] = (h[1:] != h[:-1]) | (row_of[1:] != row_of[:-1])
-    h, row_of = h[keep], row_of[keep]
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.add.at(offsets, row_of + 1, 1)
-    return h, np.cumsum(offsets)
+    offsets[1:] = np.cumsum(np.bincount(row_of, minlength=len(texts)))
+    return h, offsets
 
 
 def _perm_params(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -110,23 +119,34 @@ def _perm_params(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 
 def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
-    """(n, num_perm) uint32 MinHash signatures; rows without shingles get all 0xFFFFFFFF."""
+    """(n, num_perm) uint32 MinHash signatures; rows without shingles get all 0xFFFFFFFF.
+
+    Batches of whole rows (up to `_BATCH_CELLS` shingle x permutation cells) are hashed into one reused
+    (num_perm, shingles) uint64 buffer with in-place ufuncs, then min-reduced per row along the contiguous axis:
+    ~5x faster than the (shingles, num_perm) layout with temporaries.
+    """
     n = len(offsets) - 1
     a, b = _perm_params(num_perm)
+    a, b = a[:, None], b[:, None]
     sig = np.full((n, num_perm), 0xFFFFFFFF, dtype=np.uint32)
     nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    lo = 0
     max_sh = max(_BATCH_CELLS // num_perm, 1)
+    ends = offsets[nonempty + 1]
+    buf = np.empty((num_perm, max_sh), dtype=np.uint64)
+    lo = 0
+    shift = np.uint64(32)
     while lo < len(nonempty):
-        hi = lo + 1
-        # grow the batch of rows while its shingles fit the budget
-        hi = int(np.searchsorted(offsets[nonempty[lo:] + 1], offsets[nonempty[lo]] + max_sh, side="right")) + lo
-        hi = max(hi, lo + 1)
+        s0 = offsets[nonempty[lo]]
+        hi = max(int(np.searchsorted(ends, s0 + max_sh, side="right")), lo + 1)
         rows = nonempty[lo:hi]
-        s0, s1 = offsets[rows[0]], offsets[rows[-1] + 1]
+        s1 = offsets[rows[-1] + 1]
+        m = int(s1 - s0)
+        out = buf[:, :m] if m <= max_sh else np.empty((num_perm, m), dtype=np.uint64)  # one huge row
         with np.errstate(over="ignore"):
-            vals = ((hashes[s0:s1, None] * a[None, :] + b[None, :]) >> np.uint64(32)).astype(np.uint32)
-        sig[rows] = np.minimum.reduceat(vals, offsets[rows] - s0, axis=0)
+            np.multiply(a, hashes[None, s0:s1], out=out)
+            out += b
+        out >>= shift
+        sig[rows] = np.minimum.reduceat(out, offsets[rows] - s0, axis=1).T
         lo = hi
     return sig
 
@@ -212,7 +232,10 @@ def union_find(n: int, pairs: np.ndarray) -> np.ndarray:
         ri, rj = find(i), find(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
-    return np.array([find(i) for i in range(n)], dtype=np.int64)
+    roots = np.arange(n)
+    touched = np.unique(pairs.ravel())
+    roots[touched] = [find(i) for i in touched.tolist()]
+    return roots
 
 
 def keep_rank(ctx: CheckContext, pos: np.ndarray, rule: str) -> np.ndarray:
@@ -317,14 +340,13 @@ class NearDuplicate(Check):
         n = len(ctx)
         hashes, offsets = shingle_sets(scope_texts(ctx, p.scope), p.ngram)
         sizes = np.diff(offsets)
-        # 1. identical shingle sets collapse onto their first row (Jaccard 1, no MinHash needed)
+        # 1. rows with identical shingle multisets collapse onto their first row (Jaccard 1, no LSH needed); equal
+        #    sets with other repeat counts are not collapsed but have equal signatures, so LSH pairs them anyway
         set_key = np.zeros(n, dtype=np.uint64)
         nonempty = sizes > 0
         if nonempty.any():
-            rows_of = np.repeat(np.arange(n), sizes)
-            mixed = _splitmix(hashes)
-            np.add.at(set_key, rows_of, mixed)  # order-free set digest, plus the size below
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore"):  # order-free set digest (wrapping sum of mixed hashes), plus the size
+                set_key[nonempty] = np.add.reduceat(_splitmix(hashes), offsets[:-1][nonempty])
                 set_key = _splitmix(set_key ^ sizes.astype(np.uint64))
         cand = np.flatnonzero(nonempty)
         uniq_keys, first_idx, inverse = np.unique(set_key[cand], return_index=True, return_inverse=True)
