@@ -61,16 +61,14 @@ m[1].metric("Rows in clusters", f"{int(sizes.sum()):,}")
 m[2].metric("Removable (all but the kept member)", f"{int(result.removable().sum()):,}")
 m[3].metric("Already dropped", f"{int(np.isin(ids[groups >= 0], list(dropped)).sum()):,}")
 
-hist = result.summary.get("jaccard_histogram")
-if isinstance(hist, dict) and hist.get("counts"):
-    edges = np.asarray(hist["edges"], dtype=float)
-    counts = np.asarray(hist["counts"], dtype=float)
-    above = counts[::-1].cumsum()[::-1]
-    st.line_chart(pd.DataFrame({"threshold": edges[:-1], "verified pairs at or above": above}).set_index("threshold"),
-                  height=200)
-    st.caption("Candidate pairs (from a looser LSH pass) by true Jaccard: how many pairs each threshold keeps.")
-pairs = result.summary.get("pairs")
-if isinstance(pairs, list) and pairs and "threshold" in params:
+curve = result.summary.get("removed_by_threshold")
+if isinstance(curve, dict) and curve:
+    st.line_chart(pd.DataFrame({"threshold": [float(k) for k in curve], "rows removed": list(curve.values())})
+                  .set_index("threshold"), height=200)
+    st.caption("Rows a \"drop all but the kept member\" would remove at each threshold, from the pairs already "
+               "verified (no re-run).")
+pairs = (result.summary.get("pairs") or []) + (result.summary.get("pairs_below") or [])
+if pairs and "threshold" in params:
     thr = params["threshold"]
     near = sorted(pairs, key=lambda p: abs(float(p.get("similarity", p.get("jaccard", 0))) - thr))[:6]
     with st.expander("Pairs just above and below the threshold"):

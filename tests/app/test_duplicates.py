@@ -40,3 +40,21 @@ def test_exact_duplicate_clusters_keep_override_and_drop(monkeypatch: pytest.Mon
     reasons = {r["row_id"]: r["reason"] for r in store.drop_records()}
     assert reasons[first_original].startswith(f"dup_of:{first_copy} (exact_duplicate")
     assert all(reasons[c].startswith(f"dup_of:{o} ") for c, o in planted.items() if c != first_copy)
+
+
+def test_near_duplicate_threshold_moves_along_the_precomputed_curve(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
+    monkeypatch.setenv("SIFT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SIFT_DATA", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/duplicates.py")
+    at.run()
+    at.selectbox(key="dup_method").set_value("near_duplicate").run()
+    assert not at.exception, at.exception
+    planted = len(DEFECTS["exact_duplicate"]) + len(DEFECTS["near_duplicate"])
+    assert at.metric[2].value == str(planted)
+    (meta,) = (tmp_path / "home" / "workspaces").glob("*/results/near_duplicate@*.json")
+    curve = json.loads(meta.read_text())["summary"]["removed_by_threshold"]
+    at.slider(key="dup_threshold_near_duplicate").set_value(0.9).run()
+    assert at.metric[2].value == str(curve["0.90"]) and curve["0.90"] < planted
