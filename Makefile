@@ -41,6 +41,7 @@ test: install chromium
 bench: install
 	$(PY) bench/bench_load_browse.py
 	$(PY) bench/bench_app.py
+	$(PY) bench/bench_checks.py
 
 sample: install
 	$(PY) sample_data/generate.py
