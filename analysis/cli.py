@@ -162,7 +162,7 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
         names, skipped = [], {}
         for name in sorted(REGISTRY):
             missing = REGISTRY[name].missing_inputs(ws.dir, ws.dataset.rows)
-            if missing:
+            if missing and not (name == "contamination" and args.benchmark):
                 skipped[name] = missing
             else:
                 names.append(name)
@@ -170,8 +170,10 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
             doc["skipped_checks"] = skipped
     else:
         names = [n.strip() for n in args.checks.split(",") if n.strip()]
-    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=_check_params(args.check_param),
-                         progress=StderrProgress(show))
+    params = _check_params(args.check_param)
+    if args.benchmark and "contamination" in names:
+        params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
+    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=StderrProgress(show))
     steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
     doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
 
@@ -304,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checks", metavar="all|NAME,...", help="run data-quality / duplicate checks (see sift findings)")
     p.add_argument("--check-param", action="append", metavar="CHECK.PARAM=VALUE",
                    help="a check parameter, e.g. exact_duplicate.scope=prompt (repeatable)")
+    p.add_argument("--benchmark", action="append", metavar="FILE",
+                   help="a benchmark/eval set (any loadable format) the contamination check compares against "
+                        "(repeatable)")
     _add_load_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.set_defaults(func=cmd_analyze, printer=_print_analyze)

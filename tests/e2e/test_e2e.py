@@ -91,8 +91,12 @@ def screenshot(page: Page, name: str, folders: tuple[Path, ...] | None = None) -
 
 
 def expect_match_line(page: Page, n: int, m: int, dropped: int, flagged: int) -> None:
-    expect(page.get_by_text(re.compile(r"rows match · "))).to_have_text(
-        f"{n:,} of {m:,} rows match · {dropped:,} dropped · {flagged:,} flagged", timeout=WAIT_MS)
+    """Look the line up by its full expected text: during a rerun Streamlit briefly shows the stale element
+    beside the new one, so a generic "rows match" locator can see two."""
+    expect(page.get_by_text(f"{n:,} of {m:,} rows match · {dropped:,} dropped · {flagged:,} flagged")
+           .first).to_be_visible(timeout=WAIT_MS)
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"rows match · "))).to_have_count(1, timeout=WAIT_MS)
 
 
 def open_row(page: Page, row_id: int) -> None:
@@ -333,10 +337,11 @@ def test_chart_selection_filters_browse(server, new_tab, rows) -> None:
     expect(page.get_by_role("heading", name="Browse", level=1)).to_be_visible(timeout=WAIT_MS)
     wait_idle(page)
     expect(page.get_by_text("Chart filter from Overview: prompt chars in [")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"rows match · "))).to_contain_text(f"{n:,} of {m:,} rows match")
+    expect(page.get_by_text(f"{n:,} of {m:,} rows match").first).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("button", name="Clear chart filter").click()
-    expect(page.get_by_text(re.compile(r"rows match · "))).to_contain_text(f"{m:,} of {m:,} rows match",
-                                                                          timeout=WAIT_MS)
+    expect(page.get_by_text(f"{m:,} of {m:,} rows match").first).to_be_visible(timeout=WAIT_MS)
+    wait_idle(page)
+    expect(page.get_by_text(re.compile(r"rows match · "))).to_have_count(1, timeout=WAIT_MS)
     assert_clean(page)
 
 

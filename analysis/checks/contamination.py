@@ -1,0 +1,300 @@
+"""`contamination`: dataset rows that contain text of a benchmark / eval set (issue 4, "Contamination").
+
+How it works:
+
+1. **Benchmark items.** Each `--benchmark FILE` (any format `analysis.io.load` reads: a file, folder or glob) is
+   loaded and cut into *segments*, each remembering its benchmark file and benchmark `row_id`. Which text: for
+   `table` files (no known schema, e.g. MT-Bench `question.jsonl` with `turns`, TruthfulQA's CSV) every string
+   column and every string of a list-of-strings column is one segment; otherwise the same scope as the dataset
+   side: `prompt` the user turns (a benchmark's *questions*), `response` the assistant turns, `both` every turn,
+   `record` the table rule on the source record. Segments with fewer than `min_words` words ("writing",
+   "Adversarial", "Nothing happens") are ignored: they would match ordinary text.
+2. **Normalisation.** Unicode NFKC, casefold, punctuation stripped (text is split into `\\w+` runs, so "16-3-4",
+   "Janet’s" and "$2" become words), whitespace collapsed. Both sides are normalised the same way.
+3. **Index.** Every segment's word `ngram`-grams are hashed (a seeded random 64-bit value per distinct benchmark
+   word, combined polynomially, all in numpy) into a sorted table n-gram hash -> segment ids. A segment shorter than
+   `ngram` words (but at least `min_words`) gets one gram of all its words, so a short question matches only when
+   it appears in a row as a whole, contiguous, normalised.
+4. **Scan.** The dataset rows' n-grams (and, for the short-segment lengths present, their k-grams) are looked up in
+   the table. A row's overlap with a segment = the share of the segment's distinct grams found in the row; the row
+   is flagged when its best overlap >= `min_overlap`, reason `benchmark_overlap:<benchmark file name>`, score =
+   that best overlap. Evidence for up to `EVIDENCE_ROWS` flagged rows (highest overlap first) goes into the summary:
+   benchmark file, benchmark row id, the overlapping span (the longest run of row words covered by grams shared with
+   that benchmark item, as normalised plain text) and the overlap.
+
+Cache key: the result's parameters include `benchmark_sha256` (path -> SHA-256 of the file, or of its files' digests
+for a folder/glob), computed when the parameters are read (`params_dict`), i.e. before `run_checks` looks up the
+cache. A benchmark file edited in place therefore gets a new key and is re-scanned, never served a stale result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.exact_duplicate import SCOPES, scope_texts
+from analysis.io import load, resolve_paths
+
+NEEDS = "needs --benchmark FILE (a benchmark/eval set to compare against)"
+EVIDENCE_ROWS = 200  # rows with evidence in the summary
+_WORD = re.compile(r"\w+")
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial n-gram hash
+
+
+def words(text: str) -> list[str]:
+    """NFKC, casefold, punctuation stripped, whitespace collapsed -> the list of words."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 of a benchmark file; for a folder or glob, of the sorted (name, digest) list of its files."""
+    files = resolve_paths(path)
+    if len(files) == 1 and Path(path).expanduser().is_file():
+        return _sha(files[0])
+    joined = "\n".join(f"{f}\t{_sha(f)}" for f in files)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def benchmark_segments(rows: pd.DataFrame, scope: str) -> list[tuple[int, str]]:
+    """(benchmark row_id, text) for every segment of a loaded benchmark (module docstring, step 1)."""
+    out: list[tuple[int, str]] = []
+    for rid, kind, msgs, source in zip(rows["row_id"].tolist(), rows["kind"].astype(str).tolist(),
+                                       rows["messages"].tolist(), rows["source"].tolist(), strict=True):
+        if kind == "table" or scope == "record":
+            try:
+                record = json.loads(source) if isinstance(source, str) else {}
+            except ValueError:
+                record = {}
+            values = record.values() if isinstance(record, dict) else []
+            for v in values:
+                if isinstance(v, str):
+                    out.append((int(rid), v))
+                elif isinstance(v, list) and v and all(isinstance(x, str) for x in v):
+                    out.extend((int(rid), x) for x in v)
+            continue
+        turns = [t for t in (msgs if msgs is not None else []) if t.get("content")]
+        roles = {"prompt": ("user",), "response": ("assistant",)}.get(scope)
+        chosen = [t for t in turns if roles is None or t.get("role") in roles] or turns
+        out.extend((int(rid), str(t["content"])) for t in chosen)
+    return out
+
+
+def _gram_hashes(ids: np.ndarray, text_of: np.ndarray, word_hash: np.ndarray, k: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of every k-gram start position of a concatenated token array, and whether each is valid (inside one
+    text, no unknown word). Unknown words have id -1."""
+    n_pos = len(ids) - k + 1
+    if n_pos <= 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool)
+    wh = word_hash[np.where(ids >= 0, ids, 0)]
+    h = np.zeros(n_pos, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(k):
+            h = h * _MULT + wh[j:j + n_pos]
+    unknown = np.concatenate([[0], np.cumsum(ids < 0)])
+    valid = (text_of[:n_pos] == text_of[k - 1:]) & (unknown[k:] - unknown[:n_pos] == 0)
+    return h, valid
+
+
+class _Tokens:
+    """Texts as one concatenated array of word ids (vocabulary shared with the benchmark index)."""
+
+    def __init__(self, texts: list[list[str]], vocab: dict[str, int], grow: bool) -> None:
+        ids: list[int] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for i, ws in enumerate(texts):
+            lengths[i] = len(ws)
+            for w in ws:
+                v = vocab.get(w)
+                if v is None:
+                    if grow:
+                        v = vocab[w] = len(vocab)
+                    else:
+                        v = -1
+                ids.append(v)
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.lengths = lengths
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self.text_of = np.repeat(np.arange(len(texts)), lengths)
+
+
+@register
+class Contamination(Check):
+    """Benchmark contamination: rows whose text contains an item of a benchmark or eval set given with
+    `--benchmark FILE` (repeatable; any loadable format, e.g. GSM8K `test.jsonl`, MT-Bench `question.jsonl`,
+    TruthfulQA's CSV). Training on the test questions inflates the benchmark score the finetuned model is later
+    judged by (it measures memorisation, not skill), so leaked rows should be dropped before training. Text is
+    normalised (NFKC, casefold, punctuation stripped, whitespace collapsed) and compared as word `ngram`-grams: a
+    row is flagged `benchmark_overlap:<benchmark file name>` when it contains at least `min_overlap` of a benchmark
+    item's distinct n-grams; score = that share; the summary holds per-row evidence (benchmark file, benchmark row
+    id, the longest overlapping span, overlap). Defaults: `ngram` 8, not the 13-gram of GPT-3's contamination study
+    (Brown et al. 2020) nor a 50-character substring (as in GPT-4's report): a GSM8K question is ~45 words and many
+    benchmark questions are 10-20, so 13-grams would let a lightly edited short question through while 8 words in
+    order are still rare outside a copy; items shorter than `ngram` words (but at least `min_words`, default 4)
+    must appear whole. `min_overlap` 0.5 (half of the item's n-grams). Scope `prompt`: benchmark questions leak
+    through prompts (the benchmark side uses its user turns, or every string column of a schema-less table); the
+    parameters carry each benchmark file's SHA-256 so an edited benchmark is never served a cached result.
+    """
+
+    name = "contamination"
+    description = "Rows that contain a benchmark/eval item (word n-gram overlap with --benchmark files)."
+
+    @dataclass(frozen=True)
+    class Params:
+        benchmarks: tuple[str, ...] = ()  # benchmark files, folders or globs (--benchmark FILE, repeatable)
+        scope: str = "prompt"  # prompt | response | both | record: benchmark questions leak through prompts
+        ngram: int = 8  # words per gram; items shorter than this (>= min_words) must appear whole
+        min_overlap: float = 0.5  # share of a benchmark item's distinct n-grams found in the row
+        min_words: int = 4  # benchmark segments with fewer words are ignored (labels, one-word answers)
+
+        def __post_init__(self) -> None:
+            raw = self.benchmarks
+            object.__setattr__(self, "benchmarks", (raw,) if isinstance(raw, str) else tuple(str(b) for b in raw))
+            if self.scope not in SCOPES:
+                raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
+            if self.ngram < 1 or self.min_words < 1:
+                raise ValueError("ngram and min_words must be >= 1")
+            if not 0 < self.min_overlap <= 1:
+                raise ValueError("min_overlap must be in (0, 1]")
+
+    @classmethod
+    def missing_inputs(cls, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
+        del ws_dir, rows
+        return NEEDS  # the benchmark files are a parameter; without them there is nothing to compare against
+
+    def params_dict(self) -> dict[str, Any]:
+        """The parameters plus `benchmark_sha256` (path -> content digest), so the cache key follows the files."""
+        if not hasattr(self, "_digests"):
+            digests = {}
+            for b in self.params.benchmarks:
+                try:
+                    digests[b] = file_digest(b)
+                except OSError as exc:
+                    raise ValueError(f"benchmark {b}: {exc.strerror or exc}") from exc
+            self._digests = digests
+        return {**asdict(self.params), "benchmark_sha256": dict(self._digests)}
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        p = self.params
+        if not p.benchmarks:
+            raise ValueError(NEEDS)
+        n = len(ctx)
+        digests = self.params_dict()["benchmark_sha256"]
+        # 1. benchmark segments
+        seg_bench, seg_row, seg_words = [], [], []
+        bench_info = []
+        for bi, path in enumerate(p.benchmarks):
+            brows = load(path).rows
+            segs = benchmark_segments(brows, p.scope)
+            kept = 0
+            for rid, text in segs:
+                ws = words(text)
+                if len(ws) >= p.min_words:
+                    seg_bench.append(bi)
+                    seg_row.append(rid)
+                    seg_words.append(ws)
+                    kept += 1
+            bench_info.append({"path": path, "name": Path(path).name, "sha256": digests[path],
+                               "rows": len(brows), "segments": kept, "rows_flagged": 0})
+        seg_bench_a = np.asarray(seg_bench, dtype=np.int64)
+        seg_row_a = np.asarray(seg_row, dtype=np.int64)
+        vocab: dict[str, int] = {}
+        bt = _Tokens(seg_words, vocab, grow=True)
+        word_hash = np.random.default_rng(20240601).integers(0, 2**63, size=max(len(vocab), 1), dtype=np.uint64)
+        word_hash = word_hash * np.uint64(2) + np.uint64(1)
+        seg_k = np.minimum(bt.lengths, p.ngram)  # gram length per segment
+        # 2. dataset rows
+        row_words = [words(t) for t in scope_texts(ctx, p.scope)]
+        rt = _Tokens(row_words, vocab, grow=False)
+        best = np.zeros(n)
+        best_seg = np.full(n, -1, dtype=np.int64)
+        seg_grams: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # k -> (sorted unique (hash), their segs) pairs
+        for k in np.unique(seg_k).tolist():
+            bh, bvalid = _gram_hashes(bt.ids, bt.text_of, word_hash, k)
+            bseg = bt.text_of[:len(bh)]
+            sel = bvalid & (seg_k[bseg] == k)
+            pairs = np.unique(np.stack([bh[sel].view(np.int64), bseg[sel]], axis=1), axis=0)  # distinct per seg
+            seg_grams[k] = (pairs[:, 0], pairs[:, 1])
+            rh, rvalid = _gram_hashes(rt.ids, rt.text_of, word_hash, k)
+            rrow = rt.text_of[:len(rh)]
+            rh_i = rh.view(np.int64)
+            hit = rvalid & np.isin(rh_i, pairs[:, 0])
+            if not hit.any():
+                continue
+            rpairs = np.unique(np.stack([rrow[hit], rh_i[hit]], axis=1), axis=0)  # distinct (row, gram)
+            lo = np.searchsorted(pairs[:, 0], rpairs[:, 1], side="left")
+            hi = np.searchsorted(pairs[:, 0], rpairs[:, 1], side="right")
+            cnt = hi - lo
+            rows_x = np.repeat(rpairs[:, 0], cnt)
+            idx = np.repeat(lo - np.cumsum(np.concatenate([[0], cnt[:-1]])), cnt) + np.arange(cnt.sum())
+            segs_x = pairs[idx, 1]
+            keys, matched = np.unique(rows_x * len(seg_k) + segs_x, return_counts=True)
+            r_of, s_of = keys // len(seg_k), keys % len(seg_k)
+            totals = np.bincount(pairs[:, 1], minlength=len(seg_k))
+            share = matched / totals[s_of]
+            order = np.lexsort((s_of, -share, r_of))  # per row: best share, then the earliest segment
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = r_of[order][1:] != r_of[order][:-1]
+            top = order[first]
+            better = share[top] > best[r_of[top]]
+            best[r_of[top][better]] = share[top][better]
+            best_seg[r_of[top][better]] = s_of[top][better]
+        # 3. flags, reasons, evidence
+        issue = best >= p.min_overlap - 1e-12
+        reason = np.full(n, "", dtype=object)
+        row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
+        for i in np.flatnonzero(issue).tolist():
+            bi = int(seg_bench_a[best_seg[i]])
+            reason[i] = f"benchmark_overlap:{bench_info[bi]['name']}"
+            bench_info[bi]["rows_flagged"] += 1
+        flagged = np.flatnonzero(issue)
+        shown = flagged[np.argsort(-best[flagged], kind="stable")][:EVIDENCE_ROWS]
+        evidence = []
+        for i in shown.tolist():
+            s = int(best_seg[i])
+            k = int(seg_k[s])
+            ghash, gseg = seg_grams[k]
+            span = _longest_span(rt, i, ghash[gseg == s], word_hash, k)
+            bi = int(seg_bench_a[s])
+            evidence.append({"row_id": int(row_ids[i]), "benchmark": bench_info[bi]["name"],
+                             "benchmark_path": bench_info[bi]["path"], "benchmark_row_id": int(seg_row_a[s]),
+                             "span": " ".join(row_words[i][span[0]:span[1]]), "overlap": round(float(best[i]), 4)})
+        summary = {"scope": p.scope, "ngram": p.ngram, "min_overlap": p.min_overlap, "benchmarks": bench_info,
+                   "segments": int(len(seg_k)), "evidence": evidence}
+        return self.result(ctx, score=best, is_issue=issue, reason=reason, summary=summary)
+
+
+def _longest_span(rt: _Tokens, i: int, seg_hashes: np.ndarray, word_hash: np.ndarray, k: int) -> tuple[int, int]:
+    """The longest run of row i's words covered by grams it shares with one benchmark segment: (start, end)."""
+    a, b = int(rt.offsets[i]), int(rt.offsets[i + 1])
+    ids = rt.ids[a:b]
+    h, valid = _gram_hashes(ids, np.zeros(len(ids), dtype=np.int64), word_hash, k)
+    starts = np.flatnonzero(valid & np.isin(h.view(np.int64), seg_hashes))
+    covered = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.add.at(covered, starts, 1)
+    np.add.at(covered, starts + k, -1)
+    mask = np.cumsum(covered)[:len(ids)] > 0
+    best, cur_start, out = 0, 0, (0, 0)
+    for j, m in enumerate(mask.tolist() + [False]):
+        if m and (j == 0 or not mask[j - 1]):
+            cur_start = j
+        if not m and j > 0 and mask[j - 1] and j - cur_start > best:
+            best, out = j - cur_start, (cur_start, j)
+    return out
