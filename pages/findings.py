@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from components.actions import show_pending_toast
 from components.charts import histogram
 from components.context import require_workspace
 from components.example_view import render_example
-from components.state import frame
+from components.state import frame, uploads_dir
 
 session, ws, store = require_workspace()
 df = frame(ws)
@@ -23,7 +25,21 @@ st.title("Findings")
 row_ids = df["row_id"].to_numpy(dtype=np.int64)
 
 with st.expander("Run checks", expanded=not latest_results(ws.dir)):
+    bench_paths = [b.strip() for b in st.text_area(
+        "Benchmark / eval files for `contamination` (one path per line; any loadable format)",
+        key="findings_benchmarks", height=68).splitlines() if b.strip()]
+    upload = st.file_uploader("…or upload benchmark files", key="findings_bench_upload", accept_multiple_files=True,
+                              type=["jsonl", "json", "csv", "tsv", "txt", "parquet", "gz"])
+    for up in upload or []:
+        data = up.getvalue()
+        target = uploads_dir() / hashlib.sha256(data).hexdigest()[:16] / Path(up.name).name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        bench_paths.append(str(target))
     missing = {n: why for n in sorted(REGISTRY) if (why := REGISTRY[n].missing_inputs(ws.dir, ws.dataset.rows))}
+    if bench_paths:
+        missing.pop("contamination", None)
     ready = [n for n in sorted(REGISTRY) if n not in missing]
     chosen = st.multiselect("Checks", sorted(REGISTRY), default=ready, key="findings_checks")
     for n, why in missing.items():
@@ -47,6 +63,8 @@ with st.expander("Run checks", expanded=not latest_results(ws.dir)):
                 elif isinstance(default, str):
                     values[f.name] = st.text_input(f.name, value=default, key=key)
             params[name] = {k: v for k, v in values.items() if v != getattr(defaults, k)}
+            if name == "contamination" and bench_paths:
+                params[name]["benchmarks"] = tuple(bench_paths)
     if st.button("Run checks", type="primary", key="findings_run", disabled=not chosen):
         bar = st.progress(0.0, text="Running checks …")
         for i, name in enumerate(chosen):  # one at a time: a check that cannot run must not stop the others

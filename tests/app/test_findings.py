@@ -53,3 +53,23 @@ def test_run_every_check_then_drop_what_one_found(monkeypatch: pytest.MonkeyPatc
     store = CurationStore(db)
     assert store.dropped_ids() == planted
     assert all(r["reason"].startswith("placeholder: ") for r in store.drop_records())
+
+
+def test_contamination_runs_with_a_benchmark_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A benchmark given on the page makes `contamination` runnable; a leaked sample prompt is found."""
+    if "contamination" not in REGISTRY:
+        pytest.skip("the contamination check is not registered")
+    from analysis.io import load
+
+    rows = load(str(ROOT / "sample_data" / "*.jsonl")).rows
+    leaked = rows[rows["kind"] == "sft"]["prompt"].iloc[3]
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text(json.dumps({"question": leaked, "answer": "x"}) + "\n", encoding="utf-8")
+    at = _app(monkeypatch, tmp_path)
+    at.text_area(key="findings_benchmarks").input(str(bench)).run()
+    at.multiselect(key="findings_checks").set_value(["contamination"]).run()
+    at.button(key="findings_run").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    summary = _table(at, "rows flagged").set_index("check")
+    assert summary.loc["contamination", "rows flagged"] >= 1
