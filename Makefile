@@ -42,6 +42,7 @@ bench: install
 	$(PY) bench/bench_load_browse.py
 	$(PY) bench/bench_app.py
 	$(PY) bench/bench_checks.py
+	$(PY) bench/bench_sick.py
 
 sample: install
 	$(PY) sample_data/generate.py
