@@ -78,7 +78,7 @@ class ExactDuplicate(Check):
         if len(members):
             # Groups numbered by their first member's position, so ids are stable and read top to bottom.
             members["gid"] = pd.factorize(members["h"], sort=False)[0]
-            members["rank"] = self._rank(ctx, members["pos"].to_numpy())
+            members["rank"] = keep_rank(ctx, members["pos"].to_numpy(), self.params.keep)
             # Kept member: best rank, ties broken by the earliest position.
             ordered = members.sort_values(["gid", "rank", "pos"], ascending=[True, False, True], kind="stable")
             kept_pos = ordered.groupby("gid", sort=True)["pos"].first().to_numpy()
@@ -96,19 +96,19 @@ class ExactDuplicate(Check):
         return self.result(ctx, score=issue.astype(float), is_issue=issue, reason=reason, group_id=group_id,
                            keep=keep, summary={"rows_in_groups": in_groups, "scope": p.scope, "keep_rule": p.keep})
 
-    def _rank(self, ctx: CheckContext, pos: np.ndarray) -> np.ndarray:
-        """Higher = preferred by the keep rule (ties go to the earliest row)."""
-        rule = self.params.keep
-        if rule == "first":
-            return np.zeros(len(pos))
-        if rule in ("longest", "shortest"):
-            # The whole example's length (all turns, raw): within a group the scope texts are equal once
-            # normalised, so the rule is about what else the rows carry (e.g. a longer answer to the same prompt).
-            both = scope_texts(ctx, "both")
-            lengths = np.array([len(both[i]) for i in pos], dtype=float)
-            return lengths if rule == "longest" else -lengths
-        if rule == "highest_score":
-            scores = ctx.rows["score"].to_numpy(dtype=float)[pos]
-            return np.where(np.isnan(scores), -np.inf, scores)
-        msgs = ctx.messages
-        return np.array([len(msgs[i]) for i in pos], dtype=float)
+
+def keep_rank(ctx: CheckContext, pos: np.ndarray, rule: str) -> np.ndarray:
+    """Higher = preferred by the keep rule (ties go to the earliest row); shared by every duplicate check."""
+    if rule == "first":
+        return np.zeros(len(pos))
+    if rule in ("longest", "shortest"):
+        # The whole example's length (all turns, raw): within a group the scope texts are equal once
+        # normalised, so the rule is about what else the rows carry (e.g. a longer answer to the same prompt).
+        both = scope_texts(ctx, "both")
+        lengths = np.array([len(both[i]) for i in pos], dtype=float)
+        return lengths if rule == "longest" else -lengths
+    if rule == "highest_score":
+        scores = ctx.rows["score"].to_numpy(dtype=float)[pos]
+        return np.where(np.isnan(scores), -np.inf, scores)
+    msgs = ctx.messages
+    return np.array([len(msgs[i]) for i in pos], dtype=float)

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, scope_texts
+from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, keep_rank, scope_texts
 
 _SEP = "\x00"
 _TOKEN = re.compile(r"\w+|\x00")  # words (see shingle_sets) and the row separator
@@ -236,21 +236,6 @@ def union_find(n: int, pairs: np.ndarray) -> np.ndarray:
     touched = np.unique(pairs.ravel())
     roots[touched] = [find(i) for i in touched.tolist()]
     return roots
-
-
-def keep_rank(ctx: CheckContext, pos: np.ndarray, rule: str) -> np.ndarray:
-    """Higher = preferred by the keep rule (ties go to the earliest row); same rules as `exact_duplicate`."""
-    if rule == "first":
-        return np.zeros(len(pos))
-    if rule in ("longest", "shortest"):
-        both = scope_texts(ctx, "both")
-        lengths = np.array([len(both[i]) for i in pos], dtype=float)
-        return lengths if rule == "longest" else -lengths
-    if rule == "highest_score":
-        scores = ctx.rows["score"].to_numpy(dtype=float)[pos]
-        return np.where(np.isnan(scores), -np.inf, scores)
-    msgs = ctx.messages
-    return np.array([len(msgs[i]) for i in pos], dtype=float)
 
 
 def build_groups(ctx: CheckContext, pairs: np.ndarray, sims: np.ndarray, keep_rule: str
