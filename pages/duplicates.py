@@ -32,7 +32,9 @@ cls = REGISTRY[method]
 names = {f.name for f in fields(cls.Params)}
 params: dict = {}
 if "scope" in names:
-    params["scope"] = c2.selectbox("Scope", ["both", "prompt", "response", "record"], key="dup_scope")
+    scopes = [sc for sc in ("both", "prompt", "response", "first_turn", "record")
+              if method != "semantic_duplicate" or sc in ("both", "prompt", "response")]
+    params["scope"] = c2.selectbox("Scope", scopes, key="dup_scope")
 if "threshold" in names:
     default = float(cls.Params().threshold)
     params["threshold"] = c3.slider("Threshold", 0.5, 1.0, default, 0.01, key=f"dup_threshold_{method}")

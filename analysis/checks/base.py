@@ -105,7 +105,8 @@ class CheckContext:
         return [list(m) if m is not None else [] for m in self.rows["messages"]]
 
     def texts(self, scope: str) -> list[str]:
-        """prompt / response / both (the turns' contents) / record (the whole source record)."""
+        """prompt / response / both (the turns' contents) / first_turn (the first user turn) / record (the whole
+        source record)."""
         if scope == "prompt":
             return self.prompts
         if scope == "response":
@@ -114,7 +115,10 @@ class CheckContext:
             return ["\n".join(str(t.get("content") or "") for t in m) for m in self.messages]
         if scope == "record":
             return self.rows["source"].astype(str).tolist()
-        raise ValueError(f"unknown scope {scope!r}; expected prompt, response, both or record")
+        if scope == "first_turn":  # the opening request: templated datasets vary what follows, not this
+            return [next((str(t.get("content") or "") for t in m if t.get("role") == "user"), "")
+                    for m in self.messages]
+        raise ValueError(f"unknown scope {scope!r}; expected prompt, response, both, first_turn or record")
 
 
 class Check:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 
-SCOPES = ("prompt", "response", "both", "record")
+SCOPES = ("prompt", "response", "both", "first_turn", "record")
 KEEP_RULES = ("first", "longest", "shortest", "highest_score", "most_turns")
 
 

@@ -274,3 +274,16 @@ def test_preference_dpo_demo_length_bias():
     assert sum(bias["log2_ratio_counts"]) == len(raw)
     assert "chosen_equals_rejected" not in r.reasons()
     json.dumps(r.summary, allow_nan=False)
+
+
+def test_first_turn_scope_finds_the_templated_openings_of_dummy_conversation() -> None:
+    """FastChat's dummy conversations: 52 distinct first user turns in 500 rows (PROVENANCE.md)."""
+    path = SHARED / "fastchat" / "dummy_conversation.json"
+    if not path.is_file():
+        pytest.skip("shared datasets not found")
+    rows = load(path).rows
+    result = run_checks(rows, ["exact_duplicate"], params={"exact_duplicate": {"scope": "first_turn",
+                                                                               "case_sensitive": True}})
+    r = result["exact_duplicate"]
+    assert r.summary["rows_removable"] == 500 - 52
+    assert len(rows) - r.rows_flagged == 52
