@@ -263,6 +263,19 @@ def _print_topics(doc: dict[str, Any]) -> None:
         print(f"  [{t['id']:>3}] {t['size']:>7,} rows ({t['share']:.1%})  {t['label']}")
 
 
+def _add_target(p: argparse.ArgumentParser) -> None:
+    """WORKSPACE: a workspace folder, or a data path whose workspace is opened (or built)."""
+    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
+    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
+
+
+def _finish(p: argparse.ArgumentParser, func: Any, printer: Any) -> None:
+    """What every command shares: the loader options, `--json`, and its handler and human printer."""
+    _add_load_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=func, printer=printer)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sift", description="Look at, measure and clean LLM finetuning data.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -270,15 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="load a file, folder or glob; print format, kind, rows, fields",
                        description="Load PATH, detect its format and kind, and count rows and fields.")
     p.add_argument("path", help="a data file (jsonl/json/csv/tsv/parquet, optionally .gz), a folder or a glob")
-    _add_load_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(func=cmd_info, printer=_print_info)
+    _finish(p, cmd_info, _print_info)
 
     p = sub.add_parser("export", help="write the cleaned subset (rows minus drops) with manifest and drop log",
                        description="Export WORKSPACE (a workspace folder, or a data path whose workspace is "
                                    "opened or built) minus dropped rows, with manifest.json, dropped.jsonl and "
                                    "recipe.json beside --out.")
-    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
+    _add_target(p)
     p.add_argument("--out", required=True, help="output file; its folder receives manifest.json, dropped.jsonl, "
                                                 "recipe.json")
     p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")
@@ -286,10 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="source: the original records; messages: normalised chat turns (default: source)")
     p.add_argument("--only-tag", action="append", metavar="TAG", help="keep only rows with this tag (repeatable)")
     p.add_argument("--except-tag", action="append", metavar="TAG", help="leave out rows with this tag (repeatable)")
-    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
-    _add_load_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(func=cmd_export, printer=_print_export)
+    _finish(p, cmd_export, _print_export)
     p = sub.add_parser("analyze", help="build or update a workspace: embeddings, kNN index, map, topics, coverage",
                        description="Load PATH into its workspace and (with --embed) compute embeddings, the kNN "
                                    "index, the 2-D map and topics; with --reference, the coverage gap.")
@@ -309,27 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmark", action="append", metavar="FILE",
                    help="a benchmark/eval set (any loadable format) the contamination check compares against "
                         "(repeatable)")
-    _add_load_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(func=cmd_analyze, printer=_print_analyze)
+    _finish(p, cmd_analyze, _print_analyze)
 
     p = sub.add_parser("findings", help="what the checks found (run them with sift analyze --checks)",
                        description="Summarise the latest result of every check run on WORKSPACE: rows flagged, "
                                    "groups, rows removable, parameters and reason codes.")
-    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
-    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
-    _add_load_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(func=cmd_findings, printer=_print_findings)
+    _add_target(p)
+    _finish(p, cmd_findings, _print_findings)
 
     p = sub.add_parser("topics", help="the topic clusters of an analysed workspace",
                        description="List topics (id, label, size, example rows) of WORKSPACE; the per-row table is "
                                    "WORKSPACE/topics.parquet (row_id, topic_id, topic_label).")
-    p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
-    p.add_argument("--workspace", help="when WORKSPACE is a data path: the workspace folder to use")
-    _add_load_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.set_defaults(func=cmd_topics, printer=_print_topics)
+    _add_target(p)
+    _finish(p, cmd_topics, _print_topics)
     return parser
 
 

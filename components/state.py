@@ -170,3 +170,20 @@ def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, co
         bar.empty()
     cache[key] = analysis
     return analysis
+
+
+@st.cache_resource(show_spinner=False)
+def _references() -> dict[tuple[str, ...], object]:
+    return {}
+
+
+def get_reference(ws: Workspace, path: str, scope: str, model_path: str | None = None):  # noqa: ANN201
+    """A reference set embedded into the workspace's space (analysis.analyze.Reference), parsed and read from
+    disk once per file version instead of on every rerun of the Map page."""
+    from analysis.analyze import embed_reference
+
+    key = (str(ws.dir), path, scope, model_path or "", _files_signature(path))
+    cache = _references()
+    if key not in cache:
+        cache[key] = embed_reference(ws, path, get_embedder(model_path), scope)
+    return cache[key]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.analyze import embed_reference, reference_positions
+from analysis.analyze import reference_positions
 from analysis.browse import preview_column
 from analysis.checks import latest_results, load_result
 from analysis.embed import SCOPES
@@ -19,7 +19,7 @@ from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
 from components.example_view import render_example
 from components.map_view import MAX_POINTS, SCOPE_LABELS, scatter, selected_row_ids
-from components.state import curation_view, frame, get_analysis, get_embedder
+from components.state import curation_view, frame, get_analysis, get_embedder, get_reference
 
 session, ws, store = require_workspace()
 df = frame(ws)
@@ -81,7 +81,7 @@ reference_xy = None
 if session.reference and st.checkbox(f"Show the reference set ({session.reference.rsplit('/', 1)[-1]})", value=True,
                                      key="map_show_ref"):
     try:
-        ref = embed_reference(ws, session.reference, get_embedder(session.model_path), scope)
+        ref = get_reference(ws, session.reference, scope, session.model_path)
         reference_xy = reference_positions(analysis, ref)
     except (LoadError, ValueError) as exc:
         st.error(f"Reference: {exc}")

@@ -9,42 +9,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from topic_texts import COOKING, GARDEN, QUESTIONS, chat_row
 
 from analysis.curation import CurationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
-COOKING = ["How long should I simmer a tomato sauce for pasta?", "What temperature do I roast a whole chicken at?",
-           "How do I keep pancakes fluffy?", "Can I freeze homemade bread dough?",
-           "What is the best oil for deep frying potatoes?", "How do I caramelise onions without burning them?",
-           "How much salt goes into pasta water?", "Why did my cake sink in the middle of the oven?",
-           "How do I make a stock from leftover chicken bones?", "What spices go into a simple curry?",
-           "How do I know when a steak is medium rare?", "How do I stop rice from sticking to the pot?"]
-SPACE = ["How far is the Moon from the Earth?", "Why does Mars look red in the night sky?",
-         "What is a black hole made of?", "How many moons does Jupiter have?", "What causes a solar eclipse?",
-         "How hot is the surface of the Sun?", "What is a light year in kilometres?",
-         "Why does Saturn have rings?", "How do astronomers find planets around other stars?",
-         "What is the Milky Way galaxy?", "Why is Venus the hottest planet?", "What is a comet's tail made of?"]
-PYTHON = ["How do I read a CSV file with pandas?", "What is a list comprehension in Python?",
-          "How do I handle a KeyError in a Python dict?", "How do I install a package with pip?",
-          "What does the Python `with` statement do?", "How do I sort a list of dictionaries by a key in Python?",
-          "How do I write a unit test with pytest?", "What is the difference between a tuple and a list in Python?",
-          "How do I format a float to two decimals in Python?", "How do I reverse a string in Python?",
-          "What is a virtual environment in Python?", "How do I parse JSON in Python?"]
-GARDEN = ["How often should I water tomato plants?", "When do I prune rose bushes?", "How do I compost kitchen scraps?",
-          "What vegetables grow well in shade?", "How do I get rid of aphids on my plants?",
-          "When should I plant tulip bulbs?", "How deep do I plant potato seeds?", "How do I keep basil alive?"]
-
-
-def _chat(q: str) -> dict:
-    return {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": f"Here is how: {q}"}]}
-
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> Path:
     path = tmp_path / "three_topics.jsonl"
-    path.write_text("".join(json.dumps(_chat(q)) + "\n" for q in COOKING + SPACE + PYTHON), encoding="utf-8")
+    path.write_text("".join(json.dumps(chat_row(q)) + "\n" for q in QUESTIONS), encoding="utf-8")
     return path
 
 

@@ -10,22 +10,27 @@ tests/e2e/artifacts/ (and to docs/screenshots/, the README's, with SIFT_UPDATE_S
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
-VIEWPORT = {"width": 1400, "height": 1000}
 
 if not CHROMIUM.exists():
     pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
+from e2e_helpers import (  # noqa: E402
+    ARTIFACTS,
+    WAIT_MS,
+    assert_clean,
+    external_requests,
+    go,
+    open_app,
+    screenshot,
+    wait_idle,
+)
 from playwright.sync_api import Page, expect  # noqa: E402
 
 from analysis.browse import BrowseQuery, text_mask  # noqa: E402
@@ -35,59 +40,9 @@ from analysis.workspace import CURATION_FILE  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-WAIT_MS = 30_000
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-
-def wait_idle(page: Page) -> None:
-    """Until the script run has finished (no 'Running…' widget, app state notRunning)."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=WAIT_MS)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=WAIT_MS)
-
-
-def assert_clean(page: Page) -> None:
-    """No exception box and no traceback anywhere on the page."""
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    expect(page.get_by_text("Traceback")).to_have_count(0)
-
-
-def open_app(page: Page, url: str) -> None:
-    """Open the root first (a deep link on a cold server can come up in legacy multipage mode)."""
-    page.goto(url)
-    page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT_MS)
-    expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible(timeout=WAIT_MS)
-    wait_idle(page)
-    assert_clean(page)
-
-
-def go(page: Page, title: str) -> None:
-    """Navigate with the sidebar, like a user."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
-    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=WAIT_MS)
-    wait_idle(page)
-    assert_clean(page)
-
-
-def screenshot(page: Page, name: str, folders: tuple[Path, ...] | None = None) -> None:
-    """Full-page shot: Streamlit scrolls inside <main>, so grow the viewport to its height first.
-
-    Shots always go to tests/e2e/artifacts/; the README's copies in docs/screenshots/ are refreshed only with
-    SIFT_UPDATE_SCREENSHOTS=1, so an ordinary test run leaves the committed images alone.
-    """
-    if folders is None:
-        folders = (SCREENSHOTS, ARTIFACTS) if os.environ.get("SIFT_UPDATE_SCREENSHOTS") == "1" else (ARTIFACTS,)
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    height = page.evaluate("() => (document.querySelector('[data-testid=stMain]') || document.body).scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height), 4000))})
-    page.wait_for_timeout(600)
-    wait_idle(page)
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / name), full_page=True)
-    page.set_viewport_size(VIEWPORT)
-    page.wait_for_timeout(300)
 
 
 def expect_match_line(page: Page, n: int, m: int, dropped: int, flagged: int) -> None:
@@ -118,10 +73,6 @@ def click_grid_row(page: Page, index: int) -> None:
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 16, box["y"] + 35 + 35 * index + 17)
-
-
-def external_requests(tab, url: str) -> list[str]:
-    return [u for u in tab.requests if not u.startswith((url, "data:", "blob:"))]
 
 
 @pytest.fixture(scope="module")

@@ -15,100 +15,37 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
-VIEWPORT = {"width": 1400, "height": 1000}
 
 if not CHROMIUM.exists():
     pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api", reason="playwright (the Python package) is not installed")
 
 import pandas as pd  # noqa: E402
+from e2e_helpers import (  # noqa: E402
+    ARTIFACTS,
+    WAIT_MS,
+    assert_clean,
+    external_requests,
+    go,
+    open_app,
+    screenshot,
+    wait_idle,
+)
 from playwright.sync_api import Page, expect  # noqa: E402
+from topic_texts import QUESTIONS, chat_row  # noqa: E402
 
 from analysis.curation import CurationStore  # noqa: E402
 from analysis.workspace import CURATION_FILE  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-WAIT_MS = 30_000
 COMPUTE_MS = 120_000  # first MiniLM load + embed + UMAP + topics of 36 rows (~10-30 s)
 REASON = "e2e: lasso on the map"
 MIN_EDGE_PX = 8  # every point is at least this far (in screen pixels) from the lasso's edges
 
-COOKING = ["How long should I simmer a tomato sauce for pasta?", "What temperature do I roast a whole chicken at?",
-           "How do I keep pancakes fluffy?", "Can I freeze homemade bread dough?",
-           "What is the best oil for deep frying potatoes?", "How do I caramelise onions without burning them?",
-           "How much salt goes into pasta water?", "Why did my cake sink in the middle of the oven?",
-           "How do I make a stock from leftover chicken bones?", "What spices go into a simple curry?",
-           "How do I know when a steak is medium rare?", "How do I stop rice from sticking to the pot?"]
-SPACE = ["How far is the Moon from the Earth?", "Why does Mars look red in the night sky?",
-         "What is a black hole made of?", "How many moons does Jupiter have?", "What causes a solar eclipse?",
-         "How hot is the surface of the Sun?", "What is a light year in kilometres?",
-         "Why does Saturn have rings?", "How do astronomers find planets around other stars?",
-         "What is the Milky Way galaxy?", "Why is Venus the hottest planet?", "What is a comet's tail made of?"]
-PYTHON = ["How do I read a CSV file with pandas?", "What is a list comprehension in Python?",
-          "How do I handle a KeyError in a Python dict?", "How do I install a package with pip?",
-          "What does the Python `with` statement do?", "How do I sort a list of dictionaries by a key in Python?",
-          "How do I write a unit test with pytest?", "What is the difference between a tuple and a list in Python?",
-          "How do I format a float to two decimals in Python?", "How do I reverse a string in Python?",
-          "What is a virtual environment in Python?", "How do I parse JSON in Python?"]
-QUESTIONS = COOKING + SPACE + PYTHON
-
 
 # ----------------------------------------------------------------------------------------------- helpers
-# (wait_idle, assert_clean, open_app, go and external_requests as in test_e2e.py)
-
-
-def wait_idle(page: Page, timeout: int = WAIT_MS) -> None:
-    """Until the script run has finished (no 'Running…' widget, app state notRunning)."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=timeout)
-
-
-def assert_clean(page: Page) -> None:
-    """No exception box and no traceback anywhere on the page."""
-    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    expect(page.get_by_text("Traceback")).to_have_count(0)
-
-
-def open_app(page: Page, url: str) -> None:
-    """Open the root first (a deep link on a cold server can come up in legacy multipage mode)."""
-    page.goto(url)
-    page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT_MS)
-    expect(page.get_by_role("heading", name="Overview", level=1)).to_be_visible(timeout=WAIT_MS)
-    wait_idle(page)
-    assert_clean(page)
-
-
-def go(page: Page, title: str) -> None:
-    """Navigate with the sidebar, like a user."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).click()
-    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=WAIT_MS)
-    wait_idle(page)
-    assert_clean(page)
-
-
-def external_requests(tab, url: str) -> list[str]:
-    return [u for u in tab.requests if not u.startswith((url, "data:", "blob:"))]
-
-
-def screenshot(page: Page, name: str) -> None:
-    """Full-page shot into tests/e2e/artifacts/: Streamlit scrolls inside <main>, so grow the viewport first."""
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    height = page.evaluate("() => (document.querySelector('[data-testid=stMain]') || document.body).scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height), 4000))})
-    page.wait_for_timeout(600)
-    wait_idle(page)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    page.set_viewport_size(VIEWPORT)
-    page.wait_for_timeout(300)
-
-
-def _chat(q: str) -> dict:
-    return {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": f"Here is how: {q}"}]}
 
 
 def wait_plot_drawn(page: Page, timeout: int = WAIT_MS) -> None:
@@ -205,7 +142,7 @@ def draw_lasso(page: Page, poly: list[tuple[float, float]], origin: dict) -> Non
 def test_lasso_on_the_map_flags_the_rows_inside(tmp_path_factory: pytest.TempPathFactory, start_server,
                                                 new_tab) -> None:
     data = tmp_path_factory.mktemp("map_data") / "three_topics.jsonl"
-    data.write_text("".join(json.dumps(_chat(q)) + "\n" for q in QUESTIONS), encoding="utf-8")
+    data.write_text("".join(json.dumps(chat_row(q)) + "\n" for q in QUESTIONS), encoding="utf-8")
     total = len(QUESTIONS)
     home = tmp_path_factory.mktemp("map_home")
     with start_server(home, str(data)) as srv:
@@ -256,7 +193,7 @@ def test_lasso_on_the_map_flags_the_rows_inside(tmp_path_factory: pytest.TempPat
         table = page.locator('[data-testid="stDataFrame"]').first
         expect(table).to_be_visible()
 
-        screenshot(page, "map.png")  # the lasso, the selected rows and the bulk bar
+        screenshot(page, "map.png", folders=(ARTIFACTS,))  # the lasso, the selected rows and the bulk bar
 
         page.get_by_role("textbox", name="Reason (goes into the log)").fill(REASON)
         page.get_by_role("button", name=f"Flag ({n:,})", exact=True).click()
