@@ -12,6 +12,7 @@ import streamlit as st
 
 from analysis.browse import preview_column
 from analysis.checks import REGISTRY, latest_results, load_result, run_checks
+from analysis.spans import locate
 from components.actions import show_pending_toast
 from components.charts import histogram
 from components.context import require_workspace
@@ -118,6 +119,9 @@ table = pd.DataFrame({"row": sel["row_id"].to_numpy(), "reason": result.reason[m
                       "score": np.round(result.score[mask], 3), "group": result.group_id[mask],
                       "question": preview_column(sel["last_user"], 100).to_numpy(),
                       "response": preview_column(sel["response"], 100).to_numpy()})
+evidence = result.evidence_or_empty()[mask]
+if any(evidence):
+    table.insert(2, "evidence", preview_column(pd.Series(evidence, dtype=str), 80).to_numpy())
 st.dataframe(table.head(1000), hide_index=True, key="findings_rows", height=min(38 + 35 * max(len(table), 1), 380))
 if len(table) > 1000:
     st.caption(f"showing the first 1,000 of {len(table):,}")
@@ -152,5 +156,23 @@ if open_id is not None:
     if len(hit):
         pos = int(df.index.get_loc(hit[0]))
         st.caption(f"{name}: reason `{result.reason[pos] or '—'}`, score {result.score[pos]:.3f}")
+        span = str(result.evidence_or_empty()[pos] or "")
+        if span:
+            row = df.loc[hit[0]]
+            hits = locate(row["messages"], span, source=str(row["source"]))
+            for h in hits:  # plain text only: the span is marked with ⟦ ⟧, never with HTML
+                where = "source record" if h.turn < 0 else f"turn {h.turn + 1} ({h.role})"
+                st.caption(f"offending span in {where}")
+                st.code(h.snippet, language=None, wrap_lines=True)
+            if not hits:
+                st.caption("evidence (normalised; not found verbatim in the row)")
+                st.code(span, language=None, wrap_lines=True)
+        item = next((e for e in result.summary.get("evidence", []) if isinstance(e, dict)
+                     and e.get("row_id") == int(open_id) and "benchmark_text" in e), None)
+        if item is not None:  # contamination: the benchmark item this row matched
+            how = (f"{item['overlap']:.0%} of its n-grams" if item["method"] == "ngram"
+                   else f"paraphrase, cosine {item['score']:.3f}")
+            st.caption(f"matches `{item['benchmark']}` row {item['benchmark_row_id']} ({how})")
+            st.code(item["benchmark_text"], language=None, wrap_lines=True)
         render_example(df.loc[hit[0]], store, key="findings_ex")
 store.close()

@@ -41,6 +41,7 @@ class CheckResult:
     keep: np.ndarray | None  # bool for group checks: the member kept by the keep-rule
     summary: dict[str, Any]
     params: dict[str, Any]
+    evidence: np.ndarray | None = None  # str: the offending span as it appears in the row's text, "" when none
 
     @property
     def rows_flagged(self) -> int:
@@ -60,25 +61,31 @@ class CheckResult:
         return pd.DataFrame({"row_id": np.asarray(row_ids, dtype=np.int64), "score": self.score.astype(np.float32),
                              "is_issue": self.is_issue.astype(bool), "reason": self.reason.astype(str),
                              "group_id": self.group_id.astype(np.int64),
-                             "keep": (self.keep if self.keep is not None else np.zeros(len(self.score), bool))})
+                             "keep": (self.keep if self.keep is not None else np.zeros(len(self.score), bool)),
+                             "evidence": self.evidence_or_empty().astype(str)})
+
+    def evidence_or_empty(self) -> np.ndarray:
+        return self.evidence if self.evidence is not None else np.full(len(self.score), "", dtype=object)
 
 
 def make_result(name: str, n: int, params: dict[str, Any], *, score: np.ndarray | None = None,
                 is_issue: np.ndarray | None = None, reason: Iterable[str] | None = None,
                 group_id: np.ndarray | None = None, keep: np.ndarray | None = None,
-                summary: dict[str, Any] | None = None) -> CheckResult:
+                summary: dict[str, Any] | None = None, evidence: Iterable[str] | None = None) -> CheckResult:
     """Fill defaults and derive the common summary numbers, so checks only state what they found."""
     reason_arr = np.asarray(list(reason) if reason is not None else [""] * n, dtype=object)
     issue = np.asarray(is_issue, dtype=bool) if is_issue is not None else reason_arr != ""
     score_arr = np.clip(np.asarray(score, dtype=np.float64), 0, 1) if score is not None else issue.astype(float)
     groups = np.asarray(group_id, dtype=np.int64) if group_id is not None else np.full(n, -1, dtype=np.int64)
-    if not (len(reason_arr) == len(issue) == len(score_arr) == len(groups) == n):
+    spans = np.asarray(list(evidence), dtype=object) if evidence is not None else None
+    if not (len(reason_arr) == len(issue) == len(score_arr) == len(groups) == n) or (
+            spans is not None and len(spans) != n):
         raise ValueError(f"check {name}: per-row arrays must all have {n} entries")
-    result = CheckResult(name, score_arr, issue, reason_arr, groups, keep, {}, params)
+    result = CheckResult(name, score_arr, issue, reason_arr, groups, keep, {}, params, spans)
     base = {"rows_flagged": result.rows_flagged, "share_flagged": result.rows_flagged / n if n else 0.0,
             "reasons": result.reasons(), "groups": int(len(np.unique(groups[groups >= 0]))),
             "rows_removable": int(result.removable().sum())}
-    return CheckResult(name, score_arr, issue, reason_arr, groups, keep, {**base, **(summary or {})}, params)
+    return CheckResult(name, score_arr, issue, reason_arr, groups, keep, {**base, **(summary or {})}, params, spans)
 
 
 @dataclass
@@ -201,7 +208,8 @@ def load_result(ws_dir: Path, name: str, params: dict[str, Any], row_ids: np.nda
     keep = frame["keep"].to_numpy(bool) if frame["group_id"].ge(0).any() else None
     return CheckResult(name, frame["score"].to_numpy(np.float64), frame["is_issue"].to_numpy(bool),
                        frame["reason"].to_numpy(object), frame["group_id"].to_numpy(np.int64), keep,
-                       info["summary"], info["params"])
+                       info["summary"], info["params"],
+                       frame["evidence"].to_numpy(object) if "evidence" in frame.columns else None)
 
 
 def latest_results(ws_dir: Path) -> dict[str, dict[str, Any]]:

@@ -18,9 +18,15 @@ How it works:
 4. **Scan.** The dataset rows' n-grams (and, for the short-segment lengths present, their k-grams) are looked up in
    the table. A row's overlap with a segment = the share of the segment's distinct grams found in the row; the row
    is flagged when its best overlap >= `min_overlap`, reason `benchmark_overlap:<benchmark file name>`, score =
-   that best overlap. Evidence for up to `EVIDENCE_ROWS` flagged rows (highest overlap first) goes into the summary:
-   benchmark file, benchmark row id, the overlapping span (the longest run of row words covered by grams shared with
-   that benchmark item, as normalised plain text) and the overlap.
+   that best overlap. The row's `evidence` is the overlapping span as written in the row (the longest run of row
+   words covered by grams shared with that benchmark item, cut from the NFKC text), so the Findings page can mark it.
+5. **Paraphrase match (optional).** With `paraphrase` > 0, rows the n-grams did not flag are compared by embedding:
+   the row's scope embedding (from the workspace, else computed and stored there) against every benchmark segment's
+   embedding (computed with the packaged MiniLM, cached under `<ws>/benchmarks/`), exact inner-product search; a row
+   whose best cosine >= `paraphrase` is flagged `benchmark_paraphrase:<benchmark file name>`, score = that cosine.
+   A reworded benchmark question shares few 8-grams but keeps its meaning. The summary's `evidence` (up to
+   `EVIDENCE_ROWS` rows, highest score first) names, per row, the method, benchmark file, benchmark row id, the
+   benchmark item's text, the normalised span and the overlap.
 
 Cache key: the result's parameters include `benchmark_sha256` (path -> SHA-256 of the file, or of its files' digests
 for a folder/glob), computed when the parameters are read (`params_dict`), i.e. before `run_checks` looks up the
@@ -42,10 +48,13 @@ import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import SCOPES, scope_texts
+from analysis.embed import DEFAULT_MODEL, load_embedder
+from analysis.embed import SCOPES as EMBED_SCOPES
+from analysis.fsutil import atomic_path
 from analysis.io import load, resolve_paths
 
 NEEDS = "needs --benchmark FILE (a benchmark/eval set to compare against)"
-EVIDENCE_ROWS = 200  # rows with evidence in the summary
+EVIDENCE_ROWS = 2000  # rows with evidence (benchmark file, row id, text) in the summary
 _WORD = re.compile(r"\w+")
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial n-gram hash
 
@@ -151,6 +160,11 @@ class Contamination(Check):
     must appear whole. `min_overlap` 0.5 (half of the item's n-grams). Scope `prompt`: benchmark questions leak
     through prompts (the benchmark side uses its user turns, or every string column of a schema-less table); the
     parameters carry each benchmark file's SHA-256 so an edited benchmark is never served a cached result.
+    `paraphrase` (off by default: it needs the embedding model) adds an embedding match for reworded items, reason
+    `benchmark_paraphrase:<file>`; 0.88 is the suggested value, measured on GSM8K with the packaged MiniLM
+    (bench/bench_paraphrase.py): 11 hand-reworded test questions have cosine 0.84-0.97 to their originals (10 of
+    11 >= 0.88, median 0.93; they share almost no 8-gram with them), while the nearest test question of 3,000 train
+    questions (same style, different problems) has median cosine 0.66, 99.9th percentile 0.87 and never reaches 0.88.
     """
 
     name = "contamination"
@@ -163,6 +177,8 @@ class Contamination(Check):
         ngram: int = 8  # words per gram; items shorter than this (>= min_words) must appear whole
         min_overlap: float = 0.5  # share of a benchmark item's distinct n-grams found in the row
         min_words: int = 4  # benchmark segments with fewer words are ignored (labels, one-word answers)
+        paraphrase: float = 0.0  # cosine for an embedding paraphrase match (0 = off; e.g. 0.9 turns it on)
+        model: str = DEFAULT_MODEL  # whose embeddings the paraphrase match uses (the packaged MiniLM)
 
         def __post_init__(self) -> None:
             raw = self.benchmarks
@@ -173,6 +189,10 @@ class Contamination(Check):
                 raise ValueError("ngram and min_words must be >= 1")
             if not 0 < self.min_overlap <= 1:
                 raise ValueError("min_overlap must be in (0, 1]")
+            if not 0 <= self.paraphrase <= 1:
+                raise ValueError("paraphrase must be a cosine in [0, 1] (0 = off)")
+            if self.paraphrase > 0 and self.scope not in EMBED_SCOPES:
+                raise ValueError(f"the paraphrase match embeds scope {', '.join(EMBED_SCOPES)}, not {self.scope!r}")
 
     @classmethod
     def missing_inputs(cls, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
@@ -198,7 +218,7 @@ class Contamination(Check):
         n = len(ctx)
         digests = self.params_dict()["benchmark_sha256"]
         # 1. benchmark segments
-        seg_bench, seg_row, seg_words = [], [], []
+        seg_bench, seg_row, seg_words, seg_text = [], [], [], []
         bench_info = []
         for bi, path in enumerate(p.benchmarks):
             brows = load(path).rows
@@ -210,6 +230,7 @@ class Contamination(Check):
                     seg_bench.append(bi)
                     seg_row.append(rid)
                     seg_words.append(ws)
+                    seg_text.append(text)
                     kept += 1
             bench_info.append({"path": path, "name": Path(path).name, "sha256": digests[path],
                                "rows": len(brows), "segments": kept, "rows_flagged": 0})
@@ -259,26 +280,110 @@ class Contamination(Check):
         # 3. flags, reasons, evidence
         issue = best >= p.min_overlap - 1e-12
         reason = np.full(n, "", dtype=object)
-        row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
+        method = np.full(n, "", dtype=object)
         for i in np.flatnonzero(issue).tolist():
             bi = int(seg_bench_a[best_seg[i]])
             reason[i] = f"benchmark_overlap:{bench_info[bi]['name']}"
+            method[i] = "ngram"
             bench_info[bi]["rows_flagged"] += 1
+        score = best.copy()
+        if p.paraphrase > 0:  # rows the n-grams missed whose embedding is within `paraphrase` of a benchmark item
+            cos, nearest = self._paraphrase_match(ctx, seg_text, digests)
+            para = ~issue & (cos >= p.paraphrase - 1e-6)
+            for i in np.flatnonzero(para).tolist():
+                bi = int(seg_bench_a[nearest[i]])
+                reason[i] = f"benchmark_paraphrase:{bench_info[bi]['name']}"
+                method[i] = "paraphrase"
+                bench_info[bi]["rows_flagged"] += 1
+            best_seg = np.where(para, nearest, best_seg)
+            score = np.where(para, cos, score)
+            issue = issue | para
+        texts = scope_texts(ctx, p.scope)
+        spans = np.full(n, "", dtype=object)
+        row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
         flagged = np.flatnonzero(issue)
-        shown = flagged[np.argsort(-best[flagged], kind="stable")][:EVIDENCE_ROWS]
+        shown = set(flagged[np.argsort(-score[flagged], kind="stable")][:EVIDENCE_ROWS].tolist())
         evidence = []
-        for i in shown.tolist():
+        for i in flagged.tolist():
             s = int(best_seg[i])
-            k = int(seg_k[s])
-            ghash, gseg = seg_grams[k]
-            span = _longest_span(rt, i, ghash[gseg == s], word_hash, k)
-            bi = int(seg_bench_a[s])
-            evidence.append({"row_id": int(row_ids[i]), "benchmark": bench_info[bi]["name"],
-                             "benchmark_path": bench_info[bi]["path"], "benchmark_row_id": int(seg_row_a[s]),
-                             "span": " ".join(row_words[i][span[0]:span[1]]), "overlap": round(float(best[i]), 4)})
-        summary = {"scope": p.scope, "ngram": p.ngram, "min_overlap": p.min_overlap, "benchmarks": bench_info,
-                   "segments": int(len(seg_k)), "evidence": evidence}
-        return self.result(ctx, score=best, is_issue=issue, reason=reason, summary=summary)
+            if method[i] == "ngram":
+                k = int(seg_k[s])
+                ghash, gseg = seg_grams[k]
+                start, end = _longest_span(rt, i, ghash[gseg == s], word_hash, k)
+                spans[i] = _verbatim(texts[i], start, end)
+                span_words = " ".join(row_words[i][start:end])
+            else:
+                spans[i] = span_words = ""  # a paraphrase has no verbatim span: the evidence is the item itself
+            if i in shown:
+                bi = int(seg_bench_a[s])
+                evidence.append({"row_id": int(row_ids[i]), "method": method[i], "benchmark": bench_info[bi]["name"],
+                                 "benchmark_path": bench_info[bi]["path"], "benchmark_row_id": int(seg_row_a[s]),
+                                 "benchmark_text": seg_text[s][:1000], "span": span_words,
+                                 "overlap": round(float(best[i]), 4), "score": round(float(score[i]), 4)})
+        evidence.sort(key=lambda e: -e["score"])
+        summary = {"scope": p.scope, "ngram": p.ngram, "min_overlap": p.min_overlap, "paraphrase": p.paraphrase,
+                   "benchmarks": bench_info, "segments": int(len(seg_k)), "evidence": evidence}
+        return self.result(ctx, score=score, is_issue=issue, reason=reason, summary=summary, evidence=spans)
+
+    def _paraphrase_match(self, ctx: CheckContext, seg_text: list[str], digests: dict[str, str]
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's best cosine to any benchmark segment, and which segment (exact inner-product search)."""
+        import faiss
+
+        from analysis.checks.semantic_duplicate import scope_vectors
+
+        p = self.params
+        if "embedder" not in ctx.extras:
+            try:
+                ctx.extras["embedder"] = load_embedder() if p.model == DEFAULT_MODEL else None
+            except (ImportError, ValueError) as exc:
+                raise ValueError(f"contamination paraphrase match needs the embedding model: {exc}") from exc
+            if ctx.extras["embedder"] is None:
+                raise ValueError(f"contamination paraphrase match: embeddings of model {p.model} are not in the "
+                                 "workspace; run `sift analyze PATH --embed --model PATH` first")
+        vectors, model = scope_vectors(ctx, p.model, p.scope)
+        seg_vecs = self._segment_vectors(ctx, seg_text, digests, model)
+        if not len(seg_vecs) or not len(vectors):
+            return np.zeros(len(ctx)), np.full(len(ctx), -1, dtype=np.int64)
+        index = faiss.IndexFlatIP(seg_vecs.shape[1])
+        index.add(np.ascontiguousarray(seg_vecs, dtype=np.float32))
+        cos, nearest = index.search(np.ascontiguousarray(vectors, dtype=np.float32), 1)
+        return cos[:, 0].astype(np.float64), nearest[:, 0].astype(np.int64)
+
+    def _segment_vectors(self, ctx: CheckContext, seg_text: list[str], digests: dict[str, str], model: str
+                         ) -> np.ndarray:
+        """Benchmark segment embeddings, cached in the workspace by benchmark digests, selection and model."""
+        p = self.params
+        key = hashlib.sha256(json.dumps([sorted(digests.items()), p.scope, p.min_words, model]).encode()).hexdigest()
+        path = Path(ctx.ws_dir) / "benchmarks" / f"{key[:24]}.npy" if ctx.ws_dir is not None else None
+        if path is not None and path.exists():
+            cached = np.load(path)
+            if len(cached) == len(seg_text):
+                return cached
+        vecs = np.asarray(ctx.extras["embedder"](seg_text), dtype=np.float32) if seg_text else np.zeros((0, 1))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, vecs)
+        return vecs
+
+
+def _verbatim(text: str, start: int, end: int) -> str:
+    """Row text from word `start` to word `end` as written: the words were cut from NFKC text, so characters NFKC
+    expands ("¾" -> "3⁄4") are mapped back to the original character they came from."""
+    if unicodedata.is_normalized("NFKC", text):
+        norm, owner = text, None
+    else:
+        parts = [unicodedata.normalize("NFKC", ch) for ch in text]
+        norm = "".join(parts)
+        owner = np.repeat(np.arange(len(text)), [len(p) for p in parts])
+    spans = [m.span() for m in _WORD.finditer(norm)]
+    if end <= start or end > len(spans):
+        return ""
+    a, b = spans[start][0], spans[end - 1][1]
+    if owner is not None:
+        a, b = int(owner[a]), int(owner[b - 1]) + 1
+    return text[a:b][:1000]
 
 
 def _longest_span(rt: _Tokens, i: int, seg_hashes: np.ndarray, word_hash: np.ndarray, k: int) -> tuple[int, int]:

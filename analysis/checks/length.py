@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 
@@ -25,6 +26,23 @@ def robust_z(x: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     if mad <= 1e-12:
         return np.zeros_like(x, dtype=np.float64)
     return (x - med) / mad
+
+
+def grouped_robust_z(x: np.ndarray, mask: np.ndarray, groups: np.ndarray | None, min_rows: int) -> np.ndarray:
+    """`robust_z` within each group (source file) that has at least `min_rows` rows under `mask`; smaller groups
+    use the whole dataset's median and MAD. Files of different styles (terse math solutions beside essays) each
+    keep their own notion of normal length."""
+    z = robust_z(x, mask)
+    if groups is None:
+        return z
+    codes, uniques = pd.factorize(groups)
+    if len(uniques) < 2:
+        return z
+    for g in range(len(uniques)):
+        member = codes == g
+        if int((member & mask).sum()) >= min_rows:
+            z[member] = robust_z(x, member & mask)[member]
+    return z
 
 
 def last_user_texts(ctx: CheckContext) -> list[str]:
@@ -48,11 +66,14 @@ class LengthCheck(Check):
     Alpaca's `<nooutput>`, "N/A", "nan"; and, only when `min_words` > 1, any answer of fewer words), very long
     (`long_response`: more than `max_chars` characters, or a log-length robust z-score above `long_z` while longer
     than `long_min_chars`) and response/prompt length-ratio outliers (`length_ratio_outlier`: the robust z-score of
-    log((response words + 1) / (request words + 1)), the request being the last user turn; median and MAD over
-    the dataset's non-empty responses; beyond
-    ±`ratio_z`). A model finetuned on empty or content-free targets learns to stop immediately; very long targets
-    are silently cut by the trainer's max length (the model then learns truncated text) and dominate the loss;
-    ratio outliers (a page of text for "Hi", one line for a long essay request) are often mismatched pairs.
+    log((response words + 1) / (request words + 1)), the request being the last user turn; beyond ±`ratio_z`).
+    Medians and MADs are taken over the non-empty responses of each source file with at least `min_file_rows`
+    rows (smaller files use the whole dataset's): when a folder mixes styles, terse GSM8K solutions are not
+    outliers next to chat essays (GSM8K train, CodeAlpaca-2k, alpaca_en_demo and dummy_conversation in one folder:
+    367 rows flagged with dataset-wide statistics, 11 per file — exactly the files' flags when checked alone).
+    A model finetuned on empty or content-free targets learns to stop immediately; very long targets are silently
+    cut by the trainer's max length (the model then learns truncated text) and dominate the loss; ratio
+    outliers (a page of text for "Hi", one line for a long essay request) are often mismatched pairs.
     Short answers are deliberately not flagged by default (`min_words` = 1): one-word answers to short factual and
     classification questions ("Capital of France?" → "Paris", sentiment labels, `7`) are correct, and they are
     4.4 % of CodeAlpaca-2k and 1.4 % of alpaca_en_demo, all legitimate on inspection. Defaults: `max_chars`
@@ -74,6 +95,8 @@ class LengthCheck(Check):
         long_z: float = 5.0  # log-length robust z above this is far outside the dataset's own lengths
         long_min_chars: int = 2_000  # ...but a response shorter than this is never "very long"
         ratio_z: float = 4.0  # |robust z| of the log length ratio; ~1 in 16,000 for normal data
+        per_file: bool = True  # median/MAD per source file (mixed folders), else over the whole dataset
+        min_file_rows: int = 50  # files with fewer judged rows use the dataset-wide median/MAD
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
@@ -87,9 +110,11 @@ class LengthCheck(Check):
             (w > 0 and (w < p.min_words or _ALNUM.search(t) is None or t.strip().lower() in NON_ANSWERS)
              for t, w in zip(responses, r_words, strict=True)), dtype=bool, count=n)
         ok = ~empty & ~content_free
-        len_z = robust_z(np.log1p(r_chars.astype(np.float64)), ok)
+        files = (ctx.rows["source_file"].astype(str).to_numpy()
+                 if p.per_file and "source_file" in ctx.rows.columns else None)
+        len_z = grouped_robust_z(np.log1p(r_chars.astype(np.float64)), ok, files, p.min_file_rows)
         long = ok & ((r_chars > p.max_chars) | ((len_z > p.long_z) & (r_chars > p.long_min_chars)))
-        ratio_z = robust_z(np.log((r_words + 1.0) / (p_words + 1.0)), ok)
+        ratio_z = grouped_robust_z(np.log((r_words + 1.0) / (p_words + 1.0)), ok, files, p.min_file_rows)
         ratio = ok & ~long & (np.abs(ratio_z) > p.ratio_z)
 
         reason = np.full(n, "", dtype=object)

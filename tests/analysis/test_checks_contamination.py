@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
-from analysis.checks import run_checks
+from analysis.checks import CheckContext, run_checks
 from analysis.checks.contamination import NEEDS, Contamination, words
 from analysis.cli import main
 from analysis.io import load
+from analysis.spans import locate
 
 GSM8K = SHARED / "gsm8k"
 MT_BENCH = SHARED / "fastchat" / "mt_bench" / "question.jsonl"
@@ -70,6 +71,14 @@ def test_every_reason_code_and_evidence(write_jsonl):
     assert ev[0]["benchmark"] == "math.jsonl" and ev[0]["overlap"] == 1.0
     assert ev[2]["span"] == "write a haiku about the autumn moon over a quiet lake" and ev[2]["benchmark_row_id"] == 0
     assert ev[3]["span"] == "what is the capital city of france" and ev[3]["benchmark_row_id"] == 1
+    assert ev[0]["benchmark_text"] == QUESTION and ev[0]["method"] == "ngram"
+    # per-row evidence: the span as written in the row, so the Findings page can mark it
+    assert r.evidence[0] == QUESTION.upper().replace(",", "").rstrip("?")
+    assert r.evidence[2] == "write a haiku about the autumn moon over a quiet lake"
+    assert r.evidence[3] == "what is the capital city of France" and r.evidence[1] == ""
+    for i in np.flatnonzero(r.is_issue):
+        hits = locate(rows["messages"].iloc[i], r.evidence[i])
+        assert hits and hits[0].role == "user", i
     # "writing" (1 word < min_words) and "Now rewrite it." (3 words) are not benchmark items
     assert [b["segments"] for b in r.summary["benchmarks"]] == [2, 1]
     assert [b["rows_flagged"] for b in r.summary["benchmarks"]] == [2, 1]
@@ -112,7 +121,10 @@ def test_gsm8k_socratic_against_test():
     r = contam(rows, need(GSM8K / "test.jsonl"))
     assert len(rows) == 1319 and r.rows_flagged >= 1300  # measured: 1,319 of 1,319
     assert set(r.reasons()) == {"benchmark_overlap:test.jsonl"}
-    assert len(r.summary["evidence"]) == 200
+    ev = r.summary["evidence"]
+    assert len(ev) == 1319 and sum(e["benchmark_row_id"] == e["row_id"] for e in ev) >= 1300  # same order
+    found = sum(bool(locate(rows["messages"].iloc[i], r.evidence[i])) for i in np.flatnonzero(r.is_issue))
+    assert found == r.rows_flagged  # every row's span is found verbatim in its turns
 
 
 def test_gsm8k_train_against_test():
@@ -171,3 +183,40 @@ def test_cli_checks_all_runs_contamination_only_with_a_benchmark(write_jsonl, tm
                  "--benchmark", str(bench), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert "contamination" not in doc.get("skipped_checks", {}) and doc["checks"]["contamination"] == 1
+
+
+# --- paraphrase match (real model) ------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_paraphrase_match_finds_reworded_gsm8k_questions(real_embedder, write_jsonl, tmp_path):
+    test_q = [json.loads(line)["question"] for line in need(GSM8K / "test.jsonl").read_text().splitlines()]
+    para = json.loads((Path(__file__).parents[1] / "data" / "gsm8k_test_paraphrases.json").read_text())
+    train_q = [json.loads(line)["question"] for line in need(GSM8K / "train.jsonl").read_text().splitlines()][:200]
+    rows = load(write_jsonl("d.jsonl", [sft(p["paraphrase"]) for p in para] + [sft(q) for q in train_q]
+                            + [sft("Copied: " + test_q[100])])).rows
+    ctx = CheckContext(rows, tmp_path / "ws", extras={"embedder": real_embedder})
+    bench = tmp_path / "test.jsonl"  # the first 200 test items (every paraphrased one among them): ~10 s to embed
+    bench.write_text("".join((GSM8K / "test.jsonl").read_text().splitlines(keepends=True)[:200]))
+    bench = str(bench)
+    plain = run_checks(rows, ["contamination"], ctx=ctx, params={"contamination": {"benchmarks": [bench]}})
+    assert flagged(rows, plain["contamination"]) == {len(rows) - 1: "benchmark_overlap:test.jsonl"}  # n-grams miss them
+    r = run_checks(rows, ["contamination"], ctx=ctx,
+                   params={"contamination": {"benchmarks": [bench], "paraphrase": 0.88}})["contamination"]
+    got = flagged(rows, r)
+    # measured (bench/bench_paraphrase.py): 10 of the 11 rewordings reach 0.88, the loosest is 0.843; no train row
+    assert got[len(rows) - 1] == "benchmark_overlap:test.jsonl"
+    para_rows = {i for i, code in got.items() if code == "benchmark_paraphrase:test.jsonl"}
+    assert len(para_rows) == 10 and para_rows <= set(range(len(para)))
+    ev = {e["row_id"]: e for e in r.summary["evidence"]}
+    for i in para_rows:
+        assert ev[i]["method"] == "paraphrase" and ev[i]["benchmark_row_id"] == para[i]["test_row"]
+        assert ev[i]["benchmark_text"] == test_q[para[i]["test_row"]] and r.evidence[i] == ""
+        assert 0.88 <= r.score[i] <= 1
+    assert (tmp_path / "ws" / "benchmarks").is_dir()  # benchmark vectors cached for the next run
+
+
+def test_paraphrase_params_are_checked():
+    with pytest.raises(ValueError, match="paraphrase must be a cosine"):
+        Contamination.Params(benchmarks=("x",), paraphrase=1.5)
+    with pytest.raises(ValueError, match="embeds scope"):
+        Contamination.Params(benchmarks=("x",), paraphrase=0.9, scope="record")

@@ -73,3 +73,14 @@ def test_contamination_runs_with_a_benchmark_path(monkeypatch: pytest.MonkeyPatc
     assert not at.error, [e.value for e in at.error]
     summary = _table(at, "rows flagged").set_index("check")
     assert summary.loc["contamination", "rows flagged"] >= 1
+    at.selectbox(key="findings_pick").set_value("contamination").run()
+    assert not at.exception, at.exception
+    rows_table = _table(at, "score")
+    assert "evidence" in rows_table.columns and rows_table["evidence"].str.len().gt(0).all()
+    # the open row (the first flagged) shows the offending span marked in plain text and the benchmark item
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("offending span in turn") for c in captions), captions
+    assert any(c.startswith("matches `bench.jsonl` row 0 (100% of its n-grams)") for c in captions), captions
+    codes = [c.value for c in at.code]
+    assert any("⟦" in c and "⟧" in c for c in codes), codes
+    assert leaked in codes
