@@ -5700,6 +5700,8 @@ DEFECTS = {
                              {"chat.jsonl": 2}),
     "chosen_equals_rejected": ("Preference pair whose chosen and rejected texts are identical",
                                {"preference.jsonl": 3}),
+    "repeated_answer": ("Chat whose final assistant turn repeats an earlier assistant turn word for word "
+                        "(a \"sum it up\" follow-up answered with a copy)", {"chat.jsonl": 5}),
 }
 
 SYNONYMS = {
@@ -6067,7 +6069,16 @@ def build(seed: int):
                               {"data": tool, "topic": "travel", "defect": None, "tool": True})
     taken = plant_defects(rng, base)
     plant_duplicates(rng, base, taken)
+    for r in base["chat.jsonl"]:  # follow-ups the templates answer with a copy: real defects, so declared
+        if r["defect"] is None and repeats_answer(r["data"]):
+            r["defect"] = ("repeated_answer", "messages")
     return base
+
+
+def repeats_answer(row: dict) -> bool:
+    """The final assistant turn equals an earlier assistant turn."""
+    answers = [m.get("content") for m in row.get("messages", []) if m["role"] == "assistant"]
+    return len(answers) > 1 and bool(answers[-1]) and answers[-1] in answers[:-1]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -6143,6 +6154,8 @@ def detect(file: str, row: dict) -> set[str]:
                 found.add("empty_non_assistant_turn")
     if file == "preference.jsonl" and row["chosen"] == row["rejected"]:
         found.add("chosen_equals_rejected")
+    if file == "chat.jsonl" and repeats_answer(row):
+        found.add("repeated_answer")
     return found
 
 

@@ -17,7 +17,7 @@ FILES = ("chat.jsonl", "preference.jsonl", "sft.jsonl")  # sorted: the order glo
 SIDE_FILES = ("topics.json", "defects.json", "README.md")
 DEFECT_KEYS = {"exact_duplicate", "near_duplicate", "template_placeholder", "email_address", "api_key",
                "html_residue", "truncated_response", "refusal", "empty_assistant_turn",
-               "chosen_equals_rejected"}
+               "chosen_equals_rejected", "repeated_answer"}
 TABLE_ROW = re.compile(r"^\| `(?P<key>\w+)` \| .+ \| (?P<count>\d+) \| (?P<files>[^|]+) \|$")
 
 
@@ -169,7 +169,7 @@ def test_documented_counts(defects: dict) -> None:
     assert {k: len(v) for k, v in defects.items()} == {
         "exact_duplicate": 12, "near_duplicate": 10, "template_placeholder": 3, "email_address": 2,
         "api_key": 2, "html_residue": 4, "truncated_response": 3, "refusal": 3, "empty_assistant_turn": 2,
-        "chosen_equals_rejected": 3,
+        "chosen_equals_rejected": 3, "repeated_answer": 5,
     }
 
 
@@ -251,7 +251,7 @@ def responses(name: str, row: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("key", [*SIMPLE, "truncated_response", "empty_assistant_turn",
-                                 "chosen_equals_rejected"])
+                                 "chosen_equals_rejected", "repeated_answer"])
 def test_simple_detectors_find_exactly_the_planted_rows(key: str, defects: dict) -> None:
     planted = {(loc["file"], loc["line"]) for loc in defects[key]}
     found = set()
@@ -263,6 +263,9 @@ def test_simple_detectors_find_exactly_the_planted_rows(key: str, defects: dict)
                 hit = any(t and not RESPONSE_END.search(t) for t in responses(name, row))
             elif key == "empty_assistant_turn":
                 hit = any(t == "" for t in responses(name, row))
+            elif key == "repeated_answer":
+                answers = responses(name, row) if name == "chat.jsonl" else []
+                hit = len(answers) > 1 and bool(answers[-1]) and answers[-1] in answers[:-1]
             else:
                 hit = name == "preference.jsonl" and row["chosen"] == row["rejected"]
             if hit:
