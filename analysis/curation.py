@@ -555,8 +555,11 @@ class CurationStore:
         """Remove ``tag`` from rows (rows without it are still logged as touched)."""
         return self._row_action("untag", row_ids, reason, tag=_clean_tag(tag, "untag"))
 
-    def drop(self, row_ids: Iterable[int], *, reason: str = "") -> int:
-        """Exclude rows from the export; re-dropping a dropped row replaces its reason."""
+    def drop(self, row_ids: Iterable[int], *, reason: str = "", rule: Mapping[str, Any] | None = None) -> int:
+        """Exclude rows from the export; re-dropping a dropped row replaces its reason. `rule` records the check
+        decision behind a bulk drop (`analysis.recipe.check_rule`) so a recipe can replay it on new data."""
+        if rule is not None:
+            return self._row_action("drop", row_ids, reason, rule=json.loads(json.dumps(dict(rule), default=str)))
         return self._row_action("drop", row_ids, reason)
 
     def restore(self, row_ids: Iterable[int], *, reason: str = "") -> int:

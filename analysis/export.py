@@ -9,7 +9,6 @@ replayable data, ARCHITECTURE.md §5). Every file is written atomically.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 from analysis.curation import CurationStore
 from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import Dataset, LoadError, render_turns, resolve_paths
+from analysis.recipe import build_recipe
 
 EXPORT_FORMATS = ("jsonl", "parquet", "csv")
 EXPORT_AS = ("source", "messages")
@@ -65,15 +65,6 @@ def select_rows(rows: pd.DataFrame, store: CurationStore, *, only_tags: Sequence
         unwanted: set[int] = set().union(*(store.tagged_ids(t) for t in except_tags))
         keep &= ~rows["row_id"].isin(unwanted)
     return rows[keep], n_dropped, before - int(keep.sum())
-
-
-def row_hash(source: str) -> str:
-    """Content hash of a source record: identifies a row across reorderings and file versions."""
-    try:
-        canonical = json.dumps(json.loads(source), sort_keys=True, ensure_ascii=False)
-    except ValueError:
-        canonical = source
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
 def _chosen_turns(turns: list[dict[str, Any]], chosen: str) -> int:
@@ -136,17 +127,6 @@ def _write(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str) -> None:
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
 
 
-def _recipe(dataset: Dataset, store: CurationStore) -> dict[str, Any]:
-    by_reason: dict[str, list[dict[str, Any]]] = {}
-    source = dataset.rows.set_index("row_id")["source"]
-    for rec in store.drop_records():
-        rid = int(rec["row_id"])
-        entry = {"row_id": rid, "hash": row_hash(source[rid]) if rid in source.index else None}
-        by_reason.setdefault(rec["reason"] or "", []).append(entry)
-    steps = [{"op": "drop", "reason": reason, "rows": rows} for reason, rows in sorted(by_reason.items())]
-    return {"version": 1, "source_fingerprint": dataset.info.fingerprint, "steps": steps}
-
-
 def export_dataset(dataset: Dataset, store: CurationStore, out: str | Path, *, fmt: str | None = None,
                    as_: str = "source", only_tags: Sequence[str] = (), except_tags: Sequence[str] = ()
                    ) -> ExportResult:
@@ -172,7 +152,7 @@ def export_dataset(dataset: Dataset, store: CurationStore, out: str | Path, *, f
     with atomic_path(dropped_path) as tmp:
         _write_jsonl(tmp, (json.dumps(d, ensure_ascii=False) for d in drops))
     recipe_path = out.parent / "recipe.json"
-    atomic_write_text(recipe_path, json.dumps(_recipe(dataset, store), indent=2, ensure_ascii=False))
+    atomic_write_text(recipe_path, json.dumps(build_recipe(dataset, store), indent=2, ensure_ascii=False))
     info = dataset.info
     manifest = {
         "sift_version": SIFT_VERSION,

@@ -31,7 +31,8 @@ def _find(text: str, span: str) -> tuple[int, int] | None:
     at = text.find(span)
     if at >= 0:
         return at, at + len(span)
-    at = text.casefold().find(span.casefold()) if len(text.casefold()) == len(text) else -1
+    same_length = len(text.casefold()) == len(text) and len(span.casefold()) == len(span)  # else offsets shift
+    at = text.casefold().find(span.casefold()) if same_length else -1
     if at >= 0:
         return at, at + len(span)
     words = [re.escape(w) for w in span.split()]

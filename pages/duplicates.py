@@ -11,6 +11,7 @@ import streamlit as st
 
 from analysis.checks import REGISTRY, run_checks
 from analysis.diff import render_word_diff, similarity, word_diff
+from analysis.recipe import check_rule
 from components.actions import show_pending_toast
 from components.context import require_workspace
 from components.state import frame
@@ -97,12 +98,13 @@ order = sizes.index.tolist()
 if order and st.button(f"Drop all but the kept member in all {len(order):,} clusters", type="primary",
                        key="dup_drop_all"):
     n = 0
+    rule = check_rule(method, result.params, [], removable=True)  # replayable: re-run the method, drop all but kept
     for g in order:
         members = ids[groups == g]
         kept = kept_of(g, members)
         rest = [int(r) for r in members if r != kept and r not in dropped]
-        if rest:
-            store.drop(rest, reason=f"dup_of:{kept} ({method}, {params})")
+        if rest:  # a cluster whose kept member the user overrode is a row decision, not the rule's
+            store.drop(rest, reason=f"dup_of:{kept} ({method}, {params})", rule=None if g in overrides else rule)
             n += len(rest)
     st.session_state["sift_toast"] = f"Dropped {n:,} duplicate rows"
     st.rerun()

@@ -12,6 +12,7 @@ import streamlit as st
 
 from analysis.browse import preview_column
 from analysis.checks import REGISTRY, latest_results, load_result, run_checks
+from analysis.recipe import check_rule
 from analysis.spans import locate
 from components.actions import show_pending_toast
 from components.charts import histogram
@@ -138,13 +139,17 @@ label = "removable (all but each group's kept member)" if result.keep is not Non
 if c2.button(f"Drop the {int(removable.sum()):,} {label} rows", key="findings_drop", type="primary",
              disabled=not removable.any()):
     codes_in = sorted(set(result.reason[removable].astype(str)))
+    group_check = result.keep is not None  # its codes name row ids (dup_of:<id>): the rule replays all groups
     if len(codes_in) <= 50:
         for code in codes_in:
             ids = df.loc[removable & (result.reason.astype(str) == code), "row_id"].astype(int).tolist()
-            store.drop(ids, reason=f"{name}: {code}")
+            rule = check_rule(name, latest[name]["params"], [] if group_check else [code], removable=group_check)
+            store.drop(ids, reason=f"{name}: {code}", rule=rule)
     else:
         store.drop(df.loc[removable, "row_id"].astype(int).tolist(),
-                   reason=f"{name} ({len(codes_in):,} reasons; per-row reasons in results/{name}@…parquet)")
+                   reason=f"{name} ({len(codes_in):,} reasons; per-row reasons in results/{name}@…parquet)",
+                   rule=check_rule(name, latest[name]["params"], [] if group_check else codes_in,
+                                   removable=group_check))
     st.session_state["sift_toast"] = f"Dropped {int(removable.sum()):,} rows"
     st.rerun()
 

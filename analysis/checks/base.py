@@ -178,8 +178,12 @@ def params_from(cls: type[Check], values: dict[str, Any] | None) -> Any:
     return cls.Params(**values)
 
 
+RESULTS_FORMAT = 2  # bumped when the stored result shape changes (2: per-row evidence), so old caches re-run
+
+
 def params_key(params: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    blob = json.dumps([RESULTS_FORMAT, params], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def result_path(ws_dir: Path, name: str, params: dict[str, Any]) -> Path:

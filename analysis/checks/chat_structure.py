@@ -31,6 +31,12 @@ REASONS = ("system_not_first", "unknown_role", "empty_turn", "first_turn_not_use
            "ends_without_assistant")
 
 
+# Reasons whose turn has telling content (the call or result itself): the row's evidence is that content's start.
+# The other problems are about roles or emptiness and have no span.
+SPAN_REASONS = frozenset({"tool_call_invalid_json", "tool_call_unanswered", "tool_result_orphan"})
+EVIDENCE_CHARS = 200
+
+
 def problems(turns: list[dict[str, Any]], *, needs_final_assistant: bool = True,
              allow_empty_system: bool = True) -> list[tuple[int, str]]:
     """Every structural problem of one conversation as (turn index, reason code), in turn order."""
@@ -99,6 +105,8 @@ class ChatStructure(Check):
     problem that breaks rendering or training (empty turn, role order, invalid or unanswered tool call),
     0.5 for a row whose only problems are softer (an unanswered conversation that ends on a user turn).
     Defaults: an empty first system turn is allowed (`allow_empty_system`), as several chat exporters write one.
+    Evidence: for a tool-call or tool-result problem, the first 200 characters of that turn as written; none for
+    role-order, empty-turn and missing-answer problems (there is no span to show).
     """
 
     name = "chat_structure"
@@ -117,6 +125,7 @@ class ChatStructure(Check):
         row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)
+        evidence = np.full(n, "", dtype=object)
         counts: Counter[str] = Counter()
         details: dict[str, list[str]] = {}
         checked = 0
@@ -133,9 +142,11 @@ class ChatStructure(Check):
                 continue
             codes = [c for _, c in found]
             reason[i] = codes[0]
+            if codes[0] in SPAN_REASONS:
+                evidence[i] = str(turns[found[0][0]].get("content") or "")[:EVIDENCE_CHARS]
             score[i] = 0.5 if set(codes) <= self.SOFT else 1.0
             counts.update(set(codes))
             details[str(row_ids[i])] = [f"{t}:{c}" for t, c in found]
-        return self.result(ctx, score=score, reason=reason,
+        return self.result(ctx, score=score, reason=reason, evidence=evidence,
                            summary={"rows_checked": checked, "problems": dict(sorted(counts.items())),
                                     "details": details})

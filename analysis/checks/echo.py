@@ -27,6 +27,19 @@ def shingles(tokens: list[str], n: int) -> set[int]:
     return {hash(tuple(tokens[i:i + n])) for i in range(len(tokens) - n + 1)}
 
 
+ECHO_CHARS = 80  # the evidence: about this many characters of the copied text
+
+
+def copied_start(prompt_words: list[str], response: str, n: int, chars: int = ECHO_CHARS) -> str:
+    """`chars` characters of `response` from its first word n-gram that also occurs in the prompt, as written."""
+    ps = shingles(prompt_words, n)
+    low = response.lower()
+    found = list(_WORD.finditer(low))
+    j = next((k for k in range(len(found) - n + 1) if hash(tuple(m.group() for m in found[k:k + n])) in ps), 0)
+    start = found[j].start() if found else 0
+    return (response if len(low) == len(response) else low)[start:start + chars].rstrip()
+
+
 @register
 class EchoCheck(Check):
     """Responses that parrot the prompt (`echo_prompt`: at least `min_containment` of the prompt's word `ngram`-grams
@@ -45,6 +58,7 @@ class EchoCheck(Check):
     — "how many", "the number of" — rarely matches by chance), containment 0.8 (the issue's bound: nearly all of
     the prompt, tolerating small edits). Score: 1.0 for `response_in_prompt`, the containment for `echo_prompt`.
     Checked on the `prompt` (the whole conversation before the final assistant turn) and the `response`.
+    Evidence: ~80 characters of the response from where the copied text starts, as written.
     Measured on the defaults: GSM8K train 0 of 7,473, CodeAlpaca-2k and alpaca_en_demo see the tests.
     """
 
@@ -81,13 +95,17 @@ class EchoCheck(Check):
         n = len(ctx)
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)
+        evidence = np.full(n, "", dtype=object)
         for i, (prompt, response) in enumerate(zip(ctx.prompts, ctx.responses, strict=True)):
             if not prompt or not response:
                 continue
             rw = words(response)
-            code = self._echo(words(prompt), rw)
+            pw = words(prompt)
+            code = self._echo(pw, rw)
             if code:
                 reason[i], score[i] = "echo_prompt", code
+                evidence[i] = copied_start(pw, response, p.ngram)
             elif len(rw) >= p.min_response_words and squash(response) in squash(prompt):
                 reason[i], score[i] = "response_in_prompt", 1.0
-        return self.result(ctx, score=score, reason=reason, summary={"ngram": p.ngram})
+                evidence[i] = response.strip()[:ECHO_CHARS].rstrip()
+        return self.result(ctx, score=score, reason=reason, evidence=evidence, summary={"ngram": p.ngram})

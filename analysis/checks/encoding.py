@@ -31,6 +31,39 @@ def snippet(before: str, after: str) -> tuple[str, str]:
     return before[lo:start + SNIPPET], after[lo:start + SNIPPET]
 
 
+def around(text: str, start: int, end: int, context: int = 10) -> str:
+    """text[start:end] widened by up to `context` characters either side, stopping at spaces and line breaks (so
+    the evidence stays inside one turn and reads as the word it broke)."""
+    a, b = start, end
+    while a > max(0, start - context) and text[a - 1] not in " \t\r\n":
+        a -= 1
+    while b < min(len(text), end + context) and text[b] not in " \t\r\n":
+        b += 1
+    return text[a:b]
+
+
+def broken_span(text: str, reason: str, fixed: str = "") -> str:
+    """The evidence for one flagged text: the mojibake sequence, the replacement character(s) or the control
+    character, with the rest of the word around it."""
+    if reason == "mojibake":
+        start = next((k for k, (a, b) in enumerate(zip(text, fixed, strict=False)) if a != b),
+                     min(len(text), len(fixed)))
+        a = start
+        while a > max(0, start - 6) and not text[a - 1].isascii():
+            a -= 1
+        b = start
+        while b < min(len(text), start + 6) and not text[b].isascii():
+            b += 1
+        return around(text, a, max(b, min(a + 1, len(text))))
+    if reason == "replacement_char":
+        a = b = text.index("\ufffd")
+        while b < len(text) and text[b] == "\ufffd":
+            b += 1
+        return around(text, a, b)
+    m = _CONTROL.search(text)
+    return around(text, m.start(), m.end()) if m else ""
+
+
 @register
 class EncodingCheck(Check):
     """Broken text encoding: mojibake (`mojibake`: UTF-8 decoded as Latin-1/Windows-1252, `Ã©` for é, `â€™` for ’,
@@ -44,8 +77,10 @@ class EncodingCheck(Check):
     as a fix; ordinary non-ASCII (é, 中文, emoji, curly quotes, ligatures) is correct text and is left alone.
     ftfy's own heuristics decide (it is built to avoid false positives on real text); pure-ASCII text is never
     sent to it. Score: 1.0 replacement char, 0.9 mojibake, 0.7 control chars; one reason per row in that order.
-    `summary["fixes"]`: up to 50 {row_id, before, after} snippets of what ftfy would change. Checked on `both`
-    (every turn: a broken prompt is as bad as a broken answer). Measured: 0 on GSM8K train and CodeAlpaca-2k.
+    `summary["fixes"]`: up to 50 {row_id, before, after} snippets of what ftfy would change. Evidence: the
+    first broken sequence (`Ã©`, U+FFFD, the control character) with the rest of its word, verbatim. Checked on
+    `both` (every turn: a broken prompt is as bad as a broken answer). Measured: 0 on GSM8K train and
+    CodeAlpaca-2k.
     """
 
     name = "encoding"
@@ -64,20 +99,25 @@ class EncodingCheck(Check):
         score = np.zeros(n)
         row_ids = ctx.rows["row_id"].to_numpy()
         fixes: list[dict[str, object]] = []
+        evidence = np.full(n, "", dtype=object)
         for i, text in enumerate(texts):
             if text.isascii():
                 if _CONTROL.search(text):
                     reason[i], score[i] = "control_chars", 0.7
+                    evidence[i] = broken_span(text, "control_chars")
                 continue
             if "\ufffd" in text:
                 reason[i], score[i] = "replacement_char", 1.0
+                evidence[i] = broken_span(text, "replacement_char")
                 continue
             fixed = fix_encoding(text)
             if fixed != text:
                 reason[i], score[i] = "mojibake", 0.9
+                evidence[i] = broken_span(text, "mojibake", fixed)
                 if len(fixes) < p.max_fixes:
                     before, after = snippet(text, fixed)
                     fixes.append({"row_id": int(row_ids[i]), "before": before, "after": after})
             elif _CONTROL.search(text):
                 reason[i], score[i] = "control_chars", 0.7
-        return self.result(ctx, score=score, reason=reason, summary={"fixes": fixes})
+                evidence[i] = broken_span(text, "control_chars")
+        return self.result(ctx, score=score, reason=reason, evidence=evidence, summary={"fixes": fixes})

@@ -51,6 +51,29 @@ def strip_code(text: str) -> str:
     return split_code(text)[0]
 
 
+def open_fence_line(text: str) -> str:
+    """The opening line of the fence `split_code` reports as never closed ("" when every fence is closed)."""
+    fence, opened = "", ""
+    for line in text.split("\n"):
+        m = _FENCE_OPEN.match(line)
+        if fence:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
+                fence = ""
+        elif m:
+            fence, opened = m.group(1), line
+    return opened.strip() if fence else ""
+
+
+EVIDENCE_CHARS = 200  # evidence spans are cut to this many characters (their start, verbatim)
+
+
+def verbatim(span: str, text: str) -> str:
+    """`span` (found in a code-blanked copy of `text`) cut to `EVIDENCE_CHARS`, or "" when blanking changed it so
+    that it no longer occurs in the original text (a match straddling a blanked inline-code span)."""
+    span = span.strip()[:EVIDENCE_CHARS]
+    return span if span and span in text else ""
+
+
 def assistant_turns(ctx: CheckContext) -> Iterator[tuple[int, list[tuple[int, str]]]]:
     """(row index, [(turn index, content)]) of every non-empty assistant turn that is not a bare tool call.
 
@@ -107,7 +130,9 @@ class FormattingCheck(Check):
     and entities are not flagged at all (template tokens and fences still are). Threshold: any one hit flags
     the row (precision comes from the patterns, not from counting); a row with several codes reports the
     most severe one (template_token > unbalanced_fence > html_tag > html_entity) and `summary["codes"]`
-    counts every code. Measured: 0 of CodeAlpaca-2k's 2,017 rows (acceptance bound 2 %), 0 of GSM8K.
+    counts every code. Evidence: the reported code's first hit as written (the tag, entity or template token,
+    or the opening line of the unclosed fence). Measured: 0 of CodeAlpaca-2k's 2,017 rows (acceptance bound
+    2 %), 0 of GSM8K.
     """
 
     name = "formatting"
@@ -125,12 +150,14 @@ class FormattingCheck(Check):
         score = np.zeros(n)
         codes_seen: Counter[str] = Counter()
         turn_of: dict[str, int] = {}
+        evidence = np.full(n, "", dtype=object)
         row_ids = ctx.rows["row_id"].to_numpy()
         messages = ctx.messages
         for i, turns in assistant_turns(ctx):
             codes: set[str] = set()
             markup_ok: bool | None = None
             first_turn = -1
+            where: dict[str, str] = {}  # code -> the first turn's text that has it
             for j, text in turns:
                 if not ("<" in text or "&" in text or "[" in text or "#" in text or "`" in text or "~" in text):
                     continue
@@ -153,13 +180,26 @@ class FormattingCheck(Check):
                     found.add("html_entity")
                 if found and first_turn < 0:
                     first_turn = j
+                for code in found - codes:
+                    where[code] = text
                 codes |= found
             if codes:
                 reason[i] = most_severe(codes, SEVERITY)
                 score[i] = min(1.0, SEVERITY[reason[i]] + 0.1 * (len(codes) - 1))
                 codes_seen.update(codes)
+                evidence[i] = formatting_span(where[reason[i]], reason[i])
                 if len(turn_of) < 200:
                     turn_of[str(int(row_ids[i]))] = first_turn
-        return self.result(ctx, score=score, reason=reason,
+        return self.result(ctx, score=score, reason=reason, evidence=evidence,
                            summary={"codes": dict(codes_seen), "detail": {"first_turn_by_row_id": turn_of},
                                     "multi_code": "most severe code per row; all codes counted in `codes`"})
+
+
+def formatting_span(text: str, code: str) -> str:
+    """The first hit of `code` in one assistant turn, as written there (code spans are not searched)."""
+    if code == "unbalanced_fence":
+        return open_fence_line(text)
+    prose = strip_code(text)
+    pattern = {"template_token": TEMPLATE_TOKEN, "html_tag": HTML_TAG, "html_entity": HTML_ENTITY}[code]
+    m = pattern.search(prose)
+    return verbatim(m.group(), text) if m else ""

@@ -28,12 +28,14 @@ def row_turns(ctx: CheckContext) -> Iterator[tuple[int, list[tuple[str, str]]]]:
         yield i, out
 
 
-def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str]]], severity: dict[str, float],
-          max_detail: int = 200) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Run `finder(text) -> [(code, masked match)]` over every turn; most severe code per row."""
+def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str, str]]], severity: dict[str, float],
+          max_detail: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """Run `finder(text) -> [(code, masked match, evidence)]` over every turn; most severe code per row, and
+    the evidence of that code's first hit."""
     n = len(ctx)
     reason = np.full(n, "", dtype=object)
     score = np.zeros(n)
+    evidence = np.full(n, "", dtype=object)
     codes_seen: Counter[str] = Counter()
     where_seen: Counter[str] = Counter()
     detail: dict[str, list[str]] = {}
@@ -41,18 +43,21 @@ def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str]]], sev
     for i, turns in row_turns(ctx):
         codes: set[str] = set()
         hits: list[str] = []
+        spans: dict[str, str] = {}
         for where, text in turns:
-            for code, masked in finder(text):
+            for code, masked, span in finder(text):
                 codes.add(code)
+                spans.setdefault(code, span)
                 hits.append(f"{code} in {where}: {masked}")
                 where_seen[where.split(" (")[-1].rstrip(")") if "(" in where else where] += 1
         if codes:
             reason[i] = most_severe(codes, severity)
             score[i] = min(1.0, severity[reason[i].split(":")[0]] + 0.05 * (len(hits) - 1))
             codes_seen.update(codes)
+            evidence[i] = spans[reason[i]]
             if len(detail) < max_detail:
                 detail[str(int(row_ids[i]))] = hits[:5]
-    return score, reason, {"codes": dict(codes_seen), "hits_by_role": dict(where_seen), "detail": detail,
+    return score, reason, evidence, {"codes": dict(codes_seen), "hits_by_role": dict(where_seen), "detail": detail,
                            "multi_code": "most severe code per row; all codes counted in `codes`"}
 
 
@@ -102,20 +107,27 @@ def iban_ok(iban: str) -> bool:
 
 
 def find_pii(text: str, *, ignore_private_ips: bool = True, min_phone_digits: int = 10) -> list[tuple[str, str]]:
-    hits: list[tuple[str, str]] = []
+    """[(code, masked match)] of every validated hit in one text."""
+    return [(code, masked) for code, masked, _ in
+            pii_hits(text, ignore_private_ips=ignore_private_ips, min_phone_digits=min_phone_digits)]
+
+
+def pii_hits(text: str, *, ignore_private_ips: bool = True, min_phone_digits: int = 10) -> list[tuple[str, str, str]]:
+    """[(code, masked match, the match as written)] of every validated hit in one text."""
+    hits: list[tuple[str, str, str]] = []
     if "@" in text:
         for m in EMAIL.finditer(text):
             if not RESERVED_DOMAIN.search(m.group(1)) and not PLACEHOLDER_LOCAL.match(m.group(0).split("@")[0]):
-                hits.append(("email", _mask(m.group(0), 3)))
+                hits.append(("email", _mask(m.group(0), 3), m.group(0)))
     if not any(c.isdigit() for c in text):
         return hits
     for m in PHONE.finditer(text):
         if min_phone_digits <= sum(c.isdigit() for c in m.group(0)) <= 15:
-            hits.append(("phone", _mask(m.group(0), 3)))
+            hits.append(("phone", _mask(m.group(0), 3), m.group(0)))
     for m in CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if 13 <= len(digits) <= 19 and len(set(digits)) > 2 and luhn_ok(digits):
-            hits.append(("credit_card", _mask(digits, 4)))
+            hits.append(("credit_card", _mask(digits, 4), m.group(0)))
     if text.count(".") >= 3:
         for m in IPV4.finditer(text):
             if VERSION_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
@@ -123,10 +135,10 @@ def find_pii(text: str, *, ignore_private_ips: bool = True, min_phone_digits: in
             ip = ipaddress.IPv4Address(m.group(1))
             if ignore_private_ips and not ip.is_global:
                 continue
-            hits.append(("ip_address", m.group(1)))
+            hits.append(("ip_address", m.group(1), m.group(1)))
     for m in IBAN.finditer(text):
         if iban_ok(m.group(1)):
-            hits.append(("iban", _mask(m.group(1), 4)))
+            hits.append(("iban", _mask(m.group(1), 4), m.group(1)))
     return hits
 
 
@@ -145,7 +157,8 @@ class PiiCheck(Check):
     data in finetuning sets can be memorised and regurgitated and is a compliance problem on its own.
     Threshold: one validated hit flags the row; a row with several codes reports the most severe
     (credit_card > iban > phone > email > ip_address); `summary["detail"]` says which turn and role held
-    each hit (masked). Acceptance: at most 13 of GSM8K test's 1,319 rows (1 %) flagged.
+    each hit (masked), and the row's evidence is the reported code's first match as written (unmasked: it is
+    shown beside the row, which holds it anyway). Acceptance: at most 13 of GSM8K test's 1,319 rows (1 %) flagged.
     """
 
     name = "pii"
@@ -159,11 +172,11 @@ class PiiCheck(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
 
-        def finder(text: str) -> list[tuple[str, str]]:
-            return find_pii(text, ignore_private_ips=p.ignore_private_ips, min_phone_digits=p.min_phone_digits)
+        def finder(text: str) -> list[tuple[str, str, str]]:
+            return pii_hits(text, ignore_private_ips=p.ignore_private_ips, min_phone_digits=p.min_phone_digits)
 
-        score, reason, summary = _scan(ctx, finder, PII_SEVERITY)
-        return self.result(ctx, score=score, reason=reason, summary=summary)
+        score, reason, evidence, summary = _scan(ctx, finder, PII_SEVERITY)
+        return self.result(ctx, score=score, reason=reason, evidence=evidence, summary=summary)
 
 
 # ---------------------------------------------------------------------------------------------- secrets
@@ -190,20 +203,32 @@ def entropy(s: str) -> float:
     return -sum(c / len(s) * math.log2(c / len(s)) for c in counts.values())
 
 
+SECRET_SHOWN = 4  # characters of a key's random part kept in its evidence: enough to find it, not to use it
+
+
 def find_secrets(text: str, *, min_entropy: float = 3.0) -> list[tuple[str, str]]:
+    """[(code, masked match)] of every credential in one text."""
+    return [(code, masked) for code, masked, _ in secret_hits(text, min_entropy=min_entropy)]
+
+
+def secret_hits(text: str, *, min_entropy: float = 3.0) -> list[tuple[str, str, str]]:
+    """[(code, masked match, evidence)] of every credential in one text; the evidence is the key's fixed prefix
+    plus the first `SECRET_SHOWN` characters of its random part (`sk-proj-esLO`), never the whole secret."""
     if not _PREFILTER.search(text):
         return []
-    hits: list[tuple[str, str]] = []
+    hits: list[tuple[str, str, str]] = []
     for code, pattern in _SECRET_PATTERNS:
         for m in pattern.finditer(text):
-            body = next((g for g in m.groups() if g), m.group(0))
+            group = next((k for k, g in enumerate(m.groups(), 1) if g), 0)
+            body = m.group(group)
             # Placeholders (`sk-xxxxxxxx...`, `AKIAIOSFODNN7EXAMPLE`) are not secrets: require randomness.
             if entropy(body) < min_entropy or body.upper().endswith("EXAMPLE"):
                 continue
-            hits.append((code, _mask(m.group(0), 6)))
+            shown = m.group(0)[:m.start(group) - m.start() + SECRET_SHOWN] if group else m.group(0)[:8]
+            hits.append((code, _mask(m.group(0), 6), shown))
     if "PRIVATE KEY" in text:
         for m in PRIVATE_KEY.finditer(text):
-            hits.append(("private_key", m.group(0)))
+            hits.append(("private_key", m.group(0), m.group(0)))
     return hits
 
 
@@ -221,6 +246,9 @@ class SecretsCheck(Check):
     real 20+ character base62 keys measure 4+, `sk-xxxxxxxxxxxxxxxxxxxx` measures 0) and AWS documentation
     keys ending in `EXAMPLE` are skipped. Threshold: one hit flags the row; several codes report the most
     severe (private_key > api_key:* > jwt); `summary["detail"]` says which turn and role held each (masked).
+    Evidence: never the whole secret, only what locates it: the key's fixed prefix plus the first 4 characters
+    of its random part (`sk-proj-AbC1`, `AKIA7XQ2`; a JWT's header and 4 payload characters), or the
+    `-----BEGIN ... PRIVATE KEY-----` line.
     """
 
     name = "secrets"
@@ -232,5 +260,6 @@ class SecretsCheck(Check):
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
-        score, reason, summary = _scan(ctx, lambda t: find_secrets(t, min_entropy=p.min_entropy), SECRET_SEVERITY)
-        return self.result(ctx, score=score, reason=reason, summary=summary)
+        score, reason, evidence, summary = _scan(ctx, lambda t: secret_hits(t, min_entropy=p.min_entropy),
+                                                 SECRET_SEVERITY)
+        return self.result(ctx, score=score, reason=reason, evidence=evidence, summary=summary)

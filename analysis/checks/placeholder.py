@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.formatting import HTML_TAG, assistant_turns, most_severe, non_assistant_text, strip_code
+from analysis.checks.formatting import (
+    HTML_TAG,
+    assistant_turns,
+    most_severe,
+    non_assistant_text,
+    strip_code,
+    verbatim,
+)
 
 DOUBLE_BRACE = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 # `{identifier}` of 3+ characters not part of `{{`/`${`/`#{`/`f"{`: `{x}` (set notation) and `{n}` are left alone.
@@ -35,33 +42,40 @@ def _looks_like_json(text: str) -> bool:
     return t[:1] in "{[" and t.rstrip()[-1:] in "}]"
 
 
-def find_placeholders(text: str) -> set[str]:
-    """The placeholder reason codes present in one response (code spans and fenced blocks ignored)."""
+def placeholder_spans(text: str) -> dict[str, str]:
+    """Each placeholder reason code present in one response -> its first hit, as written in the prose (fenced
+    blocks and code spans are ignored)."""
     if not ("{" in text or "[" in text or "<" in text or "orem" in text):
-        return set()
+        return {}
     prose = strip_code(text)
-    found: set[str] = set()
+    found: dict[str, str] = {}
     # `{% ... %}` next to `{{ ... }}` is a Jinja/Django template being written, not a slot left unfilled.
-    if "{{" in prose and "{%" not in prose and DOUBLE_BRACE.search(prose):
-        found.add("double_brace_var")
+    if "{{" in prose and "{%" not in prose and (m := DOUBLE_BRACE.search(prose)):
+        found["double_brace_var"] = m.group()
     if "{" in prose and not _looks_like_json(prose):
         for line in prose.split("\n"):
-            if "{" in line and not CODE_LINE.search(line) and SINGLE_BRACE.search(line):
-                found.add("single_brace_var")
+            if "{" in line and not CODE_LINE.search(line) and (m := SINGLE_BRACE.search(line)):
+                found["single_brace_var"] = m.group()
                 break
-    if "[" in prose and INSERT_MARKER.search(prose):
-        found.add("insert_marker")
+    if "[" in prose and (m := INSERT_MARKER.search(prose)):
+        found["insert_marker"] = m.group()
     if "<" in prose:
         for line in prose.split("\n"):
             if "<" not in line or ANGLE_CODE_LINE.search(line):
                 continue
             # `<HTML>`, `<BR>` are markup, the formatting check's job
-            if any(not HTML_TAG.fullmatch(m.group(0)) for m in ANGLE.finditer(line)):
-                found.add("angle_placeholder")
+            hit = next((m.group(0) for m in ANGLE.finditer(line) if not HTML_TAG.fullmatch(m.group(0))), None)
+            if hit is not None:
+                found["angle_placeholder"] = hit
                 break
-    if "orem" in prose and LOREM.search(prose):
-        found.add("lorem_ipsum")
+    if "orem" in prose and (m := LOREM.search(prose)):
+        found["lorem_ipsum"] = m.group()
     return found
+
+
+def find_placeholders(text: str) -> set[str]:
+    """The placeholder reason codes present in one response (code spans and fenced blocks ignored)."""
+    return set(placeholder_spans(text))
 
 
 @register
@@ -81,7 +95,8 @@ class PlaceholderCheck(Check):
     written. When the user side asks for
     a template, placeholders, Jinja/Django/Flask, lorem ipsum or filler text, nothing is flagged. Threshold:
     one hit flags the row; a row with several codes reports the most severe (double_brace_var >
-    insert_marker > angle_placeholder > single_brace_var > lorem_ipsum). Acceptance: on LLaMA-Factory's
+    insert_marker > angle_placeholder > single_brace_var > lorem_ipsum); its evidence is that code's first hit
+    as written (`{{name}}`, `[Your Name]`, `Lorem ipsum`). Acceptance: on LLaMA-Factory's
     identity.json it flags exactly the 85 rows whose response contains `{{`.
     """
 
@@ -100,26 +115,31 @@ class PlaceholderCheck(Check):
         score = np.zeros(n)
         codes_seen: Counter[str] = Counter()
         detail: dict[str, int] = {}
+        evidence = np.full(n, "", dtype=object)
         row_ids = ctx.rows["row_id"].to_numpy()
         messages = ctx.messages
         for i, turns in assistant_turns(ctx):
             codes: set[str] = set()
+            spans: dict[str, tuple[str, str]] = {}  # code -> (its first hit in the row, that turn's text)
             first = -1
             for j, text in turns:
-                found = find_placeholders(text)
+                hits = placeholder_spans(text)
                 if not p.single_brace:
-                    found.discard("single_brace_var")
-                if found and first < 0:
+                    hits.pop("single_brace_var", None)
+                if hits and first < 0:
                     first = j
-                codes |= found
+                for code, hit in hits.items():
+                    spans.setdefault(code, (hit, text))
+                codes |= set(hits)
             if codes and p.exempt_template_prompts and TEMPLATE_PROMPT.search(non_assistant_text(messages[i])):
                 codes = set()
             if codes:
                 reason[i] = most_severe(codes, SEVERITY)
                 score[i] = min(1.0, SEVERITY[reason[i]] + 0.1 * (len(codes) - 1))
                 codes_seen.update(codes)
+                evidence[i] = verbatim(*spans[reason[i]])
                 if len(detail) < 200:
                     detail[str(int(row_ids[i]))] = first
-        return self.result(ctx, score=score, reason=reason,
+        return self.result(ctx, score=score, reason=reason, evidence=evidence,
                            summary={"codes": dict(codes_seen), "detail": {"first_turn_by_row_id": detail},
                                     "multi_code": "most severe code per row; all codes counted in `codes`"})

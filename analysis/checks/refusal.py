@@ -46,7 +46,8 @@ class RefusalCheck(Check):
     phrase is a dominant part of it; a long helpful answer mentioning "I can't" in passing is not flagged.
     Empathetic "I'm sorry to hear that" is never a refusal. Threshold: one qualifying phrase flags the row;
     with both codes the row reports `refusal` (more severe than boilerplate). Score: the code's severity,
-    scaled down (x0.8) when the phrase is only dominant by length, not at the start.
+    scaled down (x0.8) when the phrase is only dominant by length, not at the start. Evidence: the reported
+    code's first qualifying phrase as written ("I'm sorry, but I can't", "As an AI language model").
     """
 
     name = "refusal"
@@ -64,9 +65,11 @@ class RefusalCheck(Check):
         score = np.zeros(n)
         codes_seen: Counter[str] = Counter()
         detail: dict[str, int] = {}
+        evidence = np.full(n, "", dtype=object)
         row_ids = ctx.rows["row_id"].to_numpy()
         for i, turns in assistant_turns(ctx):
             codes: dict[str, float] = {}
+            spans: dict[str, str] = {}  # code -> its first qualifying phrase, as written
             first = -1
             for j, text in turns:
                 short = len(text) <= p.short_chars
@@ -76,14 +79,16 @@ class RefusalCheck(Check):
                         continue
                     s = SEVERITY[code] * (1.0 if m.start() <= p.start_chars else 0.8)
                     codes[code] = max(codes.get(code, 0.0), s)
+                    spans.setdefault(code, m.group())
                     if first < 0:
                         first = j
             if codes:
                 reason[i] = most_severe(set(codes), SEVERITY)
                 score[i] = codes[reason[i]]
                 codes_seen.update(codes)
+                evidence[i] = spans[reason[i]]
                 if len(detail) < 200:
                     detail[str(int(row_ids[i]))] = first
-        return self.result(ctx, score=score, reason=reason,
+        return self.result(ctx, score=score, reason=reason, evidence=evidence,
                            summary={"codes": dict(codes_seen), "detail": {"first_turn_by_row_id": detail},
                                     "multi_code": "refusal wins over ai_boilerplate; both counted in `codes`"})

@@ -13,7 +13,7 @@ import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
-from analysis.checks.formatting import strip_code
+from analysis.checks.formatting import EVIDENCE_CHARS, strip_code, verbatim
 from analysis.checks.near_duplicate import _splitmix
 
 _SEP = "\x00"
@@ -72,6 +72,22 @@ def intra_repeats(text: str, min_words: int) -> tuple[int, int]:
     return repeated, len(_WORD.findall(prose))
 
 
+def first_repeat(text: str, min_words: int) -> str:
+    """The first sentence/line of >= min_words words that repeats an earlier one (what `intra_repeats` counts),
+    as written in `text`."""
+    prose = strip_code(text)
+    seen: set[str] = set()
+    for unit in _UNITS.split(prose):
+        words = _WORD.findall(unit.casefold())
+        if len(words) < min_words:
+            continue
+        key = " ".join(words)
+        if key in seen:
+            return verbatim(unit, text)
+        seen.add(key)
+    return ""
+
+
 @register
 class RepeatedPassage(Check):
     """Repeated passages, inside one example and across examples. `intra_repeat`: a sentence, line or paragraph
@@ -86,7 +102,8 @@ class RepeatedPassage(Check):
     text boilerplate (that is `exact_duplicate`'s finding). A row's boilerplate n-grams are merged into maximal
     spans (overlapping or adjacent n-grams join); score = the share of the row's words inside such spans; a row
     with both findings reports `boilerplate_passage`. group_id = the row's most widespread passage, and
-    summary["passages"] lists the top 20 passages (text, rows). Checked on the `scope` text (default
+    summary["passages"] lists the top 20 passages (text, rows). Evidence: the repeated sentence, or the row's
+    most widespread passage, as written (its first 200 characters). Checked on the `scope` text (default
     `response`; `prompt` finds templates). Measured: GSM8K train 0 rows; the bundled sample 107 rows
     `boilerplate_passage` (9 canned sign-offs, the top one in 29 rows); GSM8K test_socratic 145 `intra_repeat`
     (sub-questions asked twice).
@@ -122,20 +139,23 @@ class RepeatedPassage(Check):
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n, dtype=np.float64)
         group_id = np.full(n, -1, dtype=np.int64)
+        evidence = np.full(n, "", dtype=object)
         for i, t in enumerate(texts):
             if t:
                 rep, total = intra_repeats(t, p.min_unit_words)
                 if rep:
                     reason[i], score[i] = "intra_repeat", rep / max(total, 1)
+                    evidence[i] = first_repeat(t, p.min_unit_words)
         intra_rows = int((reason == "intra_repeat").sum())
-        passages, min_texts = self._boilerplate(texts, reason, score, group_id)
+        passages, min_texts = self._boilerplate(texts, reason, score, group_id, evidence)
         issue = reason != ""
         return self.result(ctx, score=score, is_issue=issue, reason=reason, group_id=group_id, keep=None,
+                           evidence=evidence,
                            summary={"passages": passages, "min_texts": min_texts, "intra_repeat_rows": intra_rows,
                                     "scope": p.scope})
 
-    def _boilerplate(self, texts: list[str], reason: np.ndarray, score: np.ndarray, group_id: np.ndarray
-                     ) -> tuple[list[dict[str, object]], int]:
+    def _boilerplate(self, texts: list[str], reason: np.ndarray, score: np.ndarray, group_id: np.ndarray,
+                     evidence: np.ndarray) -> tuple[list[dict[str, object]], int]:
         p = self.params
         n = len(texts)
         need = self.threshold(n)
@@ -179,6 +199,11 @@ class RepeatedPassage(Check):
         cov_words = np.bincount(row_of[covered], minlength=n)
         reason[flagged_rows] = "boilerplate_passage"
         score[flagged_rows] = cov_words[flagged_rows] / np.maximum(counts[flagged_rows], 1)
+        own = span_frame.loc[span_frame.groupby("row")["rank"].idxmin()]  # each row's most widespread passage
+        first_word = np.searchsorted(row_of, own["row"].to_numpy())
+        for row, a, b, w0 in zip(own["row"].tolist(), own["a"].tolist(), own["b"].tolist(), first_word.tolist(),
+                                 strict=True):
+            evidence[row] = self._span_text(texts[row], a - w0, b - a, collapse=False)[:EVIDENCE_CHARS]
         first_span = span_frame.drop_duplicates("k").set_index("k")
         passages = []
         for k in order.index[:TOP_PASSAGES]:
@@ -189,11 +214,13 @@ class RepeatedPassage(Check):
         return passages, need
 
     @staticmethod
-    def _span_text(text: str, first_word: int, n_words: int) -> str:
-        """The original text of words [first_word, first_word + n_words) of `text` (casefolded words if the
-        original's word split differs from the normalised one)."""
-        norm = unicodedata.normalize("NFKC", text.replace(_SEP, " "))
+    def _span_text(text: str, first_word: int, n_words: int, collapse: bool = True) -> str:
+        """The original text of words [first_word, first_word + n_words) of `text`, whitespace runs collapsed
+        unless `collapse` is off (casefolded words if the original's word split differs from the normalised
+        one)."""
+        norm = text.replace(_SEP, " ") if text.isascii() else unicodedata.normalize("NFKC", text.replace(_SEP, " "))
         found = list(_WORD.finditer(norm))
         if len(found) >= first_word + n_words and len(found) == len(_WORD.findall(norm.casefold())):
-            return " ".join(norm[found[first_word].start():found[first_word + n_words - 1].end()].split())
+            span = norm[found[first_word].start():found[first_word + n_words - 1].end()]
+            return " ".join(span.split()) if collapse else span
         return " ".join(_WORD.findall(norm.casefold())[first_word:first_word + n_words])

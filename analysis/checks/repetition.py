@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.formatting import strip_code
+from analysis.checks.formatting import strip_code, verbatim
 
 _WORD = re.compile(r"[^\W_]+")
 # Lines that legitimately repeat: markdown table rules, horizontal rules, separators and bare list markers.
@@ -20,6 +20,29 @@ _CODE_SYMBOLS = re.compile(r"[{}()\[\];=<>$\\/]")
 def looks_like_code(prose: str, n_words: int, max_symbols_per_word: float) -> bool:
     """Unfenced code, markup, regexes and matrices: many code symbols per word (prose has ~0.05)."""
     return len(_CODE_SYMBOLS.findall(prose)) > max_symbols_per_word * max(n_words, 1)
+
+
+def line_key(line: str) -> str:
+    return " ".join(line.split()).lower()
+
+
+def repeated_line(prose: str, text: str, key: str) -> str:
+    """The first line of `prose` that normalises to `key`, as written in `text`."""
+    return next((verbatim(ln, text) for ln in prose.split("\n") if line_key(ln) == key), "")
+
+
+def repeated_ngram(prose: str, text: str, n: int) -> str:
+    """The most repeated word n-gram of `prose` (first seen wins a tie) at its first occurrence, as written."""
+    low = prose.lower()
+    found = list(_WORD.finditer(low))
+    grams = [tuple(m.group() for m in found[j:j + n]) for j in range(len(found) - n + 1)]
+    if not grams:
+        return ""
+    counts = Counter(grams)
+    top = max(counts.values())
+    j = next(k for k, g in enumerate(grams) if counts[g] == top)
+    a, b = found[j].start(), found[j + n - 1].end()
+    return verbatim((prose if len(low) == len(prose) else low)[a:b], text)
 
 
 @register
@@ -38,6 +61,7 @@ class RepetitionCheck(Check):
     and worked maths stay under ~0.2; the issue's bound), 30 words minimum (shorter answers have too few
     trigrams for a share to mean anything), 3 repeats of a line (twice can be a deliberate refrain). Score: the
     repeat share for `repeated_ngrams` (1.0 for repeated lines), the higher wins. Checked on the `response`.
+    Evidence: the repeated line, or the most repeated n-gram at its first occurrence, as written.
     Measured on the defaults: GSM8K train, CodeAlpaca-2k and the bundled sample flag 0 (see tests).
     """
 
@@ -61,6 +85,7 @@ class RepetitionCheck(Check):
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)
         share = np.zeros(n)
+        evidence = np.full(n, "", dtype=object)
         for i, text in enumerate(ctx.responses):
             if len(text) < 40:
                 continue
@@ -71,11 +96,13 @@ class RepetitionCheck(Check):
             if len(words) >= max(p.min_words, p.ngram):
                 grams = [tuple(words[j:j + p.ngram]) for j in range(len(words) - p.ngram + 1)]
                 share[i] = 1 - len(set(grams)) / len(grams)
-            lines = Counter(" ".join(ln.split()).lower() for ln in prose.split("\n")
+            lines = Counter(line_key(ln) for ln in prose.split("\n")
                             if not _STRUCTURAL.match(ln) and len(ln.split()) >= p.min_line_words)
             if lines and max(lines.values()) >= p.max_line_repeats:
                 reason[i], score[i] = "repeated_lines", 1.0
+                evidence[i] = repeated_line(prose, text, lines.most_common(1)[0][0])
             elif share[i] >= p.max_dup_share:
                 reason[i], score[i] = "repeated_ngrams", share[i]
-        return self.result(ctx, score=score, reason=reason,
+                evidence[i] = repeated_ngram(prose, text, p.ngram)
+        return self.result(ctx, score=score, reason=reason, evidence=evidence,
                            summary={"dup_share_p99": round(float(np.percentile(share, 99)), 3) if n else 0.0})

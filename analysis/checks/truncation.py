@@ -67,6 +67,21 @@ def ending_problem(text: str, min_words: int) -> str:
     return "mid_sentence"
 
 
+TAIL_CHARS = 40  # the evidence: about this many final characters of the response, where it was cut
+
+
+def tail(text: str, chars: int = TAIL_CHARS) -> str:
+    """The last `chars` characters of `text` (trailing whitespace dropped), verbatim; a partial first word is
+    dropped when that still leaves half of them."""
+    body = text.rstrip()
+    out = body[-chars:]
+    if len(body) > chars and not body[-chars - 1].isspace():
+        cut = out.find(" ")
+        if 0 <= cut < chars // 2:
+            out = out[cut + 1:]
+    return out.lstrip()
+
+
 @register
 class Truncation(Check):
     """Truncated responses: text cut off mid-sentence or mid-word (`mid_sentence`: it ends on a letter, a comma or
@@ -81,7 +96,8 @@ class Truncation(Check):
     than `min_words` whitespace-separated words (default 8, as is a last line of a multi-line answer: labels,
     titles and one-line answers like "Positive", "Y is greater than X" or a transformed string legitimately lack
     punctuation; the default was set on alpaca_en_demo and code_alpaca_2k, whose short unpunctuated outputs are
-    all complete). Score: 1.0 for an open fence or a round length, 0.8 for mid-sentence. Checked on the
+    all complete). Score: 1.0 for an open fence or a round length, 0.8 for mid-sentence. Evidence: the last
+    ~40 characters of the response, verbatim (where it was cut). Checked on the
     `response` (the last assistant turn; for preference rows the chosen answer).
     """
 
@@ -100,6 +116,7 @@ class Truncation(Check):
         n = len(texts)
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)
+        evidence = np.full(n, "", dtype=object)
         round_set = set(p.round_lengths)
         for i, t in enumerate(texts):
             if not t.strip():
@@ -111,4 +128,6 @@ class Truncation(Check):
                 reason[i], score[i] = "round_length", 1.0
             elif code:
                 reason[i], score[i] = code, 0.8
-        return self.result(ctx, score=score, reason=reason, summary={"min_words": p.min_words})
+            if reason[i]:
+                evidence[i] = tail(t)
+        return self.result(ctx, score=score, reason=reason, evidence=evidence, summary={"min_words": p.min_words})

@@ -11,6 +11,7 @@ from conftest import ROOT, SHARED
 from analysis.checks import run_checks
 from analysis.checks.conflicting_response import final_number
 from analysis.io import load
+from analysis.spans import locate
 
 LONG = "please remember that this answer is provided for general information only and is not professional advice"
 
@@ -148,6 +149,27 @@ def test_repeated_passage_intra_and_boilerplate(write_jsonl):
     # 3 rows holding the passage but only 2 distinct texts (row 7 duplicates row 0): under the floor of 3
     assert one(rows[rows["row_id"].isin([0, 1, 7])], "repeated_passage").rows_flagged == 0
     assert one(rows, "repeated_passage", min_rows=10, min_share=0.5).summary["min_texts"] == 10
+    ev = res.evidence_or_empty()
+    assert ev[0] == LONG and ev[4] == sentence  # the row's passage / its repeated sentence, as written
+    assert (ev[~res.is_issue] == "").all()
+
+
+def test_repeated_passage_evidence_is_verbatim_and_cut(write_jsonl):
+    passage = ("Please note:  this reply is general information,\nnot advice, and you should check with "
+               "a professional before acting on it")
+    long = "Remember " + " ".join(f"step{k} carefully" for k in range(60)) + "."
+    records = [pr(f"q{i}", f"Reply {i} on topic t{i}. {passage}.") for i in range(3)]
+    records += [pr("long", f"{long} Then more. {long}")]
+    records += [pr(f"x{i}", f"Unrelated reply {i} on its own subject with words {i}.") for i in range(6)]
+    rows = rows_of(write_jsonl, records)
+    res = one(rows, "repeated_passage")
+    assert flagged(rows, res) == {0: "boilerplate_passage", 1: "boilerplate_passage", 2: "boilerplate_passage",
+                                  3: "intra_repeat"}
+    ev = res.evidence_or_empty()
+    assert ev[0] == passage  # whitespace and case kept, so it is found exactly
+    assert ev[3] == long[:200]
+    for i in np.flatnonzero(res.is_issue):
+        assert locate(rows["messages"].iloc[i], ev[i])
 
 
 def test_repeated_passage_real_data():
@@ -159,3 +181,5 @@ def test_repeated_passage_real_data():
     res = one(sample, "repeated_passage")  # the generator's canned sign-offs ("If you share a bit more ...")
     assert res.reasons() == {"boilerplate_passage": 107} and len(res.summary["passages"]) == 9
     assert res.summary["passages"][0]["rows"] == 29 and res.summary["min_texts"] == 11
+    ev = res.evidence_or_empty()
+    assert all(ev[res.is_issue]) and all(len(e) <= 200 for e in ev)

@@ -13,9 +13,11 @@ from conftest import SHARED
 
 from analysis.checks import REGISTRY, CheckContext, run_checks
 from analysis.io import load
+from analysis.spans import locate
 
 ROOT = Path(__file__).resolve().parents[2]
 MORE = ["length", "echo", "repetition", "encoding"]
+SPAN_CHECKS = {"echo", "repetition", "encoding"}  # every flagged row carries the offending span as evidence
 
 
 def chat(*turns: str, system: str | None = None) -> dict:
@@ -32,6 +34,12 @@ def reasons(write_jsonl):
         rows = load(write_jsonl(f"t{next(counter)}.jsonl", records)).rows
         res = run_checks(rows, [check])[check]
         assert ((res.score > 0) == res.is_issue).all() and res.score.max() <= 1
+        if check in SPAN_CHECKS:
+            ev = res.evidence_or_empty()
+            for i in np.flatnonzero(res.is_issue):
+                assert ev[i] and len(ev[i]) <= 200, (i, ev[i])
+                assert locate(rows["messages"].iloc[i], ev[i], source=str(rows["source"].iloc[i])), (i, ev[i])
+            assert (ev[~res.is_issue] == "").all()
         return [str(r) for r in res.reason]
 
     return run
@@ -145,6 +153,35 @@ def test_encoding_codes(reasons):
     assert got == ["mojibake", "mojibake", "mojibake", "replacement_char", "control_chars"]
 
 
+def test_encoding_evidence_is_the_broken_word(write_jsonl):
+    rows = load(write_jsonl("e.jsonl", [
+        chat("What is a cafÃ©?", "A small restaurant."),
+        chat("Quote", "Itâ€™s fine, â€œreallyâ€\x9d."),
+        chat("Name", "The city is M\ufffd\ufffdnchen."),
+        chat("Bell", "Ring the bell\x1b[0m now."),
+        chat("Fine", "Un café crème."),
+    ])).rows
+    ev = run_checks(rows, ["encoding"])["encoding"].evidence_or_empty().tolist()
+    assert ev == ["cafÃ©?", "Itâ€™s", "M\ufffd\ufffdnchen.", "bell\x1b[0m", ""]
+
+
+def test_echo_and_repetition_evidence(write_jsonl):
+    prompt = "Please explain how the water cycle moves water between oceans, clouds and rivers."
+    rows = load(write_jsonl("r.jsonl", [
+        chat(prompt, "Sure. " + prompt),
+        chat("Summarise.\n\nThe committee met on Tuesday and agreed to delay the vote.",
+             "The committee met on Tuesday and agreed to delay the vote."),
+    ])).rows
+    ev = run_checks(rows, ["echo"])["echo"].evidence_or_empty().tolist()
+    assert ev == [prompt[:80], "The committee met on Tuesday and agreed to delay the vote."]
+    rows = load(write_jsonl("p.jsonl", [
+        chat("Story?", "Once upon a time there was a cat. " + "And then the cat sat down " * 20),
+        chat("Tips?", "Tips:\n" + "  Drink plenty of  water every day.\n" * 3 + "Done."),
+    ])).rows
+    ev = run_checks(rows, ["repetition"])["repetition"].evidence_or_empty().tolist()
+    assert ev == ["And then the", "Drink plenty of  water every day."]  # as written: case and spacing kept
+
+
 def test_encoding_fix_snippets(write_jsonl):
     rows = load(write_jsonl("e.jsonl", [chat("What is a cafÃ©?", "A small restaurant.")])).rows
     fixes = run_checks(rows, ["encoding"])["encoding"].summary["fixes"]
@@ -216,9 +253,11 @@ def test_sample_flags_exactly():
                    if rows.loc[rows["row_id"] == d["row_id"], "response"].iloc[0].strip() == ""]
     assert empty_final == [142]  # row 36's empty turn is not its last one
     assert flagged("length") == {142: "empty_response"}  # and nothing else
-    # Not planted but real: in these four chats the final assistant turn repeats the previous one word for word.
-    assert flagged("echo") == {29: "response_in_prompt", 45: "response_in_prompt", 130: "response_in_prompt",
-                               264: "response_in_prompt"}
+    # The declared `repeated_answer` chats (the final answer repeats an earlier one word for word), except the one
+    # whose answer is shorter than `min_response_words` (8): "Total spending is $294, mostly groceries."
+    repeated = {d["row_id"] for d in defects["repeated_answer"]}
+    assert flagged("echo") == {r: "response_in_prompt" for r in repeated - {171}}
+    assert repeated - {171} == {29, 45, 130, 264}
     assert flagged("repetition") == {}
     assert flagged("encoding") == {}
 

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from analysis.checks import CheckContext, run_checks
 from analysis.checks.exact_duplicate import ExactDuplicate
+from analysis.checks.truncation import tail
 from analysis.io import load
+from analysis.spans import locate
 
 SAMPLE = ROOT / "sample_data"
 DEFECTS = json.loads((SAMPLE / "defects.json").read_text())
@@ -158,6 +160,21 @@ def test_chat_structure_every_reason(write_jsonl):
     assert r.summary["details"]["4"] == ["1:consecutive_same_role"]
 
 
+def test_chat_structure_evidence_only_for_tool_problems(write_jsonl):
+    rows = rows_of(write_jsonl, "c.jsonl", [{"messages": m} for m, _ in STRUCTURE_CASES])
+    r = one(rows, "chat_structure")
+    ev = dict(zip(r.reason.tolist(), r.evidence_or_empty().tolist(), strict=True))
+    call = rows["messages"].iloc[6][1]["content"]  # the tool call as the loader wrote it (JSON)
+    assert ev == {**{code: "" for _, code in STRUCTURE_CASES}, "tool_call_invalid_json": "{not json",
+                  "tool_call_unanswered": call, "tool_result_orphan": "r"}
+    for i, e in enumerate(r.evidence_or_empty()):
+        assert not e or locate(rows["messages"].iloc[i], e)
+    long_call = {"role": "assistant", "content": "{" + "x" * 500, "tool_call": True}
+    rows = rows_of(write_jsonl, "l.jsonl", [{"messages": [msg("user", "q"), long_call, msg("tool", "r"),
+                                                          msg("assistant", "a")]}])
+    assert one(rows, "chat_structure").evidence_or_empty().tolist() == ["{" + "x" * 199]
+
+
 def test_chat_structure_first_problem_wins_and_details(write_jsonl):
     rows = rows_of(write_jsonl, "m.jsonl", [{"messages": [msg("user", ""), msg("user", "q")]}])
     r = one(rows, "chat_structure")
@@ -202,7 +219,16 @@ def test_truncation_reasons(write_jsonl, response, code):
     rows = rows_of(write_jsonl, "t.jsonl", [{"instruction": "q", "output": response}])
     if code == "round_length":
         assert len(response) == 512
-    assert one(rows, "truncation").reason[0] == code
+    r = one(rows, "truncation")
+    assert r.reason[0] == code
+    ev = r.evidence_or_empty()[0]  # the end of the response, where it was cut
+    assert 20 <= len(ev) <= 40 and response.rstrip().endswith(ev) and locate(rows["messages"].iloc[0], ev)
+
+
+def test_truncation_evidence_starts_at_a_word():
+    assert tail(LONG + " stops in the midd") == "words before it stops in the midd"
+    assert tail("short and cut off,  \n") == "short and cut off,"
+    assert tail("x" * 60) == "x" * 40  # no space to start at: the last 40 characters
 
 
 @pytest.mark.parametrize("response", [
@@ -224,6 +250,8 @@ def test_truncation_not_flagged(write_jsonl, response):
 def test_truncation_sample(sample):
     r = one(sample, "truncation")
     assert flagged(sample, r) == {d["row_id"]: "mid_sentence" for d in DEFECTS["truncated_response"]}
+    for i in np.flatnonzero(r.is_issue):
+        assert sample["response"].iloc[i].rstrip().endswith(r.evidence_or_empty()[i])
 
 
 # --- preference ------------------------------------------------------------------------------------------------

@@ -5,15 +5,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SHARED
 
 from analysis.checks import run_checks
 from analysis.checks.pii import iban_ok, luhn_ok
 from analysis.io import load
+from analysis.spans import locate
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT_CHECKS = ["placeholder", "pii", "secrets", "refusal", "formatting"]
+# Checks that report an offending span (`CheckResult.evidence`) for every flagged row, and chat_structure, which
+# does so only for its tool-call problems.
+SPAN_CHECKS = TEXT_CHECKS + ["truncation", "encoding", "repetition", "echo", "repeated_passage"]
+EVIDENCE_CHECKS = SPAN_CHECKS + ["chat_structure"]
+
+
+def unlocated_evidence(rows, res, *, allow_empty: bool = False) -> list[tuple[int, str]]:
+    """(row_id, evidence) of every flagged row whose evidence is empty (unless allowed), too long or not found
+    in the row (its turns, or its source record)."""
+    ev = res.evidence_or_empty()
+    return [(int(rows["row_id"].iloc[i]), str(ev[i])) for i in np.flatnonzero(res.is_issue)
+            if (ev[i] or not allow_empty) and (
+                not ev[i] or len(ev[i]) > 200
+                or not locate(rows["messages"].iloc[i], ev[i], source=str(rows["source"].iloc[i])))]
 
 
 def chat(*turns: str, system: str | None = None) -> dict:
@@ -30,7 +46,10 @@ def reasons(write_jsonl):
 
     def run(check: str, records: list[dict]) -> list[str]:
         rows = load(write_jsonl(f"t{next(counter)}.jsonl", records)).rows
-        return [str(r) for r in run_checks(rows, [check])[check].reason]
+        res = run_checks(rows, [check])[check]
+        assert unlocated_evidence(rows, res) == []  # every flagged row shows where its problem is
+        assert (res.evidence_or_empty()[~res.is_issue] == "").all()
+        return [str(r) for r in res.reason]
 
     return run
 
@@ -228,6 +247,77 @@ def test_sample_defects_found_exactly():
     assert results["secrets"].reason[by_id[754]] == "api_key:aws"
     assert results["formatting"].reason[by_id[989]] == "html_entity"
     assert results["secrets"].summary["hits_by_role"] == {"user": 2}
+
+
+# ---------------------------------------------------------------------------------------------- evidence
+
+def evidence_of(write_jsonl, check: str, records: list[dict]) -> list[str]:
+    rows = load(write_jsonl(f"{check}.jsonl", records)).rows
+    return [str(e) for e in run_checks(rows, [check])[check].evidence_or_empty()]
+
+
+def test_evidence_is_the_reported_codes_span(write_jsonl):
+    assert evidence_of(write_jsonl, "placeholder", [
+        chat("hi", "Dear {customer_name}, I am {{name}}."),  # double_brace_var outranks single_brace_var
+        chat("Sign it", "Best regards,\n[Your Name]"),
+        chat("Greet", "Dear <CUSTOMER NAME>, welcome."),
+        chat("Ok", "No placeholder here."),
+    ]) == ["{{name}}", "[Your Name]", "<CUSTOMER NAME>", ""]
+    assert evidence_of(write_jsonl, "pii", [
+        chat("hello", "Write to me at bob.jones@outlook.com and call 212-555-0198."),  # phone outranks email
+        chat("My card is 4539-1488-0343-6467.", "ok"),  # as written, separators kept
+        chat("Use user@example.com", "ok"),
+    ]) == ["212-555-0198", "4539-1488-0343-6467", ""]
+    assert evidence_of(write_jsonl, "refusal", [
+        chat("Q", "I'm sorry, but as an AI language model I cannot provide advice on this."),
+        chat("Q", "As an AI language model, I do not have preferences."),
+    ]) == ["I cannot provide", "As an AI language model"]
+    assert evidence_of(write_jsonl, "formatting", [
+        chat("Hi", "Hello &amp; <br> bye<|im_end|>"),  # template_token outranks html_tag and html_entity
+        chat("Code?", "Here:\n\n  ~~~~ js\nx = 1\n"),
+        chat("Inline", "Write `<br>` here, then &nbsp; there."),  # code spans are not searched
+    ]) == ["<|im_end|>", "~~~~ js", "&nbsp;"]
+
+
+def test_secrets_evidence_locates_without_revealing_the_key(write_jsonl):
+    key = "sk-proj-esLODEppaCSSvatRhkTgkZKrC4jynCIyR8drNdEQ"
+    got = evidence_of(write_jsonl, "secrets", [
+        chat(f'client = OpenAI(api_key="{key}")', "Rotate it."),
+        chat('AWS_ACCESS_KEY_ID = "AKIAEZ7LG0RHX4N10UAC"', "ok"),
+        chat("auth", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0"),
+        chat("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----", "ok"),
+    ])
+    assert got == ["sk-proj-esLO", "AKIAEZ7L", "eyJhbGciOiJIUzI1NiJ9.eyJzdWI", "-----BEGIN OPENSSH PRIVATE KEY-----"]
+
+
+def test_pii_evidence_from_the_rejected_side_is_found_in_the_source(write_jsonl):
+    rows = load(write_jsonl("p.jsonl", [{"prompt": "Contact?", "chosen": "Use the form.",
+                                          "rejected": "Mail kim.lee@proton.me"}])).rows
+    res = run_checks(rows, ["pii"])["pii"]
+    assert res.evidence_or_empty().tolist() == ["kim.lee@proton.me"]
+    hits = locate(rows["messages"].iloc[0], "kim.lee@proton.me", source=str(rows["source"].iloc[0]))
+    assert [h.turn for h in hits] == [-1]  # not in any turn: the rejected answer lives in the source record
+
+
+@pytest.fixture(scope="module")
+def sample_results():
+    rows = load(str(ROOT / "sample_data" / "*.jsonl")).rows
+    return rows, run_checks(rows, EVIDENCE_CHECKS)
+
+
+@pytest.mark.parametrize("check", EVIDENCE_CHECKS)
+def test_sample_evidence_is_located(sample_results, check):
+    rows, results = sample_results
+    res = results[check]
+    ev = res.evidence_or_empty()
+    assert (ev[~res.is_issue] == "").all()  # unflagged rows carry no evidence
+    assert unlocated_evidence(rows, res, allow_empty=check not in SPAN_CHECKS) == []
+    with_span = res.is_issue & (ev != "")
+    if check in SPAN_CHECKS:
+        assert with_span.sum() == res.rows_flagged  # 100 % of flagged rows show their span
+    else:  # chat_structure: the sample's only problems are empty turns, which have no span
+        assert res.reasons() == {"empty_turn": 2} and with_span.sum() == 0
+
 
 
 # ---------------------------------------------------------------------------------------------- real data

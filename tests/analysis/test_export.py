@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 import analysis.export as export_mod
 from analysis.curation import CurationStore
-from analysis.export import export_dataset, row_hash
+from analysis.export import export_dataset
 from analysis.io import LoadError, LoadOptions, load
+from analysis.recipe import row_hash
 from analysis.workspace import Workspace
 
 # Lines as a user might have written them: odd spacing, escapes, non-ASCII. Source export keeps them byte for byte.
@@ -215,7 +216,8 @@ def test_manifest_drop_log_and_recipe(tmp_path: Path, store: CurationStore) -> N
     assert all(set(d) == {"row_id", "reason", "user", "time"} and d["time"] for d in dropped)
 
     recipe = json.loads(Path(res.recipe).read_text())
-    assert recipe == {"version": 1, "source_fingerprint": ds.info.fingerprint, "steps": [
+    assert recipe == {"version": 2, "source_fingerprint": ds.info.fingerprint, "load_options": LoadOptions().to_dict(),
+                      "steps": [
         {"op": "drop", "reason": "duplicate", "rows": [{"row_id": 3, "hash": row_hash(SFT_LINES[3])}]},
         {"op": "drop", "reason": "manual: off-topic", "rows": [{"row_id": 4, "hash": row_hash(SFT_LINES[4])}]}]}
 

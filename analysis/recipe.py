@@ -1,0 +1,234 @@
+"""Recipes (ARCHITECTURE.md §5): every curation decision as data, replayable on the next version of a file.
+
+A recipe is built from the curation log when exporting (`recipe.json` beside the data) and replayed headless by
+`sift apply RECIPE PATH --out FILE`. Two kinds of step:
+
+* **check-based** — `{"op": "drop", "check": NAME, "params": {...}, "reasons": [codes], "removable": bool}`:
+  written when the user dropped what a check found (Findings "drop flagged", Duplicates "drop all but kept").
+  Replaying re-runs the check with the same parameters on the new data and drops the rows it flags with those
+  reason codes (for group checks, only the removable ones: every member but the one the keep-rule keeps). New rows
+  that share the defect are therefore dropped too; that is the point of recording the rule rather than the rows.
+* **row-based** — `{"op": "drop", "reason": ..., "rows": [{"row_id", "hash"[, "occurrence"]}]}`: manual drops
+  (and any drop without a rule). Rows are identified by `row_hash` of their source record (key order and spacing
+  do not matter), so they survive reordering and a new version of the file. When several rows share a hash (exact
+  copies), `occurrence` says which copy (0-based, in file order) was dropped, so replay drops the same number of
+  copies instead of all of them. A decision whose row no longer exists (removed or edited) is reported as
+  unmatched, never silently dropped.
+
+Version 1 recipes (row-based steps only, written before check rules were recorded) replay unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.curation import CurationStore
+from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.io import Dataset, LoadError, LoadOptions, load
+
+RECIPE_VERSION = 2
+Progress = Callable[[str, float], None]
+
+
+def row_hash(source: str) -> str:
+    """Content hash of a source record: identifies a row across reorderings and file versions."""
+    try:
+        canonical = json.dumps(json.loads(source), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        canonical = source
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def check_rule(name: str, params: dict[str, Any], reasons: Iterable[str], *, removable: bool) -> dict[str, Any]:
+    """The rule a check-based drop records in the curation log (only the check's own parameters are kept:
+    derived keys such as contamination's `benchmark_sha256` are recomputed when the check runs again)."""
+    from analysis.checks import REGISTRY
+
+    known = {f.name for f in fields(REGISTRY[name].Params)} if name in REGISTRY else set(params)
+    clean = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in known}
+    return {"check": name, "params": clean, "reasons": sorted(set(reasons)), "removable": bool(removable)}
+
+
+def _occurrences(hashes: list[str]) -> list[int]:
+    seen: Counter[str] = Counter()
+    out = []
+    for h in hashes:
+        out.append(seen[h])
+        seen[h] += 1
+    return out
+
+
+def build_recipe(dataset: Dataset, store: CurationStore) -> dict[str, Any]:
+    """The recipe of the drops in effect, one step per drop reason, in the order the decisions were made."""
+    rows = dataset.rows
+    hashes = [row_hash(s) for s in rows["source"].astype(str)]
+    counts = Counter(hashes)
+    occurrence = _occurrences(hashes)
+    pos = {int(r): i for i, r in enumerate(rows["row_id"].tolist())}
+    rules: dict[str, tuple[int, dict[str, Any] | None]] = {}
+    for action in store.actions():  # the latest drop with a reason decides that reason's rule
+        if action.action == "drop":
+            rules[action.reason] = (action.id, action.params.get("rule"))
+    by_reason: dict[str, list[dict[str, Any]]] = {}
+    for rec in store.drop_records():
+        rid = int(rec["row_id"])
+        entry: dict[str, Any] = {"row_id": rid, "hash": None}
+        if rid in pos:
+            h = hashes[pos[rid]]
+            entry["hash"] = h
+            if counts[h] > 1:
+                entry["occurrence"] = occurrence[pos[rid]]
+        by_reason.setdefault(rec["reason"] or "", []).append(entry)
+    steps: list[dict[str, Any]] = []
+    merged: dict[str, dict[str, Any]] = {}  # one step per distinct rule (a rule dropped per group or per code)
+    for reason, members in sorted(by_reason.items(), key=lambda kv: (rules.get(kv[0], (0, None))[0], kv[0])):
+        rule = rules.get(reason, (0, None))[1]
+        key = json.dumps(rule, sort_keys=True) if rule else None
+        if key is not None and key in merged:
+            merged[key]["rows"].extend(members)
+            merged[key]["drop_reasons"].append(reason)
+            continue
+        step: dict[str, Any] = {"op": "drop", "reason": reason}
+        if rule:
+            step.update(rule)
+            step["drop_reasons"] = [reason]
+            merged[key] = step  # type: ignore[index]
+        step["rows"] = members
+        steps.append(step)
+    return {"version": RECIPE_VERSION, "source_fingerprint": dataset.info.fingerprint,
+            "load_options": dataset.info.options.to_dict(), "steps": steps}
+
+
+@dataclass
+class StepReport:
+    op: str
+    reason: str
+    check: str | None
+    rows_affected: int  # rows this step dropped that no earlier step had dropped
+    rows_matched: int  # rows the step selects (check flags, or row decisions found)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)  # row decisions whose row is gone
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"op": self.op, "reason": self.reason, "rows_affected": self.rows_affected,
+               "rows_matched": self.rows_matched, "unmatched": self.unmatched}
+        if self.check:
+            out["check"] = self.check
+        return out
+
+
+@dataclass
+class ApplyResult:
+    out: str
+    rows_in: int
+    rows_written: int
+    steps: list[StepReport]
+    dropped: np.ndarray  # bool per input row
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"out": self.out, "rows_in": self.rows_in, "rows_written": self.rows_written,
+                "steps": [s.to_dict() for s in self.steps]}
+
+
+def read_recipe(path: str | Path) -> dict[str, Any]:
+    """Parse and validate a recipe file; a clear LoadError for anything else."""
+    p = Path(path).expanduser()
+    try:
+        recipe = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LoadError(f"cannot read recipe: {exc.strerror or exc}", path=str(p)) from exc
+    except ValueError as exc:
+        raise LoadError(f"recipe is not valid JSON: {exc}", path=str(p)) from exc
+    if not isinstance(recipe, dict) or not isinstance(recipe.get("steps"), list):
+        raise LoadError("not a Sift recipe (expected an object with a `steps` list)", path=str(p))
+    if recipe.get("version") not in (1, RECIPE_VERSION):
+        raise LoadError(f"unsupported recipe version {recipe.get('version')!r}", path=str(p))
+    for i, step in enumerate(recipe["steps"]):
+        if not isinstance(step, dict) or step.get("op") != "drop":
+            raise LoadError(f"step {i + 1}: unsupported op {step.get('op') if isinstance(step, dict) else step!r}",
+                            path=str(p))
+    return recipe
+
+
+def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | None = None
+           ) -> tuple[np.ndarray, list[StepReport]]:
+    """Which rows the recipe drops on `rows`, and what each step did."""
+    from analysis.checks import run_checks
+
+    n = len(rows)
+    dropped = np.zeros(n, dtype=bool)
+    hashes = [row_hash(s) for s in rows["source"].astype(str)]
+    where: dict[str, list[int]] = {}
+    for i, h in enumerate(hashes):
+        where.setdefault(h, []).append(i)
+    reports = []
+    steps = recipe["steps"]
+    results: dict[str, Any] = {}  # one run per (check, params), however many steps use it
+    for k, step in enumerate(steps):
+        if progress:
+            what = step.get("check") or step.get("reason") or "drop"
+            progress(f"step {k + 1} of {len(steps)}: {what}", k / len(steps))
+        hit = np.zeros(n, dtype=bool)
+        unmatched: list[dict[str, Any]] = []
+        if step.get("check"):
+            name = step["check"]
+            key = json.dumps([name, step.get("params") or {}], sort_keys=True)
+            if key not in results:
+                try:
+                    results[key] = run_checks(rows, [name], params={name: step.get("params") or {}})[name]
+                except ValueError as exc:
+                    raise LoadError(f"step {k + 1} ({name}): {exc}") from exc
+            result = results[key]
+            chosen = result.removable() if step.get("removable") else result.is_issue
+            codes = set(step.get("reasons") or [])
+            hit = chosen & (np.isin(result.reason.astype(str), list(codes)) if codes else True)
+        else:
+            for entry in step.get("rows", []):
+                places = where.get(str(entry.get("hash")), [])
+                occ = int(entry.get("occurrence", 0))
+                if occ < len(places):
+                    hit[places[occ]] = True
+                elif len(places) and "occurrence" not in entry:
+                    hit[places[0]] = True
+                else:
+                    unmatched.append({"row_id": entry.get("row_id"), "hash": entry.get("hash")})
+        reports.append(StepReport("drop", str(step.get("reason", "")), step.get("check"),
+                                  int((hit & ~dropped).sum()), int(hit.sum()), unmatched))
+        dropped |= hit
+    if progress:
+        progress("recipe applied", 1.0)
+    return dropped, reports
+
+
+def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path, *, fmt: str | None = None,
+                 options: LoadOptions | None = None, progress: Progress | None = None) -> ApplyResult:
+    """Load `data_path`, replay the recipe, write the kept rows (their source records) to `out` atomically, with
+    `apply_report.json` beside it. The input file is never modified."""
+    from analysis.export import EXPORT_FORMATS, _source_paths, _write, format_from_suffix
+
+    recipe = read_recipe(recipe_path)
+    out = Path(out).expanduser()
+    fmt = fmt or format_from_suffix(out)
+    if fmt not in EXPORT_FORMATS:
+        raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    opts = options or LoadOptions.from_dict(recipe.get("load_options") or {})
+    dataset = load(data_path, opts)
+    if out.resolve() in _source_paths(dataset):
+        raise LoadError("refusing to overwrite the input file; choose another --out", path=str(out))
+    dropped, reports = replay(recipe, dataset.rows, progress=progress)
+    kept = dataset.rows[~dropped]
+    with atomic_path(out) as tmp:
+        _write(kept, tmp, fmt, "source")
+    result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped)
+    report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path),
+              "dropped_rows": [int(r) for r in dataset.rows["row_id"].to_numpy()[dropped]]}
+    atomic_write_text(out.parent / "apply_report.json", json.dumps(report, indent=2, ensure_ascii=False))
+    return result
