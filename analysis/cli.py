@@ -263,6 +263,152 @@ def _print_topics(doc: dict[str, Any]) -> None:
         print(f"  [{t['id']:>3}] {t['size']:>7,} rows ({t['share']:.1%})  {t['label']}")
 
 
+def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
+    from analysis.recipe import apply_recipe
+
+    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
+    opts = _options(args) if any(given) else None  # else the recipe's own load options
+    show = not args.json or sys.stderr.isatty()
+    result = apply_recipe(args.recipe, args.path, args.out, fmt=args.format, options=opts,
+                          progress=StderrProgress(show))
+    return result.to_dict()
+
+
+def _print_apply(doc: dict[str, Any]) -> None:
+    print(f"{doc['rows_written']:,} of {doc['rows_in']:,} rows written to {doc['out']} "
+          f"(report: apply_report.json beside it)")
+    for s in doc["steps"]:
+        what = f"{s['check']} ({s['reason']})" if s.get("check") else s["reason"] or "drop"
+        miss = f", {len(s['unmatched'])} row decisions found no match" if s["unmatched"] else ""
+        print(f"  {s['op']} {what}: {s['rows_affected']:,} rows{miss}")
+
+
+def _select_inputs(ws: Any, rows: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """(topic id per kept row or None, embeddings of the kept rows or None), both aligned with `rows`."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.embed import load_embeddings, model_name
+    from analysis.topics import read_topics
+
+    topics = read_topics(ws.dir)
+    strata = None
+    if topics is not None:
+        lookup = pd.Series(topics.topic_id, index=topics.row_ids)
+        strata = lookup.reindex(rows["row_id"].to_numpy(), fill_value=-1).to_numpy(np.int64)
+    all_ids = ws.dataset.rows["row_id"].to_numpy()
+    scopes = [args.scope] if args.scope else list(dict.fromkeys(
+        [s for s in ((topics.params.get("scope") if topics else None), "both", "prompt", "response") if s]))
+    for scope in scopes:
+        found = load_embeddings(ws.dir, model_name(args.model), scope, all_ids)
+        if found is not None:
+            return strata, np.asarray(found)[np.isin(all_ids, rows["row_id"].to_numpy())]
+    return strata, None
+
+
+def cmd_select(args: argparse.Namespace) -> dict[str, Any]:
+    from analysis.export import select_rows
+    from analysis.select import fraction_key, nested_subsets, parse_fractions, select, selection_report
+    from analysis.training_export import MANIFEST, write_nested, write_subsets
+
+    if args.strategy and args.n is None:
+        raise ValueError("--strategy needs --n N (how many rows to select)")
+    if args.format and not args.out:
+        raise ValueError("--format needs --out DIR")
+    fractions = parse_fractions(args.nested) if args.nested else None
+    ws = _open_workspace(args.workspace_or_path, args)
+    try:
+        rows, n_dropped, _ = select_rows(ws.dataset.rows, ws.store)
+        strata, vectors = _select_inputs(ws, rows, args)
+        fingerprint = ws.fingerprint
+    finally:
+        ws.close()
+    doc: dict[str, Any] = {"workspace": str(ws.dir), "rows_available": len(rows), "rows_dropped": n_dropped,
+                           "seed": args.seed}
+    ids = rows["row_id"].to_numpy()
+    if fractions is not None:
+        subsets = nested_subsets(strata, fractions, args.seed, n=len(rows))
+        doc.update(strategy="stratified-random", stratified_by="topic" if strata is not None else "none",
+                   subsets={fraction_key(f): [int(i) for i in ids[pos]] for f, pos in subsets.items()})
+        if args.out:
+            write_nested(rows, subsets, args.out, args.format or "messages", seed=args.seed,
+                         stratified_by=doc["stratified_by"], extra={"dataset": fingerprint},
+                         skip_unsupported=args.skip_unsupported)
+            doc["manifest"] = str(Path(args.out) / MANIFEST)
+        return doc
+    if args.strategy == "kcenter" and vectors is None:
+        raise ValueError(f"kcenter needs embeddings of {ws.dir}: run `sift analyze PATH --embed` first")
+    if args.strategy == "balanced" and strata is None:
+        raise ValueError(f"balanced needs topics of {ws.dir}: run `sift analyze PATH --embed` first")
+    pos = select(args.strategy, args.n, args.seed, vectors=vectors, strata=strata, n=len(rows))
+    doc.update(strategy=args.strategy, n=args.n, row_ids=[int(i) for i in ids[pos]])
+    if strata is not None or vectors is not None:
+        report = selection_report(vectors, strata, {args.strategy: pos}, include_full=False).summary
+        doc["report"] = {k: v for k, v in report.iloc[0].to_dict().items() if v == v and k != "strategy"}  # no NaN
+    if args.out:
+        meta = {"kind": "selection", "strategy": args.strategy, "n": args.n, "seed": args.seed,
+                "dataset": fingerprint}
+        write_subsets(rows, {f"{args.strategy}_n{args.n}": pos}, args.out, args.format or "messages",
+                      manifest=meta, prefix="selection", skip_unsupported=args.skip_unsupported)
+        doc["manifest"] = str(Path(args.out) / MANIFEST)
+    return doc
+
+
+def _print_select(doc: dict[str, Any]) -> None:
+    head = f"{doc['rows_available']:,} rows available ({doc['rows_dropped']:,} dropped), seed {doc['seed']}"
+    if "subsets" in doc:
+        print(f"nested subsets ({doc['strategy']}, stratified by {doc['stratified_by']}); {head}")
+        for f, ids in doc["subsets"].items():
+            print(f"  {f}: {len(ids):,} rows")
+    else:
+        print(f"{doc['strategy']}: {len(doc['row_ids']):,} rows; {head}")
+        rep = doc.get("report", {})
+        if "topics_covered" in rep:
+            print(f"  topics covered: {rep['topics_covered']} of {rep['topics_total']}")
+        if "coverage_radius" in rep:
+            print(f"  coverage radius {rep['coverage_radius']:.3f}, mean NN distance {rep['mean_nn_distance']:.3f}")
+        print("  row ids: " + ", ".join(map(str, doc["row_ids"][:20])) + (" ..." if len(doc["row_ids"]) > 20 else ""))
+    if "manifest" in doc:
+        print(f"  written with manifest {doc['manifest']}")
+
+
+def cmd_tokens(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the `token_length` check (cached like any check) and point at its per-row table."""
+    from analysis.checks import CheckContext, run_checks
+    from analysis.templates import load_template
+    from analysis.tokens import load_tokenizer, read_token_table, row_token_table, tokens_path, write_token_table
+
+    if args.max_len < 1:
+        raise ValueError(f"--max-len must be a positive number of tokens, got {args.max_len}")
+    tokenizer = load_tokenizer(args.tokenizer)  # bad --tokenizer / --template: exit 2 before any work
+    template = load_template(args.template, tokenizer)
+    ws = _open_workspace(args.workspace_or_path, args)
+    rows = ws.dataset.rows
+    show = not args.json and sys.stderr.isatty()
+    params = {"tokenizer": args.tokenizer, "template": args.template, "max_len": args.max_len}
+    ctx = CheckContext(rows, ws.dir, extras={"progress": StderrProgress(show)})
+    result = run_checks(rows, ["token_length"], ws_dir=ws.dir, params={"token_length": params}, ctx=ctx)
+    summary = result["token_length"].summary
+    row_ids = rows["row_id"].to_numpy()
+    if read_token_table(ws.dir, tokenizer.name, template.name, max_len=args.max_len, row_ids=row_ids) is None:
+        frame = row_token_table(rows, tokenizer, template, max_len=args.max_len, progress=StderrProgress(show))
+        write_token_table(ws.dir, frame, tokenizer.name, template.name)  # the cached result's table was replaced
+    return {"workspace": str(ws.dir), "rows": len(rows), "tokenizer": summary["tokenizer"],
+            "template": summary["template"], "max_len": args.max_len, "rows_over": summary["rows_over"],
+            "tokens_total": summary["tokens_total"], "tokens_max": summary["tokens_max"],
+            "tokens_cut_total": summary["tokens_cut_total"], "template_errors": summary["template_errors"],
+            "per_row": str(tokens_path(ws.dir, tokenizer.name, template.name))}
+
+
+def _print_tokens(doc: dict[str, Any]) -> None:
+    print(f"{doc['rows']:,} rows, {doc['tokens_total']:,} tokens (tokenizer {doc['tokenizer']}, "
+          f"template {doc['template']}); longest row {doc['tokens_max']:,}")
+    print(f"  {doc['rows_over']:,} rows over {doc['max_len']:,} tokens ({doc['tokens_cut_total']:,} tokens cut)")
+    if doc["template_errors"]:
+        print(f"  {doc['template_errors']:,} rows the template refuses (see sift findings)")
+    print(f"  per row: {doc['per_row']}")
+
+
 def _add_target(p: argparse.ArgumentParser) -> None:
     """WORKSPACE: a workspace folder, or a data path whose workspace is opened (or built)."""
     p.add_argument("workspace_or_path", metavar="WORKSPACE", help="workspace folder, or the dataset path")
@@ -330,6 +476,54 @@ def build_parser() -> argparse.ArgumentParser:
                                    "WORKSPACE/topics.parquet (row_id, topic_id, topic_label).")
     _add_target(p)
     _finish(p, cmd_topics, _print_topics)
+
+    p = sub.add_parser("apply", help="replay a recipe.json (from sift export) on another file or version",
+                       description="Replay RECIPE on PATH: re-run each check-based step with its parameters, apply "
+                                   "row decisions by content hash, and write the kept rows (source records) to "
+                                   "--out, with apply_report.json beside it. PATH is never modified.")
+    p.add_argument("recipe", metavar="RECIPE", help="a recipe.json written by sift export or the app")
+    p.add_argument("path", metavar="PATH", help="the data to apply it to (file, folder or glob)")
+    p.add_argument("--out", required=True, help="output file (jsonl/parquet/csv by suffix)")
+    p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")
+    _finish(p, cmd_apply, _print_apply)
+
+    p = sub.add_parser("select", help="choose a training subset: N rows by a strategy, or nested fractions",
+                       description="Select from WORKSPACE's rows (dropped rows excluded): --strategy random|kcenter|"
+                                   "balanced --n N, or nested stratified subsets with --nested 0.25,0.5,1 (each "
+                                   "contained in the next). With --out, write them in a training format plus "
+                                   "manifest.json.")
+    _add_target(p)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--strategy", choices=["random", "kcenter", "balanced"],
+                     help="random; kcenter: farthest-point on the embeddings; balanced: equal rows per topic")
+    how.add_argument("--nested", metavar="F,F,...", help="nested fractions in (0, 1], stratified by topic")
+    p.add_argument("--n", type=int, help="rows to select (with --strategy)")
+    p.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same rows (default 0)")
+    p.add_argument("--scope", choices=["prompt", "response", "both"],
+                   help="which embeddings kcenter uses (default: the topics' scope, else the first found)")
+    p.add_argument("--model", help="the embedding model folder the workspace was analysed with (default: packaged)")
+    p.add_argument("--out", metavar="DIR", help="write the selection here (one file per subset + manifest.json)")
+    p.add_argument("--format", choices=["alpaca", "sharegpt", "messages", "trl", "trl_chat"],
+                   help="training format for --out (default: messages)")
+    p.add_argument("--skip-unsupported", action="store_true",
+                   help="skip rows the format cannot express (listed in the manifest) instead of stopping")
+    _finish(p, cmd_select, _print_select)
+
+    p = sub.add_parser("tokens", help="token counts per row under a chat template, rows over a max length",
+                       description="Render every row of WORKSPACE through a chat template, count tokens with an "
+                                   "offline tokenizer (never downloaded) and flag rows over --max-len (the "
+                                   "token_length check); the per-row table is WORKSPACE/tokens/"
+                                   "<tokenizer>@<template>.parquet (row_id, tokens, tokens_cut, cut_turn).")
+    _add_target(p)
+    p.add_argument("--tokenizer", default="qwen2.5-72b-instruct", metavar="NAME|PATH",
+                   help="a bundled Qwen tokenizer (qwen2.5-72b-instruct, qwen3.6-27b, ...), a tokenizer.json or "
+                        "a tokenizer folder (default: qwen2.5-72b-instruct)")
+    p.add_argument("--template", default="auto", metavar="NAME|PATH",
+                   help="chatml, llama3, alpaca, a Jinja file or a tokenizer_config.json (default: auto = the "
+                        "tokenizer folder's chat_template, else chatml)")
+    p.add_argument("--max-len", type=int, default=4096, metavar="N",
+                   help="the trainer's max sequence length in tokens (default 4096)")
+    _finish(p, cmd_tokens, _print_tokens)
     return parser
 
 

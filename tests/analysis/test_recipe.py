@@ -154,3 +154,28 @@ def test_bad_recipes_are_clear(tmp_path: Path, write_jsonl) -> None:
     unknown.write_text(json.dumps({"version": 2, "steps": [{"op": "drop", "check": "nope", "params": {}}]}))
     with pytest.raises(LoadError, match="step 1 \\(nope\\): unknown check"):
         apply_recipe(unknown, data, tmp_path / "o.jsonl")
+
+
+def test_cli_export_then_apply(write_jsonl, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from analysis.cli import main
+    from analysis.workspace import Workspace
+
+    v1 = v1_records()
+    path = write_jsonl("v1.jsonl", v1)
+    ws = Workspace.open(path, workspace=tmp_path / "ws")
+    try:
+        curate_v1(path, ws.store)
+    finally:
+        ws.close()
+    assert main(["export", str(tmp_path / "ws"), "--out", str(tmp_path / "clean" / "v1.jsonl"), "--json"]) == 0
+    capsys.readouterr()
+    v2 = v1 + [sft("moss", "Hi {{name}}, moss has no roots.")]
+    v2_path = write_jsonl("v2.jsonl", v2)
+    out = tmp_path / "clean" / "v2.jsonl"
+    assert main(["apply", str(tmp_path / "clean" / "recipe.json"), str(v2_path), "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) >= {"out", "rows_in", "rows_written", "steps"} and doc["out"] == str(out)
+    assert (doc["rows_in"], doc["rows_written"]) == (23, 23 - 2 - 1 - 2 - 2)  # placeholders, moss, copies, manual
+    assert [(s["op"], s["rows_affected"]) for s in doc["steps"]] == [("drop", 3), ("drop", 2), ("drop", 2)]
+    assert main(["apply", str(tmp_path / "missing.json"), str(v2_path), "--out", str(out)]) == 2
+    assert "sift apply: error:" in capsys.readouterr().err
