@@ -7,9 +7,12 @@ The MinHash is our own batch-vectorised numpy implementation (bench/bench_dedup.
    (`\\w+` runs, so punctuation does not split or join shingles) and cut into overlapping word `ngram`-grams. A text
    with fewer than `ngram` words (but at least one) gets a single shingle of all its words, so short prompts such as
    "Say hi" still compare (they can only match a text with exactly the same words). Empty texts have no shingles and
-   are never duplicates. Each distinct word is hashed once (blake2b, 64 bit); a shingle's 64-bit hash mixes its
-   words' hashes (splitmix64 finaliser), all in numpy over every shingle of the dataset at once. A row's shingle
-   *set* (duplicates within a row removed) is what Jaccard and MinHash see.
+   are never duplicates. No Python object is made per word: the UTF-8 bytes are cut into runs of word bytes with a
+   byte table, Arrow dictionary-encodes the runs, and only each distinct run goes through Python's NFKC, casefold
+   and `\\w+` (`shingle_sets` says why this gives exactly the words of the whole-text pipeline). Each distinct word
+   is hashed once (blake2b, 64 bit); a shingle's 64-bit hash mixes its words' hashes (splitmix64 finaliser), all in
+   numpy over every shingle of the dataset at once. A row's shingle *set* (duplicates within a row removed) is what
+   Jaccard and MinHash see.
 2. **MinHash.** `num_perm` hash functions h_i(x) = (a_i * x + b_i) mod 2^64, keeping the top 32 bits
    (Dietzfelbinger's multiply-shift family: universal, and the modulus is the machine word, so no slow 64-bit
    `%`), applied as one (shingles x num_perm) product per batch of rows and min-reduced per row with
@@ -39,6 +42,7 @@ BigCode/"Deduplicating Training Data" pipelines use 0.7-0.85 on 5-grams), scope 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -46,18 +50,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, keep_rank, scope_texts
 
-_SEP = "\x00"
-_TOKEN = re.compile(r"\w+|\x00")  # words (see shingle_sets) and the row separator
+_WORD = re.compile(r"\w+")
+# UTF-8 bytes that can be part of a word: ASCII [A-Za-z0-9_] (Python's `\w` on ASCII) and every non-ASCII byte
+_WORD_BYTE = np.zeros(256, dtype=bool)
+_WORD_BYTE[128:] = True
+_WORD_BYTE[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_", dtype=np.uint8)] = True
 _MASK32 = np.uint64(0xFFFFFFFF)
 MAX_BUCKET_PAIRS = 64  # each bucket member is paired with at most this many following members
 HIST_EDGES = np.round(np.arange(0.5, 1.0001, 0.05), 2)  # 0.5, 0.55, ..., 1.0 (the last bin includes 1.0)
 PAIR_SAMPLE = 200
-_BATCH_CELLS = 1 << 23  # shingles x num_perm per MinHash batch (~64 MB of uint64 temporaries)
+_BATCH_CELLS = 1 << 20  # shingles x num_perm per MinHash batch (8 MB of uint64: stays in cache)
 
 
 # --- shingles and MinHash -------------------------------------------------------------------------------------
@@ -75,39 +83,103 @@ def _word_hash(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-_SEP_HASH = np.uint64(_word_hash(_SEP))
+def _piece_words(piece: bytes) -> list[str]:
+    """The words of one piece exactly as the whole-text pipeline finds them: NFKC, casefold, `\\w+`."""
+    if piece.isascii():
+        return [piece.decode("ascii").lower()]  # a piece is one run of [A-Za-z0-9_]
+    return _WORD.findall(unicodedata.normalize("NFKC", piece.decode("utf-8", "surrogatepass")).casefold())
+
+
+def _window_hash(word_h: np.ndarray, ngram: int, block: int = 1 << 16) -> np.ndarray:
+    """Hash of the `ngram` words starting at each position (past the end the words are 0): the same chain as a
+    shingle's hash, computed in place over cache-sized blocks."""
+    padded = np.concatenate([word_h, np.zeros(ngram, dtype=np.uint64)])
+    m = len(word_h)
+    out = np.zeros(m, dtype=np.uint64)
+    tmp = np.empty(min(block, m), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for lo in range(0, m, block):
+            h, t = out[lo:lo + block], tmp[:min(block, m - lo)]
+            for j in range(ngram):  # h = splitmix(h * FNV + word), as `_splitmix` does it
+                h *= np.uint64(0x100000001B3)
+                h += padded[lo + j:lo + j + len(h)]
+                h += np.uint64(0x9E3779B97F4A7C15)
+                np.right_shift(h, np.uint64(30), out=t)
+                h ^= t
+                h *= np.uint64(0xBF58476D1CE4E5B9)
+                np.right_shift(h, np.uint64(27), out=t)
+                h ^= t
+                h *= np.uint64(0x94D049BB133111EB)
+                np.right_shift(h, np.uint64(31), out=t)
+                h ^= t
+    return out
 
 
 def shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
     """Every row's shingle hashes: (hashes uint64 grouped by row, offsets int64 [n+1]).
 
     A shingle repeated inside a row stays repeated here: MinHash (a min) and true Jaccard (on Python sets) do not
-    see repeats, and removing them would cost a hash table over every shingle (~1 s per 10M shingles)."""
-    # One NFKC + casefold + regex pass over all texts joined by NUL (a NUL inside a text becomes a space): the same
-    # words as `normalize` per text, without a Python loop per row. The NUL tokens mark the row boundaries.
-    # (ASCII text is NFKC-invariant, so only non-ASCII rows pay for the normalisation.)
-    joined = _SEP.join(t.replace(_SEP, " ") if t.isascii() else unicodedata.normalize("NFKC", t.replace(_SEP, " "))
-                       for t in texts).casefold()
-    codes, vocab = pd.factorize(np.array(_TOKEN.findall(joined), dtype=object))
+    see repeats, and removing them would cost a hash table over every shingle (~1 s per 10M shingles).
+
+    Words are those of `\\w+` over the NFKC-normalised, casefolded text, found without a Python object per word:
+    the texts' UTF-8 bytes (joined by NUL) are cut with a byte table into *pieces*, maximal runs of ASCII word
+    characters and non-ASCII bytes; pieces never hold an ASCII separator, and NFKC, casefold and `\\w` act within a
+    piece as they do within the whole text (casefold is per character; NFKC could only join across an ASCII
+    separator by composing `=`, `<` or `>` with U+0338, which gives a non-word symbol either way). The pieces are
+    dictionary-encoded by Arrow; only each *distinct* piece goes through Python (NFKC, casefold, `\\w+`: an ASCII
+    piece is one lowercased word, a non-ASCII one may give none or several, e.g. "don\u2019t" -> don, t).
+    """
+    n = len(texts)
+    enc = [t.encode("utf-8", "surrogatepass") for t in texts]  # (lone surrogates are never word characters)
+    data = np.frombuffer(b"\x00".join(enc), dtype=np.uint8)
+    row_start = np.zeros(n + 1, dtype=np.int64)  # byte position of each row (and one past the end)
+    if n:
+        np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=n) + 1, out=row_start[1:])
+    # pieces: [starts, ends) of the runs of word bytes; the NUL between rows ends every run at a row boundary
+    is_word = np.zeros(len(data) + 2, dtype=bool)
+    is_word[1:-1] = _WORD_BYTE[data]
+    edges = np.flatnonzero(is_word[1:] != is_word[:-1])
+    starts, ends = edges[0::2], edges[1::2]
+    piece_off = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=piece_off[1:])
+    pieces = pa.Array.from_buffers(pa.large_binary(), len(starts),
+                                   [None, pa.py_buffer(piece_off), pa.py_buffer(data[is_word[1:-1]])])
+    encoded = pc.dictionary_encode(pieces)
+    idx = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    # each distinct piece's words -> word ids -> one blake2b hash per distinct word
+    vocab: dict[str, int] = {}
+    piece_words = [[vocab.setdefault(w, len(vocab)) for w in _piece_words(p)]
+                   for p in encoded.dictionary.to_pylist()]
     vocab_h = np.fromiter((_word_hash(w) for w in vocab), dtype=np.uint64, count=len(vocab))
-    is_sep = vocab_h == _SEP_HASH if len(vocab) else np.zeros(0, dtype=bool)
-    sep_tok = is_sep[codes]
-    row_of_tok = np.cumsum(sep_tok)
-    word_h = vocab_h[codes[~sep_tok]]
-    counts = np.bincount(row_of_tok[~sep_tok], minlength=len(texts)).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    n_sh = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))  # short text: one shingle
-    length = np.where(counts >= ngram, ngram, counts)  # words per shingle, per row
-    row_of = np.repeat(np.arange(len(texts)), n_sh)
-    sh_start = starts[row_of] + (np.arange(int(n_sh.sum())) - np.repeat(np.cumsum(n_sh) - n_sh, n_sh))
-    sh_len = length[row_of]
-    h = np.zeros(len(sh_start), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(ngram):
-            use = sh_len > j
-            h[use] = _splitmix(h[use] * np.uint64(0x100000001B3) + word_h[sh_start[use] + j])
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(np.bincount(row_of, minlength=len(texts)))
+    n_words = np.fromiter(map(len, piece_words), dtype=np.int64, count=len(piece_words))
+    word_off = np.zeros(len(piece_words) + 1, dtype=np.int64)
+    np.cumsum(n_words, out=word_off[1:])
+    flat_h = vocab_h[np.fromiter((w for ws in piece_words for w in ws), dtype=np.int64, count=int(word_off[-1]))]
+    per_piece = n_words[idx]
+    cum = np.zeros(len(idx) + 1, dtype=np.int64)  # words before each piece
+    np.cumsum(per_piece, out=cum[1:])
+    if (per_piece == 1).all():
+        word_h = flat_h[word_off[idx]]
+    else:  # word k of the text is word (k - cum[piece]) of its piece
+        word_h = flat_h[np.repeat(word_off[idx] - cum[:-1], per_piece) + np.arange(cum[-1])]
+    first_word = cum[np.searchsorted(starts, row_start)]  # each row's first word (and the total at the end)
+    counts = np.diff(first_word)
+    # shingles: full rows take every window of `ngram` words that ends inside the row; a row with fewer words (but
+    # one or more) gets one shingle of all its words
+    n_sh = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_sh, out=offsets[1:])
+    local = np.arange(len(word_h)) - np.repeat(first_word[:-1], counts)  # word position within its row
+    sh_start = np.flatnonzero(local < np.repeat(n_sh, counts))
+    h = _window_hash(word_h, ngram)[sh_start]
+    short = np.flatnonzero((counts > 0) & (counts < ngram))
+    if len(short):  # hash only the words that are there
+        hs = np.zeros(len(short), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(ngram - 1):
+                use = counts[short] > j
+                hs[use] = _splitmix(hs[use] * np.uint64(0x100000001B3) + word_h[first_word[short[use]] + j])
+        h[offsets[short]] = hs
     return h, offsets
 
 
@@ -121,9 +193,10 @@ def _perm_params(num_perm: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -> np.ndarray:
     """(n, num_perm) uint32 MinHash signatures; rows without shingles get all 0xFFFFFFFF.
 
-    Batches of whole rows (up to `_BATCH_CELLS` shingle x permutation cells) are hashed into one reused
-    (num_perm, shingles) uint64 buffer with in-place ufuncs, then min-reduced per row along the contiguous axis:
-    ~5x faster than the (shingles, num_perm) layout with temporaries.
+    Batches of whole rows (up to `_BATCH_CELLS` shingle x permutation cells, a buffer that stays in cache) are hashed
+    into one reused (num_perm, shingles) uint64 buffer with in-place ufuncs, then min-reduced per row along the
+    contiguous axis: ~5x faster than the (shingles, num_perm) layout with temporaries, and the 8 MB buffer ~2x faster
+    than a 64 MB one.
     """
     n = len(offsets) - 1
     a, b = _perm_params(num_perm)
@@ -145,12 +218,14 @@ def minhash_signatures(hashes: np.ndarray, offsets: np.ndarray, num_perm: int) -
         with np.errstate(over="ignore"):
             np.multiply(a, hashes[None, s0:s1], out=out)
             out += b
-        out >>= shift
-        sig[rows] = np.minimum.reduceat(out, offsets[rows] - s0, axis=1).T
+        low = np.minimum.reduceat(out, offsets[rows] - s0, axis=1)
+        low >>= shift  # (x >> 32 is monotone, so the min of the top halves is the top half of the min)
+        sig[rows] = low.T
         lo = hi
     return sig
 
 
+@functools.lru_cache(maxsize=64)
 def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5
                   ) -> tuple[int, int]:
     """(bands, rows) minimising weighted false-positive + false-negative areas (datasketch's `_optimal_param`)."""
