@@ -147,8 +147,13 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return x
 
 
-def select_kcenter(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
-    """Greedy k-center (farthest-point traversal) on cosine distance, starting at a seeded random row.
+def select_kcenter(vectors: np.ndarray, k: int, seed: int = 0, *, start: str = "centroid") -> np.ndarray:
+    """Greedy k-center (farthest-point traversal) on cosine distance.
+
+    `start` "centroid" (default) begins at the row nearest the mean direction: a typical row, so the traversal does
+    not spend its first pick on an outlier and the result does not depend on the seed (on TruthfulQA at N=50 it
+    covers 26 of 38 categories; seeded random starts range 23-29, mean 26.1, bench/README.md). `start` "random"
+    begins at a seeded random row.
 
     Keeps d[i] = cosine distance from row i to its nearest chosen row; each step picks argmax d and lowers d with one
     matrix-vector product: O(n * k * dim) time, O(n) extra memory. The result's coverage radius is at most twice the
@@ -158,7 +163,12 @@ def select_kcenter(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     x = unit_rows(vectors)
     n = len(x)
     _check_k(n, k)
-    first = int(np.random.default_rng(seed).integers(n))
+    if start == "centroid":
+        first = int(np.argmax(x @ x.mean(axis=0)))
+    elif start == "random":
+        first = int(np.random.default_rng(seed).integers(n))
+    else:
+        raise ValueError(f"start must be 'centroid' or 'random', not {start!r}")
     chosen = np.empty(k, dtype=np.int64)
     dist = np.full(n, np.inf, dtype=np.float32)
     nxt = first
