@@ -22,6 +22,7 @@ pages = [
     st.Page("pages/topics.py", title="Topics", icon=":material/category:", url_path="topics"),
     st.Page("pages/findings.py", title="Findings", icon=":material/rule:", url_path="findings"),
     st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
+    st.Page("pages/prepare.py", title="Prepare", icon=":material/tune:", url_path="prepare"),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="export"),
 ]
 nav = st.navigation(pages)

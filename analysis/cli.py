@@ -125,15 +125,27 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
 
     show = not args.json and sys.stderr.isatty()
     t = _time.perf_counter()
-    ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=StderrProgress(show))
+    ray_engine = getattr(args, "engine", "local") == "ray"
+    if ray_engine:  # the same steps as Ray Data stages (analysis/ray_runner.py, docs/scale.md)
+        from analysis import ray_runner
+
+        ray_runner.init_ray(args.ray_address)
+        ws = ray_runner.open_workspace(args.path, _options(args), workspace=args.workspace,
+                                       progress=StderrProgress(show))
+    else:
+        ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=StderrProgress(show))
     steps: list[dict[str, Any]] = [{"name": "load", "seconds": round(_time.perf_counter() - t, 3)}]
     doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps}
     opts = AnalyzeOptions(embed=args.embed, scope=args.scope, model_path=args.model,
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
                           projection=ProjectionParams(seed=args.seed))
+    if ray_engine and args.embed:
+        t = _time.perf_counter()
+        ray_runner.embed_ray(ws, scope=args.scope, model_path=args.model, progress=StderrProgress(show))
+        steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
     have = cached_vectors(ws, model_name(args.model), args.scope) is not None
     if args.embed or have or args.reference:
-        embedder = load_embedder(args.model) if (args.embed or args.reference) else None
+        embedder = load_embedder(args.model) if ((args.embed and not ray_engine) or args.reference) else None
         analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
         steps += [{"name": s.name, "seconds": s.seconds} for s in done]
         doc["topics"] = int(len(analysis.topics.topics))
@@ -173,6 +185,8 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
     params = _check_params(args.check_param)
     if args.benchmark and "contamination" in names:
         params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
+    if getattr(args, "engine", "local") == "ray":
+        from analysis.ray_runner import run_checks_ray as run_checks
     results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=StderrProgress(show))
     steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
     doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
@@ -285,25 +299,11 @@ def _print_apply(doc: dict[str, Any]) -> None:
 
 def _select_inputs(ws: Any, rows: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """(topic id per kept row or None, embeddings of the kept rows or None), both aligned with `rows`."""
-    import numpy as np
-    import pandas as pd
+    from analysis.embed import model_name
+    from analysis.select import selection_inputs
 
-    from analysis.embed import load_embeddings, model_name
-    from analysis.topics import read_topics
-
-    topics = read_topics(ws.dir)
-    strata = None
-    if topics is not None:
-        lookup = pd.Series(topics.topic_id, index=topics.row_ids)
-        strata = lookup.reindex(rows["row_id"].to_numpy(), fill_value=-1).to_numpy(np.int64)
-    all_ids = ws.dataset.rows["row_id"].to_numpy()
-    scopes = [args.scope] if args.scope else list(dict.fromkeys(
-        [s for s in ((topics.params.get("scope") if topics else None), "both", "prompt", "response") if s]))
-    for scope in scopes:
-        found = load_embeddings(ws.dir, model_name(args.model), scope, all_ids)
-        if found is not None:
-            return strata, np.asarray(found)[np.isin(all_ids, rows["row_id"].to_numpy())]
-    return strata, None
+    return selection_inputs(ws.dir, ws.dataset.rows["row_id"].to_numpy(), rows["row_id"].to_numpy(),
+                            model=model_name(args.model), scope=args.scope)
 
 
 def cmd_select(args: argparse.Namespace) -> dict[str, Any]:
@@ -463,6 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmark", action="append", metavar="FILE",
                    help="a benchmark/eval set (any loadable format) the contamination check compares against "
                         "(repeatable)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local (default) or ray: load, checks and embeddings as Ray Data stages (docs/scale.md)")
+    p.add_argument("--ray-address", metavar="ADDR",
+                   help="with --engine ray: a cluster to join (auto, ray://HOST:10001); default: start a local "
+                        "Ray on this machine's CPUs")
     _finish(p, cmd_analyze, _print_analyze)
 
     p = sub.add_parser("findings", help="what the checks found (run them with sift analyze --checks)",

@@ -407,3 +407,25 @@ def duplicate_groups(ws_dir: Path, row_ids: np.ndarray, checks: Sequence[str] = 
         lookup = pd.Series(frame["group_id"].to_numpy(np.int64), index=frame["row_id"].to_numpy(np.int64))
         labelings.append(lookup.reindex(row_ids, fill_value=-1).to_numpy(np.int64))
     return union_groups(labelings, len(row_ids))
+
+
+def selection_inputs(ws_dir: Path, all_row_ids: np.ndarray, kept_row_ids: np.ndarray, *, model: str,
+                     scope: str | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """What the strategies need from a workspace, aligned with `kept_row_ids`: the topic id per row (or None when
+    topics were never computed; rows missing from topics.parquet are -1) and the embeddings (or None). Without a
+    `scope`, the topics' scope is tried first, then both, prompt, response."""
+    from analysis.embed import load_embeddings
+    from analysis.topics import read_topics
+
+    topics = read_topics(ws_dir)
+    strata = None
+    if topics is not None:
+        lookup = pd.Series(topics.topic_id, index=topics.row_ids)
+        strata = lookup.reindex(np.asarray(kept_row_ids), fill_value=-1).to_numpy(np.int64)
+    scopes = [scope] if scope else list(dict.fromkeys(
+        [s for s in ((topics.params.get("scope") if topics else None), "both", "prompt", "response") if s]))
+    for sc in scopes:
+        found = load_embeddings(ws_dir, model, sc, np.asarray(all_row_ids))
+        if found is not None:
+            return strata, np.asarray(found)[np.isin(np.asarray(all_row_ids), np.asarray(kept_row_ids))]
+    return strata, None

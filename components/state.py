@@ -137,6 +137,14 @@ def get_embedder(model_path: str | None = None):  # noqa: ANN201 - analysis.embe
     return load_embedder(model_path)
 
 
+@st.cache_resource(show_spinner="Loading the tokenizer …", max_entries=4)
+def get_tokenizer(spec: str):  # noqa: ANN201 - analysis.tokens.Tokenizer
+    """A tokenizer (bundled Qwen BPE or a local tokenizer.json), loaded once per process."""
+    from analysis.tokens import load_tokenizer
+
+    return load_tokenizer(spec)
+
+
 @st.cache_resource(show_spinner=False)
 def _analyses() -> dict[tuple[str, str, str, str], object]:
     """Process-wide (workspace dir, fingerprint, model, scope) -> Analysis; only finished ones are stored."""
