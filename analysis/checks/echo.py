@@ -58,11 +58,15 @@ class EchoCheck(Check):
     — "how many", "the number of" — rarely matches by chance), containment 0.8 (the issue's bound: nearly all of
     the prompt, tolerating small edits). Score: 1.0 for `response_in_prompt`, the containment for `echo_prompt`.
     Checked on the `prompt` (the whole conversation before the final assistant turn) and the `response`.
+    `repeated_answer` (checked first): the final assistant turn equals an earlier assistant turn of the same chat
+    (whitespace collapsed) and has at least `min_repeat_words` words — a "sum it up" follow-up answered with a copy
+    teaches the model to repeat itself; score 1.0.
     Evidence: ~80 characters of the response from where the copied text starts, as written.
     Measured on the defaults: GSM8K train 0 of 7,473, CodeAlpaca-2k and alpaca_en_demo see the tests.
     """
 
     name = "echo"
+    row_local = True
     description = "Responses that copy the prompt, or that are copied from it"
 
     @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class EchoCheck(Check):
         # An echo adds at most a "Sure:"; an answer that restates the question adds the answer itself
         # (alpaca_en_demo's "The tallest mountain in the world is Mount Everest.": 25-40 % new words).
         max_new_share: float = 0.2
+        min_repeat_words: int = 3  # a repeated "OK." or "Thanks!" is a pleasantry, a repeated sentence is not
 
     def _echo(self, pw: list[str], rw: list[str]) -> float:
         """The prompt's n-gram containment in the response when it is an echo, else 0."""
@@ -101,6 +106,11 @@ class EchoCheck(Check):
                 continue
             rw = words(response)
             pw = words(prompt)
+            earlier = [squash(str(t.get("content") or "")) for t in ctx.messages[i] if t.get("role") == "assistant"]
+            if len(rw) >= p.min_repeat_words and len(earlier) > 1 and earlier[-1] in earlier[:-1]:
+                reason[i], score[i] = "repeated_answer", 1.0
+                evidence[i] = response.strip()[:ECHO_CHARS].rstrip()
+                continue
             code = self._echo(pw, rw)
             if code:
                 reason[i], score[i] = "echo_prompt", code

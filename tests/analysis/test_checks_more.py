@@ -98,10 +98,15 @@ def test_echo_codes(reasons):
         chat(prompt, "Sure. " + prompt.lower()),
         chat("Summarise this text.\n\nThe committee met on Tuesday and agreed to delay the vote until spring.",
              "The committee met on Tuesday and agreed to delay the vote until spring."),
-        chat("Q1", "The answer is that the river floods every year in May.", "And then?",
+        chat("The river: when does it flood, and why?\n\nThe answer is that the river floods every year in May.",
              "The answer is that the river floods every year in May."),
+        chat("Q1", "The answer is that the river floods every year in May.", "And then?",
+             "The answer is  that the river floods every year in May."),
+        chat("Total?", "It is $294 in all.", "TL;DR?", "It is $294 in all."),  # short, but a repeat of itself
+        chat("Thanks", "No problem!", "Thanks again", "No problem!"),  # a pleasantry: under 3 words
     ])
-    assert got == ["echo_prompt", "echo_prompt", "response_in_prompt", "response_in_prompt"]
+    assert got == ["echo_prompt", "echo_prompt", "response_in_prompt", "response_in_prompt", "repeated_answer",
+                   "repeated_answer", ""]
 
 
 def test_echo_spares_quotes_restatements_and_edits(reasons):
@@ -253,11 +258,10 @@ def test_sample_flags_exactly():
                    if rows.loc[rows["row_id"] == d["row_id"], "response"].iloc[0].strip() == ""]
     assert empty_final == [142]  # row 36's empty turn is not its last one
     assert flagged("length") == {142: "empty_response"}  # and nothing else
-    # The declared `repeated_answer` chats (the final answer repeats an earlier one word for word), except the one
-    # whose answer is shorter than `min_response_words` (8): "Total spending is $294, mostly groceries."
+    # The declared `repeated_answer` chats: the final answer repeats an earlier one word for word.
     repeated = {d["row_id"] for d in defects["repeated_answer"]}
-    assert flagged("echo") == {r: "response_in_prompt" for r in repeated - {171}}
-    assert repeated - {171} == {29, 45, 130, 264}
+    assert flagged("echo") == {r: "repeated_answer" for r in repeated}
+    assert repeated == {29, 45, 130, 171, 264}
     assert flagged("repetition") == {}
     assert flagged("encoding") == {}
 
