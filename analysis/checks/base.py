@@ -134,6 +134,7 @@ class Check:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Params: ClassVar[type] = object
+    row_local: ClassVar[bool] = False  # True: each row's result depends on that row alone (Ray runs it per batch)
 
     def __init__(self, params: Any | None = None) -> None:
         self.params = params if params is not None else self.Params()

@@ -110,6 +110,7 @@ class ChatStructure(Check):
     """
 
     name = "chat_structure"
+    row_local = True
     description = "Role order, empty turns, unknown roles, missing final answer, broken or unanswered tool calls."
 
     @dataclass(frozen=True)

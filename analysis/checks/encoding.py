@@ -84,6 +84,7 @@ class EncodingCheck(Check):
     """
 
     name = "encoding"
+    row_local = True
     description = "Mojibake (Ã©, â€™), U+FFFD replacement characters or control characters in the text"
 
     @dataclass(frozen=True)

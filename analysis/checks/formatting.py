@@ -136,6 +136,7 @@ class FormattingCheck(Check):
     """
 
     name = "formatting"
+    row_local = True
     description = "HTML tags/entities, chat-template tokens or unbalanced code fences in a response"
 
     @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class LanguageCheck(Check):
     """
 
     name = "language"
+    row_local = True
     description = "Response language differs from the prompt's (or from an expected language); the language mix"
 
     @dataclass(frozen=True)

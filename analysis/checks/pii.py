@@ -162,6 +162,7 @@ class PiiCheck(Check):
     """
 
     name = "pii"
+    row_local = True
     description = "Emails, phone numbers, card numbers (Luhn), public IPv4 addresses or IBANs in any turn"
 
     @dataclass(frozen=True)
@@ -252,6 +253,7 @@ class SecretsCheck(Check):
     """
 
     name = "secrets"
+    row_local = True
     description = "API keys/tokens (sk-, AKIA, ghp_, xox*-, AIza), JWTs or private-key blocks in any turn"
 
     @dataclass(frozen=True)

@@ -101,6 +101,7 @@ class PlaceholderCheck(Check):
     """
 
     name = "placeholder"
+    row_local = True
     description = "Unfilled template variables ({{name}}, [INSERT ...], <NAME>) or lorem ipsum in a response"
 
     @dataclass(frozen=True)

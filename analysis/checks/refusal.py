@@ -51,6 +51,7 @@ class RefusalCheck(Check):
     """
 
     name = "refusal"
+    row_local = True
     description = "Refusals ('I'm sorry, but I can't') or AI boilerplate ('As an AI language model') in a response"
 
     @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class RepetitionCheck(Check):
     """
 
     name = "repetition"
+    row_local = True
     description = "Responses stuck in a loop: repeated word n-grams or the same line again and again"
 
     @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class Truncation(Check):
     """
 
     name = "truncation"
+    row_local = True
     description = "Responses cut off mid-sentence, inside an open code block, or at a round max-length."
 
     @dataclass(frozen=True)
