@@ -80,7 +80,9 @@ def topics_for(ws: Workspace, model: str, scope: str, vectors: np.ndarray, param
     existing = read_topics(ws.dir)
     if existing is not None and meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        if meta.get("model") == model and meta.get("scope") == scope and existing.params == _params_dict(params) \
+        wanted = _params_dict(params)  # the stored params also hold results (k_used, n_topics, ...): compare inputs
+        same = {k: existing.params.get(k) for k in wanted} == wanted
+        if meta.get("model") == model and meta.get("scope") == scope and same \
                 and len(existing.topic_id) == len(ws.dataset.rows):
             return existing
     rows = ws.dataset.rows
