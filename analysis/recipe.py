@@ -158,10 +158,14 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     return recipe
 
 
-def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | None = None
-           ) -> tuple[np.ndarray, list[StepReport]]:
-    """Which rows the recipe drops on `rows`, and what each step did."""
-    from analysis.checks import run_checks
+def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | None = None,
+           engine: str = "local") -> tuple[np.ndarray, list[StepReport]]:
+    """Which rows the recipe drops on `rows`, and what each step did. `engine` "ray" runs the check steps as Ray
+    Data stages (analysis.ray_runner; Ray must be initialised), with the same results."""
+    if engine == "ray":
+        from analysis.ray_runner import run_checks_ray as run_checks
+    else:
+        from analysis.checks import run_checks
 
     n = len(rows)
     dropped = np.zeros(n, dtype=bool)
@@ -209,9 +213,13 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
 
 
 def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path, *, fmt: str | None = None,
-                 options: LoadOptions | None = None, progress: Progress | None = None) -> ApplyResult:
+                 options: LoadOptions | None = None, progress: Progress | None = None,
+                 engine: str = "local") -> ApplyResult:
     """Load `data_path`, replay the recipe, write the kept rows (their source records) to `out` atomically, with
-    `apply_report.json` beside it. The input file is never modified."""
+    `apply_report.json` beside it. The input file is never modified. `engine` "ray": loading and the check steps
+    run as Ray Data stages (the caller initialises Ray, e.g. `ray_runner.init_ray(address)`)."""
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be local or ray, not {engine!r}")
     from analysis.export import EXPORT_FORMATS, _source_paths, _write, format_from_suffix
 
     recipe = read_recipe(recipe_path)
@@ -220,15 +228,20 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
     if fmt not in EXPORT_FORMATS:
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     opts = options or LoadOptions.from_dict(recipe.get("load_options") or {})
-    dataset = load(data_path, opts)
+    if engine == "ray":
+        from analysis.ray_runner import load_ray
+
+        dataset = load_ray(data_path, opts, progress=progress)
+    else:
+        dataset = load(data_path, opts)
     if out.resolve() in _source_paths(dataset):
         raise LoadError("refusing to overwrite the input file; choose another --out", path=str(out))
-    dropped, reports = replay(recipe, dataset.rows, progress=progress)
+    dropped, reports = replay(recipe, dataset.rows, progress=progress, engine=engine)
     kept = dataset.rows[~dropped]
     with atomic_path(out) as tmp:
         _write(kept, tmp, fmt, "source")
     result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped)
-    report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path),
+    report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path), "engine": engine,
               "dropped_rows": [int(r) for r in dataset.rows["row_id"].to_numpy()[dropped]]}
     atomic_write_text(out.parent / "apply_report.json", json.dumps(report, indent=2, ensure_ascii=False))
     return result

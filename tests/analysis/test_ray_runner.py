@@ -165,3 +165,29 @@ def test_embeddings_in_an_actor_pool_equal_the_local_path(tmp_path):
     row_ids = ray_ws.dataset.rows["row_id"].to_numpy()
     np.testing.assert_array_equal(np.asarray(load_embeddings(ray_ws.dir, "hashing", "both", row_ids)), want)
     assert (ray_ws.dir / "embeddings" / "hashing@both.npy").is_file()
+
+
+def test_apply_with_the_ray_engine_equals_local(tmp_path: Path) -> None:
+    """`sift apply --engine ray`: the same rows written and the same per-step report as the local engine."""
+    from analysis.cli import main
+    from analysis.curation import CurationStore
+    from analysis.recipe import build_recipe, check_rule
+
+    src = need(DEMO / "alpaca_en_demo.json")
+    ds = load(src)
+    store = CurationStore(tmp_path / "c.sqlite")
+    found = run_checks(ds.rows, ["exact_duplicate"])["exact_duplicate"]
+    store.drop(ds.rows["row_id"][found.removable()].tolist(), reason="exact_duplicate: dup_of:*",
+               rule=check_rule("exact_duplicate", found.params, [], removable=True))
+    store.drop([3, 5], reason="manual")
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps(build_recipe(ds, store)))
+    outs = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / engine / "clean.jsonl"
+        assert main(["apply", str(recipe), str(src), "--out", str(out), "--engine", engine, "--json"]) == 0
+        outs[engine] = (out.read_text(), json.loads((out.parent / "apply_report.json").read_text()))
+    assert outs["ray"][0] == outs["local"][0]
+    local, remote = outs["local"][1], outs["ray"][1]
+    assert remote["steps"] == local["steps"] and remote["rows_written"] == local["rows_written"] == 999 - 14 - 2
+    assert (remote["engine"], local["engine"]) == ("ray", "local")
