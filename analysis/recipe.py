@@ -15,6 +15,11 @@ A recipe is built from the curation log when exporting (`recipe.json` beside the
   copies instead of all of them. A decision whose row no longer exists (removed or edited) is reported as
   unmatched, never silently dropped.
 
+* **select** — `{"op": "select", "strategy", "seed", ..., "subsets": {name: [hash, ...]}}`: a training selection
+  (nested fractions, k-center, ...). The selection manifest written by the Prepare page or `sift select --out` is
+  itself a valid recipe: `sift apply manifest.json NEW_FILE --subset 0.5 --out FILE` keeps exactly the rows of that
+  subset that still exist in the new version (matched by hash, each copy once) and reports the missing ones.
+
 Version 1 recipes (row-based steps only, written before check rules were recorded) replay unchanged.
 """
 
@@ -147,21 +152,60 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
         raise LoadError(f"cannot read recipe: {exc.strerror or exc}", path=str(p)) from exc
     except ValueError as exc:
         raise LoadError(f"recipe is not valid JSON: {exc}", path=str(p)) from exc
+    if isinstance(recipe, dict) and isinstance(recipe.get("subsets"), dict) and "steps" not in recipe:
+        return selection_recipe(recipe, str(p))
     if not isinstance(recipe, dict) or not isinstance(recipe.get("steps"), list):
-        raise LoadError("not a Sift recipe (expected an object with a `steps` list)", path=str(p))
+        raise LoadError("not a Sift recipe (expected an object with a `steps` list, or a selection manifest)",
+                        path=str(p))
     if recipe.get("version") not in (1, RECIPE_VERSION):
         raise LoadError(f"unsupported recipe version {recipe.get('version')!r}", path=str(p))
     for i, step in enumerate(recipe["steps"]):
-        if not isinstance(step, dict) or step.get("op") != "drop":
+        if not isinstance(step, dict) or step.get("op") not in ("drop", "select"):
             raise LoadError(f"step {i + 1}: unsupported op {step.get('op') if isinstance(step, dict) else step!r}",
                             path=str(p))
     return recipe
 
 
+def selection_recipe(manifest: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """A selection manifest (Prepare page, `sift select --out`) as a recipe with one `select` step: its subsets by
+    content hash, so a selection made on one version of the data is replayed on the next."""
+    subsets = {}
+    for name, sub in manifest["subsets"].items():
+        if not isinstance(sub, dict) or not isinstance(sub.get("hashes"), list):
+            raise LoadError(f"subset {name!r} has no row hashes (written before selections were replayable); "
+                            "write it again", path=where or None)
+        subsets[str(name)] = sub["hashes"]
+    meta = {k: manifest[k] for k in ("kind", "strategy", "seed", "fractions", "n", "stratified_by") if k in manifest}
+    return {"version": RECIPE_VERSION, "steps": [{"op": "select", **meta, "subsets": subsets}]}
+
+
+def _select_step(step: dict[str, Any], where: dict[str, list[int]], n: int, subset: str | None
+                 ) -> tuple[np.ndarray, StepReport]:
+    """Rows of one subset of a `select` step (by hash, each copy once); everything else is left out."""
+    subsets = step.get("subsets") or {}
+    if not subsets:
+        raise LoadError("a select step has no subsets")
+    name = subset if subset is not None else max(subsets, key=lambda k: len(subsets[k]))
+    if name not in subsets:
+        raise LoadError(f"no subset {name!r} in the selection; subsets are {', '.join(subsets)}")
+    keep = np.zeros(n, dtype=bool)
+    used: Counter[str] = Counter()
+    unmatched = []
+    for h in subsets[name]:
+        places = where.get(str(h), [])
+        if used[h] < len(places):
+            keep[places[used[h]]] = True
+            used[h] += 1
+        else:
+            unmatched.append({"hash": h})
+    return keep, StepReport("select", f"subset {name}", None, 0, int(keep.sum()), unmatched)
+
+
 def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | None = None,
-           engine: str = "local") -> tuple[np.ndarray, list[StepReport]]:
+           subset: str | None = None, engine: str = "local") -> tuple[np.ndarray, list[StepReport]]:
     """Which rows the recipe drops on `rows`, and what each step did. `engine` "ray" runs the check steps as Ray
-    Data stages (analysis.ray_runner; Ray must be initialised), with the same results."""
+    Data stages (analysis.ray_runner; Ray must be initialised), with the same results. A `select` step keeps only
+    the rows of `subset` (default: its largest subset)."""
     if engine == "ray":
         from analysis.ray_runner import run_checks_ray as run_checks
     else:
@@ -182,6 +226,12 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
             progress(f"step {k + 1} of {len(steps)}: {what}", k / len(steps))
         hit = np.zeros(n, dtype=bool)
         unmatched: list[dict[str, Any]] = []
+        if step.get("op") == "select":  # keep only the subset's rows: everything else is dropped by this step
+            keep, report = _select_step(step, where, n, subset)
+            report.rows_affected = int((~keep & ~dropped).sum())
+            reports.append(report)
+            dropped |= ~keep
+            continue
         if step.get("check"):
             name = step["check"]
             key = json.dumps([name, step.get("params") or {}], sort_keys=True)
@@ -214,7 +264,7 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
 
 def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path, *, fmt: str | None = None,
                  options: LoadOptions | None = None, progress: Progress | None = None,
-                 engine: str = "local") -> ApplyResult:
+                 engine: str = "local", subset: str | None = None) -> ApplyResult:
     """Load `data_path`, replay the recipe, write the kept rows (their source records) to `out` atomically, with
     `apply_report.json` beside it. The input file is never modified. `engine` "ray": loading and the check steps
     run as Ray Data stages (the caller initialises Ray, e.g. `ray_runner.init_ray(address)`)."""
@@ -236,7 +286,7 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
         dataset = load(data_path, opts)
     if out.resolve() in _source_paths(dataset):
         raise LoadError("refusing to overwrite the input file; choose another --out", path=str(out))
-    dropped, reports = replay(recipe, dataset.rows, progress=progress, engine=engine)
+    dropped, reports = replay(recipe, dataset.rows, progress=progress, engine=engine, subset=subset)
     kept = dataset.rows[~dropped]
     with atomic_path(out) as tmp:
         _write(kept, tmp, fmt, "source")

@@ -35,6 +35,7 @@ import pandas as pd
 
 from analysis.export import _chosen_turns
 from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.recipe import row_hash
 
 TRAINING_FORMATS = ("alpaca", "sharegpt", "messages", "trl", "trl_chat")
 SUFFIX = {"alpaca": ".json", "sharegpt": ".json", "messages": ".jsonl", "trl": ".jsonl", "trl_chat": ".jsonl"}
@@ -190,8 +191,9 @@ def write_subsets(rows: pd.DataFrame, subsets: Mapping[str, Sequence[int] | np.n
     """One file per named subset (`<prefix>_<name><suffix>`) plus `manifest.json`; returns the manifest.
 
     The manifest holds `manifest` (strategy, seed, fractions, ...) plus, per subset, its file, rows written, row ids
-    (in the order written) and skipped rows. Every subset is checked before any file is written, so an error leaves
-    the folder as it was.
+    (in the order written), their content hashes (so `sift apply manifest.json NEW_FILE --subset NAME` replays the
+    selection on a new version of the data) and skipped rows. Every subset is checked before any file is written,
+    so an error leaves the folder as it was.
     """
     out_dir = Path(out_dir)
     built = {name: training_records(rows, pos, fmt, skip_unsupported=skip_unsupported)
@@ -203,8 +205,12 @@ def write_subsets(rows: pd.DataFrame, subsets: Mapping[str, Sequence[int] | np.n
         records, skipped = built[name]
         _write_records(records, path, fmt)
         skipped_ids = {s["row_id"] for s in skipped}
-        ids = [int(r) for r in rows["row_id"].to_numpy()[np.asarray(pos, dtype=np.int64)] if int(r) not in skipped_ids]
-        doc["subsets"][name] = {"file": path.name, "rows": len(records), "row_ids": ids, "skipped": skipped}
+        picked = np.asarray(pos, dtype=np.int64)
+        keep = [int(r) not in skipped_ids for r in rows["row_id"].to_numpy()[picked]]
+        ids = [int(r) for r, k in zip(rows["row_id"].to_numpy()[picked], keep, strict=True) if k]
+        hashes = [row_hash(str(src)) for src, k in zip(rows["source"].to_numpy()[picked], keep, strict=True) if k]
+        doc["subsets"][name] = {"file": path.name, "rows": len(records), "row_ids": ids, "hashes": hashes,
+                                "skipped": skipped}
     atomic_write_text(out_dir / MANIFEST, json.dumps(doc, ensure_ascii=False, indent=1))
     return doc
 

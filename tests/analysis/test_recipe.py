@@ -179,3 +179,39 @@ def test_cli_export_then_apply(write_jsonl, tmp_path: Path, capsys: pytest.Captu
     assert [(s["op"], s["rows_affected"]) for s in doc["steps"]] == [("drop", 3), ("drop", 2), ("drop", 2)]
     assert main(["apply", str(tmp_path / "missing.json"), str(v2_path), "--out", str(out)]) == 2
     assert "sift apply: error:" in capsys.readouterr().err
+
+
+def test_a_selection_manifest_replays_on_a_new_version(write_jsonl, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Every selection is a recipe step: `sift select --nested ... --out` on v1, `sift apply manifest.json v2`."""
+    from analysis.cli import main
+
+    v1 = [sft(t) for t in TOPICS] + [sft(f"{t} again", f"More about {t}.") for t in TOPICS]
+    path = write_jsonl("v1.jsonl", v1)
+    out = tmp_path / "subsets"
+    assert main(["select", str(path), "--workspace", str(tmp_path / "ws"), "--nested", "0.25,0.5,1", "--seed", "3",
+                 "--out", str(out), "--format", "alpaca", "--json"]) == 0
+    capsys.readouterr()
+    manifest = json.loads((out / "manifest.json").read_text())
+    half = manifest["subsets"]["0.5"]
+    assert len(half["hashes"]) == len(half["row_ids"]) == 20
+    chosen = [v1[i] for i in half["row_ids"]]
+    # v2: reordered, one chosen row edited, two new rows
+    v2 = [dict(r) for r in v1]
+    edited = half["row_ids"][0]
+    v2[edited] = sft("edited", "Edited text.")
+    v2 += [sft("quartz"), sft("moss")]
+    random.Random(5).shuffle(v2)
+    v2_path = write_jsonl("v2.jsonl", v2)
+    res_path = tmp_path / "o" / "half.jsonl"
+    assert main(["apply", str(out / "manifest.json"), str(v2_path), "--subset", "0.5", "--out", str(res_path),
+                 "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    written = [json.loads(line) for line in res_path.read_text().splitlines()]
+    expected = [r for r in v2 if r in chosen and r != v1[edited]]
+    assert written == expected and doc["rows_written"] == 19
+    (step,) = doc["steps"]
+    assert step["op"] == "select" and step["reason"] == "subset 0.5" and len(step["unmatched"]) == 1
+    assert step["rows_affected"] == len(v2) - 19
+    assert main(["apply", str(out / "manifest.json"), str(v2_path), "--subset", "0.3", "--out", str(res_path)]) == 2
+    assert "no subset '0.3'" in capsys.readouterr().err
