@@ -56,15 +56,17 @@ from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, Ski
 from analysis.io.errors import FieldError
 from analysis.io.load import (
     _DETECT_SAMPLE,
-    _OPTIONAL_FIELDS,
     _STR_DTYPE,
     _STRING_COLUMNS,
     CANONICAL_COLUMNS,
     _display,
+    append_row,
     fingerprint,
+    normalize_record,
+    required_fields,
     resolve_paths,
 )
-from analysis.io.normalize import Detection, detect, normalize
+from analysis.io.normalize import Detection, detect
 from analysis.io.readers import (
     BadRecord,
     RawRecord,
@@ -75,7 +77,7 @@ from analysis.io.readers import (
     iter_records,
     sniff_format,
 )
-from analysis.workspace import DATASET_FILE, SCHEMA, Workspace, _read_meta, default_workspace_dir, save_dataset
+from analysis.workspace import SCHEMA, Workspace
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -337,33 +339,17 @@ def normalise_records(records: Iterable[RawRecord], det: Detection, shown: str
     Returns (columns without row_id, field errors as (index, line, message, field)). Indices and lines are those of
     the records given (the caller makes them global).
     """
-    cols: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS if c != "row_id"}
+    cols: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS}
     errors: list[tuple[int, int | None, str, str | None]] = []
-    required = [v for k, v in det.fields.items() if k not in _OPTIONAL_FIELDS]
+    required = required_fields(det)
     for rec in records:
         try:
-            missing = [fname for fname in required if fname not in rec.data]
-            if missing:
-                have = ", ".join(map(str, rec.data)) or "none"
-                raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
-                                             f"record has fields {have} (mixed schemas?)")
-            norm = normalize(rec.data, det)
+            norm = normalize_record(rec, det, required)
         except FieldError as exc:
             errors.append((rec.index, rec.line, exc.message, exc.field))
             continue
-        cols["kind"].append(det.kind)
-        cols["messages"].append(norm.messages)
-        cols["prompt"].append(norm.prompt)
-        cols["response"].append(norm.response)
-        cols["chosen"].append(norm.chosen)
-        cols["rejected"].append(norm.rejected)
-        cols["score"].append(norm.score if not math.isnan(norm.score) else math.nan)
-        cols["tools"].append(norm.tools)
-        cols["source"].append(rec.raw if rec.raw is not None else json.dumps(rec.data, ensure_ascii=False,
-                                                                                default=str))
-        cols["source_file"].append(shown)
-        cols["source_index"].append(rec.index)
-        cols["source_line"].append(rec.line)
+        append_row(cols, rec, norm, det, 0, shown)
+    del cols["row_id"]  # made file-global by the driver
     return cols, errors
 
 
@@ -497,21 +483,7 @@ def _globalise(rows_t: pa.Table, plans: list[_File], rec_off: dict[tuple[int, in
 def open_workspace(path: str | Path, options: LoadOptions | None = None, *, workspace: str | Path | None = None,
                    progress: Progress | None = None) -> Workspace:
     """`Workspace.open` with the load done by `load_ray`: same fingerprint, same files, reused when it matches."""
-    options = options or LoadOptions()
-    files = resolve_paths(path)
-    p = Path(path).expanduser()
-    fp = fingerprint(files, options, root=p if p.is_dir() else None)
-    ws_dir = Path(workspace).expanduser() if workspace else default_workspace_dir(fp)
-    meta = _read_meta(ws_dir)
-    if meta is not None:
-        if meta.get("fingerprint") == fp and (ws_dir / DATASET_FILE).exists():
-            return Workspace.from_dir(ws_dir)
-        if workspace is not None:
-            raise LoadError(f"the workspace {ws_dir} belongs to another dataset ({meta.get('path')}); "
-                            "choose a new --workspace directory", path=str(path))
-    dataset = load_ray(path, options, progress=progress)
-    save_dataset(ws_dir, dataset)
-    return Workspace(ws_dir, dataset)
+    return Workspace.open(path, options, workspace=workspace, progress=progress, loader=load_ray)
 
 
 # ---------------------------------------------------------------- the canonical table as a Ray dataset
@@ -795,37 +767,7 @@ def _run_near(ds: Any, rows: pd.DataFrame, check: Check, progress: Progress | No
 def _near_finish(check: Check, ctx: CheckContext, cand_pairs: np.ndarray, exact_pairs: np.ndarray, jac: np.ndarray,
                  bands: int, rows_per_band: int, lsh_t: float) -> CheckResult:
     """Steps 3-4 of `NearDuplicate.run` (threshold, groups, summary) over the pairs the Ray stages found."""
-    from analysis.checks import near_duplicate as nd
-
-    p = check.params
-    n = len(ctx)
-    floor = nd.HIST_EDGES[0]
-    kept_cand = jac >= floor - 1e-12
-    pairs_all = np.concatenate([cand_pairs[kept_cand], exact_pairs])
-    sims_all = np.concatenate([jac[kept_cand], np.ones(len(exact_pairs))])
-    accepted = sims_all >= p.threshold - 1e-12
-    pairs, sims = pairs_all[accepted], sims_all[accepted]
-    group_id, keep, reason, score = nd.build_groups(ctx, pairs, sims, p.keep)
-    hist, _ = np.histogram(sims_all, bins=nd.HIST_EDGES)
-    row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
-    shown = np.argsort(-sims, kind="stable")[:nd.PAIR_SAMPLE] if len(sims) else np.zeros(0, dtype=np.int64)
-    below = np.flatnonzero(~accepted)
-    below = below[np.argsort(-sims_all[below], kind="stable")][:nd.PAIR_SAMPLE // 4]
-    summary = {
-        "scope": p.scope, "keep_rule": p.keep, "bands": bands, "rows_per_band": rows_per_band,
-        "lsh_threshold": lsh_t, "rows_in_groups": int((group_id >= 0).sum()),
-        "candidate_pairs": int(len(cand_pairs)), "exact_pairs": int(len(exact_pairs)),
-        "verified_pairs": int(len(pairs)),
-        "pairs": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "jaccard": round(float(s), 4)}
-                  for (i, j), s in zip(pairs[shown].tolist(), sims[shown].tolist(), strict=True)],
-        "pairs_below": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "jaccard": round(float(s), 4)}
-                        for (i, j), s in zip(pairs_all[below].tolist(), sims_all[below].tolist(), strict=True)],
-        "jaccard_histogram": {"edges": nd.HIST_EDGES.tolist(), "counts": hist.astype(int).tolist()},
-        "removed_by_threshold": nd.removed_curve(n, pairs_all, sims_all, nd.HIST_EDGES),
-    }
-    issue = reason != ""
-    return make_result(check.name, n, check.params_dict(), score=score, is_issue=issue, reason=reason,
-                       group_id=group_id, keep=keep, summary=summary)
+    return check.finish(ctx, cand_pairs, exact_pairs, jac, bands, rows_per_band, lsh_t)
 
 
 # ---------------------------------------------------------------- all checks

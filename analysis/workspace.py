@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,9 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | Path, options: LoadOptions | None = None, *, workspace: str | Path | None = None,
-             progress: Progress | None = None) -> Workspace:
-        """Open the workspace of `path` (a file, folder or glob), building it on first use."""
+             progress: Progress | None = None, loader: Callable[..., Dataset] | None = None) -> Workspace:
+        """Open the workspace of `path` (a file, folder or glob), building it on first use (with `loader`, default
+        `analysis.io.load`; the Ray runner passes its own, which returns the same Dataset)."""
         options = options or LoadOptions()
         files = resolve_paths(path)
         p = Path(path).expanduser()
@@ -84,7 +86,7 @@ class Workspace:
             if workspace is not None:
                 raise LoadError(f"the workspace {ws_dir} belongs to another dataset ({meta.get('path')}); "
                                 "choose a new --workspace directory", path=str(path))
-        dataset = load(path, options, progress=progress)
+        dataset = (loader or load)(path, options, progress=progress)
         save_dataset(ws_dir, dataset)
         return cls(ws_dir, dataset)
 

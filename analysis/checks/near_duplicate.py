@@ -422,6 +422,14 @@ class NearDuplicate(Check):
         cand_pairs = reps[local] if len(local) else np.zeros((0, 2), dtype=np.int64)
         # 3. verification with true Jaccard
         jac = true_jaccard(hashes, offsets, cand_pairs)
+        return self.finish(ctx, cand_pairs, exact_pairs, jac, bands, rows_per_band, lsh_t)
+
+    def finish(self, ctx: CheckContext, cand_pairs: np.ndarray, exact_pairs: np.ndarray, jac: np.ndarray,
+               bands: int, rows_per_band: int, lsh_t: float) -> CheckResult:
+        """Threshold, groups and the threshold-tuning summary from verified pairs (shared with the Ray runner,
+        which finds the same pairs with Ray stages)."""
+        p = self.params
+        n = len(ctx)
         floor = HIST_EDGES[0]
         kept_cand = jac >= floor - 1e-12
         pairs_all = np.concatenate([cand_pairs[kept_cand], exact_pairs])

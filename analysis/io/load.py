@@ -260,31 +260,42 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
                      all_fields=field_counts)
     except ValueError as exc:
         raise LoadError(str(exc), path=shown) from exc
-    required = [v for k, v in det.fields.items() if k not in _OPTIONAL_FIELDS]
+    required = required_fields(det)
     kept = 0
     for k, rec in enumerate(good):
         if tick and k % _TICK_EVERY == 0:
             tick("normalising", k, len(good))
         try:
-            missing = [fname for fname in required if fname not in rec.data]
-            if missing:
-                have = ", ".join(map(str, rec.data)) or "none"
-                raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
-                                             f"record has fields {have} (mixed schemas?)")
-            norm = normalize(rec.data, det)
+            norm = normalize_record(rec, det, required)
         except FieldError as exc:
             if not options.skip_bad_lines:
                 raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index, field=exc.field) from exc
             where = f"field '{exc.field}': " if exc.field else ""
             skipped.append(SkippedRecord(shown, rec.line, rec.index, where + exc.message))
             continue
-        _append(columns, rec, norm, det, offset, shown)
+        append_row(columns, rec, norm, det, offset, shown)
         kept += 1
     return FileInfo(shown, fmt, det.kind, det.reason, dict(field_counts), kept, n_records), n_records
 
 
-def _append(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: Detection, offset: int,
-            shown: str) -> None:
+def required_fields(det: Detection) -> list[str]:
+    """The source fields every record of a file read as `det` must have."""
+    return [v for k, v in det.fields.items() if k not in _OPTIONAL_FIELDS]
+
+
+def normalize_record(rec: RawRecord, det: Detection, required: list[str]) -> Any:
+    """One record in canonical form, or FieldError naming the field (a missing one: mixed schemas)."""
+    missing = [fname for fname in required if fname not in rec.data]
+    if missing:
+        have = ", ".join(map(str, rec.data)) or "none"
+        raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
+                                     f"record has fields {have} (mixed schemas?)")
+    return normalize(rec.data, det)
+
+
+def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: Detection, offset: int,
+               shown: str) -> None:
+    """Add one normalised record to the canonical columns (row_id = offset + the record's index in its file)."""
     columns["row_id"].append(offset + rec.index)
     columns["kind"].append(det.kind)
     columns["messages"].append(norm.messages)
