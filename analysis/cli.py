@@ -145,7 +145,8 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
     have = cached_vectors(ws, model_name(args.model), args.scope) is not None
     if args.embed or have or args.reference:
-        embedder = load_embedder(args.model) if ((args.embed and not ray_engine) or args.reference) else None
+        need_model = (args.embed and not ray_engine and not have) or args.reference  # cached: no model call
+        embedder = load_embedder(args.model) if need_model else None
         analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
         steps += [{"name": s.name, "seconds": s.seconds} for s in done]
         doc["topics"] = int(len(analysis.topics.topics))
@@ -283,8 +284,12 @@ def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
     given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
     opts = _options(args) if any(given) else None  # else the recipe's own load options
     show = not args.json or sys.stderr.isatty()
+    if args.engine == "ray":
+        from analysis import ray_runner
+
+        ray_runner.init_ray(args.ray_address)
     result = apply_recipe(args.recipe, args.path, args.out, fmt=args.format, options=opts,
-                          progress=StderrProgress(show))
+                          progress=StderrProgress(show), engine=args.engine, subset=args.subset)
     return result.to_dict()
 
 
@@ -490,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH", help="the data to apply it to (file, folder or glob)")
     p.add_argument("--out", required=True, help="output file (jsonl/parquet/csv by suffix)")
     p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="ray: load and run the check steps as Ray Data stages (docs/scale.md)")
+    p.add_argument("--ray-address", help="with --engine ray: a cluster address (auto, ray://...); default: local Ray")
+    p.add_argument("--subset", help="RECIPE is a selection manifest: which subset to keep (default: the largest)")
     _finish(p, cmd_apply, _print_apply)
 
     p = sub.add_parser("select", help="choose a training subset: N rows by a strategy, or nested fractions",
