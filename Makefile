@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(PY) -m pip install --quiet -e '.[embed,scale,test]'
+	$(PY) -m pip install --quiet -e '.[embed,fast,scale,test]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -118,7 +118,8 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     import time as _time
 
     from analysis.analyze import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
-    from analysis.embed import load_embedder, model_name
+    from analysis.embed import load_embedder
+    from analysis.fast_embed import LazyEmbedder, embedder_name, load_embedder_by_kind
     from analysis.project import ProjectionParams
     from analysis.topics import TopicParams
     from analysis.workspace import Workspace
@@ -126,6 +127,9 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     show = not args.json and sys.stderr.isatty()
     t = _time.perf_counter()
     ray_engine = getattr(args, "engine", "local") == "ray"
+    kind = getattr(args, "embedder", "minilm")
+    if ray_engine and kind != "minilm" and args.embed:
+        raise ValueError(f"--embedder {kind} runs with --engine local; --engine ray embeds with minilm")
     if ray_engine:  # the same steps as Ray Data stages (analysis/ray_runner.py, docs/scale.md)
         from analysis import ray_runner
 
@@ -143,13 +147,19 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         t = _time.perf_counter()
         ray_runner.embed_ray(ws, scope=args.scope, model_path=args.model, progress=StderrProgress(show))
         steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
-    have = cached_vectors(ws, model_name(args.model), args.scope) is not None
+    have = cached_vectors(ws, embedder_name(kind, args.model), args.scope) is not None
     if args.embed or have or args.reference:
         need_model = (args.embed and not ray_engine and not have) or args.reference  # cached: no model call
-        embedder = load_embedder(args.model) if need_model else None
+        if kind == "minilm":
+            embedder = load_embedder(args.model) if need_model else None
+        elif need_model:
+            embedder = load_embedder_by_kind(kind, args.model)
+        else:  # cached vectors of this kind: found by name, no model loaded
+            embedder = LazyEmbedder(kind, args.model)
         analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
         steps += [{"name": s.name, "seconds": s.seconds} for s in done]
         doc["topics"] = int(len(analysis.topics.topics))
+        doc["embeddings"] = analysis.model
         if args.reference:
             t = _time.perf_counter()
             ref = embed_reference(ws, args.reference, embedder, args.scope, progress=StderrProgress(show))
@@ -458,6 +468,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scope", choices=["prompt", "response", "both"], default="both",
                    help="which text to embed (default: both = the whole conversation)")
     p.add_argument("--model", help="a local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--embedder", choices=["minilm", "onnx", "onnx-int8", "static"], default="minilm",
+                   help="minilm: sentence-transformers (default); onnx / onnx-int8: the same model through ONNX "
+                        "Runtime (accurate, ~1.2x / ~2x faster); static: a model distilled from it (instant, "
+                        "rougher); each kind keeps its own embeddings (bench/README.md, Faster embeddings)")
     p.add_argument("--reference", help="a second file (production prompts, an eval set) to measure coverage against")
     p.add_argument("--topics-method", choices=["kmeans", "hdbscan", "agglomerative"], default="kmeans")
     p.add_argument("--k", type=int, help="number of topics for kmeans/agglomerative (default: chosen from the size)")

@@ -39,6 +39,7 @@ class Session:
     chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
     reference: str | None = None  # a reference file measured on the Topics page, drawn on the Map
     model_path: str | None = None  # a local sentence-transformers folder; None = the packaged MiniLM
+    embedder: str = "minilm"  # analysis.fast_embed.KINDS: minilm, onnx, onnx-int8 (accurate) or static (instant)
     user: str = ""
 
 
@@ -129,12 +130,22 @@ def uploads_dir() -> Path:
 
 # ---------------------------------------------------------------- embeddings, map, topics (Map/Topics pages)
 
-@st.cache_resource(show_spinner="Loading the embedding model …")
-def get_embedder(model_path: str | None = None):  # noqa: ANN201 - analysis.embed.Embedder
-    """The sentence-transformers model: loaded once per process (~2 s), shared by every session."""
-    from analysis.embed import load_embedder
+@st.cache_resource(show_spinner="Loading the embedding model (the first onnx/static use exports or distils it, "
+                                "~20-90 s) …")
+def _embedder(model_path: str | None, kind: str):  # noqa: ANN202 - analysis.embed.Embedder
+    from analysis.fast_embed import load_embedder_by_kind
 
-    return load_embedder(model_path)
+    return load_embedder_by_kind(kind, model_path)
+
+
+def _kind(kind: str | None) -> str:
+    """An explicit embedder kind, or the one this session chose on the Map page (so every page shares one space)."""
+    return kind or get_session().embedder
+
+
+def get_embedder(model_path: str | None = None, kind: str | None = None):  # noqa: ANN201 - analysis.embed.Embedder
+    """The embedding model of `kind` (default: the session's): loaded once per process, shared by every session."""
+    return _embedder(model_path, _kind(kind))
 
 
 @st.cache_resource(show_spinner="Loading the tokenizer …", max_entries=4)
@@ -151,13 +162,16 @@ def _analyses() -> dict[tuple[str, str, str, str], object]:
     return {}
 
 
-def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, compute: bool = False):  # noqa: ANN201
+def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, compute: bool = False,  # noqa: ANN201
+                 kind: str | None = None):
     """The Map's data (analysis.analyze.Analysis) for a scope: from the cache, from the workspace on disk, or
-    (compute=True) computed now with a progress bar. None when embeddings are missing and compute is False."""
+    (compute=True) computed now with a progress bar. None when embeddings are missing and compute is False.
+    `kind` is the embedder (analysis.fast_embed.KINDS); None: the session's choice."""
     from analysis.analyze import AnalyzeOptions, cached_vectors, run_analysis
-    from analysis.embed import model_name
+    from analysis.fast_embed import LazyEmbedder, embedder_name
 
-    model = model_name(model_path)
+    kind = _kind(kind)
+    model = embedder_name(kind, model_path)
     key = (str(ws.dir), ws.fingerprint, model, scope)
     cache = _analyses()
     if key in cache:
@@ -170,7 +184,8 @@ def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, co
         bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
     try:
-        embedder = get_embedder(model_path) if compute else None
+        # not computing: a lazy embedder carries the kind's cache name and loads nothing for a cached map
+        embedder = get_embedder(model_path, kind) if compute else LazyEmbedder(kind, model_path)
         with st.spinner("Embedding, indexing, projecting and clustering …"):
             analysis, _ = run_analysis(ws, AnalyzeOptions(scope=scope, model_path=model_path), embedder=embedder,
                                        progress=progress)
@@ -185,13 +200,15 @@ def _references() -> dict[tuple[str, ...], object]:
     return {}
 
 
-def get_reference(ws: Workspace, path: str, scope: str, model_path: str | None = None):  # noqa: ANN201
+def get_reference(ws: Workspace, path: str, scope: str, model_path: str | None = None,  # noqa: ANN201
+                  kind: str | None = None):
     """A reference set embedded into the workspace's space (analysis.analyze.Reference), parsed and read from
     disk once per file version instead of on every rerun of the Map page."""
     from analysis.analyze import embed_reference
 
-    key = (str(ws.dir), path, scope, model_path or "", _files_signature(path))
+    kind = _kind(kind)
+    key = (str(ws.dir), path, scope, model_path or "", kind, _files_signature(path))
     cache = _references()
     if key not in cache:
-        cache[key] = embed_reference(ws, path, get_embedder(model_path), scope)
+        cache[key] = embed_reference(ws, path, get_embedder(model_path, kind), scope)
     return cache[key]

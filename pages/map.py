@@ -13,6 +13,7 @@ from analysis.analyze import reference_positions
 from analysis.browse import preview_column
 from analysis.checks import latest_results, load_result
 from analysis.embed import SCOPES
+from analysis.fast_embed import ACCURATE, INSTANT, KIND_HELP, KINDS
 from analysis.io import LoadError
 from analysis.knn import neighbours, semantic_search
 from components.actions import bulk_actions, show_pending_toast
@@ -21,6 +22,9 @@ from components.example_view import render_example
 from components.map_view import MAX_POINTS, SCOPE_LABELS, scatter, selected_row_ids
 from components.state import curation_view, frame, get_analysis, get_embedder, get_reference
 
+# rough texts/s on 2 CPU cores (bench/README.md, Faster embeddings), for the time estimate before computing
+_RATES = {"minilm": 57, "onnx": 70, "onnx-int8": 120, "static": 3000}
+
 session, ws, store = require_workspace()
 df = frame(ws)
 show_pending_toast()
@@ -28,6 +32,11 @@ st.title("Map")
 
 c1, c2 = st.columns([1, 2])
 scope = c1.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="map_scope", format_func=SCOPE_LABELS.get)
+session.embedder = c1.selectbox(
+    "Embedder", KINDS, index=KINDS.index(session.embedder), key="map_embedder",
+    format_func=lambda k: f"{k} ({KIND_HELP[k].split(' · ')[0]})",
+    help="  \n".join(f"**{k}**: {KIND_HELP[k]}" for k in KINDS) + "  \nEach keeps its own embeddings in the "
+    f"workspace. For a first look at a large set use {INSTANT}, then upgrade to {ACCURATE}.")
 with st.expander("Embedding model"):
     folder = st.text_input("A local sentence-transformers folder (empty: the packaged all-MiniLM-L6-v2)",
                            value=session.model_path or "", key="map_model_path").strip()
@@ -41,9 +50,13 @@ model_label = Path(session.model_path).name if session.model_path else "all-Mini
 analysis = get_analysis(ws, scope, model_path=session.model_path)
 if analysis is None:
     n = len(df)
-    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with {model_label}: about "
-            f"{max(n / 57, 1):,.0f} s on 2 CPU cores, computed once and kept in the workspace (a stopped run "
-            "resumes where it left off). `sift analyze PATH --embed` does the same from the command line.")
+    rate = _RATES.get(session.embedder, 57)
+    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with {model_label} ({session.embedder}): about "
+            f"{max(n / rate, 1):,.0f} s on 2 CPU cores, computed once and kept in the workspace (a stopped run "
+            "resumes where it left off). `sift analyze PATH --embed --embedder "
+            f"{session.embedder}` does the same from the command line."
+            + (f" For {n:,} rows the instant embedder ({INSTANT}) draws a first map in a fraction of that."
+               if n > 20_000 and session.embedder != INSTANT else ""))
     if st.button("Compute embeddings, map and topics", type="primary", key="map_compute"):
         get_analysis(ws, scope, model_path=session.model_path, compute=True)
         st.rerun()
@@ -95,6 +108,15 @@ if picked:
     chosen = list(dict.fromkeys(chosen + in_topics))
 st.caption(f"{len(analysis.topics.topics)} topics · model {analysis.model} · scope {scope} · drag a lasso or a "
            "box to select a region; click a point to open it.")
+if session.embedder == INSTANT:
+    st.caption(f"This map uses the instant embedder: neighbours and topics are rougher than MiniLM's. Upgrading "
+               f"computes {ACCURATE} embeddings (about {max(len(df) / _RATES[ACCURATE], 1):,.0f} s, resumable) and "
+               "redraws the map with them.")
+    if st.button(f"Upgrade to accurate ({ACCURATE})", key="map_upgrade"):
+        get_analysis(ws, scope, model_path=session.model_path, compute=True, kind=ACCURATE)
+        session.embedder = ACCURATE
+        del st.session_state["map_embedder"]  # the selectbox follows the session on the rerun
+        st.rerun()
 
 # ---------------------------------------------------------------- selection
 if chosen:
@@ -113,7 +135,7 @@ if chosen:
 st.divider()
 q = st.text_input("Search by meaning", key="map_query", placeholder="e.g. how do I keep basil alive indoors")
 if q.strip():
-    qvec = get_embedder(session.model_path)([q])
+    qvec = get_embedder(session.model_path, session.embedder)([q])  # the query in the map's own space
     hits = semantic_search(analysis.index, qvec[0], 10)
     rows_hit = df.iloc[[p for p, _ in hits]]
     st.dataframe(pd.DataFrame({"row": rows_hit["row_id"].to_numpy(), "similarity": [round(s, 3) for _, s in hits],
