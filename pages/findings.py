@@ -110,10 +110,17 @@ with right:
     st.dataframe(pd.DataFrame({"reason": list(reasons), "rows": list(reasons.values())}), hide_index=True,
                  key="findings_reasons")
 
-flagged = np.flatnonzero(result.is_issue)
 codes = sorted(reasons)
-pick = st.multiselect("Reasons", codes, default=codes, key=f"findings_codes_{name}") if len(codes) > 1 else codes
-mask = result.is_issue & np.isin(result.reason.astype(str), pick)
+reason_col = result.reason.astype(object)
+if len(codes) > 50:  # e.g. one dup_of:<row_id> per duplicate group: choose by prefix, not among thousands of codes
+    prefixes = np.array([str(r).split(":", 1)[0] for r in reason_col], dtype=object)
+    options = sorted({c.split(":", 1)[0] for c in codes})
+    pick = st.multiselect("Reasons (by kind)", options, default=options, key=f"findings_prefixes_{name}") \
+        if len(options) > 1 else options
+    mask = result.is_issue & np.isin(prefixes, pick)
+else:
+    pick = st.multiselect("Reasons", codes, default=codes, key=f"findings_codes_{name}") if len(codes) > 1 else codes
+    mask = result.is_issue & np.isin(reason_col, pick)
 sel = df[mask]
 st.markdown(f"**{int(mask.sum()):,}** rows flagged by `{name}`" + (f" ({', '.join(pick)})" if pick else ""))
 table = pd.DataFrame({"row": sel["row_id"].to_numpy(), "reason": result.reason[mask].astype(str),

@@ -59,13 +59,19 @@ class CheckResult:
 
     def to_frame(self, row_ids: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({"row_id": np.asarray(row_ids, dtype=np.int64), "score": self.score.astype(np.float32),
-                             "is_issue": self.is_issue.astype(bool), "reason": self.reason.astype(str),
+                             "is_issue": self.is_issue.astype(bool), "reason": _text_column(self.reason),
                              "group_id": self.group_id.astype(np.int64),
                              "keep": (self.keep if self.keep is not None else np.zeros(len(self.score), bool)),
-                             "evidence": self.evidence_or_empty().astype(str)})
+                             "evidence": _text_column(self.evidence_or_empty())})
 
     def evidence_or_empty(self) -> np.ndarray:
         return self.evidence if self.evidence is not None else np.full(len(self.score), "", dtype=object)
+
+
+def _text_column(values: np.ndarray) -> pd.Series:
+    """Strings as an Arrow-backed column: numpy's `astype(str)` would make a fixed-width array as wide as the longest
+    value (1M rows x one 1,000-character span = 4 GB)."""
+    return pd.Series(np.asarray(values, dtype=object), dtype=object).astype("str")
 
 
 def make_result(name: str, n: int, params: dict[str, Any], *, score: np.ndarray | None = None,

@@ -199,7 +199,7 @@ class FormattingCheck(Check):
 def formatting_span(text: str, code: str) -> str:
     """The first hit of `code` in one assistant turn, as written there (code spans are not searched)."""
     if code == "unbalanced_fence":
-        return open_fence_line(text)
+        return open_fence_line(text)[:EVIDENCE_CHARS]
     prose = strip_code(text)
     pattern = {"template_token": TEMPLATE_TOKEN, "html_tag": HTML_TAG, "html_entity": HTML_ENTITY}[code]
     m = pattern.search(prose)

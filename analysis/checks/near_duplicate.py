@@ -115,8 +115,26 @@ def _window_hash(word_h: np.ndarray, ngram: int, block: int = 1 << 16) -> np.nda
     return out
 
 
+SHINGLE_ROWS = 100_000  # rows shingled at a time: the byte-level temporaries of 1M rows at once peak near 10 GB
+
+
 def shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every row's shingle hashes: (hashes uint64 grouped by row, offsets int64 [n+1]).
+    """Every row's shingle hashes: (hashes uint64 grouped by row, offsets int64 [n+1]), computed `SHINGLE_ROWS`
+    rows at a time (a row's shingles depend on that row alone, so the result is the same; only the peak memory of
+    the temporaries is bounded)."""
+    if len(texts) <= SHINGLE_ROWS:
+        return _shingle_sets(texts, ngram)
+    parts = [_shingle_sets(texts[i:i + SHINGLE_ROWS], ngram) for i in range(0, len(texts), SHINGLE_ROWS)]
+    hashes = np.concatenate([h for h, _ in parts])
+    offsets, base = [np.zeros(1, dtype=np.int64)], 0
+    for h, off in parts:
+        offsets.append(off[1:] + base)
+        base += len(h)
+    return hashes, np.concatenate(offsets).astype(np.int64)
+
+
+def _shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_sets` for one slice of rows.
 
     A shingle repeated inside a row stays repeated here: MinHash (a min) and true Jaccard (on Python sets) do not
     see repeats, and removing them would cost a hash table over every shingle (~1 s per 10M shingles).

@@ -84,3 +84,24 @@ def test_contamination_runs_with_a_benchmark_path(monkeypatch: pytest.MonkeyPatc
     codes = [c.value for c in at.code]
     assert any("⟦" in c and "⟧" in c for c in codes), codes
     assert leaked in codes
+
+
+def test_many_reason_codes_are_chosen_by_kind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A duplicate check has one code per group (dup_of:<row_id>): above 50 codes the filter offers their kinds,
+    not thousands of options (at 1M rows, 76k codes made this page take 88 s)."""
+    data = tmp_path / "dups.jsonl"
+    rows = [{"instruction": f"Question number {i} about topic {i}?", "output": f"Answer {i}."} for i in range(60)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows + rows), encoding="utf-8")
+    monkeypatch.setenv("SIFT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SIFT_DATA", str(data))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/findings.py")
+    at.run()
+    at.multiselect(key="findings_checks").set_value(["exact_duplicate"]).run()
+    at.button(key="findings_run").click().run()
+    assert not at.exception, at.exception
+    # one kind (dup_of) -> no filter at all; never a multiselect over the 60 codes
+    assert not [m for m in at.multiselect if m.key in ("findings_codes_exact_duplicate",
+                                                       "findings_prefixes_exact_duplicate")]
+    assert len(_table(at, "score")) == 60
