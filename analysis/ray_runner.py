@@ -56,11 +56,10 @@ from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, Ski
 from analysis.io.errors import FieldError
 from analysis.io.load import (
     _DETECT_SAMPLE,
-    _STR_DTYPE,
-    _STRING_COLUMNS,
     CANONICAL_COLUMNS,
     _display,
     append_row,
+    canonical_dtypes,
     fingerprint,
     normalize_record,
     required_fields,
@@ -449,13 +448,7 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
                         path=str(path))
     frame["row_id"] = np.asarray(offsets, dtype=np.int64)[frame["_file"].to_numpy()] + frame["source_index"]
     frame = frame.sort_values("row_id", kind="stable").reset_index(drop=True)
-    rows = frame[CANONICAL_COLUMNS].copy()
-    for col in _STRING_COLUMNS:
-        rows[col] = rows[col].astype(_STR_DTYPE)
-    rows["row_id"] = rows["row_id"].astype("int64")
-    rows["score"] = rows["score"].astype("float64")
-    rows["source_index"] = rows["source_index"].astype("int64")
-    rows["source_line"] = rows["source_line"].astype("Int64")
+    rows = canonical_dtypes(frame[CANONICAL_COLUMNS].copy())
     if progress:
         progress("loaded", 1.0)
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,

@@ -33,6 +33,14 @@ def scope_texts(ctx: CheckContext, scope: str) -> list[str]:
             for t, k, r in zip(texts, kinds, rejected, strict=True)]
 
 
+def check_scope_keep(scope: str, keep: str, scopes: tuple[str, ...] = SCOPES) -> None:
+    """The parameter checks every duplicate check shares: a known scope and a known keep rule."""
+    if scope not in scopes:
+        raise ValueError(f"scope must be one of {', '.join(scopes)}, not {scope!r}")
+    if keep not in KEEP_RULES:
+        raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, not {keep!r}")
+
+
 @register
 class ExactDuplicate(Check):
     """Exact duplicates: rows whose text in the chosen scope is identical after normalisation (Unicode NFKC,
@@ -58,10 +66,7 @@ class ExactDuplicate(Check):
         keep: str = "first"  # first | longest | shortest | highest_score | most_turns
 
         def __post_init__(self) -> None:
-            if self.scope not in SCOPES:
-                raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
-            if self.keep not in KEEP_RULES:
-                raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, not {self.keep!r}")
+            check_scope_keep(self.scope, self.keep)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params

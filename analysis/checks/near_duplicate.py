@@ -54,7 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, keep_rank, scope_texts
+from analysis.checks.exact_duplicate import check_scope_keep, keep_rank, scope_texts
 
 _WORD = re.compile(r"\w+")
 # UTF-8 bytes that can be part of a word: ASCII [A-Za-z0-9_] (Python's `\w` on ASCII) and every non-ASCII byte
@@ -404,10 +404,7 @@ class NearDuplicate(Check):
         keep: str = "first"  # first | longest | shortest | highest_score | most_turns
 
         def __post_init__(self) -> None:
-            if self.scope not in SCOPES:
-                raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
-            if self.keep not in KEEP_RULES:
-                raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, not {self.keep!r}")
+            check_scope_keep(self.scope, self.keep)
             if not 0 < self.threshold <= 1 or not 0 < self.curve_min <= 1:
                 raise ValueError("threshold and curve_min must be in (0, 1]")
             if self.ngram < 1 or self.num_perm < 2:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.length import MAD_SCALE
+from analysis.checks.semantic_duplicate import missing_embeddings
 from analysis.embed import DEFAULT_MODEL, load_embeddings
 from analysis.knn import KnnIndex, knn_graph
 
@@ -40,10 +41,7 @@ class OutlierCheck(Check):
 
     @classmethod
     def missing_inputs(cls, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
-        p = cls.Params()
-        if ws_dir is None or load_embeddings(ws_dir, p.model, p.scope, rows["row_id"].to_numpy()) is None:
-            return f"needs {p.scope} embeddings ({p.model}): compute the map first or run `sift analyze PATH --embed`"
-        return None
+        return missing_embeddings(cls.Params(), ws_dir, rows)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params

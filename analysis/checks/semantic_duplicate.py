@@ -23,15 +23,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import KEEP_RULES
+from analysis.checks.exact_duplicate import check_scope_keep
 from analysis.checks.near_duplicate import PAIR_SAMPLE, build_groups
 from analysis.embed import DEFAULT_MODEL, SCOPES, embed_rows, load_embeddings, scope_texts
 from analysis.knn import KnnIndex, knn_graph, workspace_index
+
+
+def missing_embeddings(p: Any, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
+    """Why an embedding check (params with `model` and `scope`) cannot run on this workspace yet, or None."""
+    if ws_dir is None or load_embeddings(ws_dir, p.model, p.scope, rows["row_id"].to_numpy()) is None:
+        return f"needs {p.scope} embeddings ({p.model}): compute the map first or run `sift analyze PATH --embed`"
+    return None
 
 
 def scope_vectors(ctx: CheckContext, model: str, scope: str) -> tuple[np.ndarray, str]:
@@ -72,10 +80,7 @@ class SemanticDuplicate(Check):
         keep: str = "first"  # first | longest | shortest | highest_score | most_turns
 
         def __post_init__(self) -> None:
-            if self.scope not in SCOPES:
-                raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
-            if self.keep not in KEEP_RULES:
-                raise ValueError(f"keep must be one of {', '.join(KEEP_RULES)}, not {self.keep!r}")
+            check_scope_keep(self.scope, self.keep, SCOPES)
             if not -1 <= self.threshold <= 1:
                 raise ValueError("threshold must be a cosine in [-1, 1]")
             if self.k < 1:
@@ -83,10 +88,7 @@ class SemanticDuplicate(Check):
 
     @classmethod
     def missing_inputs(cls, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
-        p = cls.Params()
-        if ws_dir is None or load_embeddings(ws_dir, p.model, p.scope, rows["row_id"].to_numpy()) is None:
-            return f"needs {p.scope} embeddings ({p.model}): compute the map first or run `sift analyze PATH --embed`"
-        return None
+        return missing_embeddings(cls.Params(), ws_dir, rows)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params

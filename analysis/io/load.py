@@ -201,7 +201,16 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     if not columns["row_id"]:
         raise LoadError("no records could be loaded" + (f" ({len(skipped)} skipped)" if skipped else ""),
                         path=str(path))
-    rows = pd.DataFrame(columns)
+    rows = canonical_dtypes(pd.DataFrame(columns))
+    if progress:
+        progress("loaded", 1.0)
+    info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
+                    fingerprint(files, options, root=root))
+    return Dataset(rows, info)
+
+
+def canonical_dtypes(rows: pd.DataFrame) -> pd.DataFrame:
+    """The canonical columns' dtypes, the same whichever loader built the rows."""
     for c in _STRING_COLUMNS:
         # An all-None column (e.g. `tools` in a file without tools) would otherwise be `object` here but
         # the default string dtype after a workspace round trip through Parquet.
@@ -210,11 +219,7 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     rows["score"] = rows["score"].astype("float64")
     rows["source_index"] = rows["source_index"].astype("int64")
     rows["source_line"] = rows["source_line"].astype("Int64")
-    if progress:
-        progress("loaded", 1.0)
-    info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
-                    fingerprint(files, options, root=root))
-    return Dataset(rows, info)
+    return rows
 
 
 @contextlib.contextmanager
