@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,21 @@ from analysis.embed import Embedder, embed_rows, keyword_texts, load_embedder, l
 from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import LoadOptions, load
 from analysis.knn import KnnIndex, workspace_index
+from analysis.progress import counts_rows, report
 from analysis.project import ProjectionParams, workspace_projection
 from analysis.topics import TopicParams, TopicResult, fit_topics, read_topics, write_topics
 from analysis.workspace import Workspace
 
 Progress = Callable[[str, float], None]
 REFERENCE_DIR = "reference"
+# When the map's UMAP and the topics' k-means are fitted on a sample (analysis/project.py, analysis/topics.py;
+# bench/README.md "First map of 100k rows"). The instant embedder is for a first look in seconds, so it samples
+# above INSTANT_SAMPLE_ABOVE rows; an accurate map stays exact up to the app's interactive limit of 100k rows
+# (its embeddings take far longer than its UMAP there) and samples above it, where a full UMAP takes many minutes.
+INSTANT_SAMPLE_ABOVE = 20_000
+ACCURATE_SAMPLE_ABOVE = 100_000
+MAP_FIT_SAMPLE = 10_000
+TOPIC_FIT_SAMPLE = 20_000
 
 
 @dataclass
@@ -47,6 +56,9 @@ class AnalyzeOptions:
     projection: ProjectionParams = field(default_factory=ProjectionParams)
     reference: str | None = None
     reference_options: LoadOptions = field(default_factory=LoadOptions)
+    # None: sample-and-place above the size for the embedder (INSTANT_SAMPLE_ABOVE / ACCURATE_SAMPLE_ABOVE);
+    # 0: fit UMAP and k-means on every row; N: fit UMAP on N sampled rows (and k-means on max(N, 20k)) above N rows
+    map_sample: int | None = None
 
 
 @dataclass
@@ -61,10 +73,16 @@ class Analysis:
     topics: TopicResult
 
 
-def _timed(steps: list[Step], name: str, fn: Callable[[], Any], **detail: Any) -> Any:
+def _timed(steps: list[Step], name: str, fn: Callable[[], Any], *, progress: Progress | None = None,
+           step: str = "", rows: int | None = None, **detail: Any) -> Any:
+    """Run one step and record its time; a row-counting sink also sees it start and end as `step` (for steps
+    with no loop of their own to report from). Plain sinks (the app's bars) are left alone."""
+    sink = progress if step and counts_rows(progress) else None
+    report(sink, f"{step}: {rows or 0:,} rows", 0.0, step=step)
     t = time.perf_counter()
     out = fn()
-    steps.append(Step(name, round(time.perf_counter() - t, 3), detail))
+    steps.append(Step(name, round(time.perf_counter() - t, 3), {**detail, **({"rows": rows} if rows else {})}))
+    report(sink, f"{step}: done", 1.0, step=step, done=rows, total=rows)
     return out
 
 
@@ -95,6 +113,28 @@ def _params_dict(params: TopicParams) -> dict[str, Any]:
     return asdict(params)
 
 
+def is_instant(model: str) -> bool:
+    """The instant (static) embedder's cache names end in -static (analysis.fast_embed)."""
+    return model.endswith("-static")
+
+
+def fit_samples(n: int, model: str, map_sample: int | None) -> tuple[int | None, int | None]:
+    """(UMAP fit_sample, k-means fit_sample) for n rows of `model`'s vectors; None = fit on every row.
+
+    A sample size is only set when n exceeds it, so a map small enough to fit whole keeps its exact cache key.
+    """
+    if map_sample is None:
+        above = INSTANT_SAMPLE_ABOVE if is_instant(model) else ACCURATE_SAMPLE_ABOVE
+        if n <= above:
+            return None, None
+        map_n, topic_n = MAP_FIT_SAMPLE, TOPIC_FIT_SAMPLE
+    elif map_sample <= 0:
+        return None, None
+    else:
+        map_n, topic_n = map_sample, max(map_sample, TOPIC_FIT_SAMPLE)
+    return (map_n if n > map_n else None), (topic_n if n > topic_n else None)
+
+
 def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | None = None,
                  progress: Progress | None = None) -> tuple[Analysis, list[Step]]:
     """Embed → kNN index → 2-D projection → topics for one scope; each step cached in the workspace."""
@@ -111,10 +151,18 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
                          lambda: embed_rows(ws.dir, rows, embedder, scope=opts.scope, progress=progress),
                          rows=len(rows))
         model = embedder.name
-    index = _timed(steps, f"knn_index:{opts.scope}", lambda: workspace_index(ws.dir, model, opts.scope, vectors))
+    index = _timed(steps, f"knn_index:{opts.scope}", lambda: workspace_index(ws.dir, model, opts.scope, vectors),
+                   progress=progress, step=f"kNN index {opts.scope}", rows=len(rows))
+    map_fit, topic_fit = fit_samples(len(rows), model, opts.map_sample)
+    map_params = opts.projection if opts.projection.fit_sample is not None \
+        else replace(opts.projection, fit_sample=map_fit)
+    topic_params = opts.topics if opts.topics.fit_sample is not None or opts.topics.method != "kmeans" \
+        else replace(opts.topics, fit_sample=topic_fit)
     projection = _timed(steps, f"projection:{opts.scope}", lambda: workspace_projection(
-        ws.dir, model, opts.scope, vectors, rows["row_id"].to_numpy(), opts.projection, progress=progress))
-    topics = _timed(steps, "topics", lambda: topics_for(ws, model, opts.scope, vectors, opts.topics))
+        ws.dir, model, opts.scope, vectors, rows["row_id"].to_numpy(), map_params, progress=progress),
+        fit_sample=map_fit)
+    topics = _timed(steps, "topics", lambda: topics_for(ws, model, opts.scope, vectors, topic_params),
+                    progress=progress, step=f"topics {opts.scope}", rows=len(rows), fit_sample=topic_fit)
     return Analysis(model, opts.scope, vectors, index, projection, topics), steps
 
 

@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +21,125 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 class StderrProgress:
-    """One self-overwriting progress line on stderr: what, how far, rate and ETA."""
+    """Progress on stderr, one step at a time, so a long run shows what it is doing and how fast.
 
-    def __init__(self, enabled: bool = True) -> None:
+    While a step runs: `step: 412,000/1,000,000 rows · 8,900 rows/s · ETA 1m06s`; when it ends, a line with its
+    total time. A step is the `step` keyword when given, else the message up to its first ':'; rate and ETA reset
+    when the step (or, within it, the unit or total) changes. On a terminal the running line overwrites itself;
+    elsewhere (forced with `--progress`) a plain line at most every `interval` seconds plus each step's last line,
+    so logs stay readable. Accepts the plain `(message, fraction)` call too (analysis.progress.RowProgress).
+    """
+
+    counts_rows = True
+    TTY_INTERVAL, PLAIN_INTERVAL = 0.1, 5.0  # seconds between two running lines
+
+    def __init__(self, enabled: bool = True, *, tty: bool | None = None, interval: float | None = None) -> None:
         self.enabled = enabled
-        self.start = time.monotonic()
+        self.tty = sys.stderr.isatty() if tty is None else tty
+        self.interval = interval if interval is not None else (self.TTY_INTERVAL if self.tty else self.PLAIN_INTERVAL)
+        self.step: str | None = None
+        self.finished = True
+        self.updates = 0
+        self.message, self.unit = "", "rows"
+        self.done: int | None = None
+        self.total: int | None = None
+        self.fraction = 0.0
+        self.step_start = self.phase_start = self.last_write = 0.0
+        self.phase: tuple[str, int | None] | None = None
+        self.phase_done, self.phase_fraction = 0, 0.0
 
-    def __call__(self, message: str, fraction: float) -> None:
+    def __call__(self, message: str, fraction: float, done: int | None = None, total: int | None = None, *,
+                 step: str | None = None, unit: str = "rows") -> None:
         if not self.enabled:
             return
-        elapsed = time.monotonic() - self.start
-        eta = f", ETA {elapsed / fraction - elapsed:.0f}s" if 0 < fraction < 1 else ""
-        end = "\n" if fraction >= 1 else ""
-        sys.stderr.write(f"\r{message} [{fraction:4.0%}] {elapsed:.1f}s{eta}\033[K{end}")
+        now = time.monotonic()
+        step = step or message.split(":", 1)[0].strip() or message
+        if step != self.step:
+            self.close(now)
+            self.step, self.finished, self.updates, self.step_start = step, False, 0, now
+            self.phase, self.last_write = None, 0.0 if self.tty else now
+        elif self.finished:
+            return  # a late word about a step already reported as finished
+        restarted = done is not None and self.done is not None and done < self.done
+        if (unit, total) != self.phase or restarted:  # a new loop inside the step: rate and ETA start afresh
+            self.phase, self.phase_start = (unit, total), now
+            self.phase_done, self.phase_fraction = done or 0, fraction
+        self.message, self.done, self.total, self.unit, self.fraction = message, done, total, unit, fraction
+        self.updates += 1
+        if fraction >= 1:
+            self.close(now)
+        elif now - self.last_write >= self.interval and (self.tty or now > self.last_write):
+            self.last_write = now
+            self._write(self._running(now), final=False)
+
+    def close(self, now: float | None = None) -> None:
+        """Finish the current step: its last line with rows and total time, ended by a newline."""
+        if not self.enabled or self.finished or self.step is None:
+            return
+        self.finished = True
+        secs = (time.monotonic() if now is None else now) - self.step_start
+        if self.done is None:
+            # a step that finished on its first word ("...: cached") has no duration worth showing
+            line = self.message if self.updates <= 1 and self.fraction >= 1 else f"{self.message} · {_dur(secs)}"
+        else:
+            of = f"/{self.total:,}" if self.total is not None and self.total != self.done else ""
+            rate = f" ({self.done / secs:,.0f} {self.unit}/s)" if secs > 0 else ""
+            line = f"{self.step}: {self.done:,}{of} {self.unit} in {_dur(secs)}{rate}"
+        self._write(line, final=True)
+
+    def _running(self, now: float) -> str:
+        elapsed = now - self.phase_start
+        eta = ""
+        if 0 < self.fraction < 1 and self.fraction > self.phase_fraction and elapsed > 0:
+            eta = f" · ETA {_dur(elapsed * (1 - self.fraction) / (self.fraction - self.phase_fraction))}"
+        if self.done is None:
+            return f"{self.message} · {_dur(now - self.step_start)}{eta}"
+        of = f"/{self.total:,}" if self.total is not None else ""
+        moved = self.done - self.phase_done
+        rate = f" · {moved / elapsed:,.0f} {self.unit}/s" if moved > 0 and elapsed > 0 else ""
+        return f"{self.step}: {self.done:,}{of} {self.unit}{rate}{eta}"
+
+    def _write(self, line: str, *, final: bool) -> None:
+        if self.tty:
+            sys.stderr.write(f"\r{line}\033[K" + ("\n" if final else ""))
+        else:
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+def _dur(seconds: float) -> str:
+    """42.0s, 4m05s, 1h02m: short enough for a one-line progress display."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    m, s = divmod(int(seconds), 60)
+    return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    """--progress / --no-progress decide; by default progress shows only on a terminal and never with --json."""
+    forced = getattr(args, "progress", None)
+    return forced if forced is not None else (not getattr(args, "json", False) and sys.stderr.isatty())
+
+
+def _progress(args: argparse.Namespace) -> StderrProgress:
+    """The command's one progress line (made in `main`), so steps follow each other on stderr in order."""
+    sink = getattr(args, "progress_sink", None)
+    return sink if sink is not None else StderrProgress(_show_progress(args))
+
+
+def _as_rows(sink: StderrProgress, step: str, n: int) -> Callable[[str, float], None]:
+    """A plain `(message, fraction)` producer over `n` rows (the tokenizer's batches), shown as rows done in `step`;
+    the step itself ends when its owner says so."""
+    return lambda message, fraction: sink(message, min(fraction, 0.999), int(fraction * n), n, step=step)
+
+
+@contextmanager
+def _step(args: argparse.Namespace, name: str, rows: int) -> Iterator[None]:
+    """A step with no loop of its own to report from: its start, then its rows and total time."""
+    sink = _progress(args)
+    sink(f"{name}: {rows:,} rows", 0.0, step=name)
+    yield
+    sink(f"{name}: done", 1.0, rows, rows, step=name)
 
 
 def _options(args: argparse.Namespace) -> LoadOptions:
@@ -63,7 +169,7 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     if (Path(args.path).expanduser() / META_FILE).is_file():
         ds = Workspace.from_dir(args.path).dataset  # a workspace: describe its dataset, not its own files
     else:
-        ds = load(args.path, _options(args), progress=StderrProgress(not args.json and sys.stderr.isatty()))
+        ds = load(args.path, _options(args), progress=_progress(args))
     info = ds.info.to_dict()
     kinds = ds.rows["kind"].value_counts().to_dict()
     return {"path": args.path, "format": info["format"], "kind": info["kind"], "rows": info["rows"],
@@ -91,7 +197,7 @@ def _open_workspace(target: str, args: argparse.Namespace):  # noqa: ANN202 - Wo
     if p.is_dir() and (p / META_FILE).exists():
         return Workspace.from_dir(p)
     return Workspace.open(target, _options(args), workspace=getattr(args, "workspace", None),
-                          progress=StderrProgress(not args.json and sys.stderr.isatty()))
+                          progress=_progress(args))
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
@@ -99,8 +205,9 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
 
     ws = _open_workspace(args.workspace_or_path, args)
     try:
-        res = export_dataset(ws.dataset, ws.store, args.out, fmt=args.format, as_=args.as_,
-                             only_tags=args.only_tag or (), except_tags=args.except_tag or ())
+        with _step(args, f"export {Path(args.out).name}", len(ws.dataset.rows)):
+            res = export_dataset(ws.dataset, ws.store, args.out, fmt=args.format, as_=args.as_,
+                                 only_tags=args.only_tag or (), except_tags=args.except_tag or ())
     finally:
         ws.close()
     return {"out": res.out, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
@@ -124,7 +231,6 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.topics import TopicParams
     from analysis.workspace import Workspace
 
-    show = not args.json and sys.stderr.isatty()
     t = _time.perf_counter()
     ray_engine = getattr(args, "engine", "local") == "ray"
     kind = getattr(args, "embedder", "minilm")
@@ -135,17 +241,17 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
 
         ray_runner.init_ray(args.ray_address)
         ws = ray_runner.open_workspace(args.path, _options(args), workspace=args.workspace,
-                                       progress=StderrProgress(show))
+                                       progress=_progress(args))
     else:
-        ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=StderrProgress(show))
+        ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=_progress(args))
     steps: list[dict[str, Any]] = [{"name": "load", "seconds": round(_time.perf_counter() - t, 3)}]
     doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps}
     opts = AnalyzeOptions(embed=args.embed, scope=args.scope, model_path=args.model,
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
-                          projection=ProjectionParams(seed=args.seed))
+                          projection=ProjectionParams(seed=args.seed), map_sample=args.map_sample)
     if ray_engine and args.embed:
         t = _time.perf_counter()
-        ray_runner.embed_ray(ws, scope=args.scope, model_path=args.model, progress=StderrProgress(show))
+        ray_runner.embed_ray(ws, scope=args.scope, model_path=args.model, progress=_progress(args))
         steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
     have = cached_vectors(ws, embedder_name(kind, args.model), args.scope) is not None
     if args.embed or have or args.reference:
@@ -156,28 +262,28 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
             embedder = load_embedder_by_kind(kind, args.model)
         else:  # cached vectors of this kind: found by name, no model loaded
             embedder = LazyEmbedder(kind, args.model)
-        analysis, done = run_analysis(ws, opts, embedder=embedder, progress=StderrProgress(show))
+        analysis, done = run_analysis(ws, opts, embedder=embedder, progress=_progress(args))
         steps += [{"name": s.name, "seconds": s.seconds} for s in done]
         doc["topics"] = int(len(analysis.topics.topics))
         doc["embeddings"] = analysis.model
         if args.reference:
             t = _time.perf_counter()
-            ref = embed_reference(ws, args.reference, embedder, args.scope, progress=StderrProgress(show))
-            report = run_coverage(ws, analysis, ref, params=opts.topics)
+            ref = embed_reference(ws, args.reference, embedder, args.scope, progress=_progress(args))
+            with _step(args, "coverage", len(ref.rows)):
+                report = run_coverage(ws, analysis, ref, params=opts.topics)
             steps.append({"name": "coverage", "seconds": round(_time.perf_counter() - t, 3)})
             doc["coverage"] = {"reference": args.reference, "reference_rows": len(ref.rows),
                                "under_covered": report.under()[["topic_id", "label", "train_share", "ref_share"]]
                                .head(10).to_dict("records"),
                                "collect_next_csv": str(ref.dir / "collect_next.csv")}
     if args.checks:
-        _run_cli_checks(args, ws, doc, steps, show)
+        _run_cli_checks(args, ws, doc, steps)
     elif not (args.embed or have or args.reference):
         doc["note"] = "workspace built; add --embed for embeddings, the map and topics, --checks all for findings"
     return doc
 
 
-def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]],
-                    show: bool) -> None:
+def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]]) -> None:
     """Named checks must run; with `all`, checks that need missing embeddings are skipped and listed."""
     from analysis.checks import REGISTRY, run_checks
 
@@ -198,7 +304,7 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
         params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
     if getattr(args, "engine", "local") == "ray":
         from analysis.ray_runner import run_checks_ray as run_checks
-    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=StderrProgress(show))
+    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=_progress(args))
     steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
     doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
 
@@ -293,13 +399,12 @@ def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
 
     given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
     opts = _options(args) if any(given) else None  # else the recipe's own load options
-    show = not args.json or sys.stderr.isatty()
     if args.engine == "ray":
         from analysis import ray_runner
 
         ray_runner.init_ray(args.ray_address)
     result = apply_recipe(args.recipe, args.path, args.out, fmt=args.format, options=opts,
-                          progress=StderrProgress(show), engine=args.engine, subset=args.subset)
+                          progress=_progress(args), engine=args.engine, subset=args.subset)
     return result.to_dict()
 
 
@@ -346,16 +451,18 @@ def cmd_select(args: argparse.Namespace) -> dict[str, Any]:
         doc.update(strategy="stratified-random", stratified_by="topic" if strata is not None else "none",
                    subsets={fraction_key(f): [int(i) for i in ids[pos]] for f, pos in subsets.items()})
         if args.out:
-            write_nested(rows, subsets, args.out, args.format or "messages", seed=args.seed,
-                         stratified_by=doc["stratified_by"], extra={"dataset": fingerprint},
-                         skip_unsupported=args.skip_unsupported)
+            with _step(args, f"write {args.format or 'messages'}", sum(len(p) for p in subsets.values())):
+                write_nested(rows, subsets, args.out, args.format or "messages", seed=args.seed,
+                             stratified_by=doc["stratified_by"], extra={"dataset": fingerprint},
+                             skip_unsupported=args.skip_unsupported)
             doc["manifest"] = str(Path(args.out) / MANIFEST)
         return doc
     if args.strategy == "kcenter" and vectors is None:
         raise ValueError(f"kcenter needs embeddings of {ws.dir}: run `sift analyze PATH --embed` first")
     if args.strategy == "balanced" and strata is None:
         raise ValueError(f"balanced needs topics of {ws.dir}: run `sift analyze PATH --embed` first")
-    pos = select(args.strategy, args.n, args.seed, vectors=vectors, strata=strata, n=len(rows))
+    with _step(args, f"select {args.strategy}", len(rows)):
+        pos = select(args.strategy, args.n, args.seed, vectors=vectors, strata=strata, n=len(rows))
     doc.update(strategy=args.strategy, n=args.n, row_ids=[int(i) for i in ids[pos]])
     if strata is not None or vectors is not None:
         report = selection_report(vectors, strata, {args.strategy: pos}, include_full=False).summary
@@ -363,8 +470,9 @@ def cmd_select(args: argparse.Namespace) -> dict[str, Any]:
     if args.out:
         meta = {"kind": "selection", "strategy": args.strategy, "n": args.n, "seed": args.seed,
                 "dataset": fingerprint}
-        write_subsets(rows, {f"{args.strategy}_n{args.n}": pos}, args.out, args.format or "messages",
-                      manifest=meta, prefix="selection", skip_unsupported=args.skip_unsupported)
+        with _step(args, f"write {args.format or 'messages'}", len(pos)):
+            write_subsets(rows, {f"{args.strategy}_n{args.n}": pos}, args.out, args.format or "messages",
+                          manifest=meta, prefix="selection", skip_unsupported=args.skip_unsupported)
         doc["manifest"] = str(Path(args.out) / MANIFEST)
     return doc
 
@@ -399,14 +507,16 @@ def cmd_tokens(args: argparse.Namespace) -> dict[str, Any]:
     template = load_template(args.template, tokenizer)
     ws = _open_workspace(args.workspace_or_path, args)
     rows = ws.dataset.rows
-    show = not args.json and sys.stderr.isatty()
     params = {"tokenizer": args.tokenizer, "template": args.template, "max_len": args.max_len}
-    ctx = CheckContext(rows, ws.dir, extras={"progress": StderrProgress(show)})
-    result = run_checks(rows, ["token_length"], ws_dir=ws.dir, params={"token_length": params}, ctx=ctx)
+    sink = _progress(args)
+    ctx = CheckContext(rows, ws.dir, extras={"progress": _as_rows(sink, "check token_length", len(rows))})
+    result = run_checks(rows, ["token_length"], ws_dir=ws.dir, params={"token_length": params}, ctx=ctx,
+                        progress=sink)
     summary = result["token_length"].summary
     row_ids = rows["row_id"].to_numpy()
     if read_token_table(ws.dir, tokenizer.name, template.name, max_len=args.max_len, row_ids=row_ids) is None:
-        frame = row_token_table(rows, tokenizer, template, max_len=args.max_len, progress=StderrProgress(show))
+        frame = row_token_table(rows, tokenizer, template, max_len=args.max_len,
+                                progress=_as_rows(sink, "token table", len(rows)))
         write_token_table(ws.dir, frame, tokenizer.name, template.name)  # the cached result's table was replaced
     return {"workspace": str(ws.dir), "rows": len(rows), "tokenizer": summary["tokenizer"],
             "template": summary["template"], "max_len": args.max_len, "rows_over": summary["rows_over"],
@@ -434,6 +544,11 @@ def _finish(p: argparse.ArgumentParser, func: Any, printer: Any) -> None:
     """What every command shares: the loader options, `--json`, and its handler and human printer."""
     _add_load_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="progress on stderr even when it is not a terminal or with --json (plain lines)")
+    shown.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                       help="no progress on stderr (default: shown on a terminal, without --json)")
     p.set_defaults(func=func, printer=printer)
 
 
@@ -476,6 +591,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topics-method", choices=["kmeans", "hdbscan", "agglomerative"], default="kmeans")
     p.add_argument("--k", type=int, help="number of topics for kmeans/agglomerative (default: chosen from the size)")
     p.add_argument("--seed", type=int, default=42, help="seed for a reproducible map and topics (default 42)")
+    p.add_argument("--map-sample", type=int, metavar="N", help="fit the map's UMAP on N sampled rows and place the "
+                   "rest by their nearest sampled rows (k-means topics on max(N, 20000)); 0: fit on every row. "
+                   "Default: sampled above 20,000 rows for --embedder static, above 100,000 for the others")
     p.add_argument("--checks", metavar="all|NAME,...", help="run data-quality / duplicate checks (see sift findings)")
     p.add_argument("--check-param", action="append", metavar="CHECK.PARAM=VALUE",
                    help="a check parameter, e.g. exact_duplicate.scope=prompt (repeatable)")
@@ -558,8 +676,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.progress_sink = StderrProgress(_show_progress(args))
     try:
-        doc = args.func(args)
+        try:
+            doc = args.func(args)
+        finally:
+            args.progress_sink.close()  # end a running line before the result or the error line
     except (LoadError, ValueError) as exc:
         sys.stderr.write(f"sift {args.command}: error: {exc}\n")
         return EXIT_BAD_INPUT

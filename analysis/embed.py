@@ -25,6 +25,7 @@ import pandas as pd
 
 from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io.normalize import render_turns
+from analysis.progress import report
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +180,7 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
     row_ids = rows["row_id"].to_numpy(dtype=np.int64)
     done = load_embeddings(ws_dir, embedder.name, scope, row_ids)
     if done is not None:
-        if progress:
-            progress(f"embeddings {embedder.name}@{scope}: cached", 1.0)
+        report(progress, f"embeddings {embedder.name}@{scope}: cached", 1.0, step=f"embed {scope}")
         return np.asarray(done)
     texts = scope_texts(rows, scope)
     n = len(texts)
@@ -224,8 +224,10 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
         if progress:
             elapsed = max(time.monotonic() - start, 1e-6)
             eta = (total_cost - float(cost[hi - 1])) * elapsed / computed_cost
-            progress(f"embedding {scope} with {embedder.name}: {hi:,} of {n:,} rows "
-                     f"({computed / elapsed:,.0f} rows/s, ETA {eta:,.0f}s)", float(cost[hi - 1]) / total_cost)
+            share = float(cost[hi - 1]) / total_cost  # rows weighed by length: the ETA of a longest-first order
+            report(progress, f"embedding {scope} with {embedder.name}: {hi:,} of {n:,} rows "
+                   f"({computed / elapsed:,.0f} rows/s, ETA {eta:,.0f}s)", share, step=f"embed {scope}",
+                   done=hi, total=n, step_fraction=min(share, 0.999))
     vectors = np.empty((n, embedder.dim), dtype=np.float32)
     for c in range(n_chunks):  # back to row order, one chunk in memory at a time
         vectors[order[c * chunk_size:(c + 1) * chunk_size]] = np.load(partial / f"chunk_{c:06d}.npy")
@@ -234,6 +236,5 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
     keep = {k: v for k, v in meta.items() if k not in ("chunk_size", "order")}
     atomic_write_text(final.with_suffix(".json"), json.dumps(keep))
     shutil.rmtree(partial, ignore_errors=True)
-    if progress:
-        progress(f"embeddings {embedder.name}@{scope}: done", 1.0)
+    report(progress, f"embeddings {embedder.name}@{scope}: done", 1.0, step=f"embed {scope}", done=n, total=n)
     return vectors

@@ -39,6 +39,8 @@ import pandas as pd
 from analysis.curation import CurationStore
 from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import Dataset, LoadError, LoadOptions, load
+from analysis.progress import counts_rows
+from analysis.progress import report as tell
 
 RECIPE_VERSION = 2
 Progress = Callable[[str, float], None]
@@ -213,7 +215,10 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
 
     n = len(rows)
     dropped = np.zeros(n, dtype=bool)
+    counting = counts_rows(progress)  # a row-counting sink (the CLI) gets each check's own rows, not step k of n
+    tell(progress if counting else None, f"hash rows: {n:,}", 0.0, step="hash rows")
     hashes = [row_hash(s) for s in rows["source"].astype(str)]
+    tell(progress if counting else None, "hash rows", 1.0, step="hash rows", done=n, total=n)
     where: dict[str, list[int]] = {}
     for i, h in enumerate(hashes):
         where.setdefault(h, []).append(i)
@@ -221,7 +226,7 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
     steps = recipe["steps"]
     results: dict[str, Any] = {}  # one run per (check, params), however many steps use it
     for k, step in enumerate(steps):
-        if progress:
+        if progress and not counting:
             what = step.get("check") or step.get("reason") or "drop"
             progress(f"step {k + 1} of {len(steps)}: {what}", k / len(steps))
         hit = np.zeros(n, dtype=bool)
@@ -237,7 +242,8 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
             key = json.dumps([name, step.get("params") or {}], sort_keys=True)
             if key not in results:
                 try:
-                    results[key] = run_checks(rows, [name], params={name: step.get("params") or {}})[name]
+                    results[key] = run_checks(rows, [name], params={name: step.get("params") or {}},
+                                              progress=progress if counting else None)[name]
                 except ValueError as exc:
                     raise LoadError(f"step {k + 1} ({name}): {exc}") from exc
             result = results[key]
@@ -257,7 +263,7 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
         reports.append(StepReport("drop", str(step.get("reason", "")), step.get("check"),
                                   int((hit & ~dropped).sum()), int(hit.sum()), unmatched))
         dropped |= hit
-    if progress:
+    if progress and not counting:
         progress("recipe applied", 1.0)
     return dropped, reports
 
@@ -283,13 +289,16 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
 
         dataset = load_ray(data_path, opts, progress=progress)
     else:
-        dataset = load(data_path, opts)
+        dataset = load(data_path, opts, progress=progress if counts_rows(progress) else None)
     if out.resolve() in _source_paths(dataset):
         raise LoadError("refusing to overwrite the input file; choose another --out", path=str(out))
     dropped, reports = replay(recipe, dataset.rows, progress=progress, engine=engine, subset=subset)
     kept = dataset.rows[~dropped]
+    sink = progress if counts_rows(progress) else None
+    tell(sink, f"write {out.name}: {len(kept):,} rows", 0.0, step=f"write {out.name}")
     with atomic_path(out) as tmp:
         _write(kept, tmp, fmt, "source")
+    tell(sink, f"write {out.name}", 1.0, step=f"write {out.name}", done=len(kept), total=len(kept))
     result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped)
     report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path), "engine": engine,
               "dropped_rows": [int(r) for r in dataset.rows["row_id"].to_numpy()[dropped]]}

@@ -196,6 +196,69 @@ def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, co
 
 
 @st.cache_resource(show_spinner=False)
+def _jobs() -> dict[tuple[str, str, str, str], object]:
+    """Process-wide (workspace dir, fingerprint, model, scope) -> analysis.jobs.Job: one background computation
+    per map whichever session started it, and it keeps running when that page is left or the tab closed."""
+    return {}
+
+
+def _job_key(ws: Workspace, scope: str, model_path: str | None, kind: str) -> tuple[str, str, str, str]:
+    from analysis.fast_embed import embedder_name
+
+    return (str(ws.dir), ws.fingerprint, embedder_name(kind, model_path), scope)
+
+
+def upgrade_job(ws: Workspace, scope: str, *, model_path: str | None = None,  # noqa: ANN201 - analysis.jobs.Job
+                kind: str | None = None):
+    """The background job computing the `kind` map (default: the accurate one) for this workspace and scope, or
+    None when none was started in this server process. A finished job's Analysis is put in the analyses cache
+    here, on the script thread, so `get_analysis(kind=...)` returns it without reading anything again."""
+    from analysis.fast_embed import ACCURATE
+    from analysis.jobs import DONE
+
+    key = _job_key(ws, scope, model_path, kind or ACCURATE)
+    job = _jobs().get(key)
+    if job is not None and job.status().state == DONE and key not in _analyses():
+        _analyses()[key] = job.result()
+    return job
+
+
+def start_upgrade(ws: Workspace, scope: str, *, model_path: str | None = None,  # noqa: ANN201 - analysis.jobs.Job
+                  kind: str | None = None):
+    """Start computing the `kind` embeddings (default: the accurate ones), kNN index, map and topics in a
+    background thread, or return the job already running or done for this map (a failed one is started again).
+
+    The worker loads its own model with `analysis.fast_embed.load_embedder_by_kind`: Streamlit's caches and
+    elements must not be touched from another thread. Embedding is resumable, so a server restart mid-way loses
+    only the chunk in flight.
+    """
+    from analysis.analyze import AnalyzeOptions, run_analysis
+    from analysis.fast_embed import ACCURATE, load_embedder_by_kind
+    from analysis.jobs import FAILED, Job, Progress
+
+    kind = kind or ACCURATE
+    key = _job_key(ws, scope, model_path, kind)
+    jobs = _jobs()
+    job = jobs.get(key)
+    if job is not None and job.status().state != FAILED:
+        return job
+
+    def work(progress: Progress) -> object:
+        progress(f"loading the {kind} model", 0.0)
+        embedder = load_embedder_by_kind(kind, model_path)
+        analysis, _ = run_analysis(ws, AnalyzeOptions(scope=scope, model_path=model_path), embedder=embedder,
+                                   progress=progress)
+        return analysis
+
+    fresh = Job(f"{kind}@{scope}", work)
+    if job is None:
+        job = jobs.setdefault(key, fresh)  # atomic: two sessions clicking at once share one job
+    else:
+        jobs[key] = job = fresh  # the last one failed: try again
+    return job.start()  # a no-op for a job another session already started
+
+
+@st.cache_resource(show_spinner=False)
 def _references() -> dict[tuple[str, ...], object]:
     return {}
 

@@ -15,12 +15,21 @@ from analysis.checks import latest_results, load_result
 from analysis.embed import SCOPES
 from analysis.fast_embed import ACCURATE, INSTANT, KIND_HELP, KINDS
 from analysis.io import LoadError
+from analysis.jobs import FAILED
 from analysis.knn import neighbours, semantic_search
 from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
 from components.example_view import render_example
 from components.map_view import MAX_POINTS, SCOPE_LABELS, scatter, selected_row_ids
-from components.state import curation_view, frame, get_analysis, get_embedder, get_reference
+from components.state import (
+    curation_view,
+    frame,
+    get_analysis,
+    get_embedder,
+    get_reference,
+    start_upgrade,
+    upgrade_job,
+)
 
 # rough texts/s on 2 CPU cores (bench/README.md, Faster embeddings), for the time estimate before computing
 _RATES = {"minilm": 57, "onnx": 70, "onnx-int8": 120, "static": 3000}
@@ -47,7 +56,56 @@ with st.expander("Embedding model"):
         else:
             session.model_path = folder or None
 model_label = Path(session.model_path).name if session.model_path else "all-MiniLM-L6-v2"
-analysis = get_analysis(ws, scope, model_path=session.model_path)
+
+
+def _upgrade_panel(n_rows: int, *, polling: bool) -> None:
+    """Start, watch and switch to the accurate map computed in the background (components.state.start_upgrade).
+
+    Not started automatically: at ~70 texts/s it keeps both cores busy for minutes to an hour, which the user
+    should choose knowingly after the first look. Progress is read from the job's status, never pushed from the
+    worker thread (Streamlit calls are only made here, on the script thread).
+    """
+    job = upgrade_job(ws, scope, model_path=session.model_path)
+    status = job.status() if job is not None else None
+    if polling and (status is None or not status.active):
+        st.rerun()  # finished while polling: redraw the whole page once, which stops the polling fragment
+    if status is None or status.state == FAILED:
+        if status is not None:
+            st.error(f"The upgrade to {ACCURATE} failed: {status.error}")
+        st.caption(f"This map uses the instant embedder: neighbours and topics are rougher than MiniLM's. Upgrading "
+                   f"computes {ACCURATE} embeddings, map and topics in the background (about "
+                   f"{max(n_rows / _RATES[ACCURATE], 1):,.0f} s on 2 cores, resumable) while this map stays usable.")
+        if st.button(f"Upgrade to accurate ({ACCURATE}) in the background", key="map_upgrade"):
+            start_upgrade(ws, scope, model_path=session.model_path)
+            st.rerun()
+    elif status.active:
+        st.progress(status.fraction, text=f"Upgrading to {ACCURATE} in the background ({status.elapsed():,.0f} s): "
+                    f"{status.message or 'starting'} — the map stays usable, and the work goes on if you leave "
+                    "this page.")
+    else:
+        st.success(f"The accurate ({ACCURATE}) map is ready ({status.elapsed():,.0f} s).")
+        if st.button("Switch to the accurate map", key="map_upgrade_switch", type="primary"):
+            session.embedder = ACCURATE
+            del st.session_state["map_embedder"]  # the selectbox follows the session on the rerun
+            st.rerun()
+
+
+def _upgrade(n_rows: int) -> None:
+    """The upgrade panel; while the job runs it is a fragment re-run every 2 s, so only it redraws."""
+    job = upgrade_job(ws, scope, model_path=session.model_path)
+    if job is not None and job.status().active:
+        st.fragment(run_every=2.0)(_upgrade_panel)(n_rows, polling=True)
+    else:
+        _upgrade_panel(n_rows, polling=False)
+
+
+background = upgrade_job(ws, scope, model_path=session.model_path, kind=session.embedder)  # first: a finished
+analysis = get_analysis(ws, scope, model_path=session.model_path)  # job's map is then taken from memory
+if analysis is None and background is not None and background.status().active:
+    st.info(f"The {session.embedder} map is being computed in the background; it appears here when it is done.")
+    _upgrade(len(df))
+    store.close()
+    st.stop()
 if analysis is None:
     n = len(df)
     rate = _RATES.get(session.embedder, 57)
@@ -109,14 +167,7 @@ if picked:
 st.caption(f"{len(analysis.topics.topics)} topics · model {analysis.model} · scope {scope} · drag a lasso or a "
            "box to select a region; click a point to open it.")
 if session.embedder == INSTANT:
-    st.caption(f"This map uses the instant embedder: neighbours and topics are rougher than MiniLM's. Upgrading "
-               f"computes {ACCURATE} embeddings (about {max(len(df) / _RATES[ACCURATE], 1):,.0f} s, resumable) and "
-               "redraws the map with them.")
-    if st.button(f"Upgrade to accurate ({ACCURATE})", key="map_upgrade"):
-        get_analysis(ws, scope, model_path=session.model_path, compute=True, kind=ACCURATE)
-        session.embedder = ACCURATE
-        del st.session_state["map_embedder"]  # the selectbox follows the session on the rerun
-        st.rerun()
+    _upgrade(len(df))
 
 # ---------------------------------------------------------------- selection
 if chosen:

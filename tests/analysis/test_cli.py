@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -273,3 +274,88 @@ def test_findings_without_results_is_a_clear_error(tmp_path: Path, capsys: pytes
     ws = Workspace.open(path, workspace=tmp_path / "ws")
     code, _, err = _run(capsys, "findings", str(ws.dir))
     assert code == 2 and "no findings" in _one_error_line(err, "sift findings: error:")
+
+
+# ---------------------------------------------------------------- progress on stderr (issue 6)
+
+CHAT = [{"messages": [{"role": "user", "content": f"Question {i}?"},
+                      {"role": "assistant", "content": "I'm sorry, but I can't help with that." if i % 7 == 0
+                       else f"Here is a full answer number {i} with enough words to count."}]} for i in range(300)]
+
+
+def test_analyze_progress_forced_shows_rows_rate_and_time(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """--progress on a non-terminal: per step, rows done with rows/s and ETA while it runs, then rows, total time
+    and rate; stdout still holds exactly one JSON document."""
+    from analysis.cli import StderrProgress
+
+    monkeypatch.setattr(StderrProgress, "PLAIN_INTERVAL", 0.0)  # every update, not one line per 5 s
+    path = _jsonl(tmp_path / "chat.jsonl", CHAT)
+    code, out, err = _run(capsys, "analyze", str(path), "--workspace", str(tmp_path / "ws"),
+                          "--checks", "refusal,length", "--progress", "--json")
+    assert code == 0, err
+    assert _one_json(out)["rows"] == 300
+    lines = err.splitlines()
+    assert "\r" not in err and "\033" not in err  # not a terminal: plain lines
+    rate = r"\([\d,]+ rows/s\)"
+    for step in ("load chat.jsonl", "normalise chat.jsonl", "check refusal", "check length"):
+        assert any(re.fullmatch(rf"{step}: 300 rows in \d+\.\ds {rate}", ln) for ln in lines), (step, err)
+    running = [ln for ln in lines if ln.startswith("check refusal: ") and " · " in ln]
+    assert running and all(re.fullmatch(r"check refusal: [\d,]+/300 rows · [\d,]+ rows/s( · ETA \d+\.\ds)?", ln)
+                           for ln in running), running
+    assert any("ETA" in ln for ln in running)
+    assert [ln.split(":")[0] for ln in lines if " in " in ln].index("check refusal") < \
+        [ln.split(":")[0] for ln in lines if " in " in ln].index("check length")  # steps in order, one line each
+    code, out, err = _run(capsys, "analyze", str(path), "--workspace", str(tmp_path / "ws"), "--checks", "refusal",
+                          "--progress")
+    assert code == 0 and "check refusal (cached)" in err.splitlines()  # a cached step: one line, no timing
+    code, out, err = _run(capsys, "analyze", str(path), "--workspace", str(tmp_path / "ws"), "--checks", "refusal",
+                          "--json")
+    assert code == 0 and err == "" and _one_json(out)  # by default nothing on a non-terminal
+
+
+def test_progress_off_with_no_progress_and_errors_stay_one_line(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = _jsonl(tmp_path / "chat.jsonl", CHAT)
+    code, out, err = _run(capsys, "info", str(path), "--no-progress")
+    assert code == 0 and err == "" and "300 rows" in out
+    code, out, err = _run(capsys, "info", str(path), "--progress", "--json")
+    assert code == 0 and _one_json(out)["rows"] == 300 and "load chat.jsonl: 300 rows in" in err
+    code, _, err = _run(capsys, "info", str(tmp_path / "missing.jsonl"), "--progress")
+    assert code == 2 and _one_error_line(err, "sift info: error:")
+    with pytest.raises(SystemExit) as exc:  # mutually exclusive: a usage error
+        main(["info", str(path), "--progress", "--no-progress"])
+    assert exc.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_stderr_progress_steps_rate_eta_and_terminal_line(capsys: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import cli
+    from analysis.progress import report
+
+    clock = iter(float(t) for t in range(100))
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    p = cli.StderrProgress(True, tty=False, interval=0)
+    p("embed both: 100 of 1,000 rows", 0.0, 0, 1000, step="embed both")  # t=0
+    p("embed both", 0.25, 250, 1000, step="embed both")  # t=1: 250 rows/s, 3 s to go
+    report(p, "plain text ignored", 0.5, step="embed both", done=500, total=1000)  # t=2
+    p("map m@both: UMAP of 1,000 rows", 0.0)  # t=3: a new step (the text before ':'); embed ends at 500 rows
+    p("map m@both: done", 1.0)  # t=4
+    p("map m@both: late word", 1.0)  # ignored: that step has finished
+    p.close()
+    assert capsys.readouterr().err.splitlines() == [
+        "embed both: 250/1,000 rows · 250 rows/s · ETA 3.0s",
+        "embed both: 500/1,000 rows · 250 rows/s · ETA 2.0s",
+        "embed both: 500/1,000 rows in 3.0s (167 rows/s)",
+        "map m@both: done · 1.0s",
+    ]
+    t = cli.StderrProgress(True, tty=True, interval=0)
+    t("check x", 0.5, 5, 10, step="check x")
+    t("check x", 1.0, 10, 10, step="check x")
+    t.close()
+    err = capsys.readouterr().err
+    assert err.startswith("\rcheck x: 5/10 rows") and err.endswith("\033[K\n") and err.count("\n") == 1
+    off = cli.StderrProgress(False)
+    off("anything", 0.5, 1, 2, step="x")
+    off.close()
+    assert capsys.readouterr().err == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +203,12 @@ def test_map_instant_then_upgrade_to_accurate(static: StaticEmbedder, onnx_fp32:
     assert not at.exception, at.exception
     at.button(key="map_upgrade").click().run()
     assert not at.exception, at.exception
+    deadline = time.monotonic() + 300  # the upgrade runs in a background thread; the page polls it
+    while not [b for b in at.button if b.key == "map_upgrade_switch"]:
+        assert time.monotonic() < deadline and not at.error, [e.value for e in at.error]
+        time.sleep(0.5)
+        at.run()
+    at.button(key="map_upgrade_switch").click().run()
     assert any(f"model {embedder_name(ACCURATE)}" in c.value for c in at.caption)
     assert at.selectbox(key="map_embedder").value == ACCURATE
     assert not [b for b in at.button if b.key == "map_upgrade"]

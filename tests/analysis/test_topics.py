@@ -244,3 +244,48 @@ def test_truthfulqa_topics_acceptance(truthfulqa, tmp_path: Path, caplog: pytest
     assert law, res.topics["label"].tolist()  # a readable label for the questions about laws
     write_topics(tmp_path, rows["row_id"].to_numpy(), res, model="all-MiniLM-L6-v2", scope="prompt")
     assert read_topics(tmp_path).topic_id.tolist() == res.topic_id.tolist()
+
+
+# ---------------------------------------------------------------- sampled k-means (fit_sample)
+
+
+def test_fit_sample_key_keeps_the_old_key() -> None:
+    assert TopicParams(fit_sample=None).key() == "kmeans-kauto-s42-w6"  # topics.json written before stays valid
+    assert TopicParams(fit_sample=20_000).key() == "kmeans-kauto-s42-fit20000-w6"
+    assert TopicParams(method="hdbscan", fit_sample=100).key() == TopicParams(method="hdbscan").key()  # kmeans only
+    with pytest.raises(ValueError, match="fit_sample"):
+        TopicParams(fit_sample=0)
+
+
+def test_sampled_kmeans_recovers_planted_topics_and_assigns_every_row(blobs, monkeypatch: pytest.MonkeyPatch
+                                                                      ) -> None:
+    from sklearn.cluster import KMeans
+
+    x, texts, truth = blobs  # 300 rows
+    fitted_on: list[int] = []
+    real_fit = KMeans.fit
+
+    def record(self: KMeans, data: np.ndarray, *args: object, **kwargs: object) -> KMeans:
+        fitted_on.append(len(data))
+        return real_fit(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(KMeans, "fit", record)
+    params = TopicParams(k=5, fit_sample=60)
+    a = fit_topics(x, texts, np.arange(len(x)), params)
+    b = fit_topics(x, texts, np.arange(len(x)), params)
+    assert fitted_on == [60, 60]  # fitted on the sample, not on all 300 rows
+    fit_topics(x, texts, np.arange(len(x)), TopicParams(k=5))
+    assert fitted_on[-1] == len(x)  # (the spy sees a full fit too)
+    assert np.array_equal(a.topic_id, b.topic_id)  # deterministic for a seed
+    assert (a.topic_id >= 0).all() and a.topics["size"].sum() == len(x)
+    assert normalized_mutual_info_score(truth, a.topic_id) > 0.95
+    # every row is in the topic whose centroid is nearest (what the assignment promises)
+    assert (np.argmax(x @ a.centroids.T, axis=1) == a.topic_id).mean() > 0.99
+    assert a.params["fit_sample"] == 60
+
+
+def test_fit_sample_not_used_when_all_rows_fit(blobs) -> None:
+    x, texts, _ = blobs
+    exact = fit_topics(x, texts, np.arange(len(x)), TopicParams(k=5))
+    same = fit_topics(x, texts, np.arange(len(x)), TopicParams(k=5, fit_sample=len(x)))
+    assert np.array_equal(exact.topic_id, same.topic_id)

@@ -1,17 +1,24 @@
 """AppTest on the Map and Topics pages with the real MiniLM on a small three-topic dataset:
-compute → colour switch → select a whole topic → flag; neighbours; semantic search; coverage gap."""
+compute → colour switch → select a whole topic → flag; neighbours; semantic search; coverage gap; and the
+instant map's upgrade to the accurate one in the background (with stand-in embedders)."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from topic_texts import COOKING, GARDEN, QUESTIONS, chat_row
 
 from analysis.curation import CurationStore
+from analysis.embed import HashingEmbedder
+from analysis.fast_embed import ACCURATE, INSTANT, embedder_name
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -133,3 +140,109 @@ def test_reference_is_drawn_on_the_map_after_a_coverage_run(monkeypatch: pytest.
     at.checkbox(key="map_show_ref").uncheck().run()
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert not [t for t in spec["data"] if t.get("name") == "reference"]
+
+
+# ---------------------------------------------------------------- the accurate upgrade runs in the background
+
+
+class _Gated:
+    """A stand-in accurate embedder: hashing vectors under the onnx cache name, held at a gate so the test sees the
+    job running, or raising to show how a failure is reported."""
+
+    def __init__(self, gate: threading.Event, error: str | None = None) -> None:
+        self.inner = HashingEmbedder(dim=128, name=embedder_name(ACCURATE))
+        self.name, self.dim, self.gate, self.error, self.calls = self.inner.name, 128, gate, error, 0
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        assert self.gate.wait(60)
+        self.calls += 1
+        if self.error:
+            raise ValueError(self.error)
+        return self.inner(texts)
+
+
+@pytest.fixture
+def fake_embedders(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
+    """Instant and accurate embedders without the model (no distillation, no ONNX export): the app loads both
+    through analysis.fast_embed.load_embedder_by_kind. The process-wide model cache is cleared around the test so
+    the stand-ins never leak into another test."""
+    import analysis.fast_embed as fast_embed
+    from components import state
+
+    made: dict[str, object] = {"gate": threading.Event(), "error": None}
+
+    def load(kind: str = "minilm", model_path: str | None = None) -> object:
+        if kind == INSTANT:
+            return HashingEmbedder(dim=256, name=embedder_name(INSTANT, model_path))
+        assert kind == ACCURATE, kind
+        made["accurate"] = _Gated(made["gate"], made["error"])  # type: ignore[arg-type]
+        return made["accurate"]
+
+    monkeypatch.setattr(fast_embed, "load_embedder_by_kind", load)
+    state._embedder.clear()
+    yield made
+    made["gate"].set()  # type: ignore[attr-defined]
+    state._embedder.clear()
+
+
+def _instant_map(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, data: Path) -> AppTest:
+    at = _app(monkeypatch, tmp_path, data)
+    _go(at, "pages/map.py")
+    at.selectbox(key="map_embedder").set_value(INSTANT).run()
+    at.button(key="map_compute").click().run()
+    assert not at.exception, at.exception
+    assert any(f"model {embedder_name(INSTANT)}" in c.value for c in at.caption)
+    return at
+
+
+def _poll(at: AppTest, done: Callable[[AppTest], bool], seconds: float = 60) -> None:
+    """Rerun the page until `done` (AppTest does not run fragments' timers: each run is a full rerun)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return
+    raise AssertionError("the background upgrade did not finish in time")
+
+
+def test_accurate_upgrade_runs_in_the_background_then_switches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                              dataset: Path, fake_embedders: dict) -> None:
+    at = _instant_map(monkeypatch, tmp_path, dataset)
+    at.button(key="map_upgrade").click().run()
+    assert not at.exception, at.exception
+    # running: the progress is shown and the instant map stays usable
+    (bar,) = [p for p in at.get("progress") if "in the background" in p.text]
+    assert f"Upgrading to {ACCURATE}" in bar.text
+    assert not [b for b in at.button if b.key == "map_upgrade"]  # no second start
+    at.radio(key="map_colour").set_value("kind").run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+    assert any(f"model {embedder_name(INSTANT)}" in c.value for c in at.caption)
+
+    fake_embedders["gate"].set()
+    _poll(at, lambda a: any(b.key == "map_upgrade_switch" for b in a.button))
+    assert any(f"accurate ({ACCURATE}) map is ready" in s.value for s in at.success)
+    assert fake_embedders["accurate"].calls >= 1
+    ws = _ws(tmp_path)
+    assert {p.name for p in (ws / "embeddings").glob("*.npy")} == {f"{embedder_name(INSTANT)}@both.npy",
+                                                                   f"{embedder_name(ACCURATE)}@both.npy"}
+    at.button(key="map_upgrade_switch").click().run()
+    assert not at.exception, at.exception
+    assert any(f"model {embedder_name(ACCURATE)}" in c.value for c in at.caption)
+    assert at.selectbox(key="map_embedder").value == ACCURATE
+    assert json.loads((ws / "topics.json").read_text())["model"] == embedder_name(ACCURATE)
+    assert not [b for b in at.button if b.key in ("map_upgrade", "map_upgrade_switch")]
+
+
+def test_a_failed_upgrade_is_an_error_message_and_can_be_retried(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                  dataset: Path, fake_embedders: dict) -> None:
+    fake_embedders["error"] = "the onnx export is missing"
+    fake_embedders["gate"].set()
+    at = _instant_map(monkeypatch, tmp_path, dataset)
+    at.button(key="map_upgrade").click().run()
+    _poll(at, lambda a: bool(a.error))
+    assert [e.value for e in at.error] == [f"The upgrade to {ACCURATE} failed: ValueError: the onnx export is missing"]
+    assert not at.exception  # a message, not a traceback
+    assert len(at.get("plotly_chart")) == 1 and any(f"model {embedder_name(INSTANT)}" in c.value for c in at.caption)
+    assert [b for b in at.button if b.key == "map_upgrade"]  # offered again
