@@ -13,20 +13,26 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
+from itertools import chain, islice
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.memory import release_free_memory
+from analysis.progress import counts_rows, report
 
 log = logging.getLogger(__name__)
 RESULTS_DIR = "results"
 Progress = Callable[[str, float], None]
+RowSink = Callable[[int, int | None, str | None], None]  # (done, total, label) of a check's tracked loop
+T = TypeVar("T")
+_TRACK_CHUNK = 1024  # items between two looks at the clock in `CheckContext.track`
 
 
 @dataclass(frozen=True)
@@ -101,9 +107,22 @@ class CheckContext:
     rows: pd.DataFrame
     ws_dir: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    progress_sink: RowSink | None = field(default=None, repr=False, compare=False)  # set by run_checks per check
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def track(self, items: Iterable[T], total: int | None = None, label: str | None = None) -> Iterable[T]:
+        """`items` unchanged, counted for the running check's progress (every ~1% or 0.5 s), so a check that
+        loops in Python for minutes shows rows done, rate and ETA. Without a sink it returns `items` itself
+        (free). With one it pulls up to 1,024 items ahead and looks at the clock once per chunk, never per item.
+        `total` defaults to len(items); `label` names the unit when the loop is not over rows (e.g. "pairs")."""
+        sink = self.progress_sink
+        if sink is None:
+            return items
+        if total is None and isinstance(items, Sized):
+            total = len(items)
+        return chain.from_iterable(_counted_chunks(iter(items), total, label, sink))
 
     @cached_property
     def prompts(self) -> list[str]:
@@ -132,6 +151,25 @@ class CheckContext:
             return [next((str(t.get("content") or "") for t in m if t.get("role") == "user"), "")
                     for m in self.messages]
         raise ValueError(f"unknown scope {scope!r}; expected prompt, response, both, first_turn or record")
+
+
+def _counted_chunks(it: Iterator[T], total: int | None, label: str | None, sink: RowSink) -> Iterator[list[T]]:
+    """Chunks of `it` for `chain.from_iterable` (the per-item loop stays in C); between chunks, count and tell
+    `sink` when ~1% more is done or 0.5 s have passed."""
+    size = max(1, min(_TRACK_CHUNK, total // 100)) if total else _TRACK_CHUNK
+    every = max(1, total // 100) if total else 0
+    done = told = 0
+    last = time.monotonic()
+    sink(0, total, label)
+    while chunk := list(islice(it, size)):
+        yield chunk
+        done += len(chunk)
+        now = time.monotonic()
+        if (every and done - told >= every) or now - last >= 0.5:
+            sink(done, total, label)
+            told, last = done, now
+    if done != told:
+        sink(done, total, label)
 
 
 class Check:
@@ -245,21 +283,46 @@ def run_checks(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | None 
     ctx = ctx or CheckContext(rows, ws_dir)
     row_ids = rows["row_id"].to_numpy(dtype=np.int64)
     out: dict[str, CheckResult] = {}
+    n_checks, n = max(len(names), 1), len(rows)
     for i, name in enumerate(names):
         cls = REGISTRY[name]
         check = cls(params_from(cls, (params or {}).get(name)))
         cached = load_result(ws_dir, name, check.params_dict(), row_ids) if ws_dir is not None else None
-        if progress:
-            progress(f"check {name}{' (cached)' if cached else ''}", i / max(len(names), 1))
+        step = f"check {name}"
         if cached is not None:
+            report(progress, f"{step} (cached)", i / n_checks, step=step, step_fraction=1.0)
             out[name] = cached
             continue
+        report(progress, step, i / n_checks, step=step, done=0, total=n)
+        ctx.progress_sink = _check_sink(progress, step, i, n_checks) if progress else None
         t = time.perf_counter()
-        result = check.run(ctx)
+        try:
+            result = check.run(ctx)
+        finally:
+            ctx.progress_sink = None
         result.summary["seconds"] = round(time.perf_counter() - t, 3)
         if ws_dir is not None:
             save_result(ws_dir, result, row_ids)
+        report(progress, step, (i + 1) / n_checks, step=step, done=n, total=n)
         out[name] = result
-    if progress:
+        release_free_memory()  # the check's temporaries are gone: keep the next one's peak from stacking on them
+    if progress and not counts_rows(progress):
         progress("checks done", 1.0)
     return out
+
+
+def _check_sink(progress: Progress, step: str, i: int, n_checks: int) -> RowSink:
+    """What `ctx.track` tells: rows done within check `i` (a plain sink sees the whole run's fraction, never going
+    back when a check has two loops; the step itself ends only when run_checks says so)."""
+    best = i / n_checks
+
+    def sink(done: int, total: int | None, label: str | None) -> None:
+        nonlocal best
+        share = min(done / total, 0.999) if total else 0.0
+        best = max(best, (i + share) / n_checks)
+        unit = label or "rows"
+        of = f"/{total:,}" if total else ""
+        report(progress, f"{step}: {done:,}{of} {unit}", best, step=step, done=done, total=total, unit=unit,
+               step_fraction=share)
+
+    return sink

@@ -130,7 +130,7 @@ class ChatStructure(Check):
         counts: Counter[str] = Counter()
         details: dict[str, list[str]] = {}
         checked = 0
-        for i, (kind, turns) in enumerate(zip(kinds, msgs, strict=True)):
+        for i, (kind, turns) in enumerate(ctx.track(zip(kinds, msgs, strict=True), total=len(msgs))):
             if kind not in CHAT_KINDS:
                 continue
             checked += 1

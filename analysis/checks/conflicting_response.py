@@ -94,8 +94,9 @@ class ConflictingResponse(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
         n = len(ctx)
-        prompts = [normalize(t, case_sensitive=p.case_sensitive) for t in ctx.prompts]
-        responses = [normalize(t, case_sensitive=p.case_sensitive) for t in ctx.responses]
+        prompts = [normalize(t, case_sensitive=p.case_sensitive) for t in ctx.track(ctx.prompts, label="prompts")]
+        responses = [normalize(t, case_sensitive=p.case_sensitive)
+                     for t in ctx.track(ctx.responses, label="responses")]
         valid = np.array([bool(a) and bool(b) for a, b in zip(prompts, responses, strict=True)], dtype=bool)
         pos = np.flatnonzero(valid)
         group_of = self._prompt_groups(ctx, prompts, pos)  # -1 for invalid rows

@@ -245,7 +245,7 @@ class Contamination(Check):
         word_hash = word_hash * np.uint64(2) + np.uint64(1)
         seg_k = np.minimum(bt.lengths, p.ngram)  # gram length per segment
         # 2. dataset rows
-        row_words = [words(t) for t in scope_texts(ctx, p.scope)]
+        row_words = [words(t) for t in ctx.track(scope_texts(ctx, p.scope))]
         rt = _Tokens(row_words, vocab, grow=False)
         best = np.zeros(n)
         best_seg = np.full(n, -1, dtype=np.int64)

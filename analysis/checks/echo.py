@@ -101,16 +101,18 @@ class EchoCheck(Check):
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)
         evidence = np.full(n, "", dtype=object)
-        for i, (prompt, response) in enumerate(zip(ctx.prompts, ctx.responses, strict=True)):
+        for i, (prompt, response) in enumerate(ctx.track(zip(ctx.prompts, ctx.responses, strict=True), total=n)):
             if not prompt or not response:
                 continue
             rw = words(response)
             pw = words(prompt)
-            earlier = [squash(str(t.get("content") or "")) for t in ctx.messages[i] if t.get("role") == "assistant"]
-            if len(rw) >= p.min_repeat_words and len(earlier) > 1 and earlier[-1] in earlier[:-1]:
-                reason[i], score[i] = "repeated_answer", 1.0
-                evidence[i] = response.strip()[:ECHO_CHARS].rstrip()
-                continue
+            if len(rw) >= p.min_repeat_words:  # (most rows have one assistant turn: nothing to squash)
+                answers = [t for t in ctx.messages[i] if t.get("role") == "assistant"]
+                earlier = [squash(str(t.get("content") or "")) for t in answers] if len(answers) > 1 else []
+                if earlier and earlier[-1] in earlier[:-1]:
+                    reason[i], score[i] = "repeated_answer", 1.0
+                    evidence[i] = response.strip()[:ECHO_CHARS].rstrip()
+                    continue
             code = self._echo(pw, rw)
             if code:
                 reason[i], score[i] = "echo_prompt", code

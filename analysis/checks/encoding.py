@@ -101,7 +101,7 @@ class EncodingCheck(Check):
         row_ids = ctx.rows["row_id"].to_numpy()
         fixes: list[dict[str, object]] = []
         evidence = np.full(n, "", dtype=object)
-        for i, text in enumerate(texts):
+        for i, text in enumerate(ctx.track(texts)):
             if text.isascii():
                 if _CONTROL.search(text):
                     reason[i], score[i] = "control_chars", 0.7

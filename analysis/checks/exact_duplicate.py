@@ -71,7 +71,7 @@ class ExactDuplicate(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
         n = len(ctx)
-        norm = [normalize(t, case_sensitive=p.case_sensitive) for t in scope_texts(ctx, p.scope)]
+        norm = [normalize(t, case_sensitive=p.case_sensitive) for t in ctx.track(scope_texts(ctx, p.scope))]
         digests = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() if t else None for t in norm]
         frame = pd.DataFrame({"h": digests, "pos": np.arange(n)})
         frame = frame[frame["h"].notna()]

@@ -154,7 +154,7 @@ class FormattingCheck(Check):
         evidence = np.full(n, "", dtype=object)
         row_ids = ctx.rows["row_id"].to_numpy()
         messages = ctx.messages
-        for i, turns in assistant_turns(ctx):
+        for i, turns in ctx.track(assistant_turns(ctx), total=len(ctx)):
             codes: set[str] = set()
             markup_ok: bool | None = None
             first_turn = -1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import string
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ _PUNCT = ".,;:!?\"'()«»“”‘’¿¡"
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 CJK_WEIGHT = 3
 _NON_LETTER = re.compile(r"[\W\d_]+")
+_ASCII_LETTERS = string.ascii_letters.encode("ascii")
 # lid.176 splits Chinese into varieties whose written forms a dataset does not tell apart.
 ALIASES = {"wuu": "zh", "yue": "zh", "gan": "zh", "lzh": "zh"}
 # A prompt that asks for a translation, or names the answer's language, expects a different language back.
@@ -97,19 +99,20 @@ def prose(text: str) -> str:
 def is_code(line: str) -> bool:
     """A line that reads as code: it starts like a statement, comment or tag, ends in `;`, `{` or `}`, or has at
     least one code symbol per ten letters, plus one. A line of mostly words is prose whatever it contains ("Use
-    the sum() function to add them up")."""
-    statement = _CODE_START.match(line) or _CODE_END.search(line)
-    if not statement:
-        if not _SYMBOL.search(line):
-            return False
-        if len(_SYMBOL.findall(line)) < 0.1 * letters(line) + 1:
-            return False
+    the sum() function to add them up"); that test runs first, since most lines are prose and it is the
+    cheapest."""
     words = line.split()
-    return not (len(words) >= 6 and sum(w.strip(_PUNCT).isalpha() for w in words) >= 0.7 * len(words))
+    if len(words) >= 6 and sum(w.strip(_PUNCT).isalpha() for w in words) >= 0.7 * len(words):
+        return False
+    if _CODE_START.match(line) or _CODE_END.search(line):
+        return True
+    return bool(_SYMBOL.search(line)) and len(_SYMBOL.findall(line)) >= 0.1 * letters(line) + 1
 
 
 def letters(text: str) -> int:
     """Letters in the text, a CJK/kana/hangul character counting `CJK_WEIGHT` (about a word's worth)."""
+    if text.isascii():  # the same count without two regex passes: delete the ASCII letters and measure the rest
+        return len(text) - len(text.encode("ascii").translate(None, _ASCII_LETTERS))
     return len(_NON_LETTER.sub("", text)) + (CJK_WEIGHT - 1) * len(_CJK.findall(text))
 
 
@@ -156,13 +159,13 @@ class LanguageCheck(Check):
         max_chars: int = 1000  # judge the first 1,000 characters (~150 words): more adds time, not accuracy
         top_pairs: int = 20  # prompt→response pairs listed in the summary
 
-    def _detect(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    def _detect(self, texts: list[str], ctx: CheckContext, label: str) -> tuple[list[str], np.ndarray]:
         """Language code (or "und") and confidence per text; identical texts are detected once."""
         p = self.params
         ft = model()
         seen: dict[str, tuple[str, float]] = {}
         langs, conf = [], np.zeros(len(texts))
-        for i, raw in enumerate(texts):
+        for i, raw in enumerate(ctx.track(texts, label=label)):
             hit = seen.get(raw)
             if hit is None:
                 text = prose(raw[:p.max_chars])
@@ -185,8 +188,8 @@ class LanguageCheck(Check):
         p = self.params
         n = len(ctx)
         prompts = last_user_texts(ctx)
-        p_lang, p_conf = self._detect(prompts)
-        r_lang, r_conf = self._detect(ctx.responses)
+        p_lang, p_conf = self._detect(prompts, ctx, "prompts")
+        r_lang, r_conf = self._detect(ctx.responses, ctx, "responses")
         expected = p.expected.strip().lower()
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)

@@ -50,7 +50,7 @@ def last_user_texts(ctx: CheckContext) -> list[str]:
     history: in a chat a short "You're welcome!" after a long conversation is no ratio outlier. Rows without a
     user turn fall back to the prompt field."""
     out = []
-    for turns, prompt in zip(ctx.messages, ctx.prompts, strict=True):
+    for turns, prompt in ctx.track(zip(ctx.messages, ctx.prompts, strict=True), total=len(ctx)):
         last = len(turns)
         while last > 0 and turns[last - 1].get("role") != "assistant":
             last -= 1

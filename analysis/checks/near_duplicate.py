@@ -65,6 +65,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 MAX_BUCKET_PAIRS = 64  # each bucket member is paired with at most this many following members
 HIST_EDGES = np.round(np.arange(0.5, 1.0001, 0.05), 2)  # 0.5, 0.55, ..., 1.0 (the last bin includes 1.0)
 PAIR_SAMPLE = 200
+JACCARD_CACHE = 20_000  # rows' shingle sets kept while verifying pairs (~7 KB each): unbounded, 1.7 GB at 1M
 _BATCH_CELLS = 1 << 20  # shingles x num_perm per MinHash batch (8 MB of uint64: stays in cache)
 
 
@@ -115,6 +116,7 @@ def _window_hash(word_h: np.ndarray, ngram: int, block: int = 1 << 16) -> np.nda
     return out
 
 
+_EMPTY_H, _EMPTY_OFF = np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64)
 SHINGLE_ROWS = 100_000  # rows shingled at a time: the byte-level temporaries of 1M rows at once peak near 10 GB
 
 
@@ -125,19 +127,28 @@ def shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
     if len(texts) <= SHINGLE_ROWS:
         return _shingle_sets(texts, ngram)
     parts = [_shingle_sets(texts[i:i + SHINGLE_ROWS], ngram) for i in range(0, len(texts), SHINGLE_ROWS)]
-    hashes = np.concatenate([h for h, _ in parts])
+    hashes = np.empty(sum(len(h) for h, _ in parts), dtype=np.uint64)  # (pages are touched as parts are freed)
     offsets, base = [np.zeros(1, dtype=np.int64)], 0
-    for h, off in parts:
+    for k, (h, off) in enumerate(parts):
+        hashes[base:base + len(h)] = h
         offsets.append(off[1:] + base)
         base += len(h)
+        parts[k] = (_EMPTY_H, _EMPTY_OFF)  # np.concatenate would hold every part and the whole at once: 2x the peak
     return hashes, np.concatenate(offsets).astype(np.int64)
 
 
-def _shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """`shingle_sets` for one slice of rows.
+def word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's words as 64-bit hashes: (word hashes uint64 in row order, words per row int64), `SHINGLE_ROWS`
+    rows at a time. The words are those of `\\w+` over the NFKC-normalised, casefolded text (see `_word_hashes`);
+    repeated_passage reuses them, so both checks tokenise alike without a Python object per word."""
+    if len(texts) <= SHINGLE_ROWS:
+        return _word_hashes(texts)
+    parts = [_word_hashes(texts[i:i + SHINGLE_ROWS]) for i in range(0, len(texts), SHINGLE_ROWS)]
+    return np.concatenate([h for h, _ in parts]), np.concatenate([c for _, c in parts])
 
-    A shingle repeated inside a row stays repeated here: MinHash (a min) and true Jaccard (on Python sets) do not
-    see repeats, and removing them would cost a hash table over every shingle (~1 s per 10M shingles).
+
+def _word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`word_hashes` for one slice of rows.
 
     Words are those of `\\w+` over the NFKC-normalised, casefolded text, found without a Python object per word:
     the texts' UTF-8 bytes (joined by NUL) are cut with a byte table into *pieces*, maximal runs of ASCII word
@@ -181,7 +192,19 @@ def _shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]
     else:  # word k of the text is word (k - cum[piece]) of its piece
         word_h = flat_h[np.repeat(word_off[idx] - cum[:-1], per_piece) + np.arange(cum[-1])]
     first_word = cum[np.searchsorted(starts, row_start)]  # each row's first word (and the total at the end)
-    counts = np.diff(first_word)
+    return word_h, np.diff(first_word)
+
+
+def _shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """`shingle_sets` for one slice of rows.
+
+    A shingle repeated inside a row stays repeated here: MinHash (a min) and true Jaccard (on Python sets) do not
+    see repeats, and removing them would cost a hash table over every shingle (~1 s per 10M shingles).
+    """
+    n = len(texts)
+    word_h, counts = _word_hashes(texts)
+    first_word = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=first_word[1:])
     # shingles: full rows take every window of `ngram` words that ends inside the row; a row with fewer words (but
     # one or more) gets one shingle of all its words
     n_sh = np.where(counts >= ngram, counts - ngram + 1, np.minimum(counts, 1))
@@ -301,6 +324,8 @@ def true_jaccard(hashes: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> 
         return s
 
     for k, (i, j) in enumerate(pairs.tolist()):
+        if len(cache) > JACCARD_CACHE:  # pairs come sorted by their first row: recent sets are the ones reused
+            cache.clear()
         a, b = get(i), get(j)
         inter = len(a & b)
         out[k] = inter / (len(a) + len(b) - inter) if (a or b) else 0.0
@@ -413,16 +438,27 @@ class NearDuplicate(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
         n = len(ctx)
-        hashes, offsets = shingle_sets(scope_texts(ctx, p.scope), p.ngram)
-        sizes = np.diff(offsets)
-        # 1. rows with identical shingle multisets collapse onto their first row (Jaccard 1, no LSH needed); equal
-        #    sets with other repeat counts are not collapsed but have equal signatures, so LSH pairs them anyway
+        texts = scope_texts(ctx, p.scope)
+        # 1. per slice of rows: shingles -> set digest and MinHash signature; the shingles themselves are dropped
+        #    (at 1M rows they are ~0.8 GB) and rebuilt in step 3 only for the rows of candidate pairs
+        sizes = np.zeros(n, dtype=np.int64)
         set_key = np.zeros(n, dtype=np.uint64)
+        sig = np.empty((n, p.num_perm), dtype=np.uint32)
+        for lo in range(0, n, SHINGLE_ROWS):
+            hashes, offsets = _shingle_sets(texts[lo:lo + SHINGLE_ROWS], p.ngram)
+            part = np.diff(offsets)
+            sizes[lo:lo + len(part)] = part
+            # rows with identical shingle multisets collapse onto their first row (Jaccard 1, no LSH needed); equal
+            # sets with other repeat counts are not collapsed but have equal signatures, so LSH pairs them anyway
+            nonempty = part > 0
+            if nonempty.any():
+                key = np.zeros(len(part), dtype=np.uint64)
+                with np.errstate(over="ignore"):  # order-free set digest (wrapping sum of mixed hashes), plus size
+                    key[nonempty] = np.add.reduceat(_splitmix(hashes), offsets[:-1][nonempty])
+                    set_key[lo:lo + len(part)] = _splitmix(key ^ part.astype(np.uint64))
+            sig[lo:lo + len(part)] = minhash_signatures(hashes, offsets, p.num_perm)
+            del hashes, offsets
         nonempty = sizes > 0
-        if nonempty.any():
-            with np.errstate(over="ignore"):  # order-free set digest (wrapping sum of mixed hashes), plus the size
-                set_key[nonempty] = np.add.reduceat(_splitmix(hashes), offsets[:-1][nonempty])
-                set_key = _splitmix(set_key ^ sizes.astype(np.uint64))
         cand = np.flatnonzero(nonempty)
         uniq_keys, first_idx, inverse = np.unique(set_key[cand], return_index=True, return_inverse=True)
         reps = cand[first_idx]  # representative (first row) of each distinct set
@@ -432,11 +468,17 @@ class NearDuplicate(Check):
         lsh_t = min(p.threshold, p.curve_min)
         bands, rows_per_band = optimal_bands(lsh_t, p.num_perm)
         reps = np.sort(reps)
-        sig = minhash_signatures(hashes, offsets, p.num_perm)[reps]
+        for k0 in range(0, len(reps), SHINGLE_ROWS):  # compact in place (reps[i] >= i): no second (n, perm) copy
+            chunk = reps[k0:k0 + SHINGLE_ROWS]
+            sig[k0:k0 + len(chunk)] = sig[chunk]
+        sig = sig[:len(reps)]
         local = lsh_candidates(sig, bands, rows_per_band)
+        del sig
         cand_pairs = reps[local] if len(local) else np.zeros((0, 2), dtype=np.int64)
-        # 3. verification with true Jaccard
-        jac = true_jaccard(hashes, offsets, cand_pairs)
+        # 3. verification with true Jaccard, on the shingles of the rows in candidate pairs
+        involved = np.unique(cand_pairs)
+        hashes, offsets = shingle_sets([texts[i] for i in involved.tolist()], p.ngram)
+        jac = true_jaccard(hashes, offsets, np.searchsorted(involved, cand_pairs))
         return self.finish(ctx, cand_pairs, exact_pairs, jac, bands, rows_per_band, lsh_t)
 
     def finish(self, ctx: CheckContext, cand_pairs: np.ndarray, exact_pairs: np.ndarray, jac: np.ndarray,

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.checks._re2 import may_match
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.formatting import most_severe
 
@@ -29,10 +30,13 @@ def row_turns(ctx: CheckContext) -> Iterator[tuple[int, list[tuple[str, str]]]]:
 
 
 def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str, str]]], severity: dict[str, float],
-          max_detail: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+          max_detail: int = 200, prefilter: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                      dict[str, Any]]:
     """Run `finder(text) -> [(code, masked match, evidence)]` over every turn; most severe code per row, and
-    the evidence of that code's first hit."""
+    the evidence of that code's first hit. `prefilter`: an RE2 pattern that every hit's text must match
+    (checks/_re2.py); rows whose turns cannot match it are skipped without running `finder`."""
     n = len(ctx)
+    candidate = may_match(_row_texts(ctx), prefilter) if prefilter else np.ones(n, dtype=bool)
     reason = np.full(n, "", dtype=object)
     score = np.zeros(n)
     evidence = np.full(n, "", dtype=object)
@@ -40,7 +44,9 @@ def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str, str]]]
     where_seen: Counter[str] = Counter()
     detail: dict[str, list[str]] = {}
     row_ids = ctx.rows["row_id"].to_numpy()
-    for i, turns in row_turns(ctx):
+    for i, turns in ctx.track(row_turns(ctx), total=n):
+        if not candidate[i]:
+            continue
         codes: set[str] = set()
         hits: list[str] = []
         spans: dict[str, str] = {}
@@ -59,6 +65,13 @@ def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str, str]]]
                 detail[str(int(row_ids[i]))] = hits[:5]
     return score, reason, evidence, {"codes": dict(codes_seen), "hits_by_role": dict(where_seen), "detail": detail,
                            "multi_code": "most severe code per row; all codes counted in `codes`"}
+
+
+def _row_texts(ctx: CheckContext) -> list[str]:
+    """Each row's turns and rejected side in one string: what `row_turns` scans, for a row-level pre-filter."""
+    rejected = ctx.rows["rejected"].tolist() if "rejected" in ctx.rows else [None] * len(ctx)
+    return ["\n".join([*(str(t.get("content") or "") for t in m), r if isinstance(r, str) else ""])
+            for m, r in zip(ctx.messages, rejected, strict=True)]
 
 
 def _mask(s: str, keep: int = 4) -> str:
@@ -83,8 +96,14 @@ IPV4 = re.compile(r"(?<![\w.])((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5
                   r"(?![\w]|\.\d)")
 # Version strings look like addresses: skip one preceded by "v", "version", "==", ">=" or similar.
 VERSION_BEFORE = re.compile(r"(?:\bv|version\s*:?|release\s*|[=<>~^]=?)\s*$", re.I)
+_DIGIT = re.compile(r"\d")
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 
+# Every pattern above needs one of these (RE2 syntax, `\p{Nd}` = Python's Unicode `\d`): an "@" (email), "+digit"
+# or "(ddd)" or "ddd-ddd" / "ddd.ddd" (phone), 4 digits then 4 more (card), a dotted quad's start (IPv4), two
+# capitals and two digits (IBAN). A superset: a row without any is skipped, with the same result.
+PII_PREFILTER = (r"@|\+\p{Nd}|\(\p{Nd}{3}\)|\p{Nd}{3}[-.]\p{Nd}{3}|\p{Nd}{4}[ -]?\p{Nd}{4}"
+                 r"|\p{Nd}{1,3}\.\p{Nd}{1,3}\.\p{Nd}{1,3}\.\p{Nd}|[A-Z]{2}\p{Nd}{2}")
 PII_SEVERITY = {"credit_card": 1.0, "iban": 0.9, "phone": 0.8, "email": 0.7, "ip_address": 0.5}
 
 
@@ -119,7 +138,7 @@ def pii_hits(text: str, *, ignore_private_ips: bool = True, min_phone_digits: in
         for m in EMAIL.finditer(text):
             if not RESERVED_DOMAIN.search(m.group(1)) and not PLACEHOLDER_LOCAL.match(m.group(0).split("@")[0]):
                 hits.append(("email", _mask(m.group(0), 3), m.group(0)))
-    if not any(c.isdigit() for c in text):
+    if not _DIGIT.search(text):  # (the number patterns below all need a decimal digit)
         return hits
     for m in PHONE.finditer(text):
         if min_phone_digits <= sum(c.isdigit() for c in m.group(0)) <= 15:
@@ -176,7 +195,7 @@ class PiiCheck(Check):
         def finder(text: str) -> list[tuple[str, str, str]]:
             return pii_hits(text, ignore_private_ips=p.ignore_private_ips, min_phone_digits=p.min_phone_digits)
 
-        score, reason, evidence, summary = _scan(ctx, finder, PII_SEVERITY)
+        score, reason, evidence, summary = _scan(ctx, finder, PII_SEVERITY, prefilter=PII_PREFILTER)
         return self.result(ctx, score=score, reason=reason, evidence=evidence, summary=summary)
 
 
@@ -263,5 +282,5 @@ class SecretsCheck(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
         score, reason, evidence, summary = _scan(ctx, lambda t: secret_hits(t, min_entropy=p.min_entropy),
-                                                 SECRET_SEVERITY)
+                                                 SECRET_SEVERITY, prefilter=_PREFILTER.pattern)
         return self.result(ctx, score=score, reason=reason, evidence=evidence, summary=summary)

@@ -119,7 +119,7 @@ class PlaceholderCheck(Check):
         evidence = np.full(n, "", dtype=object)
         row_ids = ctx.rows["row_id"].to_numpy()
         messages = ctx.messages
-        for i, turns in assistant_turns(ctx):
+        for i, turns in ctx.track(assistant_turns(ctx), total=len(ctx)):
             codes: set[str] = set()
             spans: dict[str, tuple[str, str]] = {}  # code -> (its first hit in the row, that turn's text)
             first = -1

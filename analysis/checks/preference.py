@@ -80,7 +80,7 @@ class Preference(Check):
         reason = np.full(n, "", dtype=object)
         score = np.zeros(n)
         group_id = np.full(n, -1, dtype=np.int64)
-        nc, nr = [_ws(c) for c in chosen], [_ws(r) for r in rejected]
+        nc, nr = [_ws(c) for c in ctx.track(chosen, label="pairs")], [_ws(r) for r in rejected]
         # Contradictions: within one prompt, an ordered pair (A, B) whose reverse (B, A) also occurs.
         by_prompt: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
         for k, i in enumerate(idx):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.checks._re2 import may_match
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.formatting import assistant_turns, most_severe
 
@@ -31,6 +32,12 @@ BOILERPLATE = re.compile(
     rf"|\bmy (?:knowledge cutoff|training data)\b",
     re.I)
 SEVERITY = {"refusal": 1.0, "ai_boilerplate": 0.7}
+# Both patterns for RE2 without their word boundaries (RE2's `\b` is ASCII-only): a superset, so a response it
+# does not match cannot hold a phrase (checks/_re2.py), and only the rest are searched phrase by phrase. Python's
+# IGNORECASE also folds four non-ASCII letters onto ASCII ones (İ ı -> i, ſ -> s, K -> k) and RE2 does not: a text
+# holding one of them always goes to the Python patterns.
+PREFILTER = "(?i:" + "|".join(f"(?:{p.pattern.replace(chr(92) + 'b', '')})" for p in (REFUSAL, BOILERPLATE)) + \
+    r")|[\x{130}\x{131}\x{17F}\x{212A}]"  # (case-sensitive: folded, ſ and K would match every s and k)
 
 
 @register
@@ -68,7 +75,11 @@ class RefusalCheck(Check):
         detail: dict[str, int] = {}
         evidence = np.full(n, "", dtype=object)
         row_ids = ctx.rows["row_id"].to_numpy()
-        for i, turns in assistant_turns(ctx):
+        turns_of = list(assistant_turns(ctx))
+        candidate = may_match(["\n".join(t for _, t in turns) for _, turns in turns_of], PREFILTER)
+        for i, turns in ctx.track(turns_of):
+            if not candidate[i]:
+                continue
             codes: dict[str, float] = {}
             spans: dict[str, str] = {}  # code -> its first qualifying phrase, as written
             first = -1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
@@ -14,30 +15,23 @@ import pandas as pd
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
 from analysis.checks.formatting import EVIDENCE_CHARS, strip_code, verbatim
-from analysis.checks.near_duplicate import _splitmix
+from analysis.checks.near_duplicate import _splitmix, word_hashes
 
 _SEP = "\x00"
-_TOKEN = re.compile(r"\w+|\x00")
 _WORD = re.compile(r"\w+")
 _UNITS = re.compile(r"\n+|(?<=[.!?])\s+")  # lines/paragraphs, and sentences inside them
 MIN_ROWS_FLOOR = 3  # the cross-row threshold never drops below this, however small the dataset
 TOP_PASSAGES = 20
+SLICE_ROWS = 100_000  # rows tokenised at a time when counting n-grams: bounds the temporaries
 SCOPES = ("prompt", "response")
 
 
 def _tokens(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(word ids int64 over all rows, row of each word, per-row word counts); words are NFKC-casefolded `\\w+`."""
-    joined = _SEP.join(t.replace(_SEP, " ") if t.isascii() else unicodedata.normalize("NFKC", t.replace(_SEP, " "))
-                       for t in texts).casefold()
-    found = _TOKEN.findall(joined)
-    if not found:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(len(texts), np.int64)
-    codes, vocab = pd.factorize(np.array(found, dtype=object))
-    sep_code = [i for i, t in enumerate(vocab) if t == _SEP]  # (numpy's == drops the NUL: compare in Python)
-    is_sep = codes == sep_code[0] if len(sep_code) else np.zeros(len(codes), dtype=bool)
-    row_of = np.cumsum(is_sep)[~is_sep]
-    words = codes[~is_sep].astype(np.int64)
-    return words, row_of, np.bincount(row_of, minlength=len(texts)).astype(np.int64)
+    """(word hashes uint64 over all rows, row of each word, per-row word counts); words are NFKC-casefolded `\\w+`,
+    cut from the UTF-8 bytes as near_duplicate does (a Python string per distinct word, not per word: at 1M
+    responses a list of every word held ~4 GB)."""
+    words, counts = word_hashes(texts)
+    return words, np.repeat(np.arange(len(texts), dtype=np.int64), counts), counts
 
 
 def _ngram_hashes(words: np.ndarray, row_of: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +46,18 @@ def _ngram_hashes(words: np.ndarray, row_of: np.ndarray, n: int) -> tuple[np.nda
         for j in range(n):
             h = _splitmix(h * np.uint64(0x100000001B3) + w[starts + j])
     return starts, h
+
+
+def _in_sorted(values: np.ndarray, ref: np.ndarray, block: int = 1 << 22) -> np.ndarray:
+    """`np.isin(values, ref)` for a sorted `ref`, by binary search in blocks: np.isin sorts both arrays together,
+    ~1.5 GB of temporaries for 40M n-gram hashes."""
+    out = np.zeros(len(values), dtype=bool)
+    if not len(ref):
+        return out
+    for lo in range(0, len(values), block):
+        part = values[lo:lo + block]
+        out[lo:lo + len(part)] = ref[np.minimum(np.searchsorted(ref, part), len(ref) - 1)] == part
+    return out
 
 
 def intra_repeats(text: str, min_words: int) -> tuple[int, int]:
@@ -140,7 +146,7 @@ class RepeatedPassage(Check):
         score = np.zeros(n, dtype=np.float64)
         group_id = np.full(n, -1, dtype=np.int64)
         evidence = np.full(n, "", dtype=object)
-        for i, t in enumerate(texts):
+        for i, t in enumerate(ctx.track(texts)):
             if t:
                 rep, total = intra_repeats(t, p.min_unit_words)
                 if rep:
@@ -156,30 +162,56 @@ class RepeatedPassage(Check):
 
     def _boilerplate(self, texts: list[str], reason: np.ndarray, score: np.ndarray, group_id: np.ndarray,
                      evidence: np.ndarray) -> tuple[list[dict[str, object]], int]:
-        p = self.params
         n = len(texts)
         need = self.threshold(n)
-        words, row_of, counts = _tokens(texts)
-        starts, h = _ngram_hashes(words, row_of, p.passage_words)
-        if not len(h):
-            return [], need
         # count each n-gram once per distinct text: rows whose normalised text repeats an earlier row's are skipped
         text_code = pd.factorize(pd.Series([normalize(t) for t in texts], dtype=object))[0]
         first_of_text = np.zeros(n, dtype=bool)
         first_of_text[np.unique(text_code, return_index=True)[1]] = True
-        rows = row_of[starts]
-        sel = first_of_text[rows]
-        pairs = pd.DataFrame({"h": h[sel], "r": rows[sel]}).drop_duplicates()
-        freq = pairs["h"].value_counts()
-        common = np.sort(freq.index[freq.to_numpy() >= need].to_numpy(dtype=np.uint64))
+        common, holders = self._common_ngrams(texts, first_of_text, need)
         if not len(common):
             return [], need
-        hit = np.isin(h, common)
-        diff = np.zeros(len(words) + 1, dtype=np.int64)
-        np.add.at(diff, starts[hit], 1)
-        np.add.at(diff, starts[hit] + p.passage_words, -1)
-        covered = np.cumsum(diff)[:-1] > 0
-        # maximal covered spans inside one row
+        # only the rows that hold a common n-gram (their distinct text did, in the count) are tokenised again
+        sub = np.flatnonzero(np.isin(text_code, text_code[holders]))
+        sub_texts = [texts[i] for i in sub.tolist()]
+        parts = [self._spans(sub_texts[lo:lo + SLICE_ROWS], common, lo) for lo in range(0, len(sub), SLICE_ROWS)]
+        span_frame = pd.concat([f for f, _, _ in parts], ignore_index=True)
+        cov_words = np.concatenate([c for _, c, _ in parts])
+        counts = np.concatenate([w for _, _, w in parts])
+        del parts
+        rows_per = span_frame.drop_duplicates(["k", "row"]).groupby("k", sort=False)["row"].size()
+        order = rows_per.sort_values(ascending=False, kind="stable")
+        rank = pd.Series(np.arange(len(order)), index=order.index)
+        span_frame["rank"] = span_frame["k"].map(rank)
+        best = span_frame.groupby("row")["rank"].min()
+        flagged_local = best.index.to_numpy()
+        flagged_rows = sub[flagged_local]
+        group_id[flagged_rows] = best.to_numpy()
+        reason[flagged_rows] = "boilerplate_passage"
+        score[flagged_rows] = cov_words[flagged_local] / np.maximum(counts[flagged_local], 1)
+        own = span_frame.loc[span_frame.groupby("row")["rank"].idxmin()]  # each row's most widespread passage
+        for row, a, m in zip(own["row"].tolist(), own["a"].tolist(), own["len"].tolist(), strict=True):
+            evidence[sub[row]] = self._span_text(sub_texts[row], a, m, collapse=False)[:EVIDENCE_CHARS]
+        first_span = span_frame.drop_duplicates("k").set_index("k")
+        passages = []
+        for k in order.index[:TOP_PASSAGES]:
+            row, a, m = first_span.loc[k, ["row", "a", "len"]]
+            passages.append({"text": self._span_text(sub_texts[int(row)], int(a), int(m)), "rows": int(order[k]),
+                             "words": int(m), "group_id": int(rank[k])})
+        return passages, need
+
+    def _spans(self, texts: list[str], common: np.ndarray, row_base: int
+               ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The maximal runs of words covered by common n-grams in one slice of rows: (frame of span key, row
+        (`row_base` + index in the slice), first word within the row, length in words), covered words per row,
+        words per row. A span's key is a 64-bit hash of its words, so equal passages meet across slices."""
+        n = self.params.passage_words
+        words, row_of, counts = _tokens(texts)
+        starts, h = _ngram_hashes(words, row_of, n)
+        hit_starts = starts[_in_sorted(h, common)]
+        size = len(words) + 1
+        covered = np.cumsum(np.bincount(hit_starts, minlength=size) - np.bincount(hit_starts + n, minlength=size)
+                            )[:-1] > 0
         edge = np.ones(len(words), dtype=bool)
         edge[1:] = (~covered[:-1]) | (row_of[1:] != row_of[:-1])
         span_start = np.flatnonzero(covered & edge)
@@ -187,31 +219,42 @@ class RepeatedPassage(Check):
         end_mark[:-1] = (~covered[1:]) | (row_of[1:] != row_of[:-1])
         span_end = np.flatnonzero(covered & end_mark) + 1
         span_row = row_of[span_start]
-        keys = [words[a:b].tobytes() for a, b in zip(span_start.tolist(), span_end.tolist(), strict=True)]
-        span_frame = pd.DataFrame({"k": keys, "row": span_row, "a": span_start, "b": span_end})
-        rows_per = span_frame.drop_duplicates(["k", "row"]).groupby("k", sort=False)["row"].size()
-        order = rows_per.sort_values(ascending=False, kind="stable")
-        rank = {k: i for i, k in enumerate(order.index)}
-        span_frame["rank"] = span_frame["k"].map(rank)
-        best = span_frame.groupby("row")["rank"].min()
-        flagged_rows = best.index.to_numpy()
-        group_id[flagged_rows] = best.to_numpy()
-        cov_words = np.bincount(row_of[covered], minlength=n)
-        reason[flagged_rows] = "boilerplate_passage"
-        score[flagged_rows] = cov_words[flagged_rows] / np.maximum(counts[flagged_rows], 1)
-        own = span_frame.loc[span_frame.groupby("row")["rank"].idxmin()]  # each row's most widespread passage
-        first_word = np.searchsorted(row_of, own["row"].to_numpy())
-        for row, a, b, w0 in zip(own["row"].tolist(), own["a"].tolist(), own["b"].tolist(), first_word.tolist(),
-                                 strict=True):
-            evidence[row] = self._span_text(texts[row], a - w0, b - a, collapse=False)[:EVIDENCE_CHARS]
-        first_span = span_frame.drop_duplicates("k").set_index("k")
-        passages = []
-        for k in order.index[:TOP_PASSAGES]:
-            row, a, b = first_span.loc[k, ["row", "a", "b"]]
-            passages.append({"text": self._span_text(texts[int(row)], int(a - np.searchsorted(row_of, row)),
-                                                     int(b - a)), "rows": int(order[k]), "words": int(b - a),
-                             "group_id": rank[k]})
-        return passages, need
+        first_word = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=first_word[1:])
+        keys = np.fromiter((int.from_bytes(hashlib.blake2b(words[a:b].tobytes(), digest_size=8).digest(), "little")
+                            for a, b in zip(span_start.tolist(), span_end.tolist(), strict=True)),
+                           dtype=np.uint64, count=len(span_start))
+        frame = pd.DataFrame({"k": keys, "row": span_row + row_base, "a": span_start - first_word[span_row],
+                              "len": span_end - span_start})
+        return frame, np.bincount(row_of[covered], minlength=len(texts)), counts
+
+    def _common_ngrams(self, texts: list[str], first_of_text: np.ndarray, need: int) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted hashes of the n-grams found in >= `need` distinct texts, the rows that hold one), counted
+        `SLICE_ROWS` rows at a time with a sort instead of a hash table: at 1M responses the all-at-once count
+        held ~4 GB of temporaries."""
+        p = self.params
+        hashes, holders = [], []
+        for lo in range(0, len(texts), SLICE_ROWS):
+            words, row_of, _ = _tokens(texts[lo:lo + SLICE_ROWS])
+            starts, h = _ngram_hashes(words, row_of, p.passage_words)
+            rows = row_of[starts] + lo
+            sel = first_of_text[rows]
+            h, rows = h[sel], rows[sel]
+            order = np.lexsort((h, rows))  # a row's repeats of one n-gram count once
+            h, rows = h[order], rows[order]
+            new = np.ones(len(h), dtype=bool)
+            new[1:] = (h[1:] != h[:-1]) | (rows[1:] != rows[:-1])
+            hashes.append(h[new])
+            holders.append(rows[new].astype(np.int32))
+        all_h = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+        del hashes
+        ordered = np.sort(all_h)
+        if len(ordered) < need:
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        common = np.unique(ordered[:len(ordered) - need + 1][ordered[:len(ordered) - need + 1] == ordered[need - 1:]])
+        del ordered
+        rows = np.concatenate(holders)[_in_sorted(all_h, common)] if len(common) else np.zeros(0, np.int32)
+        return common, np.unique(rows).astype(np.int64)
 
     @staticmethod
     def _span_text(text: str, first_word: int, n_words: int, collapse: bool = True) -> str:

@@ -87,7 +87,7 @@ class RepetitionCheck(Check):
         score = np.zeros(n)
         share = np.zeros(n)
         evidence = np.full(n, "", dtype=object)
-        for i, text in enumerate(ctx.responses):
+        for i, text in enumerate(ctx.track(ctx.responses)):
             if len(text) < 40:
                 continue
             prose = strip_code(text)

@@ -41,7 +41,7 @@ class SharedResponse(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
         n = len(ctx)
-        responses = [normalize(t, case_sensitive=p.case_sensitive) for t in ctx.responses]
+        responses = [normalize(t, case_sensitive=p.case_sensitive) for t in ctx.track(ctx.responses)]
         long_enough = np.array([r.count(" ") + 1 >= p.min_words if r else False for r in responses], dtype=bool)
         pos = np.flatnonzero(long_enough)
         group_id = np.full(n, -1, dtype=np.int64)

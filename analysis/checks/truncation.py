@@ -119,7 +119,7 @@ class Truncation(Check):
         score = np.zeros(n)
         evidence = np.full(n, "", dtype=object)
         round_set = set(p.round_lengths)
-        for i, t in enumerate(texts):
+        for i, t in enumerate(ctx.track(texts)):
             if not t.strip():
                 continue
             code = ending_problem(t, p.min_words)

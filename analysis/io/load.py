@@ -26,6 +26,8 @@ import pandas as pd
 from analysis.io.errors import FieldError, LoadError, SkippedRecord
 from analysis.io.normalize import KINDS, Detection, detect, normalize
 from analysis.io.readers import FORMATS, BadRecord, RawRecord, iter_records, sniff_format
+from analysis.memory import release_free_memory
+from analysis.progress import counts_rows, report
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 CANONICAL_COLUMNS = ["row_id", "kind", "messages", "prompt", "response", "chosen", "rejected", "score", "tools",
@@ -202,7 +204,9 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
         raise LoadError("no records could be loaded" + (f" ({len(skipped)} skipped)" if skipped else ""),
                         path=str(path))
     rows = canonical_dtypes(pd.DataFrame(columns))
-    if progress:
+    del columns  # the parsed Python strings now live in Arrow: free them, and give their pages back
+    release_free_memory()
+    if progress and not counts_rows(progress):  # a row-counting sink already saw each file's steps end
         progress("loaded", 1.0)
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
                     fingerprint(files, options, root=root))
@@ -247,7 +251,11 @@ def _file_ticker(progress: Progress, name: str, i: int, n_files: int) -> Callabl
         within = 0.0 if total is None else _PARSE_SHARE + (1 - _PARSE_SHARE) * done / max(total, 1)
         rate = done / max(time.monotonic() - start, 1e-6)
         of = f" of {total:,}" if total is not None else ""
-        progress(f"{phase} {name}: {done:,}{of} records ({rate:,.0f}/s)", (i + within) / n_files)
+        # for a row-counting sink: two steps per file, "load" (records parsed, total unknown) and "normalise"
+        ends = phase == "parsed" or (total is not None and done >= total)
+        report(progress, f"{phase} {name}: {done:,}{of} records ({rate:,.0f}/s)", (i + within) / n_files,
+               step=f"{'load' if total is None else 'normalise'} {name}", done=done, total=total,
+               step_fraction=1.0 if ends else (0.0 if total is None else done / max(total, 1)))
 
     return tick
 
@@ -270,6 +278,8 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
             skipped.append(SkippedRecord(shown, rec.line, rec.index, rec.error))
         else:
             good.append(rec)
+    if tick:
+        tick("parsed", n_records, None)
     field_counts: Counter[str] = Counter()
     for rec in good:
         field_counts.update(map(str, rec.data.keys()))
@@ -296,6 +306,8 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
             continue
         append_row(columns, rec, norm, det, offset, shown)
         kept += 1
+    if tick:
+        tick("normalised", len(good), len(good))
     return FileInfo(shown, fmt, det.kind, det.reason, dict(field_counts), kept, n_records), n_records
 
 

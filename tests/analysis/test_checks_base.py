@@ -92,3 +92,62 @@ def test_context_scopes() -> None:
     assert ctx.texts("record") == ["{}"]
     with pytest.raises(ValueError, match="unknown scope"):
         ctx.texts("nope")
+
+
+def test_track_is_free_without_a_sink_and_yields_everything_with_one() -> None:
+    ctx = CheckContext(_rows(["a"] * 3))
+    items = list(range(10_000))
+    assert ctx.track(items) is items  # no sink: the very same object, no wrapper in the loop
+    seen: list[tuple[int, int | None, str | None]] = []
+    ctx.progress_sink = lambda done, total, label: seen.append((done, total, label))
+    assert list(ctx.track(items, label="pairs")) == items
+    dones = [d for d, _, _ in seen]
+    assert dones == sorted(dones) and dones[0] == 0 and dones[-1] == 10_000
+    assert 50 <= len(seen) <= 102  # ~every 1%, never per item
+    assert {(t, lab) for _, t, lab in seen} == {(10_000, "pairs")}
+    seen.clear()
+    assert list(ctx.track(x for x in items)) == items  # a generator: no total, counted all the same
+    assert seen[0] == (0, None, None) and seen[-1] == (10_000, None, None)
+    seen.clear()
+    assert list(ctx.track([])) == [] and seen == [(0, 0, None)]
+
+
+@dataclass(frozen=True)
+class _NoParams:
+    pass
+
+
+class _Tracked(Check):
+    name = "_test_tracked"
+    Params = _NoParams
+
+    def run(self, ctx: CheckContext):  # noqa: ANN201
+        return self.result(ctx, reason=["long" if len(r) > 3 else "" for r in ctx.track(ctx.responses)])
+
+
+def test_run_checks_reports_rows_from_inside_a_check() -> None:
+    register(_Tracked)
+    try:
+        rows = _rows(["ok", "longer"] * 500)
+        calls: list[tuple[str, float, int | None, int | None, str | None]] = []
+
+        class Counting:
+            counts_rows = True
+
+            def __call__(self, message: str, fraction: float, done: int | None = None, total: int | None = None,
+                         *, step: str | None = None, unit: str = "rows") -> None:
+                calls.append((message, fraction, done, total, step))
+
+        ctx = CheckContext(rows)
+        out = run_checks(rows, ["_test_tracked"], ctx=ctx, progress=Counting())
+        assert out["_test_tracked"].rows_flagged == 500 and ctx.progress_sink is None
+        assert {c[4] for c in calls} == {"check _test_tracked"}
+        inside = calls[1:-1]
+        assert len(inside) >= 10 and all(c[3] == 1000 and c[1] < 1 for c in inside)  # the step ends only at the end
+        assert calls[-1][1:4] == (1.0, 1000, 1000)
+        plain: list[tuple[str, float]] = []  # an old (message, fraction) callable still works, monotonically
+        run_checks(rows, ["_test_tracked"], progress=lambda m, f: plain.append((m, f)))
+        assert plain[-1] == ("checks done", 1.0) and [f for _, f in plain] == sorted(f for _, f in plain)
+        assert any(m.startswith("check _test_tracked: 500/1,000 rows") for m, _ in plain)
+    finally:
+        REGISTRY.pop(_Tracked.name, None)
