@@ -32,7 +32,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKENIZER = "qwen2.5-72b-instruct"
 QWEN_PREFIX = "qwen:"
 TOKENS_DIR = "tokens"
+PIPELINE_ROWS = 16_384  # rows rendered per chunk handed to the counting thread
 BATCH = 2048  # rows per encode call: large enough to amortise the call, small enough for smooth progress
 Progress = Callable[[str, float], None]
 _THREADS = max(1, min(8, os.cpu_count() or 1))  # tiktoken releases the GIL while encoding a batch
@@ -112,6 +113,38 @@ class QwenTokenizer(Tokenizer):
     @property
     def special_tokens(self) -> frozenset[str]:
         return frozenset(self._enc.special_tokens_set)
+
+    def count(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Token counts equal to `encode`'s, ~3.5x faster than `encode_batch` on 2 cores (bench/README.md, 1M rows):
+        only the special tokens that occur in the texts are passed as allowed (the same tokens come out, since an
+        absent one cannot split anything, and tiktoken converts the whole ~200-token set on every call), the ids
+        stay in tiktoken's buffer instead of becoming Python lists, and `BATCH`-text chunks run on `_THREADS`
+        threads (the encoder releases the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        normal = [unicodedata.normalize("NFC", t) for t in texts]
+        present = set()
+        for t in normal:
+            if "<|" in t or "<" in t and self._specials_rx.search(t):
+                present.update(self._specials_rx.findall(t))
+        core = self._enc._core_bpe  # (the public encode_to_numpy takes the same path, one text per call)
+
+        def chunk(start: int) -> list[int]:
+            return [memoryview(core.encode_to_tiktoken_buffer(t, present)).nbytes // 4
+                    for t in normal[start:start + BATCH]]
+
+        out = np.zeros(len(normal), dtype=np.int64)
+        starts = range(0, len(normal), BATCH)
+        with ThreadPoolExecutor(_THREADS) as pool:
+            for start, counts in zip(starts, pool.map(chunk, starts), strict=True):
+                out[start:start + len(counts)] = counts
+                if progress:
+                    progress(f"tokens ({self.name})", min(1.0, (start + len(counts)) / max(len(normal), 1)))
+        return out
+
+    @cached_property
+    def _specials_rx(self) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(t) for t in sorted(self._enc.special_tokens_set, key=len, reverse=True)))
 
 
 class HFTokenizer(Tokenizer):
@@ -227,9 +260,26 @@ def row_token_table(rows: pd.DataFrame, tokenizer: Tokenizer, template: Any, *, 
 
     if max_len < 1:
         raise ValueError(f"max_len must be a positive number of tokens, got {max_len}")
+    from concurrent.futures import ThreadPoolExecutor
+
     messages = [list(m) if m is not None else [] for m in rows["messages"]]
-    texts, errors = render_rows(messages, template, tokenizer)
-    counts = tokenizer.count(texts, progress=progress)
+    # Rendering (Jinja, Python) and counting (the encoder, GIL released) overlap: each rendered chunk is counted
+    # in a worker thread while the next one renders, which at 1M rows takes the pair from ~55 s to ~30 s.
+    errors: list[str] = []
+    counts = np.zeros(len(messages), dtype=np.int64)
+    with ThreadPoolExecutor(1) as pool:
+        pending = []
+        for lo in range(0, len(messages), PIPELINE_ROWS):
+            texts, errs = render_rows(messages[lo:lo + PIPELINE_ROWS], template, tokenizer)
+            errors.extend(errs)
+            pending.append((lo, pool.submit(tokenizer.count, texts)))
+            if progress:
+                progress(f"tokens ({tokenizer.name})", min(1.0, (lo + len(texts)) / max(len(messages), 1)) * 0.9)
+        for lo, job in pending:
+            part = job.result()
+            counts[lo:lo + len(part)] = part
+    if progress:
+        progress(f"tokens ({tokenizer.name})", 1.0)
     counts[np.asarray([e != "" for e in errors], dtype=bool)] = 0
     over = np.flatnonzero(counts > max_len)
     owners = [int(i) for i in over for _ in range(len(messages[i]) - 1)]

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import ftfy
 import numpy as np
+from ftfy.badness import BADNESS_RE
 
+from analysis.checks._re2 import may_match
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -17,6 +19,43 @@ _FIX_ONLY_ENCODING = ftfy.TextFixerConfig(unescape_html=False, remove_terminal_e
                                           fix_character_width=False, uncurl_quotes=False, fix_line_breaks=False,
                                           remove_control_chars=False, normalization=None, explain=False)
 SNIPPET = 30
+
+
+def _re2_from_verbose(pattern: str) -> str:
+    """A Python VERBOSE pattern as RE2 syntax matching at least as much: whitespace and comments outside character
+    classes dropped, and Unicode `\\w` / `\\s` widened to RE2 property classes (RE2's own are ASCII-only)."""
+    word, space = r"\pL\pN\pM_", r"\s\pZ\x{1c}-\x{1f}\x{85}"
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            esc = pattern[i:i + 2]
+            wide = {"\\w": word, "\\s": space}.get(esc)
+            out.append(esc if wide is None else (wide if in_class else f"[{wide}]"))
+            i += 2
+            continue
+        if in_class:
+            out.append(c)
+            if c == "]" and not (out[-2] == "[" or out[-2:-1] == ["^"] and out[-3] == "["):
+                in_class = False
+        elif c == "[":
+            out.append(c)
+            in_class = True
+        elif c == "#":
+            while i < len(pattern) and pattern[i] != "\n":
+                i += 1
+            continue
+        elif not c.isspace():
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+# What ftfy's encoding repair needs to see before it changes a text: a mojibake pattern (its `is_bad`), a C1
+# control (fix_c1_controls) or a surrogate (which Arrow cannot hold: such a text always goes to ftfy). A text
+# this RE2 pre-filter does not match is returned unchanged by ftfy, so only the rest are run through it.
+MOJIBAKE_PREFILTER = _re2_from_verbose(BADNESS_RE.pattern) + r"|[\x{80}-\x{9f}]"
 
 
 def fix_encoding(text: str) -> str:
@@ -101,6 +140,7 @@ class EncodingCheck(Check):
         row_ids = ctx.rows["row_id"].to_numpy()
         fixes: list[dict[str, object]] = []
         evidence = np.full(n, "", dtype=object)
+        suspect = may_match(texts, MOJIBAKE_PREFILTER)
         for i, text in enumerate(ctx.track(texts)):
             if text.isascii():
                 if _CONTROL.search(text):
@@ -111,7 +151,7 @@ class EncodingCheck(Check):
                 reason[i], score[i] = "replacement_char", 1.0
                 evidence[i] = broken_span(text, "replacement_char")
                 continue
-            fixed = fix_encoding(text)
+            fixed = fix_encoding(text) if suspect[i] else text
             if fixed != text:
                 reason[i], score[i] = "mojibake", 0.9
                 evidence[i] = broken_span(text, "mojibake", fixed)

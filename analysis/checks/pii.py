@@ -6,7 +6,7 @@ import ipaddress
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +17,14 @@ from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.formatting import most_severe
 
 
-def row_turns(ctx: CheckContext) -> Iterator[tuple[int, list[tuple[str, str]]]]:
+def row_turns(ctx: CheckContext, rows: Iterable[int] | None = None) -> Iterator[tuple[int, list[tuple[str, str]]]]:
     """(row index, [(where, text)]) with where = "turn <j> (<role>)" for every turn, plus "rejected" for a
-    preference row: leaked data is a problem on either side of a pair, since both are stored and shipped."""
+    preference row: leaked data is a problem on either side of a pair, since both are stored and shipped.
+    `rows`: only these row indices (ascending), e.g. those a pre-filter let through."""
     rejected = ctx.rows["rejected"].tolist() if "rejected" in ctx.rows else [None] * len(ctx)
-    for i, turns in enumerate(ctx.messages):
-        out = [(f"turn {j} ({t.get('role')})", str(t.get("content") or "")) for j, t in enumerate(turns)
+    messages = ctx.messages
+    for i in range(len(messages)) if rows is None else rows:
+        out = [(f"turn {j} ({t.get('role')})", str(t.get("content") or "")) for j, t in enumerate(messages[i])
                if t.get("content")]
         if isinstance(rejected[i], str) and rejected[i]:
             out.append(("rejected", rejected[i]))
@@ -44,9 +46,7 @@ def _scan(ctx: CheckContext, finder: Callable[[str], list[tuple[str, str, str]]]
     where_seen: Counter[str] = Counter()
     detail: dict[str, list[str]] = {}
     row_ids = ctx.rows["row_id"].to_numpy()
-    for i, turns in ctx.track(row_turns(ctx), total=n):
-        if not candidate[i]:
-            continue
+    for i, turns in row_turns(ctx, ctx.track(np.flatnonzero(candidate).tolist(), label="candidate rows")):
         codes: set[str] = set()
         hits: list[str] = []
         spans: dict[str, str] = {}

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import pandas as pd
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
 from analysis.checks.formatting import EVIDENCE_CHARS, strip_code, verbatim
-from analysis.checks.near_duplicate import _splitmix, word_hashes
+from analysis.checks.near_duplicate import _window_hash, word_hashes
 
 _SEP = "\x00"
 _WORD = re.compile(r"\w+")
@@ -40,12 +41,7 @@ def _ngram_hashes(words: np.ndarray, row_of: np.ndarray, n: int) -> tuple[np.nda
     if m <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.uint64)
     starts = np.flatnonzero(row_of[:m] == row_of[n - 1:])
-    h = np.zeros(len(starts), dtype=np.uint64)
-    w = words.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(n):
-            h = _splitmix(h * np.uint64(0x100000001B3) + w[starts + j])
-    return starts, h
+    return starts, _window_hash(words.astype(np.uint64), n)[starts]  # (the same chain, in place and blocked)
 
 
 def _in_sorted(values: np.ndarray, ref: np.ndarray, block: int = 1 << 22) -> np.ndarray:
@@ -240,7 +236,7 @@ class RepeatedPassage(Check):
             rows = row_of[starts] + lo
             sel = first_of_text[rows]
             h, rows = h[sel], rows[sel]
-            order = np.lexsort((h, rows))  # a row's repeats of one n-gram count once
+            order = np.argsort(h, kind="stable")  # rows stay ascending within a hash: a row's repeats are adjacent
             h, rows = h[order], rows[order]
             new = np.ones(len(h), dtype=bool)
             new[1:] = (h[1:] != h[:-1]) | (rows[1:] != rows[:-1])
@@ -261,6 +257,11 @@ class RepeatedPassage(Check):
         """The original text of words [first_word, first_word + n_words) of `text`, whitespace runs collapsed
         unless `collapse` is off (casefolded words if the original's word split differs from the normalised
         one)."""
+        if text.isascii():  # casefold is lower() here and splits no word differently: stop at the span's end
+            found = list(islice(_WORD.finditer(text), first_word + n_words))
+            if len(found) == first_word + n_words:
+                span = text[found[first_word].start():found[-1].end()]
+                return " ".join(span.split()) if collapse else span
         norm = text.replace(_SEP, " ") if text.isascii() else unicodedata.normalize("NFKC", text.replace(_SEP, " "))
         found = list(_WORD.finditer(norm))
         if len(found) >= first_word + n_words and len(found) == len(_WORD.findall(norm.casefold())):

@@ -129,3 +129,25 @@ def test_may_match_falls_back_to_python_on_text_arrow_cannot_hold():
 
 def test_release_free_memory_is_safe_to_call():
     assert release_free_memory() in (True, False)
+
+
+def test_mojibake_prefilter_passes_every_text_ftfy_would_change(rows):
+    from analysis.checks.encoding import MOJIBAKE_PREFILTER, fix_encoding
+
+    texts = [t for t in CheckContext(rows).texts("both") if not t.isascii()][:400]
+    broken = [t.encode("utf-8").decode(enc, errors="ignore") for t in texts for enc in ("cp1252", "latin-1")]
+    broken += ["sÃ³", "voilÃ  le travail", "The Mona Lisa doesnÃ¢â‚¬â„¢t have eyebrows.", "caf\x8e"]
+    allt = texts + broken
+    changed = np.array([fix_encoding(t) != t for t in allt])
+    assert changed.sum() >= len(broken) // 2  # the mojibake is real
+    passed = may_match(allt, MOJIBAKE_PREFILTER)
+    assert not (changed & ~passed).any()
+    assert passed[: len(texts)].sum() <= changed[: len(texts)].sum() + 5  # and clean text mostly skips ftfy
+
+
+def test_verbose_pattern_conversion_keeps_classes_and_widens_word_classes():
+    from analysis.checks.encoding import _re2_from_verbose
+
+    assert _re2_from_verbose("  a [ b]  # comment\n | \\w c") == "a[ b]|[\\pL\\pN\\pM_]c"
+    assert _re2_from_verbose("[]x ] y") == "[]x ]y"
+    assert _re2_from_verbose("[\\s#] z") == "[\\s\\pZ\\x{1c}-\\x{1f}\\x{85}#]z"
