@@ -85,6 +85,11 @@ class EchoCheck(Check):
         p = self.params
         if len(pw) < max(p.min_prompt_words, p.ngram) or len(rw) < p.ngram:
             return 0.0
+        # A covered response word is a prompt word: when too few response words occur in the prompt at all, the
+        # covered share cannot reach 1 - max_new_share (exact, and far cheaper than the n-gram sets below).
+        vocab = set(pw)
+        if sum(w in vocab for w in rw) < (1 - p.max_new_share) * len(rw) - 1e-9:
+            return 0.0
         ps = shingles(pw, p.ngram)
         hits = [hash(tuple(rw[j:j + p.ngram])) in ps for j in range(len(rw) - p.ngram + 1)]
         if not any(hits):

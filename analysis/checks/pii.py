@@ -99,10 +99,13 @@ VERSION_BEFORE = re.compile(r"(?:\bv|version\s*:?|release\s*|[=<>~^]=?)\s*$", re
 _DIGIT = re.compile(r"\d")
 IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 
-# Every pattern above needs one of these (RE2 syntax, `\p{Nd}` = Python's Unicode `\d`): an "@" (email), "+digit"
-# or "(ddd)" or "ddd-ddd" / "ddd.ddd" (phone), 4 digits then 4 more (card), a dotted quad's start (IPv4), two
-# capitals and two digits (IBAN). A superset: a row without any is skipped, with the same result.
-PII_PREFILTER = (r"@|\+\p{Nd}|\(\p{Nd}{3}\)|\p{Nd}{3}[-.]\p{Nd}{3}|\p{Nd}{4}[ -]?\p{Nd}{4}"
+# Every pattern above needs one of these (RE2 syntax, `\p{Nd}` = Python's Unicode `\d`): an "@" (email); a "+digit"
+# not preceded by a word character or + . = / - (the phone pattern's look-behind: "3+4" is arithmetic), "(ddd)",
+# ddd-ddd-dddd or ddd.ddd.dddd (phone); 4 digits then 4 more (card); a dotted quad (IPv4); two capitals and two
+# digits (IBAN). The excluded characters are a subset of Python's, so this is a superset of the hits: a row it does
+# not match is skipped with the same result.
+PII_PREFILTER = (r"@|(?:^|[^\pL\pN_+.=/-])\+\p{Nd}|\(\p{Nd}{3}\)|\p{Nd}{3}-\p{Nd}{3}-\p{Nd}{4}"
+                 r"|\p{Nd}{3}\.\p{Nd}{3}\.\p{Nd}{4}|\p{Nd}{4}[ -]?\p{Nd}{4}"
                  r"|\p{Nd}{1,3}\.\p{Nd}{1,3}\.\p{Nd}{1,3}\.\p{Nd}|[A-Z]{2}\p{Nd}{2}")
 PII_SEVERITY = {"credit_card": 1.0, "iban": 0.9, "phone": 0.8, "email": 0.7, "ip_address": 0.5}
 
