@@ -562,6 +562,17 @@ def app_bench() -> dict[str, Any]:
     note("Findings: drill into near_duplicate", once(
         lambda: at.selectbox(key="findings_pick").set_value("near_duplicate").run()))
     note("Findings: drill into pii", once(lambda: at.selectbox(key="findings_pick").set_value("pii").run()))
+    if any((HOME / "workspaces").glob("*/embeddings/*-static@both.npy")):  # `sift analyze --embed --embedder static`
+        at.switch_page("pages/map.py")
+        at.run()
+        note("Map: switch to the instant (static) map (reads vectors, index, layout, topics)",
+             once(lambda: at.selectbox(key="map_embedder").set_value("static").run()),
+             " / ".join(c.value[:60] for c in at.caption[:2]))
+        note("Map (static): rerun", med(at.run, 2))
+        note("Map (static): colour by check near_duplicate",
+             once(lambda: at.radio(key="map_colour").set_value("check: near_duplicate").run()))
+        note("Map (static): search by meaning", once(lambda: at.text_input(key="map_query").input(
+            "how many apples are left").run()))
     after = sorted(p.name for p in (HOME / "workspaces").iterdir())
     return {"rows": rows, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "reused_headless_workspace": before == after,

@@ -128,23 +128,43 @@ findings = latest_results(ws.dir)
 colour_options = ["topic", "kind", "source file", "status", "response length", "turns"] + \
     [f"check: {name}" for name in findings]
 colour_by = c2.radio("Colour by", colour_options, horizontal=True, key="map_colour")
-topic_names = pd.Series([f"{t}: {labels.get(t, 'unassigned')}" for t in analysis.topics.topic_id])
 ids = df["row_id"].astype(int)
-status = np.where(ids.isin(cur.dropped), "dropped", np.where(ids.isin(cur.flagged), "flagged", "kept"))
-colours = {"topic": (topic_names, True), "kind": (df["kind"].astype(str).reset_index(drop=True), True),
-           "source file": (df["source_file"].astype(str).str.rsplit("/", n=1).str[-1].reset_index(drop=True), True),
-           "status": (pd.Series(status), True),
-           "response length": (df["response_chars"].reset_index(drop=True), False),
-           "turns": (df["turns"].reset_index(drop=True), False)}
-for name, info in findings.items():
-    res = load_result(ws.dir, name, info["params"], df["row_id"].to_numpy())
-    if res is not None:
-        codes = np.where(res.is_issue, res.reason.astype(str), "no issue")
-        colours[f"check: {name}"] = (pd.Series([c.split(":")[0] for c in codes]), True)
-if colour_by not in colours:
-    colour_by = "topic"
-colour, categorical = colours[colour_by]
-hover = preview_column(df["last_user"].where(df["last_user"].fillna("") != "", df["response"]), 90).tolist()
+
+
+def _colour(name: str) -> tuple[pd.Series, bool] | None:
+    """Only the chosen colouring is computed: at 1M rows building all of them (every check's result read back)
+    made each rerun of this page ~25 s."""
+    if name == "topic":
+        return pd.Series([f"{t}: {labels.get(t, 'unassigned')}" for t in analysis.topics.topic_id]), True
+    if name == "kind":
+        return df["kind"].astype(str).reset_index(drop=True), True
+    if name == "source file":
+        return df["source_file"].astype(str).str.rsplit("/", n=1).str[-1].reset_index(drop=True), True
+    if name == "status":
+        return pd.Series(np.where(ids.isin(cur.dropped), "dropped",
+                                  np.where(ids.isin(cur.flagged), "flagged", "kept"))), True
+    if name in ("response length", "turns"):
+        return df["response_chars" if name == "response length" else "turns"].reset_index(drop=True), False
+    check = name.removeprefix("check: ")
+    res = load_result(ws.dir, check, findings[check]["params"], df["row_id"].to_numpy()) if check in findings else None
+    if res is None:
+        return None
+    codes = np.where(res.is_issue, res.reason.astype(str), "no issue")
+    return pd.Series([c.split(":")[0] for c in codes]), True
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _hover(fingerprint: str, _df: pd.DataFrame) -> list[str]:
+    """The hover text of every row, once per dataset (1M previews take seconds)."""
+    del fingerprint
+    return preview_column(_df["last_user"].where(_df["last_user"].fillna("") != "", _df["response"]), 90).tolist()
+
+
+picked_colour = _colour(colour_by)
+if picked_colour is None:
+    colour_by, picked_colour = "topic", _colour("topic")
+colour, categorical = picked_colour
+hover = _hover(ws.fingerprint, df)
 if len(df) > MAX_POINTS:
     st.caption(f"{len(df):,} rows: the map draws a density layer and a uniform sample of {MAX_POINTS:,} points; "
                "selections cover the sampled points.")
