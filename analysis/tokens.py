@@ -123,9 +123,9 @@ class QwenTokenizer(Tokenizer):
         from concurrent.futures import ThreadPoolExecutor
 
         normal = [unicodedata.normalize("NFC", t) for t in texts]
-        present = set()
+        present: set[str] = set()
         for t in normal:
-            if "<|" in t or "<" in t and self._specials_rx.search(t):
+            if "<" in t:  # (every special token is written with one)
                 present.update(self._specials_rx.findall(t))
         core = self._enc._core_bpe  # (the public encode_to_numpy takes the same path, one text per call)
 
