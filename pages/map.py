@@ -84,10 +84,14 @@ def _upgrade_panel(n_rows: int, *, polling: bool) -> None:
                     "this page.")
     else:
         st.success(f"The accurate ({ACCURATE}) map is ready ({status.elapsed():,.0f} s).")
-        if st.button("Switch to the accurate map", key="map_upgrade_switch", type="primary"):
-            session.embedder = ACCURATE
-            del st.session_state["map_embedder"]  # the selectbox follows the session on the rerun
-            st.rerun()
+        st.button("Switch to the accurate map", key="map_upgrade_switch", type="primary", on_click=_switch_to_accurate)
+
+
+def _switch_to_accurate() -> None:
+    """A callback runs before the rerun, the one moment a widget's value may be set: deleting the selectbox's
+    state instead left the browser showing (and sending back) the instant embedder."""
+    session.embedder = ACCURATE
+    st.session_state["map_embedder"] = ACCURATE
 
 
 def _upgrade(n_rows: int) -> None:
