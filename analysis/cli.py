@@ -27,7 +27,7 @@ class StderrProgress:
     total time. A step is the `step` keyword when given, else the message up to its first ':'; rate and ETA reset
     when the step (or, within it, the unit or total) changes. On a terminal the running line overwrites itself;
     elsewhere (forced with `--progress`) a plain line at most every `interval` seconds plus each step's last line,
-    so logs stay readable. Accepts the plain `(message, fraction)` call too (analysis.progress.RowProgress).
+    so logs stay readable. Accepts the plain `(message, fraction)` call too (analysis.util.progress.RowProgress).
     """
 
     counts_rows = True
@@ -164,7 +164,7 @@ def _add_load_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.io import load
-    from analysis.workspace import META_FILE, Workspace
+    from analysis.workspace.folder import META_FILE, Workspace
 
     if (Path(args.path).expanduser() / META_FILE).is_file():
         ds = Workspace.from_dir(args.path).dataset  # a workspace: describe its dataset, not its own files
@@ -191,7 +191,7 @@ def _print_info(doc: dict[str, Any]) -> None:
 
 
 def _open_workspace(target: str, args: argparse.Namespace):  # noqa: ANN202 - Workspace, imported lazily
-    from analysis.workspace import META_FILE, Workspace
+    from analysis.workspace.folder import META_FILE, Workspace
 
     p = Path(target).expanduser()
     if p.is_dir() and (p / META_FILE).exists():
@@ -201,7 +201,7 @@ def _open_workspace(target: str, args: argparse.Namespace):  # noqa: ANN202 - Wo
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis.export import export_dataset
+    from analysis.curation.export import export_dataset
 
     ws = _open_workspace(args.workspace_or_path, args)
     try:
@@ -224,20 +224,20 @@ def _print_export(doc: dict[str, Any]) -> None:
 def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     import time as _time
 
-    from analysis.analyze import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
-    from analysis.embed import load_embedder
-    from analysis.fast_embed import LazyEmbedder, embedder_name, load_embedder_by_kind
-    from analysis.project import ProjectionParams
-    from analysis.topics import TopicParams
-    from analysis.workspace import Workspace
+    from analysis.space.embedders import load_embedder
+    from analysis.space.fast_embedders import LazyEmbedder, embedder_name, load_embedder_by_kind
+    from analysis.space.pipeline import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
+    from analysis.space.projection import ProjectionParams
+    from analysis.space.topics import TopicParams
+    from analysis.workspace.folder import Workspace
 
     t = _time.perf_counter()
     ray_engine = getattr(args, "engine", "local") == "ray"
     kind = getattr(args, "embedder", "minilm")
     if ray_engine and kind != "minilm" and args.embed:
         raise ValueError(f"--embedder {kind} runs with --engine local; --engine ray embeds with minilm")
-    if ray_engine:  # the same steps as Ray Data stages (analysis/ray_runner.py, docs/scale.md)
-        from analysis import ray_runner
+    if ray_engine:  # the same steps as Ray Data stages (analysis/run/ray_runner.py, docs/scale.md)
+        from analysis.run import ray_runner
 
         ray_runner.init_ray(args.ray_address)
         ws = ray_runner.open_workspace(args.path, _options(args), workspace=args.workspace,
@@ -264,7 +264,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
             embedder = LazyEmbedder(kind, args.model)
         analysis, done = run_analysis(ws, opts, embedder=embedder, progress=_progress(args))
         steps += [{"name": s.name, "seconds": s.seconds} for s in done]
-        doc["topics"] = int(len(analysis.topics.topics))
+        doc["topics"] = int(len(analysis.space.topics.topics))
         doc["embeddings"] = analysis.model
         if args.reference:
             t = _time.perf_counter()
@@ -303,7 +303,7 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
     if args.benchmark and "contamination" in names:
         params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
     if getattr(args, "engine", "local") == "ray":
-        from analysis.ray_runner import run_checks_ray as run_checks
+        from analysis.run.ray_runner import run_checks_ray as run_checks
     results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=_progress(args))
     steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
     doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
@@ -376,7 +376,7 @@ def _print_analyze(doc: dict[str, Any]) -> None:
 
 
 def cmd_topics(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis.topics import read_topics
+    from analysis.space.topics import read_topics
 
     ws = _open_workspace(args.workspace_or_path, args)
     result = read_topics(ws.dir)
@@ -395,12 +395,12 @@ def _print_topics(doc: dict[str, Any]) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis.recipe import apply_recipe
+    from analysis.curation.recipe import apply_recipe
 
     given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
     opts = _options(args) if any(given) else None  # else the recipe's own load options
     if args.engine == "ray":
-        from analysis import ray_runner
+        from analysis.run import ray_runner
 
         ray_runner.init_ray(args.ray_address)
     result = apply_recipe(args.recipe, args.path, args.out, fmt=args.format, options=opts,
@@ -419,17 +419,17 @@ def _print_apply(doc: dict[str, Any]) -> None:
 
 def _select_inputs(ws: Any, rows: Any, args: argparse.Namespace) -> tuple[Any, Any]:
     """(topic id per kept row or None, embeddings of the kept rows or None), both aligned with `rows`."""
-    from analysis.embed import model_name
-    from analysis.select import selection_inputs
+    from analysis.prepare.selection import selection_inputs
+    from analysis.space.embedders import model_name
 
     return selection_inputs(ws.dir, ws.dataset.rows["row_id"].to_numpy(), rows["row_id"].to_numpy(),
                             model=model_name(args.model), scope=args.scope)
 
 
 def cmd_select(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis.export import select_rows
-    from analysis.select import fraction_key, nested_subsets, parse_fractions, select, selection_report
-    from analysis.training_export import MANIFEST, write_nested, write_subsets
+    from analysis.curation.export import select_rows
+    from analysis.prepare.selection import fraction_key, nested_subsets, parse_fractions, select, selection_report
+    from analysis.prepare.training_files import MANIFEST, write_nested, write_subsets
 
     if args.strategy and args.n is None:
         raise ValueError("--strategy needs --n N (how many rows to select)")
@@ -498,8 +498,8 @@ def _print_select(doc: dict[str, Any]) -> None:
 def cmd_tokens(args: argparse.Namespace) -> dict[str, Any]:
     """Run the `token_length` check (cached like any check) and point at its per-row table."""
     from analysis.checks import CheckContext, run_checks
-    from analysis.templates import load_template
-    from analysis.tokens import load_tokenizer, read_token_table, row_token_table, tokens_path, write_token_table
+    from analysis.tokens.counts import load_tokenizer, read_token_table, row_token_table, tokens_path, write_token_table
+    from analysis.tokens.templates import load_template
 
     if args.max_len < 1:
         raise ValueError(f"--max-len must be a positive number of tokens, got {args.max_len}")

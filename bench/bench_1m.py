@@ -301,8 +301,8 @@ def _time_v(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedPr
 _STATS_CHILD = """
 import json, sys, time
 t = time.perf_counter()
-from analysis.workspace import Workspace
-from analysis.stats import row_stats
+from analysis.workspace.folder import Workspace
+from analysis.explore.stats import row_stats
 ws = Workspace.from_dir(sys.argv[1]); t1 = time.perf_counter()
 row_stats(ws.dataset.rows); t2 = time.perf_counter()
 print(json.dumps({"reopen_s": round(t1 - t, 2), "row_stats_s": round(t2 - t1, 2)}))
@@ -333,7 +333,7 @@ def planted_vs_found(n: int, ws_dir: Path, truth: dict[str, Any]) -> list[dict[s
     import numpy as np
 
     from analysis.checks import latest_results, load_result
-    from analysis.workspace import Workspace
+    from analysis.workspace.folder import Workspace
 
     rows = Workspace.from_dir(ws_dir).dataset.rows
     ids = rows["row_id"].to_numpy()
@@ -416,8 +416,8 @@ _EMBED_CHILD = r"""
 import json, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[2])
-from analysis.workspace import Workspace
-from analysis.embed import scope_texts, HashingEmbedder, load_embedder
+from analysis.workspace.folder import Workspace
+from analysis.space.embedders import scope_texts, HashingEmbedder, load_embedder
 ws = Workspace.from_dir(sys.argv[1])
 rows = ws.dataset.rows
 rng = np.random.default_rng(0)
@@ -433,12 +433,12 @@ def run(name, emb, n):
     out[name] = {"rows": n, "seconds": round(dt, 2), "rows_per_s": round(n / dt, 1),
                  "est_1m_hours": round(1_000_000 / (n / dt) / 3600, 2)}
     print(name, out[name], file=sys.stderr, flush=True)
-run("hashing (analysis.embed.HashingEmbedder, 256-d)", HashingEmbedder(), 10_000)
+run("hashing (analysis.space.embedders.HashingEmbedder, 256-d)", HashingEmbedder(), 10_000)
 try:
-    from analysis.fast_embed import load_embedder_by_kind
+    from analysis.space.fast_embedders import load_embedder_by_kind
     t = time.perf_counter(); st = load_embedder_by_kind("static"); st(["warm"])
     out["static_load_s"] = round(time.perf_counter() - t, 1)
-    run("static (analysis.fast_embed, model2vec from MiniLM)", st, 100_000)
+    run("static (analysis.space.fast_embedders, model2vec from MiniLM)", st, 100_000)
 except Exception as exc:  # the fast extra may be missing
     out["static_error"] = repr(exc)
 run("MiniLM (sentence-transformers, packaged)", load_embedder(), int(sys.argv[3]))
@@ -449,7 +449,7 @@ _MAP_CHILD = r"""
 import json, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from analysis.project import ProjectionParams, _pca, project
+from analysis.space.projection import ProjectionParams, _pca, project
 from components.map_view import scatter
 out = {}
 rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ Embeddings: 2,000 mixed texts from ../shared/datasets (GSM8K questions, Alpaca-d
 conversation turns, HH-RLHF harmless prompts; 500 each, seeded), embedded by
 
 * the baseline: ``SentenceTransformer(default_model_path()).encode(texts, batch_size=64)``;
-* Sift: ``analysis.embed.embed_rows`` through ``load_embedder()``, i.e. with the chunking, the per-chunk atomic
+* Sift: ``space.embedders.embed_rows`` through ``load_embedder()``, i.e. with the chunking, the per-chunk atomic
   ``.npy`` writes and the final array + metadata in a fresh temporary workspace.
 
 Both models are loaded and warmed up (256 texts) before timing. The texts are split in two halves timed in ABBA
@@ -15,7 +15,7 @@ order (plain 1, Sift 1, Sift 2, plain 2) because this VM is shared and its backg
 embeds all texts once, and the ratio is Sift's texts/s over the baseline's.
 
 kNN: random 384-d unit vectors at 10k and 100k rows (random vectors are the worst case for HNSW, see
-analysis/knn.py): ``KnnIndex.build`` exact and HNSW, 1,000 batched queries (k=10, the rows themselves, which is how
+space/knn.py): ``KnnIndex.build`` exact and HNSW, 1,000 batched queries (k=10, the rows themselves, which is how
 the kNN graph queries), one-at-a-time query latency (semantic search), save + load, and HNSW recall@10 against the
 exact answer. Results: a markdown report on stdout and ``bench/data/results_embed.json``.
 """
@@ -97,7 +97,7 @@ def bench_embeddings(texts: list[str]) -> dict[str, Any]:
     import pandas as pd
     from sentence_transformers import SentenceTransformer
 
-    from analysis.embed import default_model_path, embed_rows, load_embedder
+    from analysis.space.embedders import default_model_path, embed_rows, load_embedder
 
     warm = texts[:256]  # a spread of lengths, so neither side pays first-shape costs in its timing
     plain = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
@@ -159,7 +159,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def bench_knn(n: int, *, hnsw: bool) -> dict[str, Any]:
-    from analysis.knn import KnnIndex, vectors_digest
+    from analysis.space.knn import KnnIndex, vectors_digest
 
     x = _unit_vectors(n, SEED + n)
     queries = x[:N_QUERIES]

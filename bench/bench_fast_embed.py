@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_fast_embed.py                 # ~15-25 minutes on a busy 2-vCPU VM
     .venv/bin/python bench/bench_fast_embed.py --texts 1000 --skip-100k   # quick smoke run
 
-Variants (analysis/fast_embed.py), each loaded and warmed up (256 texts) before timing:
+Variants (analysis/space/fast_embedders.py), each loaded and warmed up (256 texts) before timing:
 
 * baseline: plain ``SentenceTransformer(default_model_path()).encode(texts, batch_size=64)``;
 * ``onnx``: the same MiniLM exported with ``torch.onnx.export`` (mean pooling + L2 norm in the graph), ONNX Runtime;
@@ -65,8 +65,8 @@ log = logging.getLogger("bench_fast_embed")
 
 
 def load_variant(name: str) -> Any:
-    from analysis.embed import default_model_path
-    from analysis.fast_embed import OnnxEmbedder, StaticEmbedder
+    from analysis.space.embedders import default_model_path
+    from analysis.space.fast_embedders import OnnxEmbedder, StaticEmbedder
 
     if name == "baseline":
         from sentence_transformers import SentenceTransformer
@@ -137,7 +137,7 @@ def truthfulqa_data() -> tuple[list[str], np.ndarray, list[str]]:
 def topic_nmi(vectors: np.ndarray, texts: list[str], ids: np.ndarray, cats: list[str]) -> dict[str, float]:
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
-    from analysis.topics import TopicParams, fit_topics
+    from analysis.space.topics import TopicParams, fit_topics
 
     out = {}
     for key, params in (("kmeans", TopicParams()), ("agglo38", TopicParams(method="agglomerative", k=38))):
@@ -152,7 +152,7 @@ def coverage(vectors: np.ndarray, texts: list[str], ids: np.ndarray, cats: list[
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from analysis.coverage import coverage_gap
+    from analysis.space.coverage import coverage_gap
 
     cat_arr, tx = np.array(cats), np.array(texts, dtype=object)
     sizes = pd.Series(cats).value_counts()
@@ -204,10 +204,10 @@ def sick_scores(emb: Any, a: list[str], b: list[str], score: np.ndarray) -> dict
 
 def first_map_100k(sample_n: int, plain_emb: Any, int8_emb: Any) -> dict[str, Any]:
     """Static embedder end to end on 100k rows, and the measured rate of the others on a sample of the same texts."""
-    from analysis.analyze import AnalyzeOptions, run_analysis
-    from analysis.embed import scope_texts
-    from analysis.fast_embed import StaticEmbedder
-    from analysis.workspace import Workspace
+    from analysis.space.embedders import scope_texts
+    from analysis.space.fast_embedders import StaticEmbedder
+    from analysis.space.pipeline import AnalyzeOptions, run_analysis
+    from analysis.workspace.folder import Workspace
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench_fast_100k_") as home:
@@ -240,7 +240,7 @@ def run(n_texts: int, skip_100k: bool, skip_rss: bool) -> dict[str, Any]:
     texts, res["sources"] = mixed_texts(n_texts)
     from tokenizers import Tokenizer
 
-    from analysis.embed import default_model_path
+    from analysis.space.embedders import default_model_path
 
     tok = Tokenizer.from_file(str(default_model_path() / "tokenizer.json"))
     tok.no_padding()  # the file pads to 128 by default

@@ -62,13 +62,13 @@ def _child(map_sample: int | None, save: str, queue: mp.Queue) -> None:
     """One first map in a fresh process; vectors, layout and topic ids saved to `save`."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     lines = _Lines()
-    for name in ("analysis.project", "analysis.topics"):
+    for name in ("analysis.space.projection", "analysis.space.topics"):
         logging.getLogger(name).setLevel(logging.INFO)
         logging.getLogger(name).addHandler(lines)
     t0 = time.perf_counter()
-    from analysis.analyze import AnalyzeOptions, run_analysis
-    from analysis.fast_embed import StaticEmbedder
-    from analysis.workspace import Workspace
+    from analysis.space.fast_embedders import StaticEmbedder
+    from analysis.space.pipeline import AnalyzeOptions, run_analysis
+    from analysis.workspace.folder import Workspace
 
     t_imports = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench_first_map_") as home:
@@ -82,7 +82,7 @@ def _child(map_sample: int | None, save: str, queue: mp.Queue) -> None:
         analysis, steps = run_analysis(ws, AnalyzeOptions(scope="both", map_sample=map_sample), embedder=emb)
         total = time.perf_counter() - t
         np.savez(save, vectors=analysis.vectors, xy=analysis.projection[["x", "y"]].to_numpy(),
-                 topic_id=analysis.topics.topic_id)
+                 topic_id=analysis.space.topics.topic_id)
         rows = len(ws.dataset.rows)
         ws.close()
     queue.put({"rows": rows, "open_s": open_s, "load_model_s": load_s, "analysis_s": total,
@@ -121,10 +121,10 @@ def knn_kept(vectors: np.ndarray, xy: np.ndarray, k: int = 10) -> tuple[float, f
 def truthfulqa_nmi() -> dict[str, dict[str, float]]:
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
-    from analysis.embed import load_embedder
-    from analysis.fast_embed import StaticEmbedder
     from analysis.io import LoadOptions, load
-    from analysis.topics import TopicParams, fit_topics
+    from analysis.space.embedders import load_embedder
+    from analysis.space.fast_embedders import StaticEmbedder
+    from analysis.space.topics import TopicParams, fit_topics
 
     ds = load(SHARED / "truthfulqa" / "TruthfulQA.csv",
               LoadOptions(mapping={"prompt": "Question", "response": "Best Answer"}))
@@ -161,7 +161,7 @@ def run(full: bool) -> dict[str, Any]:
             whole = np.load(full_file)
             res["full"]["knn10"], res["full"]["knn10_in30"] = knn_kept(whole["vectors"], whole["xy"])
             res["topics_nmi_fast_vs_full"] = float(nmi(whole["topic_id"], fast["topic_id"]))
-            from analysis.topics import TopicParams, cluster
+            from analysis.space.topics import TopicParams, cluster
 
             other, _ = cluster(whole["vectors"], TopicParams(seed=43))
             res["topics_nmi_full_seed42_vs_43"] = float(nmi(whole["topic_id"], other))

@@ -193,7 +193,7 @@ def _child(method: str, path: str, ws_dir: str, repeats: int) -> None:
     import pandas as pd
 
     from analysis.io import LoadOptions, load
-    from analysis.workspace import DATASET_FILE, Workspace
+    from analysis.workspace.folder import DATASET_FILE, Workspace
 
     ws = Path(ws_dir)
     result: dict[str, Any] = {}
@@ -257,11 +257,11 @@ def bench_load(files: dict[str, Path]) -> dict[str, Any]:
 def bench_browse(ws_dir: Path) -> dict[str, Any]:
     import numpy as np
 
-    from analysis.browse import BrowseQuery, filter_mask
-    from analysis.curation import CurationStore
-    from analysis.export import export_dataset
-    from analysis.stats import row_stats
-    from analysis.workspace import Workspace
+    from analysis.curation.export import export_dataset
+    from analysis.explore.filters import BrowseQuery, filter_mask
+    from analysis.explore.stats import row_stats
+    from analysis.workspace.folder import Workspace
+    from analysis.workspace.store import CurationStore
     from components.state import curation_view
     from components.table import table_page
 
@@ -337,7 +337,7 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     big_cur = curation_view(big)
     assert len(cur.dropped) == 10_000 and len(cur.flagged) == 5_000
 
-    # Browse queries (analysis/browse.py filter_mask), all at 100k rows
+    # Browse queries (analysis/explore/filters.py filter_mask), all at 100k rows
     queries: list[tuple[str, BrowseQuery]] = [
         ("no filter", BrowseQuery()),
         ("keyword · both", BrowseQuery(text="recipe")),

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import SHARED  # noqa: E402
 
 from analysis.checks.contamination import words  # noqa: E402
-from analysis.embed import load_embedder  # noqa: E402
+from analysis.space.embedders import load_embedder  # noqa: E402
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis import ray_runner as rr  # noqa: E402
 from analysis.checks import run_checks  # noqa: E402
 from analysis.io import load  # noqa: E402
+from analysis.run import ray_runner as rr  # noqa: E402
 
 SRC = ROOT.parent / "shared" / "datasets" / "gsm8k" / "train.jsonl"
 ROW_LOCAL = ["formatting", "placeholder", "pii", "truncation"]

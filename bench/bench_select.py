@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analysis.select import (  # noqa: E402 - after the sys.path line, so `python bench/bench_select.py` works
+from analysis.prepare.selection import (  # noqa: E402 - after the sys.path line, so `python bench/bench_select.py` works
     nested_subsets,
     select_balanced,
     select_kcenter,
@@ -57,8 +57,8 @@ def machine() -> str:
 
 
 def truthfulqa() -> tuple[np.ndarray, np.ndarray]:
-    from analysis.embed import embed_rows, load_embedder
     from analysis.io import LoadOptions, load
+    from analysis.space.embedders import embed_rows, load_embedder
 
     ds = load(SHARED / "truthfulqa" / "TruthfulQA.csv",
               LoadOptions(mapping={"prompt": "Question", "response": "Best Answer"}))
@@ -72,7 +72,7 @@ def _ms(values: list[float], fmt: str = ".3f") -> str:
 
 
 def quality() -> list[str]:
-    from analysis.topics import TopicParams, cluster
+    from analysis.space.topics import TopicParams, cluster
 
     vectors, cats = truthfulqa()
     topics, k = cluster(vectors, TopicParams())

@@ -16,7 +16,7 @@ SHARED = next((p for p in (ROOT.parent / "shared" / "datasets", Path("/work/shar
 
 
 def main() -> int:
-    from analysis.embed import load_embedder
+    from analysis.space.embedders import load_embedder
 
     path = SHARED / "sick" / "SICK_test_annotated.txt"
     with open(path, encoding="utf-8") as fh:

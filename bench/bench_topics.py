@@ -8,7 +8,7 @@
 2. Coverage gap: for every TruthfulQA category with >= 20 questions, hold it and 50 sampled other questions out of
    training, use them as the reference, and report the top under-covered topic's purity (held-out rows / rows in
    the topic), the held-out share of the under-covered topics' reference rows and of the 20 farthest rows.
-3. UMAP time (`analysis.project.project`) on clustered random unit vectors of dim 384 at 10k and 100k rows, seeded
+3. UMAP time (`space.projection.project`) on clustered random unit vectors of dim 384 at 10k and 100k rows, seeded
    (single thread, reproducible) and unseeded (all cores). Each run is in a child process after a warm-up that
    compiles numba's kernels; a run that would pass `--budget` seconds is stopped and reported as such.
 
@@ -54,8 +54,8 @@ def machine() -> str:
 
 
 def truthfulqa(embedder) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
-    from analysis.embed import embed_rows
     from analysis.io import LoadOptions, load
+    from analysis.space.embedders import embed_rows
 
     ds = load(SHARED / "truthfulqa" / "TruthfulQA.csv",
               LoadOptions(mapping={"prompt": "Question", "response": "Best Answer"}))
@@ -85,7 +85,7 @@ def nmi_table(name: str, vectors: np.ndarray, texts: list[str], ids: np.ndarray,
               configs: list) -> list[str]:
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
-    from analysis.topics import fit_topics
+    from analysis.space.topics import fit_topics
 
     out = [f"**{name}** ({len(texts)} rows, {len(set(labels))} human categories)", "",
            "| method | params | topics | NMI | NMI of a random assignment, same k | seconds |",
@@ -106,7 +106,7 @@ def nmi_table(name: str, vectors: np.ndarray, texts: list[str], ids: np.ndarray,
 def coverage_table(vectors: np.ndarray, texts: list[str], ids: np.ndarray, cats: list[str]) -> list[str]:
     import pandas as pd
 
-    from analysis.coverage import coverage_gap
+    from analysis.space.coverage import coverage_gap
 
     cat_arr = np.array(cats)
     tx = np.array(texts, dtype=object)
@@ -150,7 +150,7 @@ UMAP_RUNS = ((10_000, None), (10_000, 42), (100_000, None), (100_000, 42))
 
 def _umap_child(queue: mp.Queue) -> None:
     """All timings in one process, after one warm-up per code path (numba compiles each kernel once)."""
-    from analysis.project import ProjectionParams, project
+    from analysis.space.projection import ProjectionParams, project
 
     warm = clustered(5_000, seed=1)  # > 4096 rows: compiles the NN-descent path too
     for seed in (None, 42):
@@ -213,8 +213,8 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from analysis.embed import load_embedder
-    from analysis.topics import TopicParams
+    from analysis.space.embedders import load_embedder
+    from analysis.space.topics import TopicParams
 
     started = time.perf_counter()
     embedder = load_embedder()

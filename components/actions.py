@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from analysis.curation import CurationStore
+from analysis.workspace.store import CurationStore
 
 
 def _done(message: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analysis.curation import CurationStore
-from analysis.workspace import Workspace
+from analysis.workspace.folder import Workspace
+from analysis.workspace.store import CurationStore
 from components.state import Session, get_session, open_store, open_workspace
 
 

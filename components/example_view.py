@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analysis.curation import CurationStore
-from analysis.diff import render_word_diff, similarity, word_diff
+from analysis.explore.diff import render_word_diff, similarity, word_diff
+from analysis.workspace.store import CurationStore
 
 _AVATARS = {"user": ":material/person:", "assistant": ":material/smart_toy:", "system": ":material/settings:",
             "tool": ":material/build:"}

@@ -16,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis.browse import CurationView
-from analysis.curation import CurationStore
+from analysis.explore.filters import CurationView
+from analysis.explore.stats import row_stats
 from analysis.io import LoadError, LoadOptions, resolve_paths
-from analysis.stats import row_stats
-from analysis.workspace import CURATION_FILE, Workspace, sift_home
+from analysis.workspace.folder import CURATION_FILE, Workspace, sift_home
+from analysis.workspace.store import CurationStore
 
 APP_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = str(APP_ROOT / "sample_data" / "*.jsonl")
@@ -39,7 +39,7 @@ class Session:
     chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
     reference: str | None = None  # a reference file measured on the Topics page, drawn on the Map
     model_path: str | None = None  # a local sentence-transformers folder; None = the packaged MiniLM
-    embedder: str = "minilm"  # analysis.fast_embed.KINDS: minilm, onnx, onnx-int8 (accurate) or static (instant)
+    embedder: str = "minilm"  # space.fast_embedders.KINDS: minilm, onnx, onnx-int8 (accurate) or static (instant)
     user: str = ""
 
 
@@ -132,8 +132,8 @@ def uploads_dir() -> Path:
 
 @st.cache_resource(show_spinner="Loading the embedding model (the first onnx/static use exports or distils it, "
                                 "~20-90 s) …")
-def _embedder(model_path: str | None, kind: str):  # noqa: ANN202 - analysis.embed.Embedder
-    from analysis.fast_embed import load_embedder_by_kind
+def _embedder(model_path: str | None, kind: str):  # noqa: ANN202 - analysis.space.embedders.Embedder
+    from analysis.space.fast_embedders import load_embedder_by_kind
 
     return load_embedder_by_kind(kind, model_path)
 
@@ -143,15 +143,15 @@ def _kind(kind: str | None) -> str:
     return kind or get_session().embedder
 
 
-def get_embedder(model_path: str | None = None, kind: str | None = None):  # noqa: ANN201 - analysis.embed.Embedder
+def get_embedder(model_path: str | None = None, kind: str | None = None):  # noqa: ANN201 - analysis.space.embedders.Embedder
     """The embedding model of `kind` (default: the session's): loaded once per process, shared by every session."""
     return _embedder(model_path, _kind(kind))
 
 
 @st.cache_resource(show_spinner="Loading the tokenizer …", max_entries=4)
-def get_tokenizer(spec: str):  # noqa: ANN201 - analysis.tokens.Tokenizer
+def get_tokenizer(spec: str):  # noqa: ANN201 - analysis.tokens.counts.Tokenizer
     """A tokenizer (bundled Qwen BPE or a local tokenizer.json), loaded once per process."""
-    from analysis.tokens import load_tokenizer
+    from analysis.tokens.counts import load_tokenizer
 
     return load_tokenizer(spec)
 
@@ -164,11 +164,11 @@ def _analyses() -> dict[tuple[str, str, str, str], object]:
 
 def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, compute: bool = False,  # noqa: ANN201
                  kind: str | None = None):
-    """The Map's data (analysis.analyze.Analysis) for a scope: from the cache, from the workspace on disk, or
+    """The Map's data (analysis.space.pipeline.Analysis) for a scope: from the cache, from the workspace on disk, or
     (compute=True) computed now with a progress bar. None when embeddings are missing and compute is False.
-    `kind` is the embedder (analysis.fast_embed.KINDS); None: the session's choice."""
-    from analysis.analyze import AnalyzeOptions, cached_vectors, run_analysis
-    from analysis.fast_embed import LazyEmbedder, embedder_name
+    `kind` is the embedder (analysis.space.fast_embedders.KINDS); None: the session's choice."""
+    from analysis.space.fast_embedders import LazyEmbedder, embedder_name
+    from analysis.space.pipeline import AnalyzeOptions, cached_vectors, run_analysis
 
     kind = _kind(kind)
     model = embedder_name(kind, model_path)
@@ -197,24 +197,24 @@ def get_analysis(ws: Workspace, scope: str, *, model_path: str | None = None, co
 
 @st.cache_resource(show_spinner=False)
 def _jobs() -> dict[tuple[str, str, str, str], object]:
-    """Process-wide (workspace dir, fingerprint, model, scope) -> analysis.jobs.Job: one background computation
+    """Process-wide (workspace dir, fingerprint, model, scope) -> analysis.run.jobs.Job: one background computation
     per map whichever session started it, and it keeps running when that page is left or the tab closed."""
     return {}
 
 
 def _job_key(ws: Workspace, scope: str, model_path: str | None, kind: str) -> tuple[str, str, str, str]:
-    from analysis.fast_embed import embedder_name
+    from analysis.space.fast_embedders import embedder_name
 
     return (str(ws.dir), ws.fingerprint, embedder_name(kind, model_path), scope)
 
 
-def upgrade_job(ws: Workspace, scope: str, *, model_path: str | None = None,  # noqa: ANN201 - analysis.jobs.Job
+def upgrade_job(ws: Workspace, scope: str, *, model_path: str | None = None,  # noqa: ANN201 - analysis.run.jobs.Job
                 kind: str | None = None):
     """The background job computing the `kind` map (default: the accurate one) for this workspace and scope, or
     None when none was started in this server process. A finished job's Analysis is put in the analyses cache
     here, on the script thread, so `get_analysis(kind=...)` returns it without reading anything again."""
-    from analysis.fast_embed import ACCURATE
-    from analysis.jobs import DONE
+    from analysis.run.jobs import DONE
+    from analysis.space.fast_embedders import ACCURATE
 
     key = _job_key(ws, scope, model_path, kind or ACCURATE)
     job = _jobs().get(key)
@@ -223,18 +223,18 @@ def upgrade_job(ws: Workspace, scope: str, *, model_path: str | None = None,  # 
     return job
 
 
-def start_upgrade(ws: Workspace, scope: str, *, model_path: str | None = None,  # noqa: ANN201 - analysis.jobs.Job
+def start_upgrade(ws: Workspace, scope: str, *, model_path: str | None = None,  # noqa: ANN201 - analysis.run.jobs.Job
                   kind: str | None = None):
     """Start computing the `kind` embeddings (default: the accurate ones), kNN index, map and topics in a
     background thread, or return the job already running or done for this map (a failed one is started again).
 
-    The worker loads its own model with `analysis.fast_embed.load_embedder_by_kind`: Streamlit's caches and
+    The worker loads its own model with `analysis.space.fast_embedders.load_embedder_by_kind`: Streamlit's caches and
     elements must not be touched from another thread. Embedding is resumable, so a server restart mid-way loses
     only the chunk in flight.
     """
-    from analysis.analyze import AnalyzeOptions, run_analysis
-    from analysis.fast_embed import ACCURATE, load_embedder_by_kind
-    from analysis.jobs import FAILED, Job, Progress
+    from analysis.run.jobs import FAILED, Job, Progress
+    from analysis.space.fast_embedders import ACCURATE, load_embedder_by_kind
+    from analysis.space.pipeline import AnalyzeOptions, run_analysis
 
     kind = kind or ACCURATE
     key = _job_key(ws, scope, model_path, kind)
@@ -265,9 +265,9 @@ def _references() -> dict[tuple[str, ...], object]:
 
 def get_reference(ws: Workspace, path: str, scope: str, model_path: str | None = None,  # noqa: ANN201
                   kind: str | None = None):
-    """A reference set embedded into the workspace's space (analysis.analyze.Reference), parsed and read from
+    """A reference set embedded into the workspace's space (analysis.space.pipeline.Reference), parsed and read from
     disk once per file version instead of on every rerun of the Map page."""
-    from analysis.analyze import embed_reference
+    from analysis.space.pipeline import embed_reference
 
     kind = _kind(kind)
     key = (str(ws.dir), path, scope, model_path or "", kind, _files_signature(path))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.browse import CurationView, preview_column
+from analysis.explore.filters import CurationView, preview_column
 
 
 def status_labels(row_ids: pd.Series, cur: CurationView) -> pd.Series:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from analysis.browse import LENGTH_FIELDS, SCOPES, STATUSES, BrowseQuery, QueryError, filter_mask
 from analysis.checks import latest_results, load_result
+from analysis.explore.filters import LENGTH_FIELDS, SCOPES, STATUSES, BrowseQuery, QueryError, filter_mask
 from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
 from components.example_view import render_example

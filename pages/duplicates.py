@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from analysis.checks import REGISTRY, run_checks
-from analysis.diff import render_word_diff, similarity, word_diff
-from analysis.recipe import check_rule
+from analysis.curation.recipe import check_rule
+from analysis.explore.diff import render_word_diff, similarity, word_diff
 from components.actions import show_pending_toast
 from components.context import require_workspace
 from components.state import frame

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis.export import EXPORT_AS, EXPORT_FORMATS, export_dataset, select_rows
+from analysis.curation.export import EXPORT_AS, EXPORT_FORMATS, export_dataset, select_rows
 from analysis.io import LoadError
-from analysis.workspace import sift_home
+from analysis.workspace.folder import sift_home
 from components.context import require_workspace
 
 session, ws, store = require_workspace()

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.browse import preview_column
 from analysis.checks import REGISTRY, latest_results, load_result, run_checks
-from analysis.recipe import check_rule
-from analysis.spans import locate
+from analysis.curation.recipe import check_rule
+from analysis.explore.filters import preview_column
+from analysis.util.spans import locate
 from components.actions import show_pending_toast
 from components.charts import histogram
 from components.context import require_workspace

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.stats import ROLES, summary
+from analysis.explore.stats import ROLES, summary
 from components.charts import category_bar, histogram, selected_categories, selected_range
 from components.context import require_workspace
 from components.state import frame

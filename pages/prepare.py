@@ -10,12 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.browse import preview_column
 from analysis.checks import REGISTRY, CheckContext, load_result, run_checks
-from analysis.embed import model_name
-from analysis.export import select_rows
-from analysis.recipe import check_rule
-from analysis.select import (
+from analysis.curation.export import select_rows
+from analysis.curation.recipe import check_rule
+from analysis.explore.filters import preview_column
+from analysis.prepare.selection import (
     duplicate_groups,
     fraction_key,
     nested_subsets,
@@ -25,10 +24,11 @@ from analysis.select import (
     selection_report,
     split_train_eval,
 )
-from analysis.templates import BUILTINS, load_template, render, turn_tokens
-from analysis.tokens import DEFAULT_TOKENIZER, qwen_names, token_budget
-from analysis.training_export import SUFFIX, TRAINING_FORMATS, write_nested, write_subsets, write_training
-from analysis.workspace import sift_home
+from analysis.prepare.training_files import SUFFIX, TRAINING_FORMATS, write_nested, write_subsets, write_training
+from analysis.space.embedders import model_name
+from analysis.tokens.counts import DEFAULT_TOKENIZER, qwen_names, token_budget
+from analysis.tokens.templates import BUILTINS, load_template, render, turn_tokens
+from analysis.workspace.folder import sift_home
 from components.actions import show_pending_toast
 from components.charts import histogram
 from components.context import require_workspace

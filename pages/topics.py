@@ -10,11 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis.analyze import embed_reference, run_coverage
-from analysis.browse import preview_column
-from analysis.embed import SCOPES
+from analysis.explore.filters import preview_column
 from analysis.io import LoadError
-from analysis.topics import diversity, topic_shift
+from analysis.space.embedders import SCOPES
+from analysis.space.pipeline import embed_reference, run_coverage
+from analysis.space.topics import diversity, topic_shift
 from components.context import require_workspace
 from components.map_view import SCOPE_LABELS
 from components.state import frame, get_analysis, get_embedder, uploads_dir
@@ -30,8 +30,8 @@ if analysis is None:
     store.close()
     st.stop()
 
-topic_id = analysis.topics.topic_id
-table = analysis.topics.topics
+topic_id = analysis.space.topics.topic_id
+table = analysis.space.topics.topics
 labels = dict(zip(table["id"], table["label"], strict=True))
 dropped = df["row_id"].isin(store.dropped_ids()).to_numpy()
 div_all, div_kept = diversity(topic_id), diversity(topic_id, keep=~dropped)

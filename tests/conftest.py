@@ -66,7 +66,7 @@ def snapshot() -> Callable[[Iterable[Path]], dict[Path, tuple[bytes, int]]]:
 @pytest.fixture(scope="session")
 def real_embedder():
     """The packaged MiniLM, loaded once per test session (offline)."""
-    from analysis.embed import load_embedder
+    from analysis.space.embedders import load_embedder
 
     return load_embedder()
 
@@ -77,8 +77,8 @@ def truthfulqa(real_embedder, tmp_path_factory: pytest.TempPathFactory):
     MiniLM embeddings of the prompt scope, computed once per session (~15 s on 2 cores)."""
     if not (SHARED / "truthfulqa" / "TruthfulQA.csv").is_file():
         pytest.skip(f"shared datasets not found at {SHARED}")
-    from analysis.embed import embed_rows
     from analysis.io import LoadOptions, load
+    from analysis.space.embedders import embed_rows
 
     ds = load(SHARED / "truthfulqa" / "TruthfulQA.csv",
               LoadOptions(mapping={"prompt": "Question", "response": "Best Answer"}))

@@ -23,9 +23,9 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import pandas as pd
 
-from analysis.fsutil import atomic_path, atomic_write_text
-from analysis.memory import release_free_memory
-from analysis.progress import counts_rows, report
+from analysis.util.files import atomic_path, atomic_write_text
+from analysis.util.memory import release_free_memory
+from analysis.util.progress import counts_rows, report
 
 log = logging.getLogger(__name__)
 RESULTS_DIR = "results"

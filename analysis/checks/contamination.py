@@ -48,10 +48,10 @@ import pandas as pd
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import SCOPES, scope_texts
-from analysis.embed import DEFAULT_MODEL, load_embedder
-from analysis.embed import SCOPES as EMBED_SCOPES
-from analysis.fsutil import atomic_path
 from analysis.io import load, resolve_paths
+from analysis.space.embedders import DEFAULT_MODEL, load_embedder
+from analysis.space.embedders import SCOPES as EMBED_SCOPES
+from analysis.util.files import atomic_path
 
 NEEDS = "needs --benchmark FILE (a benchmark/eval set to compare against)"
 EVIDENCE_ROWS = 2000  # rows with evidence (benchmark file, row id, text) in the summary

@@ -71,7 +71,7 @@ _BATCH_CELLS = 1 << 20  # shingles x num_perm per MinHash batch (8 MB of uint64:
 
 # --- shingles and MinHash -------------------------------------------------------------------------------------
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
+def splitmix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser over a uint64 array (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
         x = x + np.uint64(0x9E3779B97F4A7C15)
@@ -91,7 +91,7 @@ def _piece_words(piece: bytes) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", piece.decode("utf-8", "surrogatepass")).casefold())
 
 
-def _window_hash(word_h: np.ndarray, ngram: int, block: int = 1 << 16) -> np.ndarray:
+def window_hash(word_h: np.ndarray, ngram: int, block: int = 1 << 16) -> np.ndarray:
     """Hash of the `ngram` words starting at each position (past the end the words are 0): the same chain as a
     shingle's hash, computed in place over cache-sized blocks."""
     padded = np.concatenate([word_h, np.zeros(ngram, dtype=np.uint64)])
@@ -101,7 +101,7 @@ def _window_hash(word_h: np.ndarray, ngram: int, block: int = 1 << 16) -> np.nda
     with np.errstate(over="ignore"):
         for lo in range(0, m, block):
             h, t = out[lo:lo + block], tmp[:min(block, m - lo)]
-            for j in range(ngram):  # h = splitmix(h * FNV + word), as `_splitmix` does it
+            for j in range(ngram):  # h = splitmix(h * FNV + word), as `splitmix` does it
                 h *= np.uint64(0x100000001B3)
                 h += padded[lo + j:lo + j + len(h)]
                 h += np.uint64(0x9E3779B97F4A7C15)
@@ -212,14 +212,14 @@ def _shingle_sets(texts: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]
     np.cumsum(n_sh, out=offsets[1:])
     local = np.arange(len(word_h)) - np.repeat(first_word[:-1], counts)  # word position within its row
     sh_start = np.flatnonzero(local < np.repeat(n_sh, counts))
-    h = _window_hash(word_h, ngram)[sh_start]
+    h = window_hash(word_h, ngram)[sh_start]
     short = np.flatnonzero((counts > 0) & (counts < ngram))
     if len(short):  # hash only the words that are there
         hs = np.zeros(len(short), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for j in range(ngram - 1):
                 use = counts[short] > j
-                hs[use] = _splitmix(hs[use] * np.uint64(0x100000001B3) + word_h[first_word[short[use]] + j])
+                hs[use] = splitmix(hs[use] * np.uint64(0x100000001B3) + word_h[first_word[short[use]] + j])
         h[offsets[short]] = hs
     return h, offsets
 
@@ -297,7 +297,7 @@ def lsh_candidates(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
         key = np.full(n, np.uint64(band), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for c in range(rows):
-                key = _splitmix(key * np.uint64(0x100000001B3) + part[:, c])
+                key = splitmix(key * np.uint64(0x100000001B3) + part[:, c])
         order = np.argsort(key, kind="stable")
         skey = key[order]
         for d in range(1, MAX_BUCKET_PAIRS + 1):
@@ -454,8 +454,8 @@ class NearDuplicate(Check):
             if nonempty.any():
                 key = np.zeros(len(part), dtype=np.uint64)
                 with np.errstate(over="ignore"):  # order-free set digest (wrapping sum of mixed hashes), plus size
-                    key[nonempty] = np.add.reduceat(_splitmix(hashes), offsets[:-1][nonempty])
-                    set_key[lo:lo + len(part)] = _splitmix(key ^ part.astype(np.uint64))
+                    key[nonempty] = np.add.reduceat(splitmix(hashes), offsets[:-1][nonempty])
+                    set_key[lo:lo + len(part)] = splitmix(key ^ part.astype(np.uint64))
             sig[lo:lo + len(part)] = minhash_signatures(hashes, offsets, p.num_perm)
             del hashes, offsets
         nonempty = sizes > 0

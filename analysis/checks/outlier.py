@@ -11,8 +11,8 @@ import pandas as pd
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.length import MAD_SCALE
 from analysis.checks.semantic_duplicate import missing_embeddings
-from analysis.embed import DEFAULT_MODEL, load_embeddings
-from analysis.knn import KnnIndex, knn_graph
+from analysis.space.embedders import DEFAULT_MODEL, load_embeddings
+from analysis.space.knn import KnnIndex, knn_graph
 
 
 @register

@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
 from analysis.checks.formatting import EVIDENCE_CHARS, strip_code, verbatim
-from analysis.checks.near_duplicate import _window_hash, word_hashes
+from analysis.checks.near_duplicate import window_hash, word_hashes
 
 _SEP = "\x00"
 _WORD = re.compile(r"\w+")
@@ -41,7 +41,7 @@ def _ngram_hashes(words: np.ndarray, row_of: np.ndarray, n: int) -> tuple[np.nda
     if m <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.uint64)
     starts = np.flatnonzero(row_of[:m] == row_of[n - 1:])
-    return starts, _window_hash(words.astype(np.uint64), n)[starts]  # (the same chain, in place and blocked)
+    return starts, window_hash(words.astype(np.uint64), n)[starts]  # (the same chain, in place and blocked)
 
 
 def _in_sorted(values: np.ndarray, ref: np.ndarray, block: int = 1 << 22) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Embeddings come from the workspace (`sift analyze PATH --embed` writes `<ws>/embeddings/<model>@<scope>.npy`); when
 they are missing, an embedder passed as `ctx.extras["embedder"]` computes them (and stores them when there is a
-workspace). Pairs are found with the shared `KnnIndex` (analysis/knn.py): every row's `k` nearest other rows, queried
+workspace). Pairs are found with the shared `KnnIndex` (space/knn.py): every row's `k` nearest other rows, queried
 in batches, so memory is O(n * k) and all pairs are never held. A pair with cosine >= `threshold` joins a group
 (union-find, transitive); the `keep` rule picks one member, the others are flagged `dup_of:<kept row_id>` with
 score = their best cosine to a member. A row with more than `k` near-identical neighbours still joins its group
@@ -31,8 +31,8 @@ import pandas as pd
 from analysis.checks.base import Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import check_scope_keep
 from analysis.checks.near_duplicate import PAIR_SAMPLE, build_groups
-from analysis.embed import DEFAULT_MODEL, SCOPES, embed_rows, load_embeddings, scope_texts
-from analysis.knn import KnnIndex, knn_graph, workspace_index
+from analysis.space.embedders import DEFAULT_MODEL, SCOPES, embed_rows, load_embeddings, scope_texts
+from analysis.space.knn import KnnIndex, knn_graph, workspace_index
 
 
 def missing_embeddings(p: Any, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.templates import DEFAULT_TEMPLATE, load_template
-from analysis.tokens import DEFAULT_TOKENIZER, load_tokenizer, row_token_table, write_token_table
+from analysis.tokens.counts import DEFAULT_TOKENIZER, load_tokenizer, row_token_table, write_token_table
+from analysis.tokens.templates import DEFAULT_TEMPLATE, load_template
 
 
 @register
@@ -17,8 +17,8 @@ class TokenLengthCheck(Check):
     tokenizer (`too_long`), and rows the template refuses to render (`template_error`, e.g. a template's
     `raise_exception` on roles that do not alternate). A trainer silently truncates a `too_long` row at `max_len`
     tokens: the model then learns a cut-off answer, or — when the cut falls inside the prompt — no answer at all.
-    Each row is rendered once with the template (`analysis.templates`) and counted in batches with the tokenizer
-    (`analysis.tokens`; bundled Qwen BPE files or a local `tokenizer.json`, never downloaded); special tokens such
+    Each row is rendered once with the template (`analysis.tokens.templates`) and counted in batches with the tokenizer
+    (`tokens/counts.py`; bundled Qwen BPE files or a local `tokenizer.json`, never downloaded); special tokens such
     as `<|im_start|>` count as one token, as the model sees them. For rows over the limit the turns are attributed
     by rendering each prefix of the conversation, which gives the first turn that does not fit (`cut_turn`).
     The per-row table (`row_id`, `tokens`, `tokens_cut` = tokens - `max_len` when positive, `cut_turn` = index of

@@ -26,13 +26,13 @@ import pandas as pd
 from analysis.io.errors import FieldError, LoadError, SkippedRecord
 from analysis.io.normalize import KINDS, Detection, detect, normalize
 from analysis.io.readers import FORMATS, BadRecord, RawRecord, iter_records, sniff_format
-from analysis.memory import release_free_memory
-from analysis.progress import counts_rows, report
+from analysis.util.memory import release_free_memory
+from analysis.util.progress import counts_rows, report
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
 CANONICAL_COLUMNS = ["row_id", "kind", "messages", "prompt", "response", "chosen", "rejected", "score", "tools",
                      "source", "source_file", "source_index", "source_line"]
-_DETECT_SAMPLE = 1000
+DETECT_SAMPLE = 1000
 _OPTIONAL_FIELDS = {"system", "input", "history", "tools", "score"}
 _STRING_COLUMNS = ("kind", "prompt", "response", "chosen", "rejected", "tools", "source", "source_file")
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype (`str` in pandas 3, object before)
@@ -175,7 +175,7 @@ def fingerprint(files: Iterable[Path], options: LoadOptions, *, root: Path | Non
     return h.hexdigest()
 
 
-def _display(f: Path, root: Path | None) -> str:
+def display_name(f: Path, root: Path | None) -> str:
     if root is not None and f.is_relative_to(root):
         return str(f.relative_to(root))
     return f.name
@@ -195,7 +195,7 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     offset = 0
     with _gc_paused():
         for i, f in enumerate(files):
-            shown = _display(f, shown_root) if len(files) > 1 else str(f)
+            shown = display_name(f, shown_root) if len(files) > 1 else str(f)
             tick = _file_ticker(progress, f.name, i, len(files)) if progress else None
             info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick)
             infos.append(info)
@@ -287,7 +287,7 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
         return FileInfo(shown, fmt, options.kind or "table", "no loadable records", dict(field_counts), 0,
                         n_records), n_records
     try:
-        det = detect((r.data for r in good[:_DETECT_SAMPLE]), kind=options.kind, mapping=options.mapping,
+        det = detect((r.data for r in good[:DETECT_SAMPLE]), kind=options.kind, mapping=options.mapping,
                      all_fields=field_counts)
     except ValueError as exc:
         raise LoadError(str(exc), path=shown) from exc

@@ -93,7 +93,7 @@ def _check_text(data: bytes, path: Path, fmt: str) -> bytes:
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
-def _decode_line(raw: bytes) -> str:
+def decode_line(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -109,13 +109,13 @@ def _runs_to_end(exc: json.JSONDecodeError) -> bool:
     return exc.msg.startswith("Unterminated string") or exc.pos >= len(exc.doc.rstrip())
 
 
-def _json_error(exc: json.JSONDecodeError) -> str:
+def json_error(exc: json.JSONDecodeError) -> str:
     if _runs_to_end(exc):
         return "the line ends in the middle of a JSON record (truncated?)"
     return f"invalid JSON at column {exc.colno}: {exc.msg}"
 
 
-def _type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
     return {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
             type(None): "null"}.get(type(value), type(value).__name__)
 
@@ -127,17 +127,17 @@ def iter_jsonl(path: Path) -> Iterator[RawRecord | BadRecord]:
         if not raw_line.strip():
             continue
         try:
-            text = _decode_line(raw_line).rstrip("\r")
+            text = decode_line(raw_line).rstrip("\r")
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield BadRecord(index, line_no, _json_error(exc))
+            yield BadRecord(index, line_no, json_error(exc))
         except ValueError as exc:
             yield BadRecord(index, line_no, str(exc))
         else:
             if isinstance(value, dict):
                 yield RawRecord(index, line_no, value, text)
             else:
-                yield BadRecord(index, line_no, f"expected a JSON object per line, found {_type_name(value)}")
+                yield BadRecord(index, line_no, f"expected a JSON object per line, found {json_type_name(value)}")
         index += 1
 
 
@@ -158,7 +158,7 @@ def _unwrap(value: Any, path: Path) -> tuple[list[Any] | None, str]:
         if value and all(isinstance(v, dict) for v in value.values()):
             return [{"key": k, **v} for k, v in value.items()], "<keys>"
         return [value], ""
-    raise LoadError(f"expected a JSON array of records or an object wrapping one, found {_type_name(value)}",
+    raise LoadError(f"expected a JSON array of records or an object wrapping one, found {json_type_name(value)}",
                     path=str(path))
 
 
@@ -190,7 +190,7 @@ def iter_json(path: Path) -> Iterator[RawRecord | BadRecord]:
         if isinstance(rec, dict):
             yield RawRecord(i, None, rec)
         else:
-            yield BadRecord(i, None, f"expected a JSON object, found {_type_name(rec)}")
+            yield BadRecord(i, None, f"expected a JSON object, found {json_type_name(rec)}")
 
 
 _WS = re.compile(r"[ \t\r\n]*")
@@ -228,7 +228,7 @@ def _iter_json_array(text: str, path: Path) -> Iterator[RawRecord | BadRecord]:
         if isinstance(value, dict):
             yield RawRecord(index, rec_line, value)
         else:
-            yield BadRecord(index, rec_line, f"expected a JSON object, found {_type_name(value)}")
+            yield BadRecord(index, rec_line, f"expected a JSON object, found {json_type_name(value)}")
         index += 1
         pos = _WS.match(text, end).end()  # type: ignore[union-attr]
         if pos >= n:

@@ -13,7 +13,7 @@ from analysis.checks import CheckContext, run_checks
 from analysis.checks.contamination import NEEDS, Contamination, words
 from analysis.cli import main
 from analysis.io import load
-from analysis.spans import locate
+from analysis.util.spans import locate
 
 GSM8K = SHARED / "gsm8k"
 MT_BENCH = SHARED / "fastchat" / "mt_bench" / "question.jsonl"

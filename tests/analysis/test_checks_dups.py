@@ -20,8 +20,8 @@ from analysis.checks.near_duplicate import (
     true_jaccard,
 )
 from analysis.checks.semantic_duplicate import SemanticDuplicate
-from analysis.embed import HashingEmbedder, embed_rows
 from analysis.io import load
+from analysis.space.embedders import HashingEmbedder, embed_rows
 
 SAMPLE = ROOT / "sample_data"
 DEFECTS = json.loads((SAMPLE / "defects.json").read_text())

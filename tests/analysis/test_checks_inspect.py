@@ -11,7 +11,7 @@ from conftest import ROOT, SHARED
 from analysis.checks import run_checks
 from analysis.checks.conflicting_response import final_number
 from analysis.io import load
-from analysis.spans import locate
+from analysis.util.spans import locate
 
 LONG = "please remember that this answer is provided for general information only and is not professional advice"
 

@@ -13,7 +13,7 @@ from conftest import SHARED
 
 from analysis.checks import REGISTRY, CheckContext, run_checks
 from analysis.io import load
-from analysis.spans import locate
+from analysis.util.spans import locate
 
 ROOT = Path(__file__).resolve().parents[2]
 MORE = ["length", "echo", "repetition", "encoding"]
@@ -231,7 +231,7 @@ def test_outlier_needs_embeddings(tmp_path):
 
 @pytest.mark.slow
 def test_outlier_truthfulqa_real_model(truthfulqa):
-    from analysis.embed import DEFAULT_MODEL
+    from analysis.space.embedders import DEFAULT_MODEL
 
     rows = truthfulqa["rows"]
     res = run_checks(rows, ["outlier"], ws_dir=truthfulqa["ws"],

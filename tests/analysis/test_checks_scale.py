@@ -18,7 +18,7 @@ from analysis.checks._re2 import may_match
 from analysis.checks.pii import PII_PREFILTER, pii_hits
 from analysis.checks.refusal import BOILERPLATE, PREFILTER, REFUSAL
 from analysis.io import load
-from analysis.memory import release_free_memory
+from analysis.util.memory import release_free_memory
 
 SAMPLE = ROOT / "sample_data"
 

@@ -15,7 +15,7 @@ from analysis.checks import CheckContext, run_checks
 from analysis.checks.exact_duplicate import ExactDuplicate
 from analysis.checks.truncation import tail
 from analysis.io import load
-from analysis.spans import locate
+from analysis.util.spans import locate
 
 SAMPLE = ROOT / "sample_data"
 DEFECTS = json.loads((SAMPLE / "defects.json").read_text())

@@ -12,7 +12,7 @@ from conftest import SHARED
 from analysis.checks import run_checks
 from analysis.checks.pii import iban_ok, luhn_ok
 from analysis.io import load
-from analysis.spans import locate
+from analysis.util.spans import locate
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT_CHECKS = ["placeholder", "pii", "secrets", "refusal", "formatting"]

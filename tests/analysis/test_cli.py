@@ -14,7 +14,7 @@ import pytest
 from conftest import SHARED
 
 from analysis.cli import main
-from analysis.workspace import Workspace
+from analysis.workspace.folder import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 ALPACA = [{"instruction": f"Task {i}", "input": "", "output": f"Answer {i}"} for i in range(5)]
@@ -331,7 +331,7 @@ def test_progress_off_with_no_progress_and_errors_stay_one_line(tmp_path: Path,
 def test_stderr_progress_steps_rate_eta_and_terminal_line(capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from analysis import cli
-    from analysis.progress import report
+    from analysis.util.progress import report
 
     clock = iter(float(t) for t in range(100))
     monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.coverage import CoverageReport, coverage_gap, nearest_cosine
-from analysis.embed import HashingEmbedder
-from analysis.topics import TopicParams
+from analysis.space.coverage import CoverageReport, coverage_gap, nearest_cosine
+from analysis.space.embedders import HashingEmbedder
+from analysis.space.topics import TopicParams
 
 VOCAB = [["telescope", "planet", "orbit"], ["recipe", "flour", "oven"], ["guitar", "chord", "melody"],
          ["court", "lawyer", "verdict"], ["python", "compiler", "syntax"]]
@@ -111,7 +111,7 @@ def test_nearest_cosine_matches_brute_force() -> None:
 
 
 def test_reuses_a_knn_index(report_and_truth) -> None:
-    knn = pytest.importorskip("analysis.knn")
+    knn = pytest.importorskip("analysis.space.knn")
     tx, tt, _ = sample([100, 50, 50, 50, 0], seed=1)
     rx, rt, _ = sample([2, 10, 10, 10, 20], seed=2)
     index = knn.KnnIndex.build(tx)
@@ -138,7 +138,7 @@ def test_hashing_embedder_texts() -> None:
 
 
 def test_no_topics_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis import topics as topics_mod
+    from analysis.space import topics as topics_mod
 
     monkeypatch.setattr(topics_mod, "_hdbscan", lambda v, m, s: np.full(len(v), -1))
     x, t, _ = sample([20, 20, 0, 0, 0], seed=1)

@@ -1,4 +1,4 @@
-"""Tests for analysis.curation: exact op semantics, undo, the append-only log, and that the materialised
+"""Tests for analysis.workspace.store: exact op semantics, undo, the append-only log, and that the materialised
 row_state always equals a replay of the log -- across reopen, SIGKILL mid-write and concurrent writers."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.curation import STATE_COLUMNS, Action, CurationStore, RowState, replay
+from analysis.workspace.store import STATE_COLUMNS, Action, CurationStore, RowState, replay
 
 REPO_ROOT = Path(__file__).parents[2]
 
@@ -380,7 +380,7 @@ def test_reopen_keeps_state_and_log(tmp_path: Path) -> None:
 
 _CRASHER = """
 import sys
-from analysis.curation import CurationStore
+from analysis.workspace.store import CurationStore
 s = CurationStore(sys.argv[1], user="crasher")
 i = 0
 while True:
@@ -443,7 +443,7 @@ def test_sigkill_mid_write_leaves_consistent_db(tmp_path: Path) -> None:
 _WORKER = """
 import sys, time
 from pathlib import Path
-from analysis.curation import CurationStore
+from analysis.workspace.store import CurationStore
 path, mode, start, tag, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], Path(sys.argv[5])
 with CurationStore(path, user=tag) as s:
     Path(f"{go}.{tag}.ready").touch()

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.embed import (
+from analysis.io import load
+from analysis.space.embedders import (
     DEFAULT_MODEL,
     HashingEmbedder,
     embed_rows,
@@ -23,7 +24,6 @@ from analysis.embed import (
     load_embeddings,
     scope_texts,
 )
-from analysis.io import load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -222,7 +222,7 @@ _SLOW_EMBED = """
 import sys, time
 from pathlib import Path
 import pandas as pd
-from analysis.embed import HashingEmbedder, embed_rows
+from analysis.space.embedders import HashingEmbedder, embed_rows
 
 class Slow(HashingEmbedder):
     def __call__(self, texts):
@@ -303,7 +303,7 @@ def test_real_embedder_puts_paraphrases_closer_than_unrelated_text(real_embedder
 
 @pytest.mark.slow
 def test_explicit_default_path_shares_the_default_cache_name() -> None:
-    from analysis.embed import default_model_path
+    from analysis.space.embedders import default_model_path
 
     assert load_embedder(default_model_path()).name == DEFAULT_MODEL
 
@@ -323,7 +323,7 @@ def test_another_local_model_folder_gets_its_own_cache(tmp_path: Path) -> None:
     """Any local sentence-transformers folder can be chosen; its embeddings are cached under its own name."""
     import shutil
 
-    from analysis.embed import default_model_path, load_embedder, model_name
+    from analysis.space.embedders import default_model_path, load_embedder, model_name
 
     folder = tmp_path / "my-minilm"
     shutil.copytree(default_model_path(), folder)

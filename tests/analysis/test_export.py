@@ -16,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import analysis.export as export_mod
-from analysis.curation import CurationStore
-from analysis.export import export_dataset
+import analysis.curation.export as export_mod
+import analysis.curation.writers as writers_mod
+from analysis.curation.export import export_dataset
+from analysis.curation.recipe import row_hash
 from analysis.io import LoadError, LoadOptions, load
-from analysis.recipe import row_hash
-from analysis.workspace import Workspace
+from analysis.workspace.folder import Workspace
+from analysis.workspace.store import CurationStore
 
 # Lines as a user might have written them: odd spacing, escapes, non-ASCII. Source export keeps them byte for byte.
 SFT_LINES = [
@@ -297,13 +298,13 @@ def test_failed_write_keeps_the_previous_output(tmp_path: Path, store: CurationS
     out = tmp_path / "out" / f"clean.{fmt}"
     export_dataset(ds, store, out)
     before = {p.name: p.read_bytes() for p in out.parent.iterdir()}
-    real_write = export_mod._write
+    real_write = export_mod.write_rows
 
     def write_then_fail(subset: pd.DataFrame, tmp: Path, fmt_: str, as_: str) -> None:
         real_write(subset.iloc[:2], tmp, fmt_, as_)  # a partial file in the temp path...
         raise OSError("disk full")  # ...then the crash
 
-    monkeypatch.setattr(export_mod, "_write", write_then_fail)
+    monkeypatch.setattr(export_mod, "write_rows", write_then_fail)
     store.drop([0, 1, 2], reason="x")
     with pytest.raises(OSError, match="disk full"):
         export_dataset(ds, store, out)
@@ -324,7 +325,8 @@ def test_failed_jsonl_line_write_leaves_no_temp_file(tmp_path: Path, store: Cura
                     raise KeyboardInterrupt
                 fh.write(line + "\n")
 
-    monkeypatch.setattr(export_mod, "_write_jsonl", lines_then_fail)
+    monkeypatch.setattr(export_mod, "write_jsonl", lines_then_fail)
+    monkeypatch.setattr(writers_mod, "write_jsonl", lines_then_fail)
     with pytest.raises(KeyboardInterrupt):
         export_dataset(ds, store, out)
     assert out.read_text() == "previous\n"

@@ -1,4 +1,4 @@
-"""Fast embedders (analysis/fast_embed.py): cache names and loader errors (no model), then the real exports:
+"""Fast embedders (analysis/space/fast_embedders.py): cache names and loader errors (no model), then the real exports:
 ONNX fp32 equals sentence-transformers, int8 keeps the neighbours, the static model's vectors, and the Map page's
 Embedder choice with its upgrade to the accurate path. One export and one distillation per module."""
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.embed import DEFAULT_MODEL, embed_rows, load_embeddings, model_name
-from analysis.fast_embed import (
+from analysis.space.embedders import DEFAULT_MODEL, embed_rows, load_embeddings, model_name
+from analysis.space.fast_embedders import (
     ACCURATE,
     INSTANT,
     KINDS,

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from analysis.curation import CurationStore
-from analysis.export import export_dataset
+from analysis.curation.export import export_dataset
 from analysis.io import LoadError, LoadOptions, load
-from analysis.workspace import Workspace
+from analysis.workspace.folder import Workspace
+from analysis.workspace.store import CurationStore
 
 ALPACA = {"instruction": "Add 1 and 1.", "input": "", "output": "2"}
 CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}

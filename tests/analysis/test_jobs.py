@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from analysis.jobs import DONE, FAILED, PENDING, RUNNING, Job, JobStatus, Progress
+from analysis.run.jobs import DONE, FAILED, PENDING, RUNNING, Job, JobStatus, Progress
 
 
 def test_success_returns_the_result_and_finishes() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import knn
-from analysis.knn import KnnIndex, knn_graph, neighbours, semantic_search, workspace_index, workspace_knn_graph
+from analysis.space import knn
+from analysis.space.knn import KnnIndex, knn_graph, neighbours, semantic_search, workspace_index, workspace_knn_graph
 
 log = logging.getLogger(__name__)
 

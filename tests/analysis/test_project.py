@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import project as proj
-from analysis.project import ProjectionParams, project, projection_path, workspace_projection
+from analysis.space import projection as proj
+from analysis.space.projection import ProjectionParams, project, projection_path, workspace_projection
 
 
 def _blobs(n_per: int = 40, k: int = 4, dim: int = 64, seed: int = 0) -> np.ndarray:
@@ -226,7 +226,7 @@ def test_sampled_map_keeps_neighbourhoods_on_truthfulqa(truthfulqa) -> None:
 
 
 def test_when_the_map_is_sampled() -> None:
-    from analysis.analyze import (
+    from analysis.space.pipeline import (
         ACCURATE_SAMPLE_ABOVE,
         INSTANT_SAMPLE_ABOVE,
         MAP_FIT_SAMPLE,

@@ -12,11 +12,11 @@ import pytest
 from conftest import SHARED
 
 from analysis.checks import REGISTRY, run_checks
-from analysis.embed import HashingEmbedder, embed_rows, load_embeddings
 from analysis.io import LoadError, LoadOptions, load
+from analysis.space.embedders import HashingEmbedder, embed_rows, load_embeddings
 
 ray = pytest.importorskip("ray")
-from analysis import ray_runner as rr  # noqa: E402
+from analysis.run import ray_runner as rr  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def test_cli_engine_ray_builds_a_workspace_findings_reads(tmp_path, capsys):
 
 
 def test_embeddings_in_an_actor_pool_equal_the_local_path(tmp_path):
-    from analysis.workspace import Workspace
+    from analysis.workspace.folder import Workspace
 
     src = ROOT / "sample_data" / "sft.jsonl"
     local_ws = Workspace.open(src, workspace=tmp_path / "local")
@@ -170,8 +170,8 @@ def test_embeddings_in_an_actor_pool_equal_the_local_path(tmp_path):
 def test_apply_with_the_ray_engine_equals_local(tmp_path: Path) -> None:
     """`sift apply --engine ray`: the same rows written and the same per-step report as the local engine."""
     from analysis.cli import main
-    from analysis.curation import CurationStore
-    from analysis.recipe import build_recipe, check_rule
+    from analysis.curation.recipe import build_recipe, check_rule
+    from analysis.workspace.store import CurationStore
 
     src = need(DEMO / "alpaca_en_demo.json")
     ds = load(src)

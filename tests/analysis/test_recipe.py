@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from analysis.checks import run_checks
-from analysis.curation import CurationStore
-from analysis.export import export_dataset
+from analysis.curation.export import export_dataset
+from analysis.curation.recipe import apply_recipe, build_recipe, check_rule, read_recipe, row_hash
 from analysis.io import LoadError, load
-from analysis.recipe import apply_recipe, build_recipe, check_rule, read_recipe, row_hash
+from analysis.workspace.store import CurationStore
 
 TOPICS = ["tides", "volcanoes", "bread", "chess", "comets", "bees", "glaciers", "violins", "kites", "tea",
           "deserts", "owls", "bridges", "coral", "maps", "clocks", "rivers", "ferns", "lanterns", "salt"]
@@ -158,7 +158,7 @@ def test_bad_recipes_are_clear(tmp_path: Path, write_jsonl) -> None:
 
 def test_cli_export_then_apply(write_jsonl, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from analysis.cli import main
-    from analysis.workspace import Workspace
+    from analysis.workspace.folder import Workspace
 
     v1 = v1_records()
     path = write_jsonl("v1.jsonl", v1)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from analysis.cli import main
 from analysis.io import load
-from analysis.select import (
+from analysis.prepare.selection import (
     fraction_key,
     nested_subsets,
     parse_fractions,
@@ -25,7 +25,7 @@ from analysis.select import (
     split_train_eval,
     union_groups,
 )
-from analysis.training_export import SUFFIX, training_records, write_nested, write_training
+from analysis.prepare.training_files import SUFFIX, training_records, write_nested, write_training
 
 LLAMAFACTORY = SHARED / "llamafactory_demo"
 
@@ -188,7 +188,7 @@ def test_split_eval_fraction_close_on_many_small_groups() -> None:
 
 @pytest.mark.slow
 def test_truthfulqa_nested_subsets_keep_topic_and_category_shares(truthfulqa: dict) -> None:
-    from analysis.topics import TopicParams, cluster
+    from analysis.space.topics import TopicParams, cluster
 
     topics, _ = cluster(truthfulqa["vectors"], TopicParams())
     cats = pd.Series(truthfulqa["categories"]).astype("category").cat.codes.to_numpy()
@@ -326,9 +326,9 @@ def test_write_nested_files_and_manifest(chat_rows: pd.DataFrame, tmp_path: Path
 
 def _workspace(tmp_path: Path, embed: bool = True) -> Path:
     """A 60-row chat workspace; with `embed`, hashing embeddings under the default model's name, and topics."""
-    from analysis.embed import HashingEmbedder, embed_rows, keyword_texts, model_name
-    from analysis.topics import TopicParams, fit_topics, write_topics
-    from analysis.workspace import Workspace
+    from analysis.space.embedders import HashingEmbedder, embed_rows, keyword_texts, model_name
+    from analysis.space.topics import TopicParams, fit_topics, write_topics
+    from analysis.workspace.folder import Workspace
 
     words = ["apple", "river", "engine", "violin", "planet", "castle"]
     recs = [_chat(f"tell me about {words[i % 6]} number {i}", f"{words[i % 6]} fact {i}") for i in range(60)]

@@ -1,8 +1,8 @@
-"""analysis/spans.py: finding a check's evidence in a row and cutting a plain-text snippet around it."""
+"""analysis/util/spans.py: finding a check's evidence in a row and cutting a plain-text snippet around it."""
 
 from __future__ import annotations
 
-from analysis.spans import MARK_CLOSE, MARK_OPEN, SpanHit, locate, snippet
+from analysis.util.spans import MARK_CLOSE, MARK_OPEN, SpanHit, locate, snippet
 
 
 def turns(*contents: str | None) -> list[dict]:

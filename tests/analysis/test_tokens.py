@@ -18,21 +18,21 @@ from tokenizers import models, pre_tokenizers, processors, trainers
 from analysis.checks import REGISTRY, run_checks
 from analysis.cli import main
 from analysis.io import load
-from analysis.templates import (
-    ALPACA_PREAMBLE,
-    BUILTINS,
-    LLAMA3,
-    load_template,
-    render,
-    turn_tokens,
-)
-from analysis.tokens import (
+from analysis.tokens.counts import (
     QwenTokenizer,
     load_tokenizer,
     read_token_table,
     row_token_table,
     token_budget,
     tokens_path,
+)
+from analysis.tokens.templates import (
+    ALPACA_PREAMBLE,
+    BUILTINS,
+    LLAMA3,
+    load_template,
+    render,
+    turn_tokens,
 )
 
 ALPACA_DEMO = SHARED / "llamafactory_demo" / "alpaca_en_demo.json"

@@ -13,9 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.metrics import homogeneity_score, normalized_mutual_info_score
 
-from analysis import topics as topics_mod
-from analysis.embed import HashingEmbedder
-from analysis.topics import (
+from analysis.space import topics as topics_mod
+from analysis.space.embedders import HashingEmbedder
+from analysis.space.topics import (
     TopicParams,
     TopicResult,
     auto_k,

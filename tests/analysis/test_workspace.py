@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import analysis.workspace as workspace_mod
+import analysis.workspace.folder as workspace_mod
 from analysis.io import LoadError, LoadOptions, load
 from analysis.io.load import fingerprint
-from analysis.workspace import CURATION_FILE, DATASET_FILE, META_FILE, Workspace
+from analysis.workspace.folder import CURATION_FILE, DATASET_FILE, META_FILE, Workspace
 
 RECORDS: list[dict[str, Any]] = [
     {"prompt": "p0", "response": "r0", "score": 0.5},

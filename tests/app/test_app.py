@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.curation import CurationStore
+from analysis.workspace.store import CurationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["pages/data.py", "pages/overview.py", "pages/browse.py", "pages/export.py"]

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from topic_texts import QUESTIONS, chat_row
 
-import analysis.embed
+import analysis.space.embedders
 from analysis.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_app_opens_what_the_cli_built(monkeypatch: pytest.MonkeyPatch, tmp_path:
     before = _mtimes(ws)
     assert any(k.startswith("embeddings") for k in before) and any(k.startswith("results") for k in before)
 
-    monkeypatch.setattr(analysis.embed, "load_embedder", _no_model)
+    monkeypatch.setattr(analysis.space.embedders, "load_embedder", _no_model)
     at = _app(monkeypatch, home, data)
     at.switch_page("pages/map.py")
     at.run()
@@ -87,7 +87,7 @@ def test_cli_reads_what_the_app_built(monkeypatch: pytest.MonkeyPatch, tmp_path:
     (ws,) = list((home / "workspaces").glob("*/"))
     before = _mtimes(ws)
 
-    monkeypatch.setattr(analysis.embed, "load_embedder", _no_model)
+    monkeypatch.setattr(analysis.space.embedders, "load_embedder", _no_model)
     assert main(["findings", str(ws), "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert {c["name"] for c in found["checks"]} == {"exact_duplicate", "placeholder", "length"}

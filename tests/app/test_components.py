@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.browse import CurationView
+from analysis.explore.filters import CurationView
 from components.charts import category_bar, histogram, selected_categories, selected_range
 from components.table import selected_row_ids, status_labels, table_page
 

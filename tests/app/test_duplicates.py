@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.curation import CurationStore
+from analysis.workspace.store import CurationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFECTS = json.loads((ROOT / "sample_data" / "defects.json").read_text())

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis.checks import REGISTRY
-from analysis.curation import CurationStore
+from analysis.workspace.store import CurationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFECTS = json.loads((ROOT / "sample_data" / "defects.json").read_text())

@@ -16,9 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from topic_texts import COOKING, GARDEN, QUESTIONS, chat_row
 
-from analysis.curation import CurationStore
-from analysis.embed import HashingEmbedder
-from analysis.fast_embed import ACCURATE, INSTANT, embedder_name
+from analysis.space.embedders import HashingEmbedder
+from analysis.space.fast_embedders import ACCURATE, INSTANT, embedder_name
+from analysis.workspace.store import CurationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -164,9 +164,9 @@ class _Gated:
 @pytest.fixture
 def fake_embedders(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object]]:
     """Instant and accurate embedders without the model (no distillation, no ONNX export): the app loads both
-    through analysis.fast_embed.load_embedder_by_kind. The process-wide model cache is cleared around the test so
+    through space.fast_embedders.load_embedder_by_kind. The process-wide model cache is cleared around the test so
     the stand-ins never leak into another test."""
-    import analysis.fast_embed as fast_embed
+    import analysis.space.fast_embedders as fast_embed
     from components import state
 
     made: dict[str, object] = {"gate": threading.Event(), "error": None}

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analysis.curation import CurationStore
 from analysis.io import load
-from analysis.templates import load_template, render
-from analysis.tokens import load_tokenizer
+from analysis.tokens.counts import load_tokenizer
+from analysis.tokens.templates import load_template, render
+from analysis.workspace.store import CurationStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -33,10 +33,10 @@ from e2e_helpers import (  # noqa: E402
 )
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from analysis.browse import BrowseQuery, text_mask  # noqa: E402
-from analysis.curation import CurationStore  # noqa: E402
+from analysis.explore.filters import BrowseQuery, text_mask  # noqa: E402
 from analysis.io import load, resolve_paths  # noqa: E402
-from analysis.workspace import CURATION_FILE  # noqa: E402
+from analysis.workspace.folder import CURATION_FILE  # noqa: E402
+from analysis.workspace.store import CurationStore  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -20,7 +20,7 @@ pytest.importorskip("playwright.sync_api", reason="playwright (the Python packag
 from e2e_helpers import WAIT_MS, assert_clean, go, open_app, screenshot, wait_idle  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
-from analysis.fast_embed import ACCURATE, INSTANT  # noqa: E402
+from analysis.space.fast_embedders import ACCURATE, INSTANT  # noqa: E402
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ For Qwen that is `encode(..., allowed_special="all")` after NFC normalisation (e
 `add_special_tokens=False` — what `transformers`' `apply_chat_template(tokenize=True)` does, since the template
 itself writes BOS/EOS.
 
-The per-row table (`row_token_table`) renders each row through a chat template (`analysis.templates`), counts the
+The per-row table (`row_token_table`) renders each row through a chat template (`analysis.tokens.templates`), counts the
 whole rendered text in batches, and — only for rows over `max_len` — attributes tokens to turns to say which turn
 the trainer would cut.
 """
@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.fsutil import atomic_path
+from analysis.util.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def row_token_table(rows: pd.DataFrame, tokenizer: Tokenizer, template: Any, *, 
     Speed: every row is rendered once and all rendered texts are encoded in batches; per-turn attribution (the
     rendering of each proper prefix of the conversation, counted in one more batch) is done only for rows over the
     limit. A prefix the template refuses to render (one that insists on a final assistant turn) counts as fitting."""
-    from analysis.templates import render_rows
+    from analysis.tokens.templates import render_rows
 
     if max_len < 1:
         raise ValueError(f"max_len must be a positive number of tokens, got {max_len}")

@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.curation import CurationStore
-from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.curation.writers import EXPORT_FORMATS, format_from_suffix, source_paths, write_rows
 from analysis.io import Dataset, LoadError, LoadOptions, load
-from analysis.progress import counts_rows
-from analysis.progress import report as tell
+from analysis.util.files import atomic_path, atomic_write_text
+from analysis.util.progress import counts_rows
+from analysis.util.progress import report as tell
+from analysis.workspace.store import CurationStore
 
 RECIPE_VERSION = 2
 Progress = Callable[[str, float], None]
@@ -206,10 +207,10 @@ def _select_step(step: dict[str, Any], where: dict[str, list[int]], n: int, subs
 def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | None = None,
            subset: str | None = None, engine: str = "local") -> tuple[np.ndarray, list[StepReport]]:
     """Which rows the recipe drops on `rows`, and what each step did. `engine` "ray" runs the check steps as Ray
-    Data stages (analysis.ray_runner; Ray must be initialised), with the same results. A `select` step keeps only
+    Data stages (analysis.run.ray_runner; Ray must be initialised), with the same results. A `select` step keeps only
     the rows of `subset` (default: its largest subset)."""
     if engine == "ray":
-        from analysis.ray_runner import run_checks_ray as run_checks
+        from analysis.run.ray_runner import run_checks_ray as run_checks
     else:
         from analysis.checks import run_checks
 
@@ -276,8 +277,6 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
     run as Ray Data stages (the caller initialises Ray, e.g. `ray_runner.init_ray(address)`)."""
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be local or ray, not {engine!r}")
-    from analysis.export import EXPORT_FORMATS, _source_paths, _write, format_from_suffix
-
     recipe = read_recipe(recipe_path)
     out = Path(out).expanduser()
     fmt = fmt or format_from_suffix(out)
@@ -285,19 +284,19 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     opts = options or LoadOptions.from_dict(recipe.get("load_options") or {})
     if engine == "ray":
-        from analysis.ray_runner import load_ray
+        from analysis.run.ray_runner import load_ray
 
         dataset = load_ray(data_path, opts, progress=progress)
     else:
         dataset = load(data_path, opts, progress=progress if counts_rows(progress) else None)
-    if out.resolve() in _source_paths(dataset):
+    if out.resolve() in source_paths(dataset):
         raise LoadError("refusing to overwrite the input file; choose another --out", path=str(out))
     dropped, reports = replay(recipe, dataset.rows, progress=progress, engine=engine, subset=subset)
     kept = dataset.rows[~dropped]
     sink = progress if counts_rows(progress) else None
     tell(sink, f"write {out.name}: {len(kept):,} rows", 0.0, step=f"write {out.name}")
     with atomic_path(out) as tmp:
-        _write(kept, tmp, fmt, "source")
+        write_rows(kept, tmp, fmt, "source")
     tell(sink, f"write {out.name}", 1.0, step=f"write {out.name}", done=len(kept), total=len(kept))
     result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped)
     report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path), "engine": engine,

@@ -33,8 +33,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.fsutil import atomic_path
-from analysis.progress import report
+from analysis.util.files import atomic_path
+from analysis.util.progress import report
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io.normalize import render_turns
-from analysis.progress import report
+from analysis.util.files import atomic_path, atomic_write_text
+from analysis.util.progress import report
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def keyword_texts(rows: pd.DataFrame, scope: str) -> list[str]:
     return ["\n".join(str(t["content"] or "") for t in m) for m in rows["messages"]]
 
 
-def _row_ids_digest(row_ids: np.ndarray) -> str:
+def row_ids_digest(row_ids: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(row_ids, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
@@ -164,7 +164,7 @@ def load_embeddings(ws_dir: Path, model: str, scope: str, row_ids: np.ndarray | 
     if not path.exists() or not meta_path.exists():
         return None
     meta = json.loads(meta_path.read_text())
-    if row_ids is not None and meta.get("row_ids") != _row_ids_digest(np.asarray(row_ids)):
+    if row_ids is not None and meta.get("row_ids") != row_ids_digest(np.asarray(row_ids)):
         return None
     return np.load(path, mmap_mode="r")
 
@@ -187,7 +187,7 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
     final = embeddings_path(ws_dir, embedder.name, scope)
     partial = final.with_suffix(".partial")
     meta = {"model": embedder.name, "scope": scope, "n_rows": n, "chunk_size": chunk_size,
-            "row_ids": _row_ids_digest(row_ids), "dim": embedder.dim, "order": "length-desc"}
+            "row_ids": row_ids_digest(row_ids), "dim": embedder.dim, "order": "length-desc"}
     meta_file = partial / "meta.json"
     if partial.exists():
         try:

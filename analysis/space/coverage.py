@@ -30,8 +30,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from analysis.fsutil import atomic_path
-from analysis.topics import TopicParams, fit_topics
+from analysis.space.topics import TopicParams, fit_topics
+from analysis.util.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def coverage_gap(train_vectors: np.ndarray, train_texts: Sequence[str], train_ro
                  train_index: NeighbourIndex | None = None) -> CoverageReport:
     """Compare training and reference rows (unit vectors from the same embedder) topic by topic.
 
-    `train_index`: the workspace's kNN index over exactly `train_vectors` (e.g. `analysis.knn.KnnIndex`), reused for
+    `train_index`: the workspace's kNN index over exactly `train_vectors` (e.g. `space.knn.KnnIndex`), reused for
     the nearest-training search; without it the search is exact blocked matrix products.
 
     per_topic: topic_id, label, keywords, train_rows, train_share, ref_rows, ref_share, ratio, status,

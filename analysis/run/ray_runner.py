@@ -55,11 +55,11 @@ from analysis.checks.base import Check, CheckContext, CheckResult, load_result, 
 from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, SkippedRecord
 from analysis.io.errors import FieldError
 from analysis.io.load import (
-    _DETECT_SAMPLE,
     CANONICAL_COLUMNS,
-    _display,
+    DETECT_SAMPLE,
     append_row,
     canonical_dtypes,
+    display_name,
     fingerprint,
     normalize_record,
     required_fields,
@@ -69,14 +69,14 @@ from analysis.io.normalize import Detection, detect
 from analysis.io.readers import (
     BadRecord,
     RawRecord,
-    _decode_line,
-    _json_error,
-    _type_name,
+    decode_line,
     is_gzip,
     iter_records,
+    json_error,
+    json_type_name,
     sniff_format,
 )
-from analysis.workspace import SCHEMA, Workspace
+from analysis.workspace.folder import SCHEMA, Workspace
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
@@ -163,15 +163,15 @@ def _parse_line(raw: bytes, index: int, line: int) -> RawRecord | BadRecord | No
     if not raw.strip():
         return None
     try:
-        text = _decode_line(raw).rstrip("\r")
+        text = decode_line(raw).rstrip("\r")
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        return BadRecord(index, line, _json_error(exc))
+        return BadRecord(index, line, json_error(exc))
     except ValueError as exc:
         return BadRecord(index, line, str(exc))
     if isinstance(value, dict):
         return RawRecord(index, line, value, text)
-    return BadRecord(index, line, f"expected a JSON object per line, found {_type_name(value)}")
+    return BadRecord(index, line, f"expected a JSON object per line, found {json_type_name(value)}")
 
 
 def _jsonl_head(path: Path, n: int) -> tuple[list[RawRecord], BadRecord | None, bool]:
@@ -231,14 +231,14 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
     plans: list[_File] = []
     specs: list[dict[str, Any]] = []
     for fno, f in enumerate(files):
-        shown = _display(f, shown_root) if len(files) > 1 else str(f)
+        shown = display_name(f, shown_root) if len(files) > 1 else str(f)
         fmt = options.format or sniff_format(f)
         plan = _File(f, shown, fmt)
         gz = f.stat().st_size >= 2 and is_gzip(f)
         if fmt == "jsonl":
             if f.stat().st_size == 0:
                 raise LoadError("the file is empty: no records to load", path=str(f))
-            head, bad, seen = _jsonl_head(f, _DETECT_SAMPLE)
+            head, bad, seen = _jsonl_head(f, DETECT_SAMPLE)
             if not seen:
                 raise LoadError("the file is empty: no records to load", path=str(f))
             if bad is not None and not options.skip_bad_lines:
@@ -255,7 +255,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
             if meta.num_rows == 0:
                 raise LoadError("the Parquet file has no rows", path=str(f))
             plan.n_records = meta.num_rows
-            head = pq.ParquetFile(f).iter_batches(batch_size=_DETECT_SAMPLE)
+            head = pq.ParquetFile(f).iter_batches(batch_size=DETECT_SAMPLE)
             first = next(head).to_pylist()
             plan.det = _detect([RawRecord(i, None, r) for i, r in enumerate(first)], options, shown, None)
             base = 0
@@ -277,7 +277,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
             field_counts: Counter[str] = Counter()
             for rec in good:
                 field_counts.update(map(str, rec.data.keys()))
-            plan.det = _detect(good[:_DETECT_SAMPLE], options, shown, field_counts) if good else None
+            plan.det = _detect(good[:DETECT_SAMPLE], options, shown, field_counts) if good else None
             for c, lo in enumerate(range(0, len(good), RECORDS_PER_TASK)):
                 payload = pickle.dumps([(r.index, r.line, r.data, r.raw) for r in good[lo:lo + RECORDS_PER_TASK]])
                 specs.append({"file": fno, "chunk": c, "kind": "records", "path": str(f), "start": 0, "end": 0,
@@ -651,7 +651,7 @@ def _run_exact(ds: Any, rows: pd.DataFrame, check: Check, progress: Progress | N
 def _near_map(table: pa.Table, params: dict[str, Any], bands: int, rows_per_band: int, parts: int) -> dict[str, Any]:
     """Per batch: shingle-set digest, MinHash signature and LSH band keys (the near_duplicate module's functions)."""
     from analysis.checks.exact_duplicate import scope_texts
-    from analysis.checks.near_duplicate import _splitmix, minhash_signatures, shingle_sets
+    from analysis.checks.near_duplicate import minhash_signatures, shingle_sets, splitmix
 
     rows = rows_of(table)
     n = len(rows)
@@ -661,8 +661,8 @@ def _near_map(table: pa.Table, params: dict[str, Any], bands: int, rows_per_band
     set_key = np.zeros(n, dtype=np.uint64)
     if nonempty.any():
         with np.errstate(over="ignore"):
-            set_key[nonempty] = np.add.reduceat(_splitmix(hashes), offsets[:-1][nonempty])
-            set_key = _splitmix(set_key ^ sizes.astype(np.uint64))
+            set_key[nonempty] = np.add.reduceat(splitmix(hashes), offsets[:-1][nonempty])
+            set_key = splitmix(set_key ^ sizes.astype(np.uint64))
     sig = minhash_signatures(hashes, offsets, params["num_perm"])
     keys = np.empty((n, bands), dtype=np.uint64)
     for band in range(bands):  # as near_duplicate.lsh_candidates keys its buckets
@@ -670,7 +670,7 @@ def _near_map(table: pa.Table, params: dict[str, Any], bands: int, rows_per_band
         key = np.full(n, np.uint64(band), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for c in range(rows_per_band):
-                key = _splitmix(key * np.uint64(0x100000001B3) + part[:, c])
+                key = splitmix(key * np.uint64(0x100000001B3) + part[:, c])
         keys[:, band] = key
     sel = np.flatnonzero(nonempty)
     return {"row_id": rows["row_id"].to_numpy(np.int64)[sel], "set_key": set_key[sel],
@@ -824,13 +824,13 @@ class _EmbedActor:
 
     def __init__(self, embedder: Any | None, model_path: str | None) -> None:
         if embedder is None:
-            from analysis.embed import load_embedder
+            from analysis.space.embedders import load_embedder
 
             embedder = load_embedder(model_path)
         self.embedder = embedder
 
     def __call__(self, table: pa.Table, scope: str) -> dict[str, np.ndarray]:
-        from analysis.embed import scope_texts
+        from analysis.space.embedders import scope_texts
 
         rows = rows_of(table)
         vecs = np.asarray(self.embedder(scope_texts(rows, scope)), dtype=np.float32)
@@ -843,8 +843,8 @@ def embed_ray(ws: Workspace, *, scope: str = "both", embedder: Any | None = None
 
     `embedder` (any `Embedder`, pickled to each actor) or the model folder `model_path` (loaded in each actor).
     """
-    from analysis.embed import _row_ids_digest, embeddings_path, load_embeddings, model_name
-    from analysis.fsutil import atomic_path, atomic_write_text
+    from analysis.space.embedders import embeddings_path, load_embeddings, model_name, row_ids_digest
+    from analysis.util.files import atomic_path, atomic_write_text
 
     ray = _ray()
     rows = ws.dataset.rows
@@ -870,7 +870,7 @@ def embed_ray(ws: Workspace, *, scope: str = "both", embedder: Any | None = None
     final.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(final) as tmp, open(tmp, "wb") as fh:
         np.save(fh, vectors)
-    meta = {"model": name, "scope": scope, "n_rows": len(rows), "row_ids": _row_ids_digest(row_ids),
+    meta = {"model": name, "scope": scope, "n_rows": len(rows), "row_ids": row_ids_digest(row_ids),
             "dim": int(vectors.shape[1])}
     atomic_write_text(final.with_suffix(".json"), json.dumps(meta))
     return vectors

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.util.files import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.curation import CurationStore
-from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import Dataset, LoadError, LoadInfo, LoadOptions, load, resolve_paths
 from analysis.io.load import Progress, fingerprint
+from analysis.util.files import atomic_path, atomic_write_text
+from analysis.workspace.store import CurationStore
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.export import _chosen_turns
-from analysis.fsutil import atomic_path, atomic_write_text
-from analysis.recipe import row_hash
+from analysis.curation.recipe import row_hash
+from analysis.curation.writers import chosen_turns
+from analysis.util.files import atomic_path, atomic_write_text
 
 TRAINING_FORMATS = ("alpaca", "sharegpt", "messages", "trl", "trl_chat")
 SUFFIX = {"alpaca": ".json", "sharegpt": ".json", "messages": ".jsonl", "trl": ".jsonl", "trl_chat": ".jsonl"}
@@ -125,7 +125,7 @@ def _trl(row: Any) -> dict[str, Any]:
 def _trl_chat(row: Any) -> dict[str, Any]:
     _preference(row)
     turns = _turns(row)
-    context = turns[:len(turns) - _chosen_turns(turns, row.chosen)]
+    context = turns[:len(turns) - chosen_turns(turns, row.chosen)]
     return {"prompt": [{"role": t["role"], "content": t["content"]} for t in context],
             "chosen": [{"role": "assistant", "content": row.chosen}],
             "rejected": [{"role": "assistant", "content": row.rejected}]}
@@ -220,7 +220,7 @@ def write_nested(rows: pd.DataFrame, subsets: Mapping[float, Sequence[int] | np.
                  extra: Mapping[str, Any] | None = None, skip_unsupported: bool = False) -> dict[str, Any]:
     """Nested subsets (fraction -> positions) as `subset_<fraction>` files + one manifest naming fractions, seed,
     strategy and row ids (`extra`, e.g. the dataset fingerprint, goes into the manifest too)."""
-    from analysis.select import fraction_key
+    from analysis.prepare.selection import fraction_key
 
     named = {fraction_key(f): pos for f, pos in sorted(subsets.items())}
     meta = {"kind": "nested", "fractions": sorted(float(f) for f in subsets), "seed": seed, "strategy": strategy,

@@ -10,24 +10,29 @@ replayable data, ARCHITECTURE.md §5). Every file is written atomically.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from analysis.curation import CurationStore
-from analysis.fsutil import atomic_path, atomic_write_text
-from analysis.io import Dataset, LoadError, render_turns, resolve_paths
-from analysis.recipe import build_recipe
+from analysis.curation.recipe import build_recipe
+from analysis.curation.writers import (
+    EXPORT_AS,
+    EXPORT_FORMATS,
+    format_from_suffix,
+    source_paths,
+    write_jsonl,
+    write_rows,
+)
+from analysis.io import Dataset, LoadError
+from analysis.util.files import atomic_path, atomic_write_text
+from analysis.workspace.store import CurationStore
 
-EXPORT_FORMATS = ("jsonl", "parquet", "csv")
-EXPORT_AS = ("source", "messages")
+__all__ = ["EXPORT_AS", "EXPORT_FORMATS", "ExportResult", "export_dataset", "format_from_suffix", "select_rows"]
+
 SIFT_VERSION = "0.1.0"
 
 
@@ -46,11 +51,6 @@ class ExportResult:
         return asdict(self)
 
 
-def format_from_suffix(out: Path) -> str:
-    suffix = out.suffix.lower()
-    return {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv"}.get(suffix, "jsonl")
-
-
 def select_rows(rows: pd.DataFrame, store: CurationStore, *, only_tags: Sequence[str] = (),
                 except_tags: Sequence[str] = ()) -> tuple[pd.DataFrame, int, int]:
     """Rows to write, and how many were dropped / excluded by the tag filters."""
@@ -67,66 +67,6 @@ def select_rows(rows: pd.DataFrame, store: CurationStore, *, only_tags: Sequence
     return rows[keep], n_dropped, before - int(keep.sum())
 
 
-def _chosen_turns(turns: list[dict[str, Any]], chosen: str) -> int:
-    """How many final turns make up `chosen` (rendered the way the loader rendered it); usually 1."""
-    for k in range(1, len(turns)):
-        if render_turns(turns[-k:]) == chosen:
-            return k
-    return 1
-
-
-def _messages_record(row: Any) -> dict[str, Any]:
-    turns = [{"role": t["role"], "content": t["content"], "tool_call": bool(t["tool_call"])} for t in row.messages]
-    rec: dict[str, Any] = {"row_id": int(row.row_id), "kind": row.kind, "messages": turns}
-    if row.kind == "preference":
-        # The context, then the two answers (LLaMA-Factory / TRL layout): with the chosen turn left inside
-        # `messages` too, reading the file back would put the chosen answer into the conversation twice.
-        rec["messages"] = turns[:len(turns) - _chosen_turns(turns, row.chosen)]
-        rec["chosen"] = row.chosen
-        rec["rejected"] = row.rejected
-    if isinstance(row.score, float) and not math.isnan(row.score):
-        rec["score"] = row.score
-    return rec
-
-
-def _write_jsonl(tmp: Path, lines: Iterable[str]) -> None:
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        for line in lines:
-            fh.write(line)
-            fh.write("\n")
-
-
-def _flat(value: Any) -> Any:
-    """CSV cells are text: nested values become JSON."""
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
-
-
-def _write(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str) -> None:
-    if as_ == "source" and fmt == "jsonl":
-        # JSONL sources keep their exact line text; other sources are re-serialised compactly.
-        _write_jsonl(tmp, (s if "\n" not in s else json.dumps(json.loads(s), ensure_ascii=False)
-                           for s in subset["source"]))
-        return
-    if as_ == "source":
-        records = [json.loads(s) for s in subset["source"]]
-    else:
-        records = [_messages_record(r) for r in subset.itertuples(index=False)]
-    if fmt == "jsonl":
-        _write_jsonl(tmp, (json.dumps(r, ensure_ascii=False) for r in records))
-    elif fmt == "parquet":
-        try:
-            table = pa.Table.from_pylist(records)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise LoadError(f"these records cannot share one Parquet schema ({exc}); export as JSONL instead") from exc
-        pq.write_table(table, tmp)
-    elif fmt == "csv":
-        # object dtype: an int column with a null would otherwise become float and write 2 as "2.0"
-        frame = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records], dtype=object)
-        frame.to_csv(tmp, index=False)
-    else:
-        raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
-
-
 def export_dataset(dataset: Dataset, store: CurationStore, out: str | Path, *, fmt: str | None = None,
                    as_: str = "source", only_tags: Sequence[str] = (), except_tags: Sequence[str] = ()
                    ) -> ExportResult:
@@ -139,18 +79,18 @@ def export_dataset(dataset: Dataset, store: CurationStore, out: str | Path, *, f
         raise LoadError(f"unknown export shape {as_!r}; expected one of {', '.join(EXPORT_AS)}")
     if out.is_dir():
         raise LoadError("--out is a folder; give the file to write (e.g. clean.jsonl)", path=str(out))
-    sources = _source_paths(dataset)
+    sources = source_paths(dataset)
     resolved = out.resolve()
     sidecars = {resolved.parent / n for n in ("manifest.json", "dropped.jsonl", "recipe.json")}
     if resolved in sources or sidecars & sources:
         raise LoadError("refusing to overwrite a source file of this dataset; choose another --out", path=str(out))
     subset, n_dropped, n_excluded = select_rows(dataset.rows, store, only_tags=only_tags, except_tags=except_tags)
     with atomic_path(out) as tmp:
-        _write(subset, tmp, fmt, as_)
+        write_rows(subset, tmp, fmt, as_)
     drops = store.drop_records()
     dropped_path = out.parent / "dropped.jsonl"
     with atomic_path(dropped_path) as tmp:
-        _write_jsonl(tmp, (json.dumps(d, ensure_ascii=False) for d in drops))
+        write_jsonl(tmp, (json.dumps(d, ensure_ascii=False) for d in drops))
     recipe_path = out.parent / "recipe.json"
     atomic_write_text(recipe_path, json.dumps(build_recipe(dataset, store), indent=2, ensure_ascii=False))
     info = dataset.info
@@ -178,10 +118,3 @@ def _log_entry(action: Any) -> dict[str, Any]:
     entry = asdict(action)
     entry["params"] = {k: v for k, v in entry["params"].items() if k != "before"}
     return entry
-
-
-def _source_paths(dataset: Dataset) -> set[Path]:
-    try:
-        return {p.resolve() for p in resolve_paths(dataset.info.path)}
-    except LoadError:
-        return set()

@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.util.files import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _agglomerative(x: np.ndarray, k: int, seed: int) -> np.ndarray:
 def _hdbscan(x: np.ndarray, min_cluster_size: int, seed: int) -> np.ndarray:
     from sklearn.cluster import HDBSCAN
 
-    from analysis.project import ProjectionParams, reduce
+    from analysis.space.projection import ProjectionParams, reduce
 
     if len(x) < 2 * max(min_cluster_size, 2):
         return np.full(len(x), UNASSIGNED, dtype=np.int64)  # not enough rows for two clusters: all noise

@@ -17,18 +17,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.embed import Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings, model_name
-from analysis.fsutil import atomic_path, atomic_write_text
 from analysis.io import LoadOptions, load
-from analysis.knn import KnnIndex, workspace_index
-from analysis.progress import counts_rows, report
-from analysis.project import ProjectionParams, workspace_projection
-from analysis.topics import TopicParams, TopicResult, fit_topics, read_topics, write_topics
-from analysis.workspace import Workspace
+from analysis.space.embedders import Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings, model_name
+from analysis.space.knn import KnnIndex, workspace_index
+from analysis.space.projection import ProjectionParams, workspace_projection
+from analysis.space.topics import TopicParams, TopicResult, fit_topics, read_topics, write_topics
+from analysis.util.files import atomic_path, atomic_write_text
+from analysis.util.progress import counts_rows, report
+from analysis.workspace.folder import Workspace
 
 Progress = Callable[[str, float], None]
 REFERENCE_DIR = "reference"
-# When the map's UMAP and the topics' k-means are fitted on a sample (analysis/project.py, analysis/topics.py;
+# When the map's UMAP and the topics' k-means are fitted on a sample (space/projection.py, space/topics.py;
 # bench/README.md "First map of 100k rows"). The instant embedder is for a first look in seconds, so it samples
 # above INSTANT_SAMPLE_ABOVE rows; an accurate map stays exact up to the app's interactive limit of 100k rows
 # (its embeddings take far longer than its UMAP there) and samples above it, where a full UMAP takes many minutes.
@@ -114,7 +114,7 @@ def _params_dict(params: TopicParams) -> dict[str, Any]:
 
 
 def is_instant(model: str) -> bool:
-    """The instant (static) embedder's cache names end in -static (analysis.fast_embed)."""
+    """The instant (static) embedder's cache names end in -static (analysis.space.fast_embedders)."""
     return model.endswith("-static")
 
 
@@ -212,7 +212,7 @@ def reference_positions(analysis: Analysis, ref: Reference, *, k: int = 5) -> pd
 
 def run_coverage(ws: Workspace, analysis: Analysis, ref: Reference, *, params: TopicParams | None = None) -> Any:
     """Coverage of the training rows against a reference; the report is written beside the reference."""
-    from analysis.coverage import coverage_gap
+    from analysis.space.coverage import coverage_gap
 
     train_rows = ws.dataset.rows
     report = coverage_gap(analysis.vectors, keyword_texts(train_rows, analysis.scope), train_rows["row_id"].to_numpy(),

@@ -557,7 +557,7 @@ class CurationStore:
 
     def drop(self, row_ids: Iterable[int], *, reason: str = "", rule: Mapping[str, Any] | None = None) -> int:
         """Exclude rows from the export; re-dropping a dropped row replaces its reason. `rule` records the check
-        decision behind a bulk drop (`analysis.recipe.check_rule`) so a recipe can replay it on new data."""
+        decision behind a bulk drop (`analysis.curation.recipe.check_rule`) so a recipe can replay it on new data."""
         if rule is not None:
             return self._row_action("drop", row_ids, reason, rule=json.loads(json.dumps(dict(rule), default=str)))
         return self._row_action("drop", row_ids, reason)

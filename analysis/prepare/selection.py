@@ -414,8 +414,8 @@ def selection_inputs(ws_dir: Path, all_row_ids: np.ndarray, kept_row_ids: np.nda
     """What the strategies need from a workspace, aligned with `kept_row_ids`: the topic id per row (or None when
     topics were never computed; rows missing from topics.parquet are -1) and the embeddings (or None). Without a
     `scope`, the topics' scope is tried first, then both, prompt, response."""
-    from analysis.embed import load_embeddings
-    from analysis.topics import read_topics
+    from analysis.space.embedders import load_embeddings
+    from analysis.space.topics import read_topics
 
     topics = read_topics(ws_dir)
     strata = None

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.embed import Embedder, default_model_path, load_embedder, model_name
-from analysis.fsutil import atomic_path, atomic_write_text
+from analysis.space.embedders import Embedder, default_model_path, load_embedder, model_name
+from analysis.util.files import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ FAST_EXTRA_HINT = "install the fast embedders with: pip install -e '.[fast]'"
 
 def models_dir() -> Path:
     """`$SIFT_HOME/models`: exported and distilled models, made once per machine."""
-    from analysis.workspace import sift_home
+    from analysis.workspace.folder import sift_home
 
     return sift_home() / "models"
 

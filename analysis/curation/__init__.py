@@ -1,0 +1,1 @@
+"""Stage 4: replayable recipes and exports of the curated rows."""

@@ -1,0 +1,1 @@
+"""Execution engines beside the local one: Ray Data stages and background jobs."""
