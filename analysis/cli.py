@@ -264,7 +264,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
             embedder = LazyEmbedder(kind, args.model)
         analysis, done = run_analysis(ws, opts, embedder=embedder, progress=_progress(args))
         steps += [{"name": s.name, "seconds": s.seconds} for s in done]
-        doc["topics"] = int(len(analysis.space.topics.topics))
+        doc["topics"] = int(len(analysis.topics.topics))
         doc["embeddings"] = analysis.model
         if args.reference:
             t = _time.perf_counter()

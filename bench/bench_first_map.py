@@ -82,7 +82,7 @@ def _child(map_sample: int | None, save: str, queue: mp.Queue) -> None:
         analysis, steps = run_analysis(ws, AnalyzeOptions(scope="both", map_sample=map_sample), embedder=emb)
         total = time.perf_counter() - t
         np.savez(save, vectors=analysis.vectors, xy=analysis.projection[["x", "y"]].to_numpy(),
-                 topic_id=analysis.space.topics.topic_id)
+                 topic_id=analysis.topics.topic_id)
         rows = len(ws.dataset.rows)
         ws.close()
     queue.put({"rows": rows, "open_s": open_s, "load_model_s": load_s, "analysis_s": total,

@@ -126,7 +126,7 @@ if analysis is None:
     st.stop()
 
 cur = curation_view(store)
-labels = dict(zip(analysis.space.topics.topics["id"], analysis.space.topics.topics["label"], strict=True))
+labels = dict(zip(analysis.topics.topics["id"], analysis.topics.topics["label"], strict=True))
 proj = analysis.projection.set_index("row_id").reindex(df["row_id"]).reset_index()
 findings = latest_results(ws.dir)
 colour_options = ["topic", "kind", "source file", "status", "response length", "turns"] + \
@@ -139,7 +139,7 @@ def _colour(name: str) -> tuple[pd.Series, bool] | None:
     """Only the chosen colouring is computed: at 1M rows building all of them (every check's result read back)
     made each rerun of this page ~25 s."""
     if name == "topic":
-        return pd.Series([f"{t}: {labels.get(t, 'unassigned')}" for t in analysis.space.topics.topic_id]), True
+        return pd.Series([f"{t}: {labels.get(t, 'unassigned')}" for t in analysis.topics.topic_id]), True
     if name == "kind":
         return df["kind"].astype(str).reset_index(drop=True), True
     if name == "source file":
@@ -186,9 +186,9 @@ chosen = selected_row_ids(event)
 picked = st.multiselect("…or select whole topics", list(labels), format_func=lambda t: f"{t}: {labels[t]}",
                         key="map_topics_pick")
 if picked:
-    in_topics = df.loc[np.isin(analysis.space.topics.topic_id, picked), "row_id"].astype(int).tolist()
+    in_topics = df.loc[np.isin(analysis.topics.topic_id, picked), "row_id"].astype(int).tolist()
     chosen = list(dict.fromkeys(chosen + in_topics))
-st.caption(f"{len(analysis.space.topics.topics)} topics · model {analysis.model} · scope {scope} · drag a lasso or a "
+st.caption(f"{len(analysis.topics.topics)} topics · model {analysis.model} · scope {scope} · drag a lasso or a "
            "box to select a region; click a point to open it.")
 if session.embedder == INSTANT:
     _upgrade(len(df))
@@ -198,7 +198,7 @@ if chosen:
     st.markdown(f"##### {len(chosen):,} rows selected on the map")
     sel = df[df["row_id"].isin(chosen)]
     st.dataframe(pd.DataFrame({"row": sel["row_id"], "topic": [labels.get(int(t), "") for t in
-                                                              analysis.space.topics.topic_id[sel.index]],
+                                                              analysis.topics.topic_id[sel.index]],
                                "question": preview_column(sel["last_user"], 120),
                                "response": preview_column(sel["response"], 120)}),
                  hide_index=True, height=min(38 + 35 * len(sel), 300), key="map_selected_table")
@@ -235,7 +235,7 @@ if row_id is not None:
             nrows = df.iloc[[p for p, _ in nb]]
             st.dataframe(pd.DataFrame({"row": nrows["row_id"].to_numpy(), "cosine": [round(s, 3) for _, s in nb],
                                        "topic": [labels.get(int(t), "") for t in
-                                                 analysis.space.topics.topic_id[[p for p, _ in nb]]],
+                                                 analysis.topics.topic_id[[p for p, _ in nb]]],
                                        "question": preview_column(nrows["last_user"], 80).to_numpy()}),
                          hide_index=True, key="map_neighbours")
     else:

@@ -30,8 +30,8 @@ if analysis is None:
     store.close()
     st.stop()
 
-topic_id = analysis.space.topics.topic_id
-table = analysis.space.topics.topics
+topic_id = analysis.topics.topic_id
+table = analysis.topics.topics
 labels = dict(zip(table["id"], table["label"], strict=True))
 dropped = df["row_id"].isin(store.dropped_ids()).to_numpy()
 div_all, div_kept = diversity(topic_id), diversity(topic_id, keep=~dropped)
