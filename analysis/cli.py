@@ -145,8 +145,9 @@ def _step(args: argparse.Namespace, name: str, rows: int) -> Iterator[None]:
 def _options(args: argparse.Namespace) -> LoadOptions:
     mapping = parse_mapping(args.map) if getattr(args, "map", None) else None
     header = {"yes": True, "no": False}.get(getattr(args, "header", None) or "")
+    quoting = {"yes": True, "no": False}.get(getattr(args, "quoting", None) or "")
     return LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
-                       header=header, format=getattr(args, "format_in", None))
+                       header=header, format=getattr(args, "format_in", None), quoting=quoting)
 
 
 def _add_load_args(p: argparse.ArgumentParser) -> None:
@@ -158,6 +159,8 @@ def _add_load_args(p: argparse.ArgumentParser) -> None:
                    help="load what parses and report every skipped record (default: stop at the first)")
     p.add_argument("--header", choices=["yes", "no"], help="CSV/TSV: does the first row name the columns? "
                    "(default: detected)")
+    p.add_argument("--quoting", choices=["yes", "no"], help="CSV/TSV: honour \"quoted\" fields? (default: yes for "
+                   "CSV, no for TSV, whose text often holds literal quotes)")
     p.add_argument("--input-format", dest="format_in", choices=["jsonl", "json", "csv", "tsv", "parquet"],
                    help="override the format detected from the file name")
 
@@ -174,7 +177,7 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     kinds = ds.rows["kind"].value_counts().to_dict()
     return {"path": args.path, "format": info["format"], "kind": info["kind"], "rows": info["rows"],
             "fields": info["fields"], "field_counts": info["field_counts"], "kinds": kinds,
-            "skipped_lines": info["skipped_lines"],
+            "skipped_lines": info["skipped_lines"], "notices": info.get("notices", []),
             "files": [{k: f[k] for k in ("path", "format", "kind", "rows", "detection")} for f in info["files"]],
             "fingerprint": info["fingerprint"]}
 
@@ -184,6 +187,8 @@ def _print_info(doc: dict[str, Any]) -> None:
     for f in doc["files"]:
         print(f"  {f['path']}: {f['rows']:,} rows, {f['format']}, {f['kind']} ({f['detection']})")
     print("  fields: " + ", ".join(f"{k} ({v:,})" for k, v in sorted(doc["field_counts"].items())))
+    for notice in doc.get("notices", []):
+        print(f"  note: {notice}")
     if doc["skipped_lines"]:
         print(f"  skipped {len(doc['skipped_lines'])} bad records:")
         for s in doc["skipped_lines"][:20]:
@@ -397,7 +402,7 @@ def _print_topics(doc: dict[str, Any]) -> None:
 def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.curation.recipe import apply_recipe
 
-    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
+    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in, getattr(args, "quoting", None))
     opts = _options(args) if any(given) else None  # else the recipe's own load options
     if args.engine == "ray":
         from analysis.run import ray_runner

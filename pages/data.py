@@ -40,12 +40,15 @@ else:
 
 opts = session.options
 with st.expander("Loader options", expanded=opts != LoadOptions()):
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     kind_choice = c1.selectbox("Kind", ["detect"] + list(KINDS), index=0 if opts.kind is None
                                else 1 + list(KINDS).index(opts.kind), key="data_kind",
                                help="Override the detected kind of data")
     header_choice = c2.selectbox("CSV/TSV header row", ["detect", "yes", "no"],
                                  index={None: 0, True: 1, False: 2}[opts.header], key="data_header")
+    quoting_choice = c4.selectbox("CSV/TSV quoting", ["default", "yes", "no"],
+                                  index={None: 0, True: 1, False: 2}[opts.quoting], key="data_quoting",
+                                  help="Default: quoted fields in CSV, none in TSV (its text holds literal quotes)")
     skip = c3.checkbox("Skip bad lines (and list them)", value=opts.skip_bad_lines, key="data_skip",
                        help="By default a malformed record stops the load with its file, line and field.")
 
@@ -54,7 +57,8 @@ if st.button("Load", type="primary", key="data_load", disabled=path is None):
     session.source = path or SAMPLE_PATH
     session.options = LoadOptions(kind=None if kind_choice == "detect" else kind_choice,
                                   mapping=opts.mapping if same_source else None,
-                                  skip_bad_lines=skip, header={"detect": None, "yes": True, "no": False}[header_choice])
+                                  skip_bad_lines=skip, header={"detect": None, "yes": True, "no": False}[header_choice],
+                                  quoting={"default": None, "yes": True, "no": False}[quoting_choice])
     session.current_row = None
     session.chart_filter = None
     reset_page_state()
@@ -80,6 +84,8 @@ with st.expander(f"Fields ({len(info.fields)})"):
     st.dataframe(pd.DataFrame([{"field": k, "records": v, "share": v / max(info.rows, 1)}
                                for k, v in sorted(info.fields.items(), key=lambda kv: -kv[1])]),
                  hide_index=True, column_config={"share": st.column_config.ProgressColumn(format="percent")})
+for notice in info.notices:
+    st.info(notice)
 if info.skipped:
     st.warning(f"{len(info.skipped):,} records were skipped because they could not be read:")
     st.dataframe(pd.DataFrame([s.to_dict() for s in info.skipped]), hide_index=True)
@@ -106,6 +112,7 @@ with st.form("data_mapping"):
     clear = c_clear.form_submit_button("Clear mapping")
 if apply or clear:
     session.options = LoadOptions(kind=opts.kind, mapping=(chosen or None) if apply else None,
-                                  skip_bad_lines=opts.skip_bad_lines, header=opts.header, format=opts.format)
+                                  skip_bad_lines=opts.skip_bad_lines, header=opts.header, format=opts.format,
+                                  quoting=opts.quoting)
     reset_page_state()
     st.rerun()

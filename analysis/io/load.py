@@ -49,6 +49,7 @@ class LoadOptions:
     skip_bad_lines: bool = False
     header: bool | None = None
     format: str | None = None
+    quoting: bool | None = None  # CSV/TSV quote processing; None: on for CSV, off for TSV (TSV has no quoting)
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -57,12 +58,22 @@ class LoadOptions:
             raise LoadError(f"unknown format {self.format!r}; expected one of {', '.join(FORMATS)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Options that change rows; options added later are left out at their default, so the fingerprint of
+        a workspace made before they existed still matches."""
+        d = asdict(self)
+        for k, default in _LATER_DEFAULTS.items():
+            if d[k] == default:
+                del d[k]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadOptions:
         return cls(**{k: data.get(k) for k in ("kind", "mapping", "header", "format")},
+                   **{k: data.get(k, default) for k, default in _LATER_DEFAULTS.items()},
                    skip_bad_lines=bool(data.get("skip_bad_lines", False)))
+
+
+_LATER_DEFAULTS: dict[str, Any] = {"quoting": None}
 
 
 @dataclass
@@ -85,6 +96,7 @@ class LoadInfo:
     options: LoadOptions
     skipped: list[SkippedRecord] = field(default_factory=list)
     fingerprint: str = ""
+    notices: list[str] = field(default_factory=list)  # files left out, ragged rows: read, but worth saying
 
     @property
     def format(self) -> str:
@@ -113,7 +125,7 @@ class LoadInfo:
             "fields": sorted(self.fields), "field_counts": self.fields,
             "skipped_lines": [s.to_dict() for s in self.skipped],
             "files": [asdict(f) for f in self.files], "options": self.options.to_dict(),
-            "fingerprint": self.fingerprint,
+            "fingerprint": self.fingerprint, "notices": list(self.notices),
         }
 
     @classmethod
@@ -121,7 +133,7 @@ class LoadInfo:
         files = [FileInfo(**f) for f in data["files"]]
         skipped = [SkippedRecord(s["file"], s["line"], None, s["error"]) for s in data.get("skipped_lines", [])]
         return cls(data["path"], files, LoadOptions.from_dict(data.get("options", {})), skipped,
-                   data.get("fingerprint", ""))
+                   data.get("fingerprint", ""), list(data.get("notices", [])))
 
 
 @dataclass
@@ -192,12 +204,13 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     columns: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS}
     infos: list[FileInfo] = []
     skipped: list[SkippedRecord] = []
+    notices: list[str] = []
     offset = 0
     with _gc_paused():
         for i, f in enumerate(files):
             shown = display_name(f, shown_root) if len(files) > 1 else str(f)
             tick = _file_ticker(progress, f.name, i, len(files)) if progress else None
-            info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick)
+            info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick, notices)
             infos.append(info)
             offset += n_records
     if not columns["row_id"]:
@@ -209,7 +222,7 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     if progress and not counts_rows(progress):  # a row-counting sink already saw each file's steps end
         progress("loaded", 1.0)
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
-                    fingerprint(files, options, root=root))
+                    fingerprint(files, options, root=root), notices)
     return Dataset(rows, info)
 
 
@@ -261,14 +274,15 @@ def _file_ticker(progress: Progress, name: str, i: int, n_files: int) -> Callabl
 
 
 def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: dict[str, list[Any]],
-               skipped: list[SkippedRecord], tick: Callable[[str, int, int | None], None] | None = None
-               ) -> tuple[FileInfo, int]:
+               skipped: list[SkippedRecord], tick: Callable[[str, int, int | None], None] | None = None,
+               notices: list[str] | None = None) -> tuple[FileInfo, int]:
     fmt = options.format or sniff_format(f)
     good: list[RawRecord] = []
     n_records = 0
     if tick:
         tick("reading", 0, None)
-    for rec in iter_records(f, fmt, header=options.header):
+    said: list[str] = []
+    for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=said):
         n_records = max(n_records, rec.index + 1)
         if tick and n_records % _TICK_EVERY == 0:
             tick("parsing", n_records, None)
@@ -278,6 +292,8 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
             skipped.append(SkippedRecord(shown, rec.line, rec.index, rec.error))
         else:
             good.append(rec)
+    if notices is not None:
+        notices.extend(f"{shown}: {m}" for m in said)
     if tick:
         tick("parsed", n_records, None)
     field_counts: Counter[str] = Counter()

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +53,20 @@ def is_gzip(path: Path) -> bool:
 
 
 def sniff_format(path: Path) -> str:
-    """Format from the suffix (after any `.gz`), falling back to the first bytes."""
+    """Format from the suffix (after any `.gz`), falling back to the first bytes.
+
+    A delimited suffix (`.csv`, `.tsv`, `.txt`) only says "delimited": tab or comma is read from the content,
+    because tab-separated files named `.csv` are common (STS Benchmark's `sts-dev.csv`).
+    """
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
-    if suffixes and suffixes[-1] in _SUFFIX_FORMAT:
-        return _SUFFIX_FORMAT[suffixes[-1]]
-    head = read_bytes(path)[:4096]
+    by_suffix = _SUFFIX_FORMAT.get(suffixes[-1]) if suffixes else None
+    if by_suffix is not None and by_suffix not in ("csv", "tsv"):
+        return by_suffix
+    head = read_head(path)
+    if by_suffix is not None:
+        return sniff_delimited(head, default=by_suffix)
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -67,9 +75,41 @@ def sniff_format(path: Path) -> str:
     if text.startswith(b"{"):
         first = text.split(b"\n", 1)[0].strip()
         return "jsonl" if first.endswith(b"}") else "json"
-    if b"\t" in head.split(b"\n", 1)[0]:
+    return sniff_delimited(head, default="csv")
+
+
+def sniff_delimited(head: bytes, *, default: str) -> str:
+    """`tsv` or `csv` from the first lines: tab-separated when every sampled line holds a tab and commas do not
+    split the lines into a steady number of fields; `default` (the suffix's) when both or neither fit."""
+    lines = [ln for ln in head.split(b"\n")[:-1] if ln.strip()][:50] or [ln for ln in head.split(b"\n") if ln.strip()]
+    if not lines:
+        return default
+    tabs = [ln.count(b"\t") for ln in lines]
+    commas = [ln.count(b",") for ln in lines]
+
+    def steady(counts: list[int]) -> bool:
+        top, n = Counter(counts).most_common(1)[0]
+        return top > 0 and n >= 0.8 * len(counts)
+
+    tab_fit = min(tabs) > 0
+    comma_fit = steady(commas)
+    if tab_fit and not comma_fit:
         return "tsv"
-    return "csv"
+    if comma_fit and not tab_fit:
+        return "csv"
+    return default
+
+
+def read_head(path: Path, n: int = 65536) -> bytes:
+    """The first `n` bytes of the (gunzipped) content, without reading the rest."""
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as fh:
+                return fh.read(n)
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
 
 
 def read_bytes(path: Path) -> bytes:
@@ -258,9 +298,17 @@ def _looks_like_header(cells: list[str]) -> bool:
     return True
 
 
-def iter_delimited(path: Path, *, delimiter: str,
-                   header: bool | None = None) -> Iterator[RawRecord | BadRecord]:
-    """CSV/TSV with quoted fields and embedded newlines; header detected unless given."""
+def iter_delimited(path: Path, *, delimiter: str, header: bool | None = None, quoting: bool | None = None,
+                   notices: list[str] | None = None) -> Iterator[RawRecord | BadRecord]:
+    """CSV/TSV; header detected unless given.
+
+    CSV honours quoting (quoted fields, embedded newlines). TSV has no quoting convention, and real TSV text holds
+    literal `"` characters (STS Benchmark, SICK), so TSV is read without quote processing unless `quoting=True`:
+    honouring quotes there silently merges rows. A row with more fields than the first row keeps its extra trailing
+    fields as `col_<n>` (their position) and is reported in `notices` when the file has no header (its columns
+    are positions anyway); under a header, more or fewer fields than it names is a bad record (an unquoted
+    delimiter, a shifted row).
+    """
     data = _check_text(read_bytes(path), path, "tsv" if delimiter == "\t" else "csv")
     try:
         text, bad_utf8 = data.decode("utf-8"), False
@@ -269,13 +317,14 @@ def iter_delimited(path: Path, *, delimiter: str,
         # (or skipped) with its own line number instead of failing the whole file.
         text, bad_utf8 = data.decode("utf-8", errors="surrogateescape"), True
     csv.field_size_limit(sys.maxsize)
-    # TSV exports often carry bare quotes inside fields; honour quoting only when fields open with one.
-    quoted = delimiter == "," or re.search(r'(^|\t)"', text, flags=re.MULTILINE) is not None
+    quoted = delimiter == "," if quoting is None else quoting
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
                         quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
     start_line = 1
     columns: list[str] | None = None
     index = 0
+    ragged: list[int] = []
+    most, named = 0, False
     try:
         for cells in reader:
             line = start_line
@@ -289,18 +338,30 @@ def iter_delimited(path: Path, *, delimiter: str,
                                     line=line)
                 is_header = _looks_like_header(cells) if header is None else header
                 if is_header:
-                    columns = [c.strip() for c in cells]
+                    columns, named = [c.strip() for c in cells], True
                     continue
                 columns = [f"col_{i}" for i in range(len(cells))]
-            if len(cells) != len(columns):
-                yield BadRecord(index, line, f"expected {len(columns)} fields, found {len(cells)}")
+            if len(cells) < len(columns) or (len(cells) > len(columns) and named):
+                hint = ('; some fields open with \'"\': if the file quotes its fields, load it with quoting on '
+                        "(--quoting yes)") if not quoted and any(c.startswith('"') for c in cells) else ""
+                yield BadRecord(index, line, f"expected {len(columns)} fields, found {len(cells)}{hint}")
             elif bad_cell is not None:
                 yield BadRecord(index, line, _bad_utf8_message(cells[bad_cell], f"column '{columns[bad_cell]}'"))
             else:
-                yield RawRecord(index, line, dict(zip(columns, cells, strict=True)))
+                row = dict(zip(columns, cells[:len(columns)], strict=True))
+                if len(cells) > len(columns):
+                    ragged.append(line)
+                    most = max(most, len(cells))
+                    row.update((f"col_{i}", cells[i]) for i in range(len(columns), len(cells)))
+                yield RawRecord(index, line, row)
             index += 1
     except csv.Error as exc:
         yield BadRecord(index, start_line, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}")
+    if ragged and notices is not None and columns is not None:
+        extra = ", ".join(f"col_{i}" for i in range(len(columns), most))
+        lines = ", ".join(map(str, ragged[:5])) + (", ..." if len(ragged) > 5 else "")
+        notices.append(f"{len(ragged):,} rows have more fields than the {len(columns)} of the first "
+                       f"row; their extra trailing fields are kept as {extra} (lines {lines})")
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -315,16 +376,18 @@ def _bad_utf8_message(cell: str, where: str) -> str:
     return f"invalid UTF-8 in {where} (byte 0x{byte:02x})"
 
 
-def iter_records(path: Path, fmt: str, *, header: bool | None = None) -> Iterator[RawRecord | BadRecord]:
-    """Dispatch on format; the one entry point the loader uses."""
+def iter_records(path: Path, fmt: str, *, header: bool | None = None, quoting: bool | None = None,
+                 notices: list[str] | None = None) -> Iterator[RawRecord | BadRecord]:
+    """Dispatch on format; the one entry point the loaders use. `notices` collects what was read but is worth
+    saying (e.g. ragged rows), for the load info."""
     if fmt == "jsonl":
         return iter_jsonl(path)
     if fmt == "json":
         return iter_json(path)
     if fmt == "csv":
-        return iter_delimited(path, delimiter=",", header=header)
+        return iter_delimited(path, delimiter=",", header=header, quoting=quoting, notices=notices)
     if fmt == "tsv":
-        return iter_delimited(path, delimiter="\t", header=header)
+        return iter_delimited(path, delimiter="\t", header=header, quoting=quoting, notices=notices)
     if fmt == "parquet":
         return _iter_parquet(path)
     raise LoadError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", path=str(path))

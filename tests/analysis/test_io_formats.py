@@ -72,7 +72,7 @@ def _write(tmp_path: Path, variant: str, records: list[dict[str, Any]], *, gz: b
 @pytest.mark.parametrize("variant", list(WRITERS))
 def test_every_format_reads_the_same_rows(tmp_path: Path, variant: str, gz: bool) -> None:
     path = _write(tmp_path, variant, PAIRS, gz=gz)
-    ds = load(path)
+    ds = load(path, LoadOptions(quoting=True) if variant == "tsv_header" else None)  # csv.writer quotes TSV too
     assert list(ds.rows.columns) == CANONICAL_COLUMNS
     assert (ds.info.format, ds.info.kind, len(ds)) == (FORMAT_OF[variant], "sft", 3)
     assert ds.rows["prompt"].tolist() == [r["prompt"] for r in PAIRS]
@@ -87,6 +87,38 @@ def test_every_format_reads_the_same_rows(tmp_path: Path, variant: str, gz: bool
         assert ds.rows["source_line"].tolist() == expected_lines[variant]
     else:  # a wrapped JSON object and Parquet have records, not lines
         assert ds.rows["source_line"].isna().all()
+
+
+def test_tsv_is_read_without_quote_processing_by_default(tmp_path: Path) -> None:
+    """TSV has no quoting: a field opening with `"` is text, so rows never merge; a quoted TSV (csv.writer, pandas)
+    reads right with quoting on, and without it is a located error with the hint."""
+    path = tmp_path / "quotes.tsv"
+    path.write_text('prompt\tresponse\n"Hello\tshe said "hi\n"Bye\tok"\nlast\tone\n')
+    ds = load(path)
+    assert ds.rows["prompt"].tolist() == ['"Hello', '"Bye', "last"]
+    assert ds.rows["response"].tolist() == ['she said "hi', 'ok"', "one"]
+    assert ds.info.notices == []
+    assert len(load(path, LoadOptions(quoting=True, skip_bad_lines=True))) < 3  # quoting merges the rows
+    quoted = _write(tmp_path, "tsv_header", PAIRS)
+    with pytest.raises(LoadError) as err:
+        load(quoted)
+    assert str(err.value) == (f"{quoted}, line 3: expected 2 fields, found 3; some fields open with '\"': if the "
+                              "file quotes its fields, load it with quoting on (--quoting yes)")
+    assert load(quoted, LoadOptions(quoting=True)).rows["response"].tolist() == [r["response"] for r in PAIRS]
+    csv_path = tmp_path / "quotes.csv"
+    csv_path.write_text('prompt,response\n"a, b","say ""hi"""\n')
+    assert load(csv_path).rows["response"].tolist() == ['say "hi"']  # CSV keeps quoting
+    with pytest.raises(LoadError, match="line 2: expected 2 fields, found 3"):
+        load(csv_path, LoadOptions(quoting=False))
+
+
+def test_delimiter_is_sniffed_from_content(tmp_path: Path) -> None:
+    tab_csv = tmp_path / "pairs.csv"
+    tab_csv.write_text("1\tA man, a plan\t4.5\n2\tTwo dogs run\t3.25\n")
+    comma_tsv = tmp_path / "pairs.tsv"
+    comma_tsv.write_text("prompt,response\nhi,hello\nbye,ciao\n")
+    assert (load(tab_csv).info.format, set(load(tab_csv).info.fields)) == ("tsv", {"col_0", "col_1", "col_2"})
+    assert (load(comma_tsv).info.format, load(comma_tsv).info.kind) == ("csv", "sft")
 
 
 def test_tsv_without_header_is_detected(tmp_path: Path) -> None:
