@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.io import LoadError, LoadOptions, parse_mapping
+from analysis.io.readers import DEFAULT_MAX_EXPANSION
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -146,8 +147,10 @@ def _options(args: argparse.Namespace) -> LoadOptions:
     mapping = parse_mapping(args.map) if getattr(args, "map", None) else None
     header = {"yes": True, "no": False}.get(getattr(args, "header", None) or "")
     quoting = {"yes": True, "no": False}.get(getattr(args, "quoting", None) or "")
+    expansion = getattr(args, "max_expansion", None)
     return LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
-                       header=header, format=getattr(args, "format_in", None), quoting=quoting)
+                       header=header, format=getattr(args, "format_in", None), quoting=quoting,
+                       **({"max_expansion": expansion} if expansion is not None else {}))
 
 
 def _add_load_args(p: argparse.ArgumentParser) -> None:
@@ -161,6 +164,9 @@ def _add_load_args(p: argparse.ArgumentParser) -> None:
                    "(default: detected)")
     p.add_argument("--quoting", choices=["yes", "no"], help="CSV/TSV: honour \"quoted\" fields? (default: yes for "
                    "CSV, no for TSV, whose text often holds literal quotes)")
+    p.add_argument("--max-expansion", type=float, metavar="X", help="refuse a .gz that expands more than X times "
+                   f"its compressed size (a decompression bomb; default {DEFAULT_MAX_EXPANSION:g}, checked past the "
+                   "first 32 MiB)")
     p.add_argument("--input-format", dest="format_in", choices=["jsonl", "json", "csv", "tsv", "parquet"],
                    help="override the format detected from the file name")
 
@@ -402,7 +408,8 @@ def _print_topics(doc: dict[str, Any]) -> None:
 def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.curation.recipe import apply_recipe
 
-    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in, getattr(args, "quoting", None))
+    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in, getattr(args, "quoting", None),
+             getattr(args, "max_expansion", None))
     opts = _options(args) if any(given) else None  # else the recipe's own load options
     if args.engine == "ray":
         from analysis.run import ray_runner

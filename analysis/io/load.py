@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import glob
 import hashlib
 import json
 import math
@@ -23,9 +22,17 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.io.errors import FieldError, LoadError, SkippedRecord
+from analysis.io.errors import FieldError, LoadError, NotADataset, SkippedRecord
 from analysis.io.normalize import KINDS, Detection, detect, normalize
-from analysis.io.readers import FORMATS, BadRecord, RawRecord, iter_records, sniff_format
+from analysis.io.readers import (
+    DEFAULT_MAX_EXPANSION,
+    FORMATS,
+    TOO_DEEP,
+    BadRecord,
+    RawRecord,
+    iter_records,
+    sniff_format,
+)
 from analysis.util.memory import release_free_memory
 from analysis.util.progress import counts_rows, report
 
@@ -50,8 +57,12 @@ class LoadOptions:
     header: bool | None = None
     format: str | None = None
     quoting: bool | None = None  # CSV/TSV quote processing; None: on for CSV, off for TSV (TSV has no quoting)
+    max_expansion: float = DEFAULT_MAX_EXPANSION  # gunzipped bytes per compressed byte before a gzip is refused
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.max_expansion, int | float) and self.max_expansion >= 1):
+            raise LoadError(f"max_expansion must be a number >= 1 (gunzipped bytes per gzip byte), "
+                            f"got {self.max_expansion!r}")
         if self.kind is not None and self.kind not in KINDS:
             raise LoadError(f"unknown kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         if self.format is not None and self.format not in FORMATS:
@@ -73,7 +84,7 @@ class LoadOptions:
                    skip_bad_lines=bool(data.get("skip_bad_lines", False)))
 
 
-_LATER_DEFAULTS: dict[str, Any] = {"quoting": None}
+_LATER_DEFAULTS: dict[str, Any] = {"quoting": None, "max_expansion": DEFAULT_MAX_EXPANSION}
 
 
 @dataclass
@@ -148,22 +159,78 @@ class Dataset:
 
 
 def resolve_paths(path: str | Path) -> list[Path]:
-    """A file, a folder (its data files, recursively) or a glob -> sorted list of files."""
+    """A file, a folder (its data files, recursively) or a glob -> sorted list of files, each real file once."""
+    return resolve_files(path)[0]
+
+
+NOT_DATA_NAMES = ("license", "licence", "readme", "notice", "copying", "citation", "changelog", "authors")
+
+
+def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
+    """`resolve_paths` plus notices: the files a folder or glob left out and why.
+
+    Symlinked folders are not followed by `**` (a link loop would list the same file dozens of times), and a
+    file reached twice (a symlink to it, overlapping patterns) is read once, by its real path. A folder's
+    LICENSE/README-like files are documentation, not data, whatever their suffix."""
     p = Path(path).expanduser()
+    _check_name(p)
+    notices: list[str] = []
     if p.is_file():
-        return [p]
+        return [p], notices
     if p.is_dir():
-        files = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")
-                 and _is_data_file(f)]
+        files = []
+        for f in sorted(p.rglob("*")):
+            if not f.is_file() or f.name.startswith(".") or not _is_data_file(f):
+                continue
+            if f.name.lower().split(".")[0] in NOT_DATA_NAMES:
+                notices.append(f"{safe_name(f.relative_to(p))}: left out: documentation, not data")
+                continue
+            files.append(f)
         if not files:
             raise LoadError(f"the folder has no data files ({', '.join(DATA_SUFFIXES)}, optionally .gz)",
                             path=str(path))
-        return files
-    matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
-    files = [m for m in matches if m.is_file()]
+        return _once(files, notices, p), notices
+    files = [m for m in _glob(p) if m.is_file()]
     if files:
-        return files
-    raise LoadError("no such file, folder or glob match", path=str(path))
+        return _once(files, notices, None), notices
+    raise LoadError("no such file, folder or glob match", path=safe_name(path))
+
+
+def _glob(p: Path) -> list[Path]:
+    """Glob matches without following symlinked folders under `**` (pathlib's rule), hidden names skipped
+    unless the pattern names them (glob's rule)."""
+    parts = p.parts
+    magic = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    root = Path(*parts[:magic]) if magic else Path(".")
+    rest = parts[magic:]
+    if not rest:
+        return [p] if p.exists() else []
+    try:
+        found = root.glob(str(Path(*rest)))
+        return sorted(m for m in found if not any(part.startswith(".") and not pat.startswith(".")
+                                                  for part, pat in zip(m.relative_to(root).parts, _pad(rest, m),
+                                                                       strict=False)))
+    except (OSError, ValueError):
+        return []
+
+
+def _pad(rest: tuple[str, ...], m: Path) -> list[str]:
+    """Pattern parts aligned to a match's parts (`**` spans several)."""
+    return list(rest) + [""] * max(0, len(m.parts) - len(rest))
+
+
+def _once(files: list[Path], notices: list[str], root: Path | None) -> list[Path]:
+    seen: dict[str, Path] = {}
+    out: list[Path] = []
+    for f in files:
+        real = os.path.realpath(f)
+        if real in seen:
+            notices.append(f"{safe_name(display_name(f, root))}: left out: the same file as "
+                           f"{safe_name(display_name(seen[real], root))} (read once)")
+            continue
+        seen[real] = f
+        out.append(f)
+    return out
 
 
 def _is_data_file(f: Path) -> bool:
@@ -171,6 +238,19 @@ def _is_data_file(f: Path) -> bool:
     if name.endswith(".gz"):
         name = name[:-3]
     return name.endswith(DATA_SUFFIXES)
+
+
+def safe_name(name: str | Path) -> str:
+    """A file name fit to print: bytes that are not UTF-8 shown as \\xNN escapes."""
+    return os.fsencode(str(name)).decode("utf-8", "backslashreplace")
+
+
+def _check_name(f: Path) -> None:
+    try:
+        str(f).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LoadError("the file name is not valid UTF-8; rename it (e.g. `convmv -f latin1 -t utf8`)",
+                        path=safe_name(f)) from exc
 
 
 def fingerprint(files: Iterable[Path], options: LoadOptions, *, root: Path | None = None) -> str:
@@ -196,7 +276,9 @@ def display_name(f: Path, root: Path | None) -> str:
 def load(path: str | Path, options: LoadOptions | None = None, *, progress: Progress | None = None) -> Dataset:
     """Load `path` into the canonical table; raises LoadError with a located message."""
     options = options or LoadOptions()
-    files = resolve_paths(path)
+    files, notices = resolve_files(path)
+    for f in files:
+        _check_name(f)
     p = Path(path).expanduser()
     root = p if p.is_dir() else None
     # A glob may match same-named files in different folders: name them relative to their common parent.
@@ -204,15 +286,27 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     columns: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS}
     infos: list[FileInfo] = []
     skipped: list[SkippedRecord] = []
-    notices: list[str] = []
+    left_out: list[str] = []
     offset = 0
     with _gc_paused():
         for i, f in enumerate(files):
             shown = display_name(f, shown_root) if len(files) > 1 else str(f)
             tick = _file_ticker(progress, f.name, i, len(files)) if progress else None
-            info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick, notices)
+            try:
+                info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick, notices,
+                                             alone=len(files) == 1)
+            except NotADataset as exc:
+                if len(files) == 1:
+                    raise
+                left_out.append(f"{shown}: left out: {exc.message}")
+                continue
+            except RecursionError as exc:  # a safety net: the readers turn deep nesting into a located error
+                raise LoadError(TOO_DEEP, path=shown) from exc
             infos.append(info)
             offset += n_records
+    notices += left_out
+    if not infos:
+        raise LoadError("none of the files holds records: " + "; ".join(left_out), path=str(path))
     if not columns["row_id"]:
         raise LoadError("no records could be loaded" + (f" ({len(skipped)} skipped)" if skipped else ""),
                         path=str(path))
@@ -275,21 +369,23 @@ def _file_ticker(progress: Progress, name: str, i: int, n_files: int) -> Callabl
 
 def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: dict[str, list[Any]],
                skipped: list[SkippedRecord], tick: Callable[[str, int, int | None], None] | None = None,
-               notices: list[str] | None = None) -> tuple[FileInfo, int]:
+               notices: list[str] | None = None, *, alone: bool = True) -> tuple[FileInfo, int]:
     fmt = options.format or sniff_format(f)
     good: list[RawRecord] = []
     n_records = 0
     if tick:
         tick("reading", 0, None)
     said: list[str] = []
-    for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=said):
+    for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=said,
+                            max_expansion=options.max_expansion, lone_object=alone):
         n_records = max(n_records, rec.index + 1)
         if tick and n_records % _TICK_EVERY == 0:
             tick("parsing", n_records, None)
         if isinstance(rec, BadRecord):
             if not options.skip_bad_lines:
-                raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index)
-            skipped.append(SkippedRecord(shown, rec.line, rec.index, rec.error))
+                raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
+            where = f"record {rec.index} (byte {rec.byte}): " if rec.byte is not None else ""
+            skipped.append(SkippedRecord(shown, rec.line, rec.index, where + rec.error))
         else:
             good.append(rec)
     if notices is not None:
@@ -314,13 +410,20 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
             tick("normalising", k, len(good))
         try:
             norm = normalize_record(rec, det, required)
+            source = source_text(rec)
+        except RecursionError:
+            exc = FieldError(None, TOO_DEEP)
+            if not options.skip_bad_lines:
+                raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index) from None
+            skipped.append(SkippedRecord(shown, rec.line, rec.index, exc.message))
+            continue
         except FieldError as exc:
             if not options.skip_bad_lines:
                 raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index, field=exc.field) from exc
             where = f"field '{exc.field}': " if exc.field else ""
             skipped.append(SkippedRecord(shown, rec.line, rec.index, where + exc.message))
             continue
-        append_row(columns, rec, norm, det, offset, shown)
+        append_row(columns, rec, norm, det, offset, shown, source)
         kept += 1
     if tick:
         tick("normalised", len(good), len(good))
@@ -342,9 +445,16 @@ def normalize_record(rec: RawRecord, det: Detection, required: list[str]) -> Any
     return normalize(rec.data, det)
 
 
+def source_text(rec: RawRecord) -> str:
+    """The record as its `source` column holds it: the exact JSONL line, else the record as JSON."""
+    return rec.raw if rec.raw is not None else json.dumps(rec.data, ensure_ascii=False, default=str)
+
+
 def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: Detection, offset: int,
-               shown: str) -> None:
-    """Add one normalised record to the canonical columns (row_id = offset + the record's index in its file)."""
+               shown: str, source: str | None = None) -> None:
+    """Add one normalised record to the canonical columns (row_id = offset + the record's index in its file).
+
+    `source` is `source_text(rec)` computed beforehand, so nothing that can fail runs between the appends."""
     columns["row_id"].append(offset + rec.index)
     columns["kind"].append(det.kind)
     columns["messages"].append(norm.messages)
@@ -354,8 +464,7 @@ def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: De
     columns["rejected"].append(norm.rejected)
     columns["score"].append(norm.score if not math.isnan(norm.score) else math.nan)
     columns["tools"].append(norm.tools)
-    columns["source"].append(rec.raw if rec.raw is not None else json.dumps(rec.data, ensure_ascii=False,
-                                                                             default=str))
+    columns["source"].append(source if source is not None else source_text(rec))
     columns["source_file"].append(shown)
     columns["source_index"].append(rec.index)
     columns["source_line"].append(rec.line)

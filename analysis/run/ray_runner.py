@@ -31,7 +31,6 @@ driver over the collected canonical table, and its summary says `"engine": "ray 
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import math
@@ -40,7 +39,7 @@ import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +68,10 @@ from analysis.io.normalize import Detection, detect
 from analysis.io.readers import (
     BadRecord,
     RawRecord,
-    decode_line,
     is_gzip,
     iter_records,
-    json_error,
-    json_type_name,
+    open_data,
+    parse_jsonl_line,
     sniff_format,
 )
 from analysis.workspace.folder import SCHEMA, Workspace
@@ -156,31 +154,20 @@ class _File:
     det: Detection | None = None
     n_records: int = 0  # known up front except for JSONL
     parse_errors: list[BadRecord] | None = None  # found on the driver (formats read there)
+    notices: list[str] = field(default_factory=list)  # what the reader said (ragged rows)
 
 
 def _parse_line(raw: bytes, index: int, line: int) -> RawRecord | BadRecord | None:
     """One JSONL line exactly as `readers.iter_jsonl` reads it (None for a blank line)."""
-    if not raw.strip():
-        return None
-    try:
-        text = decode_line(raw).rstrip("\r")
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return BadRecord(index, line, json_error(exc))
-    except ValueError as exc:
-        return BadRecord(index, line, str(exc))
-    if isinstance(value, dict):
-        return RawRecord(index, line, value, text)
-    return BadRecord(index, line, f"expected a JSON object per line, found {json_type_name(value)}")
+    return parse_jsonl_line(raw, index, line)
 
 
-def _jsonl_head(path: Path, n: int) -> tuple[list[RawRecord], BadRecord | None, bool]:
+def _jsonl_head(path: Path, n: int, max_expansion: float) -> tuple[list[RawRecord], BadRecord | None, bool]:
     """The first `n` good records of a JSONL file, streamed (never the whole file): (good, first bad, any line)."""
-    opener = gzip.open if is_gzip(path) else open
     good: list[RawRecord] = []
     first_bad: BadRecord | None = None
     index, seen = 0, False
-    with opener(path, "rb") as fh:  # type: ignore[operator]
+    with open_data(path, max_expansion) as fh:
         for line_no, raw in enumerate(fh, start=1):
             if line_no == 1:
                 if b"\x00" in raw[:8192]:
@@ -238,7 +225,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
         if fmt == "jsonl":
             if f.stat().st_size == 0:
                 raise LoadError("the file is empty: no records to load", path=str(f))
-            head, bad, seen = _jsonl_head(f, DETECT_SAMPLE)
+            head, bad, seen = _jsonl_head(f, DETECT_SAMPLE, options.max_expansion)
             if not seen:
                 raise LoadError("the file is empty: no records to load", path=str(f))
             if bad is not None and not options.skip_bad_lines:
@@ -246,7 +233,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
             plan.det = _detect(head, options, shown, None)
             ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
             specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b, "gz": gz,
-                       "payload": b""} for c, (a, b) in enumerate(ranges)]
+                       "payload": b"", "max_expansion": options.max_expansion} for c, (a, b) in enumerate(ranges)]
         elif fmt == "parquet" and not gz:
             try:
                 meta = pq.ParquetFile(f).metadata
@@ -266,11 +253,12 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
         else:  # JSON documents, CSV/TSV, gzipped Parquet: the local reader on the driver, normalised on workers
             good: list[RawRecord] = []
             plan.parse_errors = []
-            for rec in iter_records(f, fmt, header=options.header):
+            for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=plan.notices,
+                                    max_expansion=options.max_expansion, lone_object=len(files) == 1):
                 plan.n_records = max(plan.n_records, rec.index + 1)
                 if isinstance(rec, BadRecord):
                     if not options.skip_bad_lines:
-                        raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index)
+                        raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
                     plan.parse_errors.append(rec)
                 else:
                     good.append(rec)
@@ -311,16 +299,18 @@ def _read_spec(spec: dict[str, Any]) -> tuple[list[RawRecord], list[BadRecord], 
         base = int(spec["end"])
         good = [RawRecord(base + k, None, rec) for k, rec in enumerate(table.to_pylist())]
         return good, [], 0, 0
-    if spec["gz"]:
-        with gzip.open(path, "rb") as fh:
-            data = fh.read()
-        data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    else:
-        with open(path, "rb") as fh:
-            fh.seek(int(spec["start"]))
-            data = fh.read(int(spec["end"]) - int(spec["start"]))
     good, bad = [], []
     index = 0
+    if spec["gz"]:  # one task streams the whole file, as `readers.iter_jsonl` does (bounded, salvaging a cut)
+        n_lines = 0
+        for rec in iter_records(path, "jsonl", max_expansion=float(spec.get("max_expansion") or 100.0)):
+            (bad if isinstance(rec, BadRecord) else good).append(rec)
+            index = rec.index + 1
+            n_lines = rec.line or n_lines
+        return good, bad, index, n_lines
+    with open(path, "rb") as fh:
+        fh.seek(int(spec["start"]))
+        data = fh.read(int(spec["end"]) - int(spec["start"]))
     for k, raw in enumerate(data.split(b"\n")):
         rec = _parse_line(raw, index, k + 1)
         if rec is None:
@@ -427,7 +417,8 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
         n_records = acc["n"] if plan.fmt == "jsonl" else plan.n_records
         if not options.skip_bad_lines:
             if bad:
-                raise LoadError(bad[0].error, path=plan.shown, line=bad[0].line, index=bad[0].index)
+                raise LoadError(bad[0].error, path=plan.shown, line=bad[0].line, index=bad[0].index,
+                                byte=bad[0].byte)
             if ferr:
                 i, ln, msg, fld = ferr[0]
                 raise LoadError(msg, path=plan.shown, line=ln, index=i, field=fld)
@@ -451,8 +442,9 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
     rows = canonical_dtypes(frame[CANONICAL_COLUMNS].copy())
     if progress:
         progress("loaded", 1.0)
+    notices = [f"{p.shown}: {m}" for p in plans for m in p.notices]
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
-                    fingerprint(files, options, root=root))
+                    fingerprint(files, options, root=root), notices)
     return Dataset(rows, info)
 
 

@@ -45,11 +45,12 @@ def _skipped(ds: Any) -> list[dict[str, Any]]:
 def test_truncated_json_array(tmp_path: Path) -> None:
     path = tmp_path / "cut.json"
     path.write_text("[\n" + _line(ALPACA) + ",\n" + _line(ALPACA) + ',\n{"instruction": "x", "outp')
-    assert _error(path) == f"{path}, line 4: the file ends in the middle of this record (truncated JSON)"
+    assert _error(path) == (f"{path}, record 2 (line 4, byte 124): the file ends in the middle of this record "
+                            "(truncated JSON)")
     ds = load(path, SKIP)
     assert len(ds) == 2 and ds.rows["source_line"].tolist() == [2, 3]
-    assert _skipped(ds) == [{"file": str(path), "line": 4,
-                             "error": "the file ends in the middle of this record (truncated JSON)"}]
+    assert _skipped(ds) == [{"file": str(path), "line": 4, "error": "record 2 (byte 124): the file ends in the "
+                                                                    "middle of this record (truncated JSON)"}]
 
 
 @pytest.mark.parametrize("tail", [',\n{"instruction": "x", "output": [', ",\n{", ",\n", ",", "\n"])
@@ -57,14 +58,14 @@ def test_truncated_json_array_any_cut(tmp_path: Path, tail: str) -> None:
     path = tmp_path / "cut.json"
     path.write_text("[\n" + _line(ALPACA) + ",\n" + _line(ALPACA) + tail)
     msg = _error(path)
-    assert "(truncated JSON)" in msg and msg.startswith(f"{path}, line ")
+    assert "(truncated JSON)" in msg and msg.startswith(f"{path}, record 2 (line ")  # the record, not only a line
     assert len(load(path, SKIP)) == 2
 
 
 def test_json_array_missing_close_bracket(tmp_path: Path) -> None:
     path = tmp_path / "open.json"
     path.write_text("[\n" + _line(ALPACA) + ",\n" + _line(ALPACA) + "\n")
-    assert _error(path) == f"{path}, line 4: the file ends before the closing ']' (truncated JSON)"
+    assert _error(path) == f"{path}, record 2 (line 4, byte 123): the file ends before the closing ']' (truncated JSON)"
     assert len(load(path, SKIP)) == 2
 
 
@@ -72,9 +73,9 @@ def test_json_array_syntax_error_says_the_rest_is_lost(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text("[\n" + _line(ALPACA) + ',\n{"instruction": "x" "output": "y"},\n' + _line(ALPACA) + "\n]")
     expected = "invalid JSON at column 21: Expecting ',' delimiter; the records after it cannot be read"
-    assert _error(path) == f"{path}, line 3: {expected}"
+    assert _error(path) == f"{path}, record 1 (line 3, byte 63): {expected}"
     ds = load(path, SKIP)
-    assert len(ds) == 1 and _skipped(ds) == [{"file": str(path), "line": 3, "error": expected}]
+    assert len(ds) == 1 and _skipped(ds) == [{"file": str(path), "line": 3, "error": f"record 1 (byte 63): {expected}"}]
 
 
 def test_truncated_json_object_document(tmp_path: Path) -> None:
@@ -219,7 +220,7 @@ def test_non_object_jsonl_line(tmp_path: Path) -> None:
 def test_non_object_in_json_array(tmp_path: Path) -> None:
     path = tmp_path / "arr.json"
     path.write_text('[\n{"text": "a"},\n5,\n{"text": "b"}\n]')
-    assert _error(path) == f"{path}, line 3: expected a JSON object, found a number"
+    assert _error(path) == f"{path}, record 1 (line 3, byte 17): expected a JSON object, found a number"
     assert load(path, SKIP).rows["response"].tolist() == ["a", "b"]
 
 
