@@ -190,13 +190,14 @@ def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
             raise LoadError(f"the folder has no data files ({', '.join(DATA_SUFFIXES)}, optionally .gz)",
                             path=str(path))
         return _once(files, notices, p), notices
-    files = [m for m in _glob(p) if m.is_file()]
+    glob_root, matches = _glob(p)
+    files = [m for m in matches if m.is_file()]
     if files:
-        return _once(files, notices, None), notices
+        return _once(files, notices, glob_root), notices
     raise LoadError("no such file, folder or glob match", path=safe_name(path))
 
 
-def _glob(p: Path) -> list[Path]:
+def _glob(p: Path) -> tuple[Path, list[Path]]:
     """Glob matches without following symlinked folders under `**` (pathlib's rule), hidden names skipped
     unless the pattern names them (glob's rule)."""
     parts = p.parts
@@ -204,14 +205,14 @@ def _glob(p: Path) -> list[Path]:
     root = Path(*parts[:magic]) if magic else Path(".")
     rest = parts[magic:]
     if not rest:
-        return [p] if p.exists() else []
+        return root, [p] if p.exists() else []
     try:
         found = root.glob(str(Path(*rest)))
-        return sorted(m for m in found if not any(part.startswith(".") and not pat.startswith(".")
+        return root, sorted(m for m in found if not any(part.startswith(".") and not pat.startswith(".")
                                                   for part, pat in zip(m.relative_to(root).parts, _pad(rest, m),
                                                                        strict=False)))
     except (OSError, ValueError):
-        return []
+        return root, []
 
 
 def _pad(rest: tuple[str, ...], m: Path) -> list[str]:

@@ -117,11 +117,15 @@ def open_data(path: Path, max_expansion: float = DEFAULT_MAX_EXPANSION) -> Binar
 
 def read_head(path: Path, n: int = 65536) -> bytes:
     """The first `n` bytes of the (gunzipped) content, without reading the rest."""
+    parts: list[bytes] = []
     try:
         with open_data(path, float("inf")) as fh:
-            return fh.read(n)
+            while (got := sum(map(len, parts))) < n and (part := fh.read1(n - got)):  # type: ignore[attr-defined]
+                parts.append(part)
     except _GZIP_ERRORS as exc:
-        raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
+        if not parts:  # a cut file still has a head: the reader says where it ends
+            raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
+    return b"".join(parts)
 
 
 def read_bytes(path: Path, max_expansion: float = DEFAULT_MAX_EXPANSION) -> bytes:
