@@ -224,3 +224,31 @@ def test_narrowing_a_search_or_switching_dataset_resets_paging(monkeypatch: pyte
     assert _match_line(at).startswith("**21** of 21 rows match")
     assert at.number_input(key="browse_row").value == 0
     assert not at.exception
+
+
+@pytest.mark.parametrize(("name", "body", "located"), [
+    ("deep.json", "[" * 100_000 + "]" * 100_000, "record 0 (line 1, byte 1): the JSON nests deeper"),
+    ("key.jsonl", '{"prompt": "a", "response": "b"}\n{"prompt": "c", "response": "d", "k\\ud800": 1}\n',
+     "line 2: lone surrogate \\ud800 in key"),
+    ("cat.json", '[{"prompt": "a", "response": "b"}][{"prompt": "c", "response": "d"}]',
+     "record 1 (line 1, byte 34): JSON array 2 starts here"),
+], ids=["deep_nesting", "surrogate_key", "concatenated"])
+def test_data_page_shows_one_error_for_hostile_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str,
+                                                    body: str, located: str) -> None:
+    """Issue 14.5: these were an uncaught RecursionError / a traceback / silent data loss on the Data page."""
+    bad = tmp_path / name
+    bad.write_text(body, encoding="utf-8")
+    at = _app(monkeypatch, tmp_path, str(bad))
+    _visit(at, "pages/data.py")
+    assert [e.value for e in at.error] == [next(e.value for e in at.error)]  # exactly one
+    assert at.error[0].value.startswith(f"{bad}, {located}"), at.error[0].value
+
+
+def test_data_page_lists_the_files_a_folder_left_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                     data_dir: Path) -> None:
+    (data_dir / "dropped.jsonl").write_text("", encoding="utf-8")
+    at = _app(monkeypatch, tmp_path, str(data_dir))
+    _visit(at, "pages/data.py")
+    assert not at.error, [e.value for e in at.error]
+    assert "dropped.jsonl: left out: the file is empty: no records to load" in [i.value for i in at.info]
+    assert at.metric[0].value == "31"
