@@ -182,12 +182,12 @@ def json_type_name(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def lone_surrogate(value: Any, text: str) -> str | None:
+def lone_surrogate(value: Any, text: str, start: int = 0, end: int | None = None) -> str | None:
     """A message if a string (key or value) holds a lone UTF-16 surrogate (`"\\ud800"`), else None.
 
     JSON allows the escape, Python keeps it, but it is not Unicode: it fails later when the row is written (Arrow,
     SQLite, stdout). Only texts holding a `\\uD...` escape are walked, so clean records cost one substring test."""
-    if "\\ud" not in text and "\\uD" not in text:
+    if _ESCAPED_SURROGATE.search(text, start, len(text) if end is None else end) is None:
         return None
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
@@ -206,6 +206,7 @@ def lone_surrogate(value: Any, text: str) -> str | None:
 
 
 _LONE = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD]")
 
 
 def _safe(text: str) -> str:
@@ -479,7 +480,7 @@ def _iter_json_array(win: _TextWindow, pos: int, path: Path) -> Iterator[RawReco
             win.drop(pos)
             pos = 0
         if not (opened and pos < len(win.buf) and win.buf[pos] == "]"):  # `[]`: an empty array
-            rec_line, rec_byte = win.line_at(pos), win.byte_at(pos)
+            rec_line = win.line_at(pos)  # the byte offset is worked out only for a bad record: it costs a copy
             try:
                 value, end = win.decode(decoder, pos)
             except json.JSONDecodeError as exc:
@@ -488,16 +489,17 @@ def _iter_json_array(win: _TextWindow, pos: int, path: Path) -> Iterator[RawReco
                 at = f"column {col}" if lineno == rec_line else f"line {lineno}, column {col}"
                 msg = ("the file ends in the middle of this record (truncated JSON)" if _runs_to_end(exc)
                        else f"invalid JSON at {at}: {exc.msg}; the records after it cannot be read")
-                yield BadRecord(index, rec_line, msg, rec_byte)
+                yield BadRecord(index, rec_line, msg, win.byte_at(pos))
                 return
             except RecursionError:
-                yield BadRecord(index, rec_line, TOO_DEEP + "; the records after it cannot be read", rec_byte)
+                yield BadRecord(index, rec_line, TOO_DEEP + "; the records after it cannot be read", win.byte_at(pos))
                 return
             if not isinstance(value, dict):
-                yield BadRecord(index, rec_line, f"expected a JSON object, found {json_type_name(value)}", rec_byte)
+                yield BadRecord(index, rec_line, f"expected a JSON object, found {json_type_name(value)}",
+                                win.byte_at(pos))
             else:
-                bad = lone_surrogate(value, win.buf[pos:end])
-                yield (BadRecord(index, rec_line, bad, rec_byte) if bad is not None
+                bad = lone_surrogate(value, win.buf, pos, end)
+                yield (BadRecord(index, rec_line, bad, win.byte_at(pos)) if bad is not None
                        else RawRecord(index, rec_line, value))
             index += 1
             pos = win.skip_ws(end)
