@@ -256,7 +256,8 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     else:
         ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=_progress(args))
     steps: list[dict[str, Any]] = [{"name": "load", "seconds": round(_time.perf_counter() - t, 3)}]
-    doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps}
+    doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps,
+                           "notices": list(ws.dataset.info.notices)}
     opts = AnalyzeOptions(embed=args.embed, scope=args.scope, model_path=args.model,
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
                           projection=ProjectionParams(seed=args.seed), map_sample=args.map_sample)
@@ -367,6 +368,8 @@ def _print_findings(doc: dict[str, Any]) -> None:
 
 def _print_analyze(doc: dict[str, Any]) -> None:
     print(f"workspace {doc['workspace']}: {doc['rows']:,} rows")
+    for notice in doc.get("notices", []):
+        print(f"  note: {notice}")
     for s in doc["steps"]:
         print(f"  {s['name']}: {s['seconds']:.1f}s")
     if "note" in doc:

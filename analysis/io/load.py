@@ -177,6 +177,13 @@ def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
     notices: list[str] = []
     if p.is_file():
         return [p], notices
+    files = _find(p, path, notices)
+    for f in files:
+        _check_name(f)
+    return files, notices
+
+
+def _find(p: Path, path: str | Path, notices: list[str]) -> list[Path]:
     if p.is_dir():
         files = []
         for f in sorted(p.rglob("*")):
@@ -189,11 +196,11 @@ def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
         if not files:
             raise LoadError(f"the folder has no data files ({', '.join(DATA_SUFFIXES)}, optionally .gz)",
                             path=str(path))
-        return _once(files, notices, p), notices
+        return _once(files, notices, p)
     glob_root, matches = _glob(p)
     files = [m for m in matches if m.is_file()]
     if files:
-        return _once(files, notices, glob_root), notices
+        return _once(files, notices, glob_root)
     raise LoadError("no such file, folder or glob match", path=safe_name(path))
 
 
@@ -278,8 +285,6 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     """Load `path` into the canonical table; raises LoadError with a located message."""
     options = options or LoadOptions()
     files, notices = resolve_files(path)
-    for f in files:
-        _check_name(f)
     p = Path(path).expanduser()
     root = p if p.is_dir() else None
     # A glob may match same-named files in different folders: name them relative to their common parent.

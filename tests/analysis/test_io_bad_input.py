@@ -551,3 +551,14 @@ def test_cli_bad_input_is_one_line_on_stderr_exit_2(tmp_path: Path, capsys: pyte
     (folder / "dropped.jsonl").write_text("")
     assert main(["info", str(folder)]) == 0
     assert "  note: dropped.jsonl: left out: the file is empty: no records to load\n" in capsys.readouterr().out
+
+
+def test_cli_analyze_the_bundled_sample_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    """`sift analyze sample_data` failed on the defects.json sidecar; it loads the data and says what it left out."""
+    from analysis.cli import main
+
+    assert main(["analyze", str(Path(__file__).resolve().parents[2] / "sample_data"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert ": 1,050 rows\n" in out
+    assert "  note: defects.json: left out: the JSON object holds several record lists" in out
+    assert "  note: topics.json: left out: one JSON object with 1,050 keys" in out
