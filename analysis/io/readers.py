@@ -40,7 +40,7 @@ past 50x; a bomb runs at ~1000x from its first block. Checked only past `EXPANSI
 files never trip it and a bomb is stopped after at most that much text."""
 EXPANSION_FLOOR = 32 << 20
 _CHUNK = 1 << 20
-_GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
+GZIP_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def read_head(path: Path, n: int = 65536) -> bytes:
         with open_data(path, float("inf")) as fh:
             while (got := sum(map(len, parts))) < n and (part := fh.read1(n - got)):  # type: ignore[attr-defined]
                 parts.append(part)
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         if not parts:  # a cut file still has a head: the reader says where it ends
             raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
     return b"".join(parts)
@@ -133,7 +133,7 @@ def read_bytes(path: Path, max_expansion: float = DEFAULT_MAX_EXPANSION) -> byte
     try:
         with open_data(path, max_expansion) as fh:
             return fh.read()
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
 
 
@@ -252,7 +252,7 @@ def iter_jsonl(path: Path, max_expansion: float = DEFAULT_MAX_EXPANSION) -> Iter
                 if rec is not None:
                     yield rec
                     index += 1
-        except _GZIP_ERRORS as exc:
+        except GZIP_ERRORS as exc:
             if index == 0 and line_no == 0:
                 raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
             yield BadRecord(index, line_no + 1, _cut_short(exc))
@@ -314,7 +314,7 @@ class _TextWindow:
                     break
                 parts.append(part)
                 got += len(part)
-        except _GZIP_ERRORS as exc:
+        except GZIP_ERRORS as exc:
             if not parts:
                 raise
             self.cut = exc
@@ -401,7 +401,7 @@ def iter_json(path: Path, max_expansion: float = DEFAULT_MAX_EXPANSION, *, lone_
                 return
             while win.more(max(_CHUNK, len(win.buf))):
                 pass
-        except _GZIP_ERRORS as exc:
+        except GZIP_ERRORS as exc:
             if win is None or not win.buf:
                 raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
             yield BadRecord(index, win.line_at(len(win.buf)), _cut_short(exc), win.byte_at(len(win.buf)))
@@ -658,7 +658,7 @@ def _iter_cells(text: io.TextIOWrapper, path: Path, delimiter: str, header: bool
             index += 1
     except csv.Error as exc:
         yield BadRecord(index, start_line, f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}")
-    except _GZIP_ERRORS as exc:
+    except GZIP_ERRORS as exc:
         if columns is None:
             raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
         yield BadRecord(index, start_line, _cut_short(exc))

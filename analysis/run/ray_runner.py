@@ -52,7 +52,7 @@ import pyarrow.parquet as pq
 from analysis.checks import REGISTRY
 from analysis.checks.base import Check, CheckContext, CheckResult, load_result, make_result, params_from, save_result
 from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, SkippedRecord
-from analysis.io.errors import FieldError
+from analysis.io.errors import FieldError, NotADataset
 from analysis.io.load import (
     CANONICAL_COLUMNS,
     DETECT_SAMPLE,
@@ -62,10 +62,11 @@ from analysis.io.load import (
     fingerprint,
     normalize_record,
     required_fields,
-    resolve_paths,
+    resolve_files,
 )
 from analysis.io.normalize import Detection, detect
 from analysis.io.readers import (
+    GZIP_ERRORS,
     BadRecord,
     RawRecord,
     is_gzip,
@@ -168,23 +169,27 @@ def _jsonl_head(path: Path, n: int, max_expansion: float) -> tuple[list[RawRecor
     first_bad: BadRecord | None = None
     index, seen = 0, False
     with open_data(path, max_expansion) as fh:
-        for line_no, raw in enumerate(fh, start=1):
-            if line_no == 1:
-                if b"\x00" in raw[:8192]:
-                    raise LoadError("this looks like a binary file (NUL bytes in the first 8 KB), not JSONL text",
-                                    path=str(path))
-                raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-            rec = _parse_line(raw.rstrip(b"\n"), index, line_no)
-            if rec is None:
-                continue
-            seen = True
-            index += 1
-            if isinstance(rec, BadRecord):
-                first_bad = first_bad or rec
-            else:
-                good.append(rec)
-                if len(good) >= n:
-                    break
+        try:
+            for line_no, raw in enumerate(fh, start=1):
+                if line_no == 1:
+                    if b"\x00" in raw[:8192]:
+                        raise LoadError("this looks like a binary file (NUL bytes in the first 8 KB), not JSONL text",
+                                        path=str(path))
+                    raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+                rec = _parse_line(raw.rstrip(b"\n"), index, line_no)
+                if rec is None:
+                    continue
+                seen = True
+                index += 1
+                if isinstance(rec, BadRecord):
+                    first_bad = first_bad or rec
+                else:
+                    good.append(rec)
+                    if len(good) >= n:
+                        break
+        except GZIP_ERRORS as exc:  # a cut .gz: the head so far; the read task reports the cut where it is
+            if not seen:
+                raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
     return good, first_bad, seen
 
 
@@ -209,69 +214,82 @@ def _jsonl_chunks(path: Path, chunk_bytes: int) -> list[tuple[int, int]]:
 
 
 def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
-          ) -> tuple[list[_File], list[dict[str, Any]], Path | None, list[Path]]:
+          ) -> tuple[list[_File], list[dict[str, Any]], Path | None, list[Path], list[str]]:
     """Per file: format, display name and detection (on the driver, from a sample); the read tasks' specs."""
-    files = resolve_paths(path)
+    files, notices = resolve_files(path)
     p = Path(path).expanduser()
     root = p if p.is_dir() else None
     shown_root = root if root is not None or len(files) < 2 else Path(os.path.commonpath(files))
     plans: list[_File] = []
     specs: list[dict[str, Any]] = []
-    for fno, f in enumerate(files):
-        shown = display_name(f, shown_root) if len(files) > 1 else str(f)
-        fmt = options.format or sniff_format(f)
-        plan = _File(f, shown, fmt)
-        gz = f.stat().st_size >= 2 and is_gzip(f)
-        if fmt == "jsonl":
-            if f.stat().st_size == 0:
-                raise LoadError("the file is empty: no records to load", path=str(f))
-            head, bad, seen = _jsonl_head(f, DETECT_SAMPLE, options.max_expansion)
-            if not seen:
-                raise LoadError("the file is empty: no records to load", path=str(f))
-            if bad is not None and not options.skip_bad_lines:
-                raise LoadError(bad.error, path=shown, line=bad.line, index=bad.index)
-            plan.det = _detect(head, options, shown, None)
-            ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
-            specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b, "gz": gz,
-                       "payload": b"", "max_expansion": options.max_expansion} for c, (a, b) in enumerate(ranges)]
-        elif fmt == "parquet" and not gz:
-            try:
-                meta = pq.ParquetFile(f).metadata
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise LoadError(f"not a readable Parquet file ({exc})", path=str(f)) from exc
-            if meta.num_rows == 0:
-                raise LoadError("the Parquet file has no rows", path=str(f))
-            plan.n_records = meta.num_rows
-            head = pq.ParquetFile(f).iter_batches(batch_size=DETECT_SAMPLE)
-            first = next(head).to_pylist()
-            plan.det = _detect([RawRecord(i, None, r) for i, r in enumerate(first)], options, shown, None)
-            base = 0
-            for g in range(meta.num_row_groups):
-                specs.append({"file": fno, "chunk": g, "kind": "parquet", "path": str(f), "start": g, "end": base,
-                              "gz": False, "payload": b""})
-                base += meta.row_group(g).num_rows
-        else:  # JSON documents, CSV/TSV, gzipped Parquet: the local reader on the driver, normalised on workers
-            good: list[RawRecord] = []
-            plan.parse_errors = []
-            for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=plan.notices,
-                                    max_expansion=options.max_expansion, lone_object=len(files) == 1):
-                plan.n_records = max(plan.n_records, rec.index + 1)
-                if isinstance(rec, BadRecord):
-                    if not options.skip_bad_lines:
-                        raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
-                    plan.parse_errors.append(rec)
-                else:
-                    good.append(rec)
-            field_counts: Counter[str] = Counter()
-            for rec in good:
-                field_counts.update(map(str, rec.data.keys()))
-            plan.det = _detect(good[:DETECT_SAMPLE], options, shown, field_counts) if good else None
-            for c, lo in enumerate(range(0, len(good), RECORDS_PER_TASK)):
-                payload = pickle.dumps([(r.index, r.line, r.data, r.raw) for r in good[lo:lo + RECORDS_PER_TASK]])
-                specs.append({"file": fno, "chunk": c, "kind": "records", "path": str(f), "start": 0, "end": 0,
-                              "gz": False, "payload": payload})
+    left_out: list[str] = []
+    for f in files:
+        fno = len(plans)  # a file left out takes no number: specs and plans stay aligned
+        file_specs: list[dict[str, Any]] = []
+        try:
+            shown = display_name(f, shown_root) if len(files) > 1 else str(f)
+            fmt = options.format or sniff_format(f)
+            plan = _File(f, shown, fmt)
+            gz = f.stat().st_size >= 2 and is_gzip(f)
+            if fmt == "jsonl":
+                if f.stat().st_size == 0:
+                    raise NotADataset("the file is empty: no records to load", path=str(f))
+                head, bad, seen = _jsonl_head(f, DETECT_SAMPLE, options.max_expansion)
+                if not seen:
+                    raise NotADataset("the file is empty: no records to load", path=str(f))
+                if bad is not None and not options.skip_bad_lines:
+                    raise LoadError(bad.error, path=shown, line=bad.line, index=bad.index)
+                plan.det = _detect(head, options, shown, None)
+                ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
+                file_specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b,
+                                "gz": gz, "payload": b"", "max_expansion": options.max_expansion}
+                               for c, (a, b) in enumerate(ranges)]
+            elif fmt == "parquet" and not gz:
+                try:
+                    meta = pq.ParquetFile(f).metadata
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise LoadError(f"not a readable Parquet file ({exc})", path=str(f)) from exc
+                if meta.num_rows == 0:
+                    raise LoadError("the Parquet file has no rows", path=str(f))
+                plan.n_records = meta.num_rows
+                head = pq.ParquetFile(f).iter_batches(batch_size=DETECT_SAMPLE)
+                first = next(head).to_pylist()
+                plan.det = _detect([RawRecord(i, None, r) for i, r in enumerate(first)], options, shown, None)
+                base = 0
+                for g in range(meta.num_row_groups):
+                    file_specs.append({"file": fno, "chunk": g, "kind": "parquet", "path": str(f), "start": g,
+                                       "end": base, "gz": False, "payload": b""})
+                    base += meta.row_group(g).num_rows
+            else:  # JSON documents, CSV/TSV, gzipped Parquet: the local reader on the driver, normalised on workers
+                good: list[RawRecord] = []
+                plan.parse_errors = []
+                for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=plan.notices,
+                                        max_expansion=options.max_expansion, lone_object=len(files) == 1):
+                    plan.n_records = max(plan.n_records, rec.index + 1)
+                    if isinstance(rec, BadRecord):
+                        if not options.skip_bad_lines:
+                            raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
+                        plan.parse_errors.append(rec)
+                    else:
+                        good.append(rec)
+                field_counts: Counter[str] = Counter()
+                for rec in good:
+                    field_counts.update(map(str, rec.data.keys()))
+                plan.det = _detect(good[:DETECT_SAMPLE], options, shown, field_counts) if good else None
+                for c, lo in enumerate(range(0, len(good), RECORDS_PER_TASK)):
+                    payload = pickle.dumps([(r.index, r.line, r.data, r.raw) for r in good[lo:lo + RECORDS_PER_TASK]])
+                    file_specs.append({"file": fno, "chunk": c, "kind": "records", "path": str(f), "start": 0, "end": 0,
+                                  "gz": False, "payload": payload})
+        except NotADataset as exc:  # in a folder or glob, a file with no records is left out and said
+            if len(files) == 1:
+                raise
+            left_out.append(f"{shown}: left out: {exc.message}")
+            continue
         plans.append(plan)
-    return plans, specs, root, files
+        specs += file_specs
+    if not plans:
+        raise LoadError("none of the files holds records: " + "; ".join(left_out), path=str(path))
+    return plans, specs, root, files, notices + left_out
 
 
 def _detect(sample: list[RawRecord], options: LoadOptions, shown: str, all_fields: Counter[str] | None
@@ -378,7 +396,7 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
     """`analysis.io.load` with reading and normalisation as Ray tasks; the same `Dataset`, row for row."""
     ray = _ray()
     options = options or LoadOptions()
-    plans, specs, root, files = _plan(path, options, chunk_bytes)
+    plans, specs, root, files, load_notices = _plan(path, options, chunk_bytes)
     dets = {i: p.det for i, p in enumerate(plans)}
     shown = {i: p.shown for i, p in enumerate(plans)}
     ds = ray.data.from_items(specs, override_num_blocks=max(len(specs), 1))
@@ -442,7 +460,7 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
     rows = canonical_dtypes(frame[CANONICAL_COLUMNS].copy())
     if progress:
         progress("loaded", 1.0)
-    notices = [f"{p.shown}: {m}" for p in plans for m in p.notices]
+    notices = load_notices + [f"{p.shown}: {m}" for p in plans for m in p.notices]
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
                     fingerprint(files, options, root=root), notices)
     return Dataset(rows, info)

@@ -191,3 +191,24 @@ def test_apply_with_the_ray_engine_equals_local(tmp_path: Path) -> None:
     local, remote = outs["local"][1], outs["ray"][1]
     assert remote["steps"] == local["steps"] and remote["rows_written"] == local["rows_written"] == 999 - 14 - 2
     assert (remote["engine"], local["engine"]) == ("ray", "local")
+
+
+def test_folder_with_sidecars_and_a_cut_gz_matches_the_local_loader(tmp_path):
+    """Issue 14: the Ray loader leaves out the same files (empty, sidecar) with the same notices, reads TSV without
+    quotes, and salvages the complete records of a cut .gz exactly as the local loader does."""
+    import gzip
+
+    d = tmp_path / "data"
+    d.mkdir()
+    shutil.copy(ROOT / "sample_data" / "sft.jsonl", d / "sft.jsonl")
+    shutil.copy(ROOT / "sample_data" / "defects.json", d / "defects.json")
+    (d / "dropped.jsonl").write_text("")
+    (d / "pairs.tsv").write_text('a "quoted\tb\n"c\td"\n')
+    body = gzip.compress((ROOT / "sample_data" / "chat.jsonl").read_bytes())
+    (d / "chat.jsonl.gz").write_bytes(body[: len(body) // 2])
+    opts = LoadOptions(skip_bad_lines=True)
+    ds, local = rr.load_ray(d, opts), load(d, opts)
+    assert_same_rows(ds.rows, local.rows)
+    assert ds.info.to_dict() == local.info.to_dict()
+    assert [n.split(":")[0] for n in ds.info.notices] == ["defects.json", "dropped.jsonl"]
+    assert 0 < ds.info.files[0].rows < 350 and "cut short" in ds.info.skipped[0].error
