@@ -163,7 +163,7 @@ def resolve_paths(path: str | Path) -> list[Path]:
     return resolve_files(path)[0]
 
 
-NOT_DATA_NAMES = ("license", "licence", "readme", "notice", "copying", "citation", "changelog", "authors")
+NOT_DATA_NAMES = ("license", "licence", "readme", "copying", "citation")
 
 
 def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
