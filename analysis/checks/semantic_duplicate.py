@@ -3,10 +3,11 @@
 Embeddings come from the workspace (`sift analyze PATH --embed` writes `<ws>/embeddings/<model>@<scope>.npy`); when
 they are missing, an embedder passed as `ctx.extras["embedder"]` computes them (and stores them when there is a
 workspace). Pairs are found with the shared `KnnIndex` (space/knn.py): every row's `k` nearest other rows, queried
-in batches, so memory is O(n * k) and all pairs are never held. A pair with cosine >= `threshold` joins a group
-(union-find, transitive); the `keep` rule picks one member, the others are flagged `dup_of:<kept row_id>` with
-score = their best cosine to a member. A row with more than `k` near-identical neighbours still joins its group
-through the chain of neighbours, but its score may miss pairs beyond the k-th. Above `knn.EXACT_MAX` rows the index
+in batches, so memory is O(n * k) and all pairs are never held. Groups cannot chain (`near_duplicate.centre_clusters`):
+in the `keep` rule's order each unclaimed row becomes a kept centre and claims the rows it is directly paired with
+(cosine >= `threshold`), identical rows (cosine 1) join transitively, so every flagged row is within the threshold
+of its kept row; score = its cosine to that row. A row whose pair with the centre lies beyond its `k` nearest is not
+inferred through others: it stays (a miss, never a wrong drop). Above `knn.EXACT_MAX` rows the index
 is HNSW (approximate), so a few pairs can be missed there; below it the search is exact.
 
 Default threshold 0.95, a conservative default, measured on SICK test (4,927 sentence pairs with human relatedness
@@ -63,9 +64,11 @@ class SemanticDuplicate(Check):
     """Semantic duplicates: rows whose embeddings (scope `both` by default) have cosine similarity >= `threshold`
     (default 0.95, a conservative default: reworded or re-templated copies of one example), found as each row's
     `k` nearest neighbours in the kNN index (never all pairs). Such rows teach the model the same thing twice while
-    escaping exact and word-overlap dedup. Groups by union-find; the `keep` rule (first, longest, shortest,
-    highest_score, most_turns) picks one member, the others are flagged `dup_of:<row_id of the kept member>` with
-    score = their best cosine to a member. Needs the scope's embeddings (`sift analyze --embed`).
+    escaping exact and word-overlap dedup. Groups cannot chain: in the `keep` rule's order (first, longest,
+    shortest, highest_score, most_turns) each unclaimed row becomes a kept centre claiming the rows paired with it
+    directly, so a→b→c with a and c unlike never makes c a duplicate of a; the others are flagged
+    `dup_of:<row_id of the kept member>` with score = their cosine to it.
+    Needs the scope's embeddings (`sift analyze --embed`).
     """
 
     name = "semantic_duplicate"
@@ -115,11 +118,11 @@ class SemanticDuplicate(Check):
                 codes, first = np.unique(a * n + b, return_index=True)
                 pairs = np.stack([codes // n, codes % n], axis=1)
                 sims = val[first]
-        group_id, keep, reason, score = build_groups(ctx, pairs, sims, p.keep)
+        group_id, keep, reason, score, stats = build_groups(ctx, pairs, sims, p.keep)
         row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
         shown = np.argsort(-sims, kind="stable")[:PAIR_SAMPLE]
         summary = {"scope": p.scope, "keep_rule": p.keep, "model": model, "rows_in_groups": int((group_id >= 0).sum()),
-                   "pairs_found": int(len(pairs)),
+                   **stats, "pairs_found": int(len(pairs)),
                    "pairs": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "cosine": round(float(s), 4)}
                              for (i, j), s in zip(pairs[shown].tolist(), sims[shown].tolist(), strict=True)]}
         issue = reason != ""
