@@ -181,8 +181,8 @@ def test_near_duplicate_fastchat_prompt_scope():
     last assistant turn (167 rows have 1 prompt turn, 166 have 2 and 167 have 3), so there are 384 distinct prompts:
     exact_duplicate on prompt removes 116, near_duplicate (Jaccard >= 0.7) 399 in 93 groups, because the multi-turn
     prompts share their templated first turn and most of their later turns. (Union-find grouping removed 430 in 68
-    groups: 31 rows were only reachable through chains; 10 such components are now cut.) Removing the 448 rows that merely share
-    a first turn would be wrong for multi-turn data; the curve shows where that boundary lies."""
+    groups: 31 rows were only reachable through chains; 10 such components are now cut.) Removing the 448 rows that
+    merely share a first turn would be wrong for multi-turn data; the curve shows where that boundary lies."""
     path = SHARED / "fastchat" / "dummy_conversation.json"
     if not path.exists():
         pytest.skip(f"{path} not found")
