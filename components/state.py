@@ -206,7 +206,8 @@ def _open_pinned(session: Session) -> Workspace | None:
     assert session.pinned is not None
     key = ("pinned", session.pinned)
     cache = _workspaces()
-    ws = cache.get(key)
+    # the same folder opened by path in another session: share its rows instead of holding them twice
+    ws = cache.get(key) or next((w for w in cache.values() if str(w.dir) == session.pinned), None)
     if ws is not None and (Path(session.pinned) / DATASET_FILE).exists():
         session.error = None
         return ws

@@ -53,7 +53,7 @@ def _status(page: Page):  # noqa: ANN202 - playwright Locator
 def _flag(page: Page, row_id: int) -> None:
     go(page, "Browse")
     _open_row(page, row_id)
-    expect(_status(page)).to_contain_text("status: kept")
+    expect(_status(page)).to_contain_text("status: kept", timeout=WAIT_MS)
     page.get_by_role("button", name="Flag", exact=True).click()
     expect(_status(page)).to_contain_text("status: flagged", timeout=WAIT_MS)
     wait_idle(page)
@@ -88,7 +88,7 @@ def test_url_keeps_the_dataset_and_undo_stays_in_its_tab(server, new_tab) -> Non
     name.press("Enter")
     a.wait_for_url(re.compile(r"[?&]user=Ann(&|$)"), timeout=WAIT_MS)
     wait_idle(a)
-    expect(a.get_by_text("Recent workspaces")).to_be_visible()
+    expect(a.get_by_text("Recent workspaces")).to_be_visible(timeout=WAIT_MS)
     screenshot(a, "state_data_loaded.png")
 
     # Reload: same dataset, same name (before this change: the bundled sample and an empty name).
@@ -96,8 +96,8 @@ def test_url_keeps_the_dataset_and_undo_stays_in_its_tab(server, new_tab) -> Non
     expect(a.get_by_role("heading", name="Data", level=1)).to_be_visible(timeout=WAIT_MS)
     wait_idle(a)
     expect(_sidebar(a).get_by_text(CAPTION)).to_be_visible(timeout=WAIT_MS)
-    expect(_sidebar(a).get_by_role("textbox", name=NAME_BOX)).to_have_value("Ann")
-    expect(a.locator('[data-testid="stMetric"]', has_text="Rows").first).to_contain_text("2,312")
+    expect(_sidebar(a).get_by_role("textbox", name=NAME_BOX)).to_have_value("Ann", timeout=WAIT_MS)
+    expect(a.locator('[data-testid="stMetric"]', has_text="Rows").first).to_contain_text("2,312", timeout=WAIT_MS)
     assert _query(a) == {"ws": ws_dir.name, "user": "Ann"}
     assert_clean(a)
 
@@ -141,7 +141,7 @@ def test_url_keeps_the_dataset_and_undo_stays_in_its_tab(server, new_tab) -> Non
         expect(b.get_by_role("heading", name="Browse", level=1)).to_be_visible(timeout=WAIT_MS)
         wait_idle(b)
         _open_row(b, 601)
-        expect(_status(b)).to_contain_text("status: flagged")
+        expect(_status(b)).to_contain_text("status: flagged", timeout=WAIT_MS)
 
         # The log says whose action was undone, and by whom.
         go(a, "Export")
