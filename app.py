@@ -18,15 +18,13 @@ from components.state import (
     open_workspace,
     plain_md,
     publish_url,
-    read_url,
     unpin,
 )
 
 # A local icon: a `:material/...:` page icon makes the browser fetch the favicon from Google's font CDN.
 st.set_page_config(page_title="Sift", page_icon=str(APP_ROOT / "components" / "assets" / "sift.png"), layout="wide")
 
-session = get_session()
-read_url(session)
+session = get_session()  # applies the URL's ?ws= and ?user= on a session's first run
 pages = [
     st.Page("pages/data.py", title="Data", icon=":material/folder_open:", url_path="data"),
     st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview", default=True),

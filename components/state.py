@@ -7,8 +7,8 @@ exactly what is on disk.
 
 A Streamlit session lives as long as one browser tab's page load, so what must survive a reload, a second tab or a
 bookmark is written into the URL: `?ws=<workspace id>` (the open dataset) and `?user=<name>` (who the log names).
-`read_url` applies them on a session's first run, `publish_url` mirrors the session back on every run (page
-navigation drops the query string; the next run puts it back). Each session also gets a random `session_id`,
+`read_url` applies them when a session is created (`get_session`), `publish_url` mirrors the session back on every
+run (page navigation drops the query string; the next run puts it back). Each session also gets a random `session_id`,
 recorded with every action it makes, so "Undo" only ever reaches this tab's own actions.
 """
 
@@ -69,8 +69,12 @@ class Session:
 
 
 def get_session() -> Session:
+    """This browser tab's Session; on its first run the URL's `?ws=` / `?user=` are applied, whichever script
+    runs first (app.py, or a page run directly when a deep link reaches a cold server)."""
     if SESSION_KEY not in st.session_state:
-        st.session_state[SESSION_KEY] = Session()
+        session = Session()
+        read_url(session)
+        st.session_state[SESSION_KEY] = session
     return st.session_state[SESSION_KEY]
 
 

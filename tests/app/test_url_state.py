@@ -171,3 +171,16 @@ def test_undo_in_one_tab_never_undoes_another(env: dict[str, Path]) -> None:
     log = tab_a.dataframe[-1].value
     assert log.iloc[0]["detail"] == undo.detail and log.iloc[0]["user"] == "ann"
     store.close()
+
+
+def test_a_page_run_before_app_py_still_reads_the_url(env: dict[str, Path]) -> None:
+    """A deep link (`/browse?ws=...`) on a cold server runs the page script before app.py (Streamlit's legacy
+    pages/ mode): the session must still open the linked dataset, not the default one."""
+    ws = Workspace.open(env["other"])
+    at = AppTest.from_file(str(ROOT / "pages" / "browse.py"), default_timeout=120)
+    at.query_params.update({"ws": workspace_id(ws.dir), "user": "zed"})
+    at.run()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("**7** of 7 rows match") for m in at.markdown), [m.value for m in at.markdown]
+    assert at.query_params == {"ws": workspace_id(ws.dir), "user": "zed"}
+    assert at.session_state["sift_session"].user == "zed"

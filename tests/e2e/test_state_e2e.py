@@ -115,6 +115,7 @@ def test_url_keeps_the_dataset_and_undo_stays_in_its_tab(server, new_tab) -> Non
     try:
         assert store.flagged_ids() == set()
         _flag(a, 600)
+        a.wait_for_url(re.compile(rf"/browse\?(.*&)?ws={ws_dir.name}(&|$)"), timeout=WAIT_MS)  # kept across pages
         _flag(b, 601)
         assert store.flagged_ids() == {600, 601}
         flag_a, flag_b = store.actions()[-2:]
