@@ -182,7 +182,10 @@ def _last_opened(ws_dir: Path) -> str:
         datetime.fromisoformat(stamp)
         return str(stamp)
     except (OSError, ValueError, KeyError, TypeError):
-        mtime = (ws_dir / META_FILE).stat().st_mtime
+        try:
+            mtime = (ws_dir / META_FILE).stat().st_mtime
+        except OSError:  # deleted while listing: sorts last
+            return ""
         return datetime.fromtimestamp(mtime, UTC).isoformat(timespec="seconds")
 
 
