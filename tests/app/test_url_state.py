@@ -184,3 +184,20 @@ def test_a_page_run_before_app_py_still_reads_the_url(env: dict[str, Path]) -> N
     assert any(m.value.startswith("**7** of 7 rows match") for m in at.markdown), [m.value for m in at.markdown]
     assert at.query_params == {"ws": workspace_id(ws.dir), "user": "zed"}
     assert at.session_state["sift_session"].user == "zed"
+
+
+def test_undo_that_would_revert_another_tab_says_so(env: dict[str, Path]) -> None:
+    tab_a = _new_session({"user": "ann"})
+    tab_b = _new_session({"user": "bob", "ws": tab_a.query_params["ws"]})
+    for at in (tab_a, tab_b):
+        _go(at, "pages/browse.py")
+        at.number_input(key="browse_row").set_value(5).run()
+    tab_a.button(key="browse_ex_flag_5").click().run()
+    tab_b.button(key="browse_ex_drop_5").click().run()
+    tab_a.button(key="browse_bulk_undo").click().run()
+    assert not tab_a.exception
+    (warning,) = [w.value for w in tab_a.warning if w.value.startswith("Not undone")]
+    assert "bob" in warning and "drop" in warning
+    with CurationStore(env["home"] / "workspaces" / tab_a.query_params["ws"] / CURATION_FILE) as store:
+        assert store.flagged_ids() == {5} and store.dropped_ids() == {5}
+        assert [a.action for a in store.actions()] == ["flag", "drop"]
