@@ -1,19 +1,94 @@
-"""Data page: pick the dataset (bundled sample, local path, upload), loader options, column mapping."""
+"""Data page: pick the dataset (bundled sample, local path, upload, or a recent workspace), loader options,
+column mapping."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from analysis.io import KINDS, LoadOptions
+from analysis.io import KINDS, LoadError, LoadOptions
 from analysis.io.normalize import MAP_ROLES
-from components.state import SAMPLE_PATH, get_session, open_workspace, reset_page_state, uploads_dir
+from analysis.workspace.folder import WorkspaceSummary, recent_workspaces
+from components.state import (
+    SAMPLE_PATH,
+    get_session,
+    open_workspace,
+    pin_workspace,
+    reset_page_state,
+    unpin,
+    uploads_dir,
+)
+
+RECENT_SHOWN = 8
 
 session = get_session()
 st.title("Data")
+
+
+def _ago(stamp: str) -> str:
+    """'3 min ago' for an ISO time: recency is what the list is for."""
+    try:
+        then = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    secs = max((datetime.now(UTC) - then).total_seconds(), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if secs >= size:
+            return f"{int(secs // size)} {unit} ago"
+    return "just now"
+
+
+def _options_note(options: dict) -> str:
+    """The loader options that set this workspace apart from a plain load of the same file."""
+    parts = [f"kind={options['kind']}"] if options.get("kind") else []
+    if options.get("mapping"):
+        parts.append("mapped " + ", ".join(f"{k}={v}" for k, v in sorted(options["mapping"].items())))
+    if options.get("skip_bad_lines"):
+        parts.append("skip bad lines")
+    if options.get("header") is not None:
+        parts.append(f"header={'yes' if options['header'] else 'no'}")
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
+def _reopen(item: WorkspaceSummary) -> None:
+    """Open a listed workspace as it is on disk (no re-parse; its flags come with it)."""
+    try:
+        pin_workspace(session, item.dir)
+    except LoadError as exc:
+        st.session_state["data_recent_error"] = str(exc)
+        return
+    session.notice = None
+    session.current_row = None
+    session.chart_filter = None
+    reset_page_state()
+    for key in ("data_source", "data_path"):
+        st.session_state.pop(key, None)
+
+
+recent = recent_workspaces()
+if recent:
+    with st.expander(f"Recent workspaces ({len(recent):,})", expanded=True):
+        header = st.columns([4, 2, 2, 2, 2])
+        for col, label in zip(header, ["dataset", "kind", "rows", "last opened", ""], strict=True):
+            col.caption(label)
+        for item in recent[:RECENT_SHOWN]:
+            is_open = session.pinned == str(item.dir) or session.marked == str(item.dir)
+            c_name, c_kind, c_rows, c_when, c_open = st.columns([4, 2, 2, 2, 2], vertical_alignment="center")
+            # st.text, not markdown: file names are untrusted text
+            c_name.text(f"{item.name}{_options_note(item.options)}" + (" (open)" if is_open else ""))
+            c_kind.text(item.kind)
+            c_rows.text(f"{item.rows:,}")
+            c_when.text(_ago(item.last_opened))
+            c_open.button("Open", key=f"data_recent_{item.id}", disabled=is_open, width="stretch",
+                          on_click=_reopen, args=(item,))
+        if msg := st.session_state.pop("data_recent_error", None):
+            st.error(msg)
+        if len(recent) > RECENT_SHOWN:
+            st.caption(f"{len(recent) - RECENT_SHOWN:,} older workspaces are not shown.")
 
 SOURCES = ["Bundled sample", "Local path", "Upload"]
 current = 0 if session.source == SAMPLE_PATH else 1
@@ -51,7 +126,8 @@ with st.expander("Loader options", expanded=opts != LoadOptions()):
 
 if st.button("Load", type="primary", key="data_load", disabled=path is None):
     same_source = session.source == (path or SAMPLE_PATH)
-    session.source = path or SAMPLE_PATH
+    unpin(session, path or SAMPLE_PATH)
+    session.notice = None
     session.options = LoadOptions(kind=None if kind_choice == "detect" else kind_choice,
                                   mapping=opts.mapping if same_source else None,
                                   skip_bad_lines=skip, header={"detect": None, "yes": True, "no": False}[header_choice])
@@ -105,6 +181,7 @@ with st.form("data_mapping"):
     apply = c_apply.form_submit_button("Apply mapping", type="primary")
     clear = c_clear.form_submit_button("Clear mapping")
 if apply or clear:
+    unpin(session)
     session.options = LoadOptions(kind=opts.kind, mapping=(chosen or None) if apply else None,
                                   skip_bad_lines=opts.skip_bad_lines, header=opts.header, format=opts.format)
     reset_page_state()

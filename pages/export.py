@@ -65,7 +65,8 @@ st.subheader("Action log")
 actions = store.actions()
 if actions:
     st.dataframe(pd.DataFrame([{"id": a.id, "time": a.time, "user": a.user, "action": a.action,
-                                "rows": len(a.row_ids), "reason": a.reason} for a in reversed(actions)]),
+                                "rows": len(a.row_ids), "reason": a.reason, "detail": a.detail}
+                                for a in reversed(actions)]),
                  hide_index=True)
 else:
     st.caption("No actions yet.")

@@ -28,11 +28,12 @@ from typing import Any
 
 from analysis.workspace.curation_db import BUSY_TIMEOUT_S, SCHEMA_VERSION
 from analysis.workspace.row_state import ROW_ACTIONS, STATE_COLUMNS, UNDO, Action, RowState, replay
+from analysis.workspace.store_log import UndoConflict
 from analysis.workspace.store_queries import StateQueries
 from analysis.workspace.store_tags import TagsAndNotes
 
 __all__ = ["BUSY_TIMEOUT_S", "ROW_ACTIONS", "SCHEMA_VERSION", "STATE_COLUMNS", "UNDO", "Action", "CurationStore",
-           "RowState", "replay"]
+           "RowState", "UndoConflict", "replay"]
 
 
 class CurationStore(TagsAndNotes, StateQueries):
