@@ -414,7 +414,7 @@ def test_impossible_kind_override_is_a_clear_error(write_jsonl: Callable[..., Pa
                               "it can be read as: sft, scored, table. Map its columns to roles instead.")
     with pytest.raises(LoadError) as err:
         LoadOptions(kind="dpo")
-    assert str(err.value) == "unknown kind 'dpo'; expected one of text, sft, chat, preference, scored, table"
+    assert str(err.value) == "unknown kind 'dpo'; expected one of text, sft, chat, preference, scored, prompt, table"
     with pytest.raises(LoadError) as err:
         LoadOptions(format="xml")
     assert str(err.value) == "unknown format 'xml'; expected one of jsonl, json, csv, tsv, parquet"
