@@ -171,9 +171,17 @@ def candidates(record: dict[str, Any]) -> list[Detection]:
     return out
 
 
+# Fields that hold answers or judgements of them: a record with one of these is never read as bare prompts (TRL's
+# stepwise supervision `prompt`/`completions`/`labels`, a classification `prompt`/`label`: map those columns).
+_ANSWER_FIELDS = frozenset({"completion", "completions", "response", "responses", "output", "outputs", "answer",
+                            "answers", "chosen", "rejected", "label", "labels", "score", "rating", "reward"})
+
+
 def _prompt_only(record: dict[str, Any], k: dict[str, str]) -> Detection | None:
     """Prompts without answers: TRL prompt-only (`prompt`, a string or a list of turns) or FastChat / MT-Bench
     questions (`turns`, a list of user strings: eval sets, production prompts, RL prompts)."""
+    if _ANSWER_FIELDS & k.keys():
+        return None
     turns_f = _first(k, "turns")
     if turns_f is not None:
         value = record.get(turns_f)
