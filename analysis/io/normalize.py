@@ -135,6 +135,10 @@ def candidates(record: dict[str, Any]) -> list[Detection]:
             fields["system"] = system_f
         out.append(Detection("preference", "pref", fields, reason))
 
+    if conv_ok and record.get(k.get("kind", "")) == "prompt":
+        # Sift's own `--as messages` export of prompt rows: read back as prompts, not as unanswered chats.
+        out.append(Detection("prompt", "prompt", {"prompt": conv_f},  # type: ignore[dict-item]
+                             f"field '{conv_f}' of rows of kind 'prompt' (Sift's export)"))
     if conv_ok:
         fields = {"messages": conv_f}  # type: ignore[dict-item]
         if system_f:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from conftest import SHARED
 
+from analysis.explore.stats import row_stats, summary
 from analysis.io import CANONICAL_COLUMNS, Dataset, LoadOptions, load, parse_mapping
 
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
@@ -105,6 +106,7 @@ def test_benchmark_questions_are_user_turns() -> None:
     assert Counter(json.loads(s)["category"] for s in mt["source"]) == dict.fromkeys(
         {json.loads(s)["category"] for s in mt["source"]}, 10)
     assert vicuna["prompt"][0] == json.loads(vicuna["source"][0])["turns"][0]
+    assert summary(mt, row_stats(mt), {})["empty_response"] == 0  # no answer by design is not an empty answer
 
 
 def test_dataset_info_is_a_keyed_object_not_a_row_list() -> None:

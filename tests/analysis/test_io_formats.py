@@ -563,3 +563,18 @@ def test_trl_unpaired_preference_is_scored(write_jsonl: Callable[..., Path]) -> 
     ds = load(write_jsonl("kto.jsonl", [{"prompt": "Sky is", "completion": " blue.", "label": True},
                                         {"prompt": "Sky is", "completion": " green.", "label": False}]))
     assert ds.info.kind == "scored" and ds.rows["score"].tolist() == [1.0, 0.0]
+
+
+def test_sifts_messages_export_of_prompt_rows_reads_back_as_prompts(tmp_path: Path) -> None:
+    from analysis.curation.export import export_dataset
+    from analysis.workspace.store import CurationStore
+
+    src = tmp_path / "q.jsonl"
+    src.write_text(json.dumps({"question_id": 1, "turns": ["Hi?", "And then?"]}) + "\n")
+    ds = load(src)
+    out = tmp_path / "out" / "clean.jsonl"
+    with CurationStore(tmp_path / "cur.sqlite") as store:
+        export_dataset(ds, store, out, as_="messages")
+    back = load(out)
+    assert back.rows["kind"].tolist() == ["prompt"]
+    assert back.rows["messages"][0] == ds.rows["messages"][0]
