@@ -338,15 +338,17 @@ def normalize_record(rec: RawRecord, det: Detection, required: list[str]) -> Any
     richer = richer_reading(rec.data, det) if det.kind == "prompt" else None
     if richer is not None:
         return replace(normalize(rec.data, richer), kind=richer.kind)
-    missing = [fname for fname in required if fname not in rec.data]
-    if not missing:
-        return normalize(rec.data, det)
-    own = other_reading(rec.data, det)
-    if own is not None:
-        return replace(normalize(rec.data, own), kind=own.kind)
-    have = ", ".join(map(str, rec.data)) or "none"
-    raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
-                                 f"record has fields {have} and no other reading")
+    # A null counts as absent here: a Parquet or CSV row has every column, null where its shape has no such field.
+    if any(rec.data.get(fname) is None for fname in required):
+        own = other_reading(rec.data, det)
+        if own is not None:
+            return replace(normalize(rec.data, own), kind=own.kind)
+        missing = [fname for fname in required if fname not in rec.data]
+        if missing:
+            have = ", ".join(map(str, rec.data)) or "none"
+            raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
+                                         f"record has fields {have} and no other reading")
+    return normalize(rec.data, det)
 
 
 def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: Detection, offset: int,

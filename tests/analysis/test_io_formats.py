@@ -578,3 +578,16 @@ def test_sifts_messages_export_of_prompt_rows_reads_back_as_prompts(tmp_path: Pa
     back = load(out)
     assert back.rows["kind"].tolist() == ["prompt"]
     assert back.rows["messages"][0] == ds.rows["messages"][0]
+
+
+def test_a_parquet_of_several_shapes_reads_each_row_as_its_own(tmp_path: Path) -> None:
+    """A columnar file has every column in every row (null where a row's shape has no such field): the nulls of
+    another shape's columns never make a row a bad record of the majority's shape."""
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    table = pa.table({"instruction": ["i1", None, "i2"], "output": ["o1", None, "o2"],
+                      "messages": [None, msgs, None]})
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path)
+    ds = load(path)
+    assert ds.rows["kind"].tolist() == ["sft", "chat", "sft"] and ds.info.kind == "mixed"
+    assert ds.rows["response"].tolist() == ["o1", "a", "o2"]
