@@ -18,6 +18,7 @@ from conftest import SHARED
 
 from analysis.explore.stats import row_stats, summary
 from analysis.io import CANONICAL_COLUMNS, Dataset, LoadOptions, load, parse_mapping
+from analysis.space.embedders import keyword_texts, scope_texts
 
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
 
@@ -107,6 +108,11 @@ def test_benchmark_questions_are_user_turns() -> None:
         {json.loads(s)["category"] for s in mt["source"]}, 10)
     assert vicuna["prompt"][0] == json.loads(vicuna["source"][0])["turns"][0]
     assert summary(mt, row_stats(mt), {})["empty_response"] == 0  # no answer by design is not an empty answer
+    # as a coverage reference, every question has its own text to embed and to label topics with
+    for scope in ("prompt", "both"):
+        texts = scope_texts(mt, scope)
+        assert all(t.strip() for t in texts) and len(set(texts)) == 80
+    assert all(t.strip() for t in keyword_texts(mt, "both"))
 
 
 def test_dataset_info_is_a_keyed_object_not_a_row_list() -> None:
