@@ -326,8 +326,11 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
 def file_kind(det: Detection, row_kinds: Counter[str]) -> tuple[str, str]:
     """A file's kind and how it was read: its detection's, or "mixed" with the rows per kind when records of
     another shape were read as that shape (`analysis.io.normalize.other_reading`)."""
-    if len(row_kinds) <= 1:
+    if set(row_kinds) <= {det.kind}:
         return det.kind, det.reason
+    if len(row_kinds) == 1:  # every record of the sample's reading was bad: the rows are all of another shape
+        (only, n), = row_kinds.items()
+        return only, f"all {n:,} loaded records read as {only}; none as the sample's reading ({det.reason})"
     counts = ", ".join(f"{n:,} {k}" for k, n in row_kinds.most_common())
     return MIXED, f"records of several shapes, each read as its own ({counts}); most: {det.reason}"
 

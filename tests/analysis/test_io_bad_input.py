@@ -409,3 +409,13 @@ def test_empty_conversations_load_as_rows(tmp_path: Path) -> None:
     assert ds.rows["kind"].tolist() == ["chat"] * 3 and ds.info.skipped == []
     assert [len(m) for m in ds.rows["messages"]] == [2, 0, 2]
     assert ds.rows.loc[1, ["prompt", "response"]].tolist() == ["", ""]
+
+
+def test_file_kind_is_that_of_the_rows_loaded(tmp_path: Path) -> None:
+    """The sample's majority reading is chat, but every chat record is bad: the one row loaded is sft, and so is
+    the file (never a kind no row has)."""
+    path = tmp_path / "bad_chats.jsonl"
+    path.write_text("".join(_line(r) + "\n" for r in [{"messages": [1]}, {"messages": [2]}, ALPACA]))
+    ds = load(path, SKIP)
+    assert ds.rows["kind"].tolist() == ["sft"] and (ds.info.kind, ds.info.files[0].kind) == ("sft", "sft")
+    assert ds.info.files[0].detection.startswith("all 1 loaded records read as sft")
