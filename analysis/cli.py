@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from analysis.io import LoadError, LoadOptions, parse_mapping
+from analysis.io import KINDS, LoadError, LoadOptions, parse_mapping
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -152,8 +152,8 @@ def _options(args: argparse.Namespace) -> LoadOptions:
 def _add_load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", metavar="ROLE=COL,...", help="map columns to roles: prompt, response, system, chosen, "
                    "rejected, score, text, messages (e.g. --map prompt=Question,response='Best Answer')")
-    p.add_argument("--kind", choices=["text", "sft", "chat", "preference", "scored", "table"],
-                   help="override the detected kind")
+    p.add_argument("--kind", choices=list(KINDS),
+                   help="override the detected kind (docs/formats.md: which shapes each kind reads)")
     p.add_argument("--skip-bad-lines", action="store_true",
                    help="load what parses and report every skipped record (default: stop at the first)")
     p.add_argument("--header", choices=["yes", "no"], help="CSV/TSV: does the first row name the columns? "

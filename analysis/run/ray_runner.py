@@ -53,13 +53,14 @@ import pyarrow.parquet as pq
 from analysis.checks import REGISTRY
 from analysis.checks.base import Check, CheckContext, CheckResult, load_result, make_result, params_from, save_result
 from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, SkippedRecord
-from analysis.io.errors import FieldError
+from analysis.io.errors import SKIP_HINT, FieldError
 from analysis.io.load import (
     CANONICAL_COLUMNS,
     DETECT_SAMPLE,
     append_row,
     canonical_dtypes,
     display_name,
+    file_kind,
     fingerprint,
     normalize_record,
     required_fields,
@@ -242,7 +243,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
             if not seen:
                 raise LoadError("the file is empty: no records to load", path=str(f))
             if bad is not None and not options.skip_bad_lines:
-                raise LoadError(bad.error, path=shown, line=bad.line, index=bad.index)
+                raise LoadError(bad.error + SKIP_HINT, path=shown, line=bad.line, index=bad.index)
             plan.det = _detect(head, options, shown, None)
             ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
             specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b, "gz": gz,
@@ -270,7 +271,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
                 plan.n_records = max(plan.n_records, rec.index + 1)
                 if isinstance(rec, BadRecord):
                     if not options.skip_bad_lines:
-                        raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index)
+                        raise LoadError(rec.error + SKIP_HINT, path=shown, line=rec.line, index=rec.index)
                     plan.parse_errors.append(rec)
                 else:
                     good.append(rec)
@@ -427,10 +428,10 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
         n_records = acc["n"] if plan.fmt == "jsonl" else plan.n_records
         if not options.skip_bad_lines:
             if bad:
-                raise LoadError(bad[0].error, path=plan.shown, line=bad[0].line, index=bad[0].index)
+                raise LoadError(bad[0].error + SKIP_HINT, path=plan.shown, line=bad[0].line, index=bad[0].index)
             if ferr:
                 i, ln, msg, fld = ferr[0]
-                raise LoadError(msg, path=plan.shown, line=ln, index=i, field=fld)
+                raise LoadError(msg + SKIP_HINT, path=plan.shown, line=ln, index=i, field=fld)
         skipped += [SkippedRecord(plan.shown, b.line, b.index, b.error) for b in bad]
         skipped += [SkippedRecord(plan.shown, ln, i, (f"field '{fld}': " if fld else "") + msg)
                     for i, ln, msg, fld in ferr]
@@ -440,7 +441,8 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
             infos.append(FileInfo(plan.shown, plan.fmt, options.kind or "table", "no loadable records", fields, 0,
                                   n_records))
         else:
-            infos.append(FileInfo(plan.shown, plan.fmt, plan.det.kind, plan.det.reason, fields, kept, n_records))
+            kind, reason = file_kind(plan.det, Counter(frame.loc[frame["_file"] == fno, "kind"].astype(str)))
+            infos.append(FileInfo(plan.shown, plan.fmt, kind, reason, fields, kept, n_records))
         offsets.append(offset)
         offset += n_records
     if frame.empty:

@@ -70,7 +70,9 @@ def test_info_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Cap
     code, out, err = _run(capsys, "info", str(path), "--json")
     assert (code, out) == (2, "")
     assert _one_error_line(err, "sift info: error: ") == (
-        f"sift info: error: {path}, line 2: expected a JSON object per line, found an array")
+        f"sift info: error: {path}, line 2: expected a JSON object per line, found an array"
+        " (to leave such records out and load the rest: `--skip-bad-lines` in the CLI, \"Skip bad lines\" on the"
+        " app's Data page)")
     code, out, err = _run(capsys, "info", str(tmp_path / "missing.jsonl"))
     assert (code, out) == (2, "")
     _one_error_line(err, "sift info: error: ")
