@@ -189,11 +189,10 @@ def _auto_mapped(target: str, opts: LoadOptions, args: argparse.Namespace) -> Lo
 TEXT_FIX = "`--map {mapping}` (or `--text COLUMN`)"
 
 
-def need_text(ws: Any, scope: str, what: str, args: argparse.Namespace | None = None) -> None:
+def need_text(ws: Any, scope: str, what: str) -> None:
     """Stop (exit 2, one line naming the mapping) when the workspace's rows have (almost) no `scope` text."""
     from analysis.space.pipeline import require_text
 
-    del args
     require_text(ws.dataset.rows, ws.dataset.info, scope, what, fix=TEXT_FIX)
 
 
@@ -291,6 +290,8 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.workspace.folder import Workspace
 
     t = _time.perf_counter()
+    if getattr(args, "reference_map", None) and not args.reference:
+        raise ValueError("--reference-map maps the columns of --reference FILE: give the file too")
     ray_engine = getattr(args, "engine", "local") == "ray"
     kind = getattr(args, "embedder", "minilm")
     if ray_engine and kind != "minilm" and args.embed:
@@ -314,7 +315,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
     have = cached_vectors(ws, embedder_name(kind, args.model), args.scope) is not None
     if args.embed or have or args.reference:
-        need_text(ws, args.scope, "embeddings, the map and topics", args)  # before any model is loaded
+        need_text(ws, args.scope, "embeddings, the map and topics")  # before any model is loaded
         ref_opts = _reference_options(args) if args.reference else None
         if args.reference:  # a reference without text stops here too, before any model or map is computed
             ref_ds, _ = load_reference(args.reference, ref_opts)
@@ -354,12 +355,10 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
 REFERENCE_FIX = "`--reference-map {mapping}`"
 
 
-def _reference_options(args: argparse.Namespace) -> Any:
+def _reference_options(args: argparse.Namespace) -> LoadOptions | None:
     """LoadOptions for `--reference`: `--reference-map ROLE=COL,...`, else None (detected, then auto-mapped)."""
-    from analysis.io import LoadOptions as _LoadOptions
-
     given = getattr(args, "reference_map", None)
-    return _LoadOptions(mapping=parse_mapping(given)) if given else None
+    return LoadOptions(mapping=parse_mapping(given)) if given else None
 
 
 def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]]) -> None:
@@ -400,7 +399,7 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
     for name in names:
         params[name] = with_model(name, params.get(name, {}), embedder.name)
     if any(params.get(n, {}).get("scope") != "record" for n in names):  # record-scope checks read the source
-        need_text(ws, "both", "the checks", args)
+        need_text(ws, "both", "the checks")
     ctx = CheckContext(ws.dataset.rows, ws.dir, extras={"embedder": embedder})
     if getattr(args, "engine", "local") == "ray":
         from analysis.run.ray_runner import run_checks_ray
