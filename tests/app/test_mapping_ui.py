@@ -120,3 +120,27 @@ def test_topics_reference_mapping_form(monkeypatch: pytest.MonkeyPatch, tmp_path
     if cov["mapping"]:
         assert cov["mapping"] == {"prompt": "turns"} and "turns" in cov["notice"]
     assert cov["report"].farthest["similarity"].nunique() > 10
+
+
+def test_findings_embedding_checks_use_the_maps_embedder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                          instant: None) -> None:
+    """Issue 13.7 in the app: with the instant embedder chosen on the Map, semantic_duplicate computes and reads the
+    instant embeddings (never looks for MiniLM's) and its result names that model."""
+    from analysis.checks import latest_results
+
+    data = tmp_path / "three_topics.jsonl"
+    data.write_text("".join(json.dumps(chat_row(q)) + "\n" for q in QUESTIONS + QUESTIONS[:3]), encoding="utf-8")
+    at = _app(monkeypatch, tmp_path, data)
+    _go(at, "pages/map.py")
+    at.selectbox(key="map_embedder").set_value(INSTANT).run()
+    _go(at, "pages/findings.py")
+    assert any("semantic_duplicate" in c.value and embedder_name(INSTANT) in c.value for c in at.caption)
+    at.multiselect(key="findings_checks").set_value(["semantic_duplicate"]).run()
+    at.button(key="findings_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (ws,) = list((tmp_path / "home" / "workspaces").glob("*/"))
+    assert (ws / "embeddings" / f"{embedder_name(INSTANT)}@both.npy").is_file()
+    assert not (ws / "embeddings" / "all-MiniLM-L6-v2@both.npy").exists()
+    result = latest_results(ws)["semantic_duplicate"]
+    assert result["params"]["model"] == embedder_name(INSTANT)
+    assert result["summary"]["rows_flagged"] == 3  # the three repeated questions
