@@ -142,16 +142,66 @@ def _step(args: argparse.Namespace, name: str, rows: int) -> Iterator[None]:
     sink(f"{name}: done", 1.0, rows, rows, step=name)
 
 
-def _options(args: argparse.Namespace) -> LoadOptions:
+def _options(args: argparse.Namespace, *, auto: bool = True) -> LoadOptions:
+    """Loader options from the flags; an unmapped table whose text clearly sits in one column is mapped to it,
+    with a line on stderr naming the column and how to override it (analysis/io/text_guard.py)."""
+    text_col = getattr(args, "text", None)
+    if text_col and getattr(args, "map", None):
+        raise ValueError("give either --text COLUMN or --map ROLE=COLUMN,..., not both")
     mapping = parse_mapping(args.map) if getattr(args, "map", None) else None
+    if text_col:
+        from analysis.io.text_guard import role_for
+
+        mapping = {role_for(text_col): text_col}
     header = {"yes": True, "no": False}.get(getattr(args, "header", None) or "")
-    return LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
+    opts = LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
                        header=header, format=getattr(args, "format_in", None))
+    target = getattr(args, "path", None) or getattr(args, "workspace_or_path", None)
+    if auto and target and mapping is None and opts.kind is None:
+        opts = _auto_mapped(target, opts, args)
+    return opts
+
+
+def _auto_mapped(target: str, opts: LoadOptions, args: argparse.Namespace) -> LoadOptions:
+    """`opts` with the suggested text column mapped, when `target` is data (not a workspace) and an unmapped table."""
+    from analysis.io import resolve_paths
+    from analysis.io.text_guard import peek_records, suggest_for_files
+    from analysis.workspace.folder import META_FILE
+
+    p = Path(target).expanduser()
+    if p.is_dir() and (p / META_FILE).exists():
+        return opts
+    try:
+        files = resolve_paths(target)
+        found = suggest_for_files(peek_records(target, files, header=opts.header, fmt=opts.format))
+    except (LoadError, ValueError, OSError):
+        return opts  # the real load reports what is wrong with the input
+    if found is None:
+        return opts
+    if not getattr(args, "auto_notice_shown", False):
+        args.auto_notice_shown = True
+        sys.stderr.write(f"sift {args.command}: {p.name} has no known schema; reading column '{found.column}' as "
+                         f"the {found.role} ({found.why}). Override: --text COLUMN, or --map ROLE=COLUMN,...\n")
+    return LoadOptions(kind=opts.kind, mapping=found.mapping, skip_bad_lines=opts.skip_bad_lines,
+                       header=opts.header, format=opts.format)
+
+
+TEXT_FIX = "`--map {mapping}` (or `--text COLUMN`)"
+
+
+def need_text(ws: Any, scope: str, what: str) -> None:
+    """Stop (exit 2, one line naming the mapping) when the workspace's rows have (almost) no `scope` text."""
+    from analysis.space.pipeline import require_text
+
+    require_text(ws.dataset.rows, ws.dataset.info, scope, what, fix=TEXT_FIX)
 
 
 def _add_load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", metavar="ROLE=COL,...", help="map columns to roles: prompt, response, system, chosen, "
                    "rejected, score, text, messages (e.g. --map prompt=Question,response='Best Answer')")
+    p.add_argument("--text", metavar="COL", help="the column that holds the text of a table with no known schema "
+                   "(a question-like name maps it as the prompt, a text-like one as text); overrides the column "
+                   "Sift picks by itself")
     p.add_argument("--kind", choices=list(KINDS),
                    help="override the detected kind (docs/formats.md: which shapes each kind reads)")
     p.add_argument("--skip-bad-lines", action="store_true",
@@ -169,7 +219,7 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     if (Path(args.path).expanduser() / META_FILE).is_file():
         ds = Workspace.from_dir(args.path).dataset  # a workspace: describe its dataset, not its own files
     else:
-        ds = load(args.path, _options(args), progress=_progress(args))
+        ds = load(args.path, _options(args, auto=False), progress=_progress(args))  # describes, maps nothing
     info = ds.info.to_dict()
     kinds = ds.rows["kind"].value_counts().to_dict()
     return {"path": args.path, "format": info["format"], "kind": info["kind"], "rows": info["rows"],
@@ -226,12 +276,22 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
 
     from analysis.space.embedders import load_embedder
     from analysis.space.fast_embedders import LazyEmbedder, embedder_name, load_embedder_by_kind
-    from analysis.space.pipeline import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
+    from analysis.space.pipeline import (
+        AnalyzeOptions,
+        cached_vectors,
+        embed_reference,
+        load_reference,
+        require_text,
+        run_analysis,
+        run_coverage,
+    )
     from analysis.space.projection import ProjectionParams
     from analysis.space.topics import TopicParams
     from analysis.workspace.folder import Workspace
 
     t = _time.perf_counter()
+    if getattr(args, "reference_map", None) and not args.reference:
+        raise ValueError("--reference-map maps the columns of --reference FILE: give the file too")
     ray_engine = getattr(args, "engine", "local") == "ray"
     kind = getattr(args, "embedder", "minilm")
     if ray_engine and kind != "minilm" and args.embed:
@@ -255,6 +315,11 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
     have = cached_vectors(ws, embedder_name(kind, args.model), args.scope) is not None
     if args.embed or have or args.reference:
+        need_text(ws, args.scope, "embeddings, the map and topics")  # before any model is loaded
+        ref_opts = _reference_options(args) if args.reference else None
+        if args.reference:  # a reference without text stops here too, before any model or map is computed
+            ref_ds, _ = load_reference(args.reference, ref_opts)
+            require_text(ref_ds.rows, ref_ds.info, args.scope, "coverage against it", fix=REFERENCE_FIX)
         need_model = (args.embed and not ray_engine and not have) or args.reference  # cached: no model call
         if kind == "minilm":
             embedder = load_embedder(args.model) if need_model else None
@@ -268,11 +333,15 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         doc["embeddings"] = analysis.model
         if args.reference:
             t = _time.perf_counter()
-            ref = embed_reference(ws, args.reference, embedder, args.scope, progress=_progress(args))
+            ref = embed_reference(ws, args.reference, embedder, args.scope, options=ref_opts,
+                                  progress=_progress(args), text_fix=REFERENCE_FIX)
+            if ref.notice:
+                sys.stderr.write(f"sift analyze: {ref.notice}. Override: --reference-map ROLE=COLUMN,...\n")
             with _step(args, "coverage", len(ref.rows)):
                 report = run_coverage(ws, analysis, ref, params=opts.topics)
             steps.append({"name": "coverage", "seconds": round(_time.perf_counter() - t, 3)})
             doc["coverage"] = {"reference": args.reference, "reference_rows": len(ref.rows),
+                               "reference_mapping": ref.mapping,
                                "under_covered": report.under()[["topic_id", "label", "train_share", "ref_share"]]
                                .head(10).to_dict("records"),
                                "collect_next_csv": str(ref.dir / "collect_next.csv")}
@@ -283,28 +352,62 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     return doc
 
 
-def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]]) -> None:
-    """Named checks must run; with `all`, checks that need missing embeddings are skipped and listed."""
-    from analysis.checks import REGISTRY, run_checks
+REFERENCE_FIX = "`--reference-map {mapping}`"
 
+
+def _reference_options(args: argparse.Namespace) -> LoadOptions | None:
+    """LoadOptions for `--reference`: `--reference-map ROLE=COL,...`, else None (detected, then auto-mapped)."""
+    given = getattr(args, "reference_map", None)
+    return LoadOptions(mapping=parse_mapping(given)) if given else None
+
+
+def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    """Named checks must run; with `all`, checks that need missing embeddings are skipped and listed.
+
+    Checks that read embeddings (semantic_duplicate, outlier, contamination's paraphrase match) read those of the
+    `--embedder` given (its cache name fills their `model` parameter unless `--check-param CHECK.model=` names
+    one) and, when the workspace lacks them, compute them with it: a named check is a request to run it.
+    """
+    from analysis.checks import REGISTRY, CheckContext, run_checks
+    from analysis.checks.semantic_duplicate import missing_embeddings, reads_embeddings, with_model
+    from analysis.space.fast_embedders import LazyEmbedder
+
+    kind = getattr(args, "embedder", "minilm")
+    embedder = LazyEmbedder(kind, args.model)  # loads its model only if a check must compute embeddings
+    params = _check_params(args.check_param)
+    if args.benchmark:
+        params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
     if args.checks.strip() == "all":
         names, skipped = [], {}
         for name in sorted(REGISTRY):
-            missing = REGISTRY[name].missing_inputs(ws.dir, ws.dataset.rows)
+            cls = REGISTRY[name]
+            own = with_model(name, params.get(name, {}), embedder.name)
+            if reads_embeddings(name, own):
+                missing = missing_embeddings(cls.Params(**{k: v for k, v in own.items() if k in ("model", "scope")}),
+                                             ws.dir, ws.dataset.rows)
+            else:
+                missing = cls.missing_inputs(ws.dir, ws.dataset.rows)
             if missing and not (name == "contamination" and args.benchmark):
-                skipped[name] = missing
+                skipped[name] = missing + f" (or name it: `--checks {name} --embedder {kind}` computes them)" \
+                    if reads_embeddings(name, own) else missing
             else:
                 names.append(name)
         if skipped:
             doc["skipped_checks"] = skipped
     else:
         names = [n.strip() for n in args.checks.split(",") if n.strip()]
-    params = _check_params(args.check_param)
-    if args.benchmark and "contamination" in names:
-        params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
+    for name in names:
+        params[name] = with_model(name, params.get(name, {}), embedder.name)
+    if any(params.get(n, {}).get("scope") != "record" for n in names):  # record-scope checks read the source
+        need_text(ws, "both", "the checks")
+    ctx = CheckContext(ws.dataset.rows, ws.dir, extras={"embedder": embedder})
     if getattr(args, "engine", "local") == "ray":
-        from analysis.run.ray_runner import run_checks_ray as run_checks
-    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=_progress(args))
+        from analysis.run.ray_runner import run_checks_ray
+
+        results = run_checks_ray(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=_progress(args),
+                                 extras={"embedder": embedder})
+    else:
+        results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, ctx=ctx, progress=_progress(args))
     steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
     doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
 
@@ -398,7 +501,7 @@ def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.curation.recipe import apply_recipe
 
     given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
-    opts = _options(args) if any(given) else None  # else the recipe's own load options
+    opts = _options(args, auto=False) if any(given) or args.text else None  # else the recipe's own
     if args.engine == "ray":
         from analysis.run import ray_runner
 
@@ -588,6 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "Runtime (accurate, ~1.2x / ~2x faster); static: a model distilled from it (instant, "
                         "rougher); each kind keeps its own embeddings (bench/README.md, Faster embeddings)")
     p.add_argument("--reference", help="a second file (production prompts, an eval set) to measure coverage against")
+    p.add_argument("--reference-map", metavar="ROLE=COL,...", help="map the reference file's columns to roles (as "
+                   "--map does), e.g. --reference-map prompt=turns; default: detected, and a table with no known "
+                   "schema is mapped to the column that clearly holds its text (said on stderr)")
     p.add_argument("--topics-method", choices=["kmeans", "hdbscan", "agglomerative"], default="kmeans")
     p.add_argument("--k", type=int, help="number of topics for kmeans/agglomerative (default: chosen from the size)")
     p.add_argument("--seed", type=int, default=42, help="seed for a reproducible map and topics (default 42)")

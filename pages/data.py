@@ -12,6 +12,7 @@ import streamlit as st
 
 from analysis.io import KINDS, LoadError, LoadOptions
 from analysis.io.normalize import MAP_ROLES
+from analysis.io.text_guard import records_of, role_for, suggest_text_column
 from analysis.workspace.folder import WorkspaceSummary, recent_workspaces
 from components.state import (
     SAMPLE_PATH,
@@ -160,10 +161,61 @@ if info.skipped:
     st.warning(f"{len(info.skipped):,} records were skipped because they could not be read:")
     st.dataframe(pd.DataFrame([s.to_dict() for s in info.skipped]), hide_index=True)
 
+# ---------------------------------------------------------------- text column (issue 13.2): automatic, overridable
+# An unmapped table has no text to analyse. When its text clearly sits in one column (analysis/io/text_guard.py),
+# that column is mapped at once and said so here, with a choice of another column (or none) to override it.
+AUTO_KEY = "data_auto_mapping"  # {"source", "role", "column", "why"}: the mapping Sift chose for this source
+DECLINED_KEY = "data_auto_declined"  # sources whose automatic mapping the user turned off
+CHOSEN_KEY = "data_text_chosen"  # sources whose text column the user chose (the notice is then not Sift's)
+auto = st.session_state.get(AUTO_KEY)
+if auto is not None and auto["source"] != session.source:
+    auto = None
+if info.kind == "table" and opts.mapping is None and opts.kind is None \
+        and session.source not in st.session_state.get(DECLINED_KEY, set()):
+    found = suggest_text_column(records_of(ws.dataset.rows))
+    if found is not None:
+        st.session_state[AUTO_KEY] = {"source": session.source, "role": found.role, "column": found.column,
+                                      "why": found.why}
+        session.options = LoadOptions(kind=opts.kind, mapping=found.mapping, skip_bad_lines=opts.skip_bad_lines,
+                                      header=opts.header, format=opts.format)
+        reset_page_state()
+        st.rerun()
+text_cols = sorted({k for rec in records_of(ws.dataset.rows, 200) for k, v in rec.items()
+                    if isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))})
+chosen_by_user = session.source in st.session_state.get(CHOSEN_KEY, set())
+if auto is not None and opts.mapping == {auto["role"]: auto["column"]} and not chosen_by_user:
+    st.info(f"No known schema was detected, so Sift reads column `{auto['column']}` as the {auto['role']} "
+            f"({auto['why']}). Choose another column below if the text is elsewhere.")
+if auto is not None or info.kind == "table":
+    none_label = "— none (leave the table unmapped)"
+    current_col = next(iter(opts.mapping.values())) if opts.mapping and len(opts.mapping) == 1 else none_label
+    choices = [none_label] + text_cols
+    t1, t2 = st.columns([3, 1])
+    text_choice = t1.selectbox("Text column", choices, key="data_text_column",
+                               index=choices.index(current_col) if current_col in choices else 0,
+                               help="The column that holds the text to analyse (a question-like name is read as "
+                                    "the prompt, a text-like one as text). `sift ... --text COLUMN` does the same.")
+    if t2.button("Use this column", key="data_text_apply"):
+        declined = set(st.session_state.get(DECLINED_KEY, set()))
+        if text_choice == none_label:
+            declined.add(session.source)
+            mapping = None
+        else:
+            declined.discard(session.source)
+            mapping = {role_for(text_choice): text_choice}
+        st.session_state[DECLINED_KEY] = declined
+        st.session_state[CHOSEN_KEY] = {*st.session_state.get(CHOSEN_KEY, set()), session.source}
+        session.options = LoadOptions(kind=opts.kind, mapping=mapping, skip_bad_lines=opts.skip_bad_lines,
+                                      header=opts.header, format=opts.format)
+        reset_page_state()
+        st.rerun()
+# ---------------------------------------------------------------- end of the text column block
+
 st.subheader("Column mapping")
 needs_mapping = info.kind == "table"
 if needs_mapping:
-    st.info("No known schema was detected. Map the columns that hold the text to roles.")
+    st.warning("No known schema was detected and no column is mapped: there is no text to analyse. Choose the text "
+               "column above, or map columns to roles here.")
 else:
     st.caption("Detection worked; map columns only to override it.")
 with st.form("data_mapping"):

@@ -261,14 +261,39 @@ def load_result(ws_dir: Path, name: str, params: dict[str, Any], row_ids: np.nda
                        frame["evidence"].to_numpy(object) if "evidence" in frame.columns else None)
 
 
+REQUESTED_DIR = "requested"  # results/requested/<check>.json: the parameters last asked for, one file per check
+
+
+def record_requested(ws_dir: Path, name: str, params: dict[str, Any]) -> None:
+    """Remember that `params` are what was last asked of check `name` (a fresh run or a cache hit alike).
+
+    Findings show this result, not the newest file: after runs with benchmark A, B, then A again (a cache hit that
+    writes nothing), the newest file is B's though the user last asked for A. One file per check, written
+    atomically, so the app and the CLI recording different checks at once never lose each other's entry.
+    """
+    atomic_write_text(Path(ws_dir) / RESULTS_DIR / REQUESTED_DIR / f"{name}.json",
+                      json.dumps({"name": name, "params": params, "key": params_key(params)}, default=str))
+
+
 def latest_results(ws_dir: Path) -> dict[str, dict[str, Any]]:
-    """name -> {"params", "summary", "path"} of the most recently written result of each check."""
+    """name -> {"params", "summary", "path"} of the result each check was last asked for (`record_requested`);
+    a check with no such record (a workspace from before it existed) falls back to its most recently written
+    result."""
+    results = Path(ws_dir) / RESULTS_DIR
     out: dict[str, tuple[float, dict[str, Any]]] = {}
-    for meta in (Path(ws_dir) / RESULTS_DIR).glob("*.json"):
+    for meta in results.glob("*.json"):
         info = json.loads(meta.read_text())
         mtime = meta.stat().st_mtime
         if info["name"] not in out or mtime > out[info["name"]][0]:
             out[info["name"]] = (mtime, {**info, "path": str(meta.with_suffix(".parquet"))})
+    for req in results.glob(f"{REQUESTED_DIR}/*.json"):
+        try:
+            asked = json.loads(req.read_text())
+            meta = results / f"{asked['name']}@{asked['key']}.json"
+            if meta.exists() and meta.with_suffix(".parquet").exists():
+                out[asked["name"]] = (0.0, {**json.loads(meta.read_text()), "path": str(meta.with_suffix(".parquet"))})
+        except (OSError, ValueError, KeyError):  # a record from a future/older format: the newest file decides
+            continue
     return {k: v for k, (_, v) in sorted(out.items())}
 
 
@@ -292,6 +317,8 @@ def run_checks(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | None 
         if cached is not None:
             report(progress, f"{step} (cached)", i / n_checks, step=step, step_fraction=1.0)
             out[name] = cached
+            if ws_dir is not None:
+                record_requested(ws_dir, name, check.params_dict())
             continue
         report(progress, step, i / n_checks, step=step, done=0, total=n)
         ctx.progress_sink = _check_sink(progress, step, i, n_checks) if progress else None
@@ -303,6 +330,7 @@ def run_checks(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | None 
         result.summary["seconds"] = round(time.perf_counter() - t, 3)
         if ws_dir is not None:
             save_result(ws_dir, result, row_ids)
+            record_requested(ws_dir, name, result.params)  # the parameters its file is keyed by
         report(progress, step, (i + 1) / n_checks, step=step, done=n, total=n)
         out[name] = result
         release_free_memory()  # the check's temporaries are gone: keep the next one's peak from stacking on them

@@ -344,7 +344,7 @@ class Contamination(Check):
             if ctx.extras["embedder"] is None:
                 raise ValueError(f"contamination paraphrase match: embeddings of model {p.model} are not in the "
                                  "workspace; run `sift analyze PATH --embed --model PATH` first")
-        vectors, model = scope_vectors(ctx, p.model, p.scope)
+        vectors, model = scope_vectors(ctx, p.model, p.scope, check="contamination paraphrase")
         seg_vecs = self._segment_vectors(ctx, seg_text, digests, model)
         if not len(seg_vecs) or not len(vectors):
             return np.zeros(len(ctx)), np.full(len(ctx), -1, dtype=np.int64)

@@ -35,6 +35,21 @@ from analysis.checks.near_duplicate import PAIR_SAMPLE, build_groups
 from analysis.space.embedders import DEFAULT_MODEL, SCOPES, embed_rows, load_embeddings, scope_texts
 from analysis.space.knn import KnnIndex, knn_graph, workspace_index
 
+EMBEDDING_CHECKS = ("semantic_duplicate", "outlier")  # and contamination when its `paraphrase` is on
+
+
+def reads_embeddings(name: str, params: dict[str, Any]) -> bool:
+    """Whether check `name` with these parameters reads row embeddings (so its `model` must name the embedder)."""
+    return name in EMBEDDING_CHECKS or (name == "contamination" and float(params.get("paraphrase") or 0) > 0)
+
+
+def with_model(name: str, params: dict[str, Any], model: str) -> dict[str, Any]:
+    """`params` with `model` filled in when check `name` reads embeddings and the caller named none: a check run
+    with `--embedder static` must read (or compute) the static embeddings, not look for MiniLM's."""
+    if "model" in params or not reads_embeddings(name, params):
+        return params
+    return {**params, "model": model}
+
 
 def missing_embeddings(p: Any, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
     """Why an embedding check (params with `model` and `scope`) cannot run on this workspace yet, or None."""
@@ -43,8 +58,10 @@ def missing_embeddings(p: Any, ws_dir: Path | None, rows: pd.DataFrame) -> str |
     return None
 
 
-def scope_vectors(ctx: CheckContext, model: str, scope: str) -> tuple[np.ndarray, str]:
-    """The scope's embeddings and the model name they belong to: from the workspace, else from the embedder."""
+def scope_vectors(ctx: CheckContext, model: str, scope: str, *, check: str = "semantic_duplicate"
+                  ) -> tuple[np.ndarray, str]:
+    """The scope's embeddings and the model name they belong to: from the workspace, else computed (and stored)
+    with `ctx.extras["embedder"]` (the CLI passes the `--embedder` it was given, the app the session's)."""
     row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
     if ctx.ws_dir is not None:
         found = load_embeddings(ctx.ws_dir, model, scope, row_ids)
@@ -52,8 +69,8 @@ def scope_vectors(ctx: CheckContext, model: str, scope: str) -> tuple[np.ndarray
             return np.asarray(found, dtype=np.float32), model
     embedder = ctx.extras.get("embedder")
     if embedder is None:
-        raise ValueError(f"semantic_duplicate needs embeddings: run `sift analyze PATH --embed` (scope {scope}, "
-                         f"model {model}) first")
+        raise ValueError(f"{check} needs embeddings: run `sift analyze PATH --embed` (scope {scope}, "
+                         f"model {model}) first, or name the check with `--embedder` to compute them")
     if ctx.ws_dir is not None:
         return embed_rows(ctx.ws_dir, ctx.rows, embedder, scope=scope), embedder.name
     return np.asarray(embedder(scope_texts(ctx.rows, scope)), dtype=np.float32), embedder.name

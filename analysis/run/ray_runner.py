@@ -51,7 +51,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.checks import REGISTRY
-from analysis.checks.base import Check, CheckContext, CheckResult, load_result, make_result, params_from, save_result
+from analysis.checks.base import (
+    Check,
+    CheckContext,
+    CheckResult,
+    load_result,
+    make_result,
+    params_from,
+    record_requested,
+    save_result,
+)
 from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, SkippedRecord
 from analysis.io.errors import SKIP_HINT, FieldError
 from analysis.io.load import (
@@ -787,6 +796,8 @@ def run_checks_ray(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | N
         cached = load_result(ws_dir, name, check.params_dict(), row_ids) if ws_dir is not None else None
         if cached is not None:
             out[name] = cached
+            if ws_dir is not None:  # findings show what was last asked for
+                record_requested(ws_dir, name, check.params_dict())
         else:
             todo.append(check)
     if todo:
@@ -813,6 +824,7 @@ def run_checks_ray(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | N
         for check in todo:
             if ws_dir is not None:
                 save_result(ws_dir, done[check.name], row_ids)
+                record_requested(ws_dir, check.name, done[check.name].params)
             out[check.name] = done[check.name]
     if progress:
         progress("checks done", 1.0)

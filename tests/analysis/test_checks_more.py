@@ -250,7 +250,7 @@ def test_outlier_flags_planted_far_vectors_exactly():
 
 def test_outlier_needs_embeddings(tmp_path):
     ctx = CheckContext(pd.DataFrame({"row_id": np.arange(3)}), ws_dir=tmp_path)
-    with pytest.raises(ValueError, match="outlier needs embeddings: run `sift analyze PATH --embed` first"):
+    with pytest.raises(ValueError, match="outlier needs embeddings: run `sift analyze PATH --embed`"):
         REGISTRY["outlier"]().run(ctx)
 
 
