@@ -205,17 +205,18 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
 
     ws = _open_workspace(args.workspace_or_path, args)
     try:
-        check_target(ws.dataset, args.out, force=args.force)  # refuse before any work, and before progress
+        given = args.workspace_or_path
+        check_target(ws.dataset, args.out, force=args.force, given=given)  # refuse before any work, and before progress
         with _step(args, f"export {Path(args.out).name}", len(ws.dataset.rows)):
             res = export_dataset(ws.dataset, ws.store, args.out, fmt=args.format, as_=args.as_,
                                  only_tags=args.only_tag or (), except_tags=args.except_tag or (),
-                                 force=args.force, csv_raw=args.csv_raw)
+                                 force=args.force, csv_raw=args.csv_raw, given=given)
     finally:
         ws.close()
     return {"out": res.out, "files": res.files, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
             "rows_excluded": res.rows_excluded, "manifest": res.manifest, "dropped_log": res.dropped_log,
             "recipe": res.recipe, "csv_formulas_neutralised": res.csv_formulas_neutralised,
-            "replaced": res.replaced, "workspace": str(ws.dir)}
+            "replaced": res.replaced, "warnings": res.warnings, "workspace": str(ws.dir)}
 
 
 def _print_export(doc: dict[str, Any]) -> None:
@@ -228,6 +229,8 @@ def _print_export(doc: dict[str, Any]) -> None:
     if doc["csv_formulas_neutralised"]:
         print(f"  {doc['csv_formulas_neutralised']:,} CSV cells began like a spreadsheet formula (= + - @ tab CR) "
               "and were prefixed with ' (--csv-raw keeps them as they are)")
+    for w in doc["warnings"]:
+        print(f"  note: {w}")
 
 
 def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:

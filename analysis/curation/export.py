@@ -52,7 +52,7 @@ from analysis.curation.writers import (
     write_jsonl,
     write_rows,
 )
-from analysis.io import Dataset, LoadError
+from analysis.io import Dataset, LoadError, resolve_paths
 from analysis.io.load import DATA_SUFFIXES, EXPORT_MANIFEST, EXPORT_MARKER
 from analysis.util.files import RENAME_EXCHANGE, RENAME_NOREPLACE, fsync_dir, rename_flags
 from analysis.workspace.folder import CURATION_FILE, DATASET_FILE, META_FILE, sift_home
@@ -92,6 +92,7 @@ class ExportResult:
     recipe: str
     csv_formulas_neutralised: int = 0
     replaced: bool = False  # a previous export was replaced (force)
+    warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,8 +136,9 @@ def _workspace_holding(path: Path) -> Path | None:
     return None
 
 
-def check_target(dataset: Dataset, out: str | Path, *, force: bool = False) -> Path:
-    """The resolved export folder, or a LoadError saying why writing there could destroy something."""
+def check_target(dataset: Dataset, out: str | Path, *, force: bool = False, given: str | Path | None = None) -> Path:
+    """The resolved export folder, or a LoadError saying why writing there could destroy something. `given`: the
+    path the user named (a workspace is keyed by content, so it may have been built from an identical copy)."""
     out = Path(out).expanduser()
     target = out.resolve()
     ws = _workspace_holding(target)
@@ -144,14 +146,18 @@ def check_target(dataset: Dataset, out: str | Path, *, force: bool = False) -> P
         raise LoadError(f"refusing to export into the Sift workspace {ws}: it would replace its curation state or "
                         "data; choose a folder outside it", path=str(out))
     sources = source_paths(dataset)
+    roots = [Path(dataset.info.path).expanduser()]
+    if given is not None:
+        roots.append(Path(given).expanduser())
+        with contextlib.suppress(LoadError):
+            sources |= {p.resolve() for p in resolve_paths(given)}
     if any(s == target or target in s.parents for s in sources):
         raise LoadError("refusing to overwrite a source file of this dataset; choose another --out", path=str(out))
     if target.name.lower().endswith(tuple(DATA_SUFFIXES) + (".gz",)):
         raise LoadError(f"--out names the export folder (e.g. {out.with_suffix('')}), not a file: the data files "
                         "inside it are named after the source files; choose the format with --format",
                         path=str(out))
-    src_root = Path(dataset.info.path).expanduser()
-    if src_root.is_dir() and (target == src_root.resolve() or src_root.resolve() in target.parents):
+    if any(r.is_dir() and (target == r.resolve() or r.resolve() in target.parents) for r in roots):
         raise LoadError("refusing to export into the source folder (the export would become part of the dataset); "
                         "choose a folder outside it", path=str(out))
     if target.exists() or target.is_symlink():
@@ -269,7 +275,7 @@ def _drop_log_lines(rows: pd.DataFrame, drops: list[dict[str, Any]]) -> list[str
 
 def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str | Path, *, fmt: str | None = None,
                    as_: str = "source", only_tags: Sequence[str] = (), except_tags: Sequence[str] = (),
-                   force: bool = False, csv_raw: bool = False) -> ExportResult:
+                   force: bool = False, csv_raw: bool = False, given: str | Path | None = None) -> ExportResult:
     """Write the cleaned subset as the export folder `out` (see the module docstring); all files or none."""
     fmt = fmt or "jsonl"
     if fmt not in EXPORT_FORMATS:
@@ -277,17 +283,21 @@ def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str |
     if as_ not in EXPORT_AS:
         raise LoadError(f"unknown export shape {as_!r}; expected one of {', '.join(EXPORT_AS)}")
     shown = Path(out).expanduser()
-    target = check_target(dataset, shown, force=force)
+    target = check_target(dataset, shown, force=force, given=given)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(target)
     if target.exists() and any(target.iterdir()):  # a leftover may have been the previous export, put back
-        check_target(dataset, shown, force=force)
+        check_target(dataset, shown, force=force, given=given)
     snap = store.snapshot() if isinstance(store, CurationStore) else store
     subset, n_dropped, n_excluded = select_rows(dataset.rows, snap, only_tags=only_tags, except_tags=except_tags)
     tmp = target.parent / f".{target.name}.{_TMP}-{os.getpid()}-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
         files, neutralised = _write_folder(tmp, dataset, snap, subset, fmt, as_, csv_raw)
+        warnings = []
+        if fmt == "csv" and (as_ == "messages" or _has_nested(subset)):
+            warnings.append("CSV keeps conversations and other nested values as JSON text in a cell: Sift and most "
+                            "tools read them back as a plain column; export JSONL or Parquet to keep them as data")
         info = dataset.info
         entries = []
         for role, rel, extra in files:
@@ -305,6 +315,7 @@ def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str |
                        "recipe": RECIPE_FILE, "csv_formulas": "kept raw" if csv_raw else "neutralised",
                        "csv_formulas_neutralised": neutralised},
             "files": entries,
+            "warnings": warnings,
             "filters": {"only_tags": list(only_tags), "except_tags": list(except_tags)},
             "counts": {"rows_total": len(dataset.rows), "rows_dropped": n_dropped,
                        "rows_excluded_by_tags": n_excluded, "rows_written": len(subset)},
@@ -322,7 +333,19 @@ def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str |
             shutil.rmtree(tmp, ignore_errors=True)
     data = [str(shown / rel) for role, rel, _ in files if role == "data"]
     return ExportResult(str(shown), data, len(subset), n_dropped, n_excluded, str(shown / MANIFEST_FILE),
-                        str(shown / DROPPED_FILE), str(shown / RECIPE_FILE), neutralised, replaced)
+                        str(shown / DROPPED_FILE), str(shown / RECIPE_FILE), neutralised, replaced, warnings)
+
+
+def _has_nested(rows: pd.DataFrame) -> bool:
+    """Any source record with a list or object value (a conversation, say), which a CSV cell holds as JSON text."""
+    for src in rows["source"]:
+        try:
+            rec = json.loads(src)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and any(isinstance(v, list | dict) for v in rec.values()):
+            return True
+    return False
 
 
 def _write_folder(tmp: Path, dataset: Dataset, snap: CurationReads, subset: pd.DataFrame, fmt: str, as_: str,

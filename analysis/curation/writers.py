@@ -108,7 +108,9 @@ def write_rows(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str, *, csv_raw: 
         count = 0
         if not csv_raw:
             frame, count = neutralise_formulas(frame)
-        frame.to_csv(tmp, index=False)
+        # CRLF rows (RFC 4180): the writer then quotes every cell holding a CR or LF, so a bare CR in a record can
+        # no longer end a row early in the reader
+        frame.to_csv(tmp, index=False, lineterminator="\r\n")
         return count
     else:
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
