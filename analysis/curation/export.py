@@ -254,21 +254,21 @@ def data_file_names(dataset: Dataset, fmt: str) -> dict[str, str]:
 
 def _drop_log_lines(rows: pd.DataFrame, drops: list[dict[str, Any]]) -> list[str]:
     """dropped.jsonl: each drop with the source record it removed (as JSON, not a repr), ready to audit or restore."""
-    by_id = rows.set_index("row_id")[["source", "source_file", "source_index", "source_line"]]
+    pos = {int(r): i for i, r in enumerate(rows["row_id"].tolist())}
+    sources, files, lines_no = rows["source"].tolist(), rows["source_file"].tolist(), rows["source_line"].tolist()
     lines = []
     for d in drops:
         rid = int(d["row_id"])
         rec: dict[str, Any] = {"row_id": rid, "reason": d["reason"], "user": d["user"], "time": d["time"],
                                "source_file": None, "source_line": None, "record": None}
-        if rid in by_id.index:
-            src = by_id.loc[rid]
-            rec["source_file"] = str(src["source_file"])
-            line = src["source_line"]
-            rec["source_line"] = None if pd.isna(line) else int(line)
+        i = pos.get(rid)
+        if i is not None:  # a drop recorded for a row this dataset does not have keeps its record null
+            rec["source_file"] = str(files[i])
+            rec["source_line"] = None if pd.isna(lines_no[i]) else int(lines_no[i])
             try:
-                rec["record"] = json.loads(src["source"])
+                rec["record"] = json.loads(sources[i])
             except ValueError:
-                rec["record"] = src["source"]
+                rec["record"] = sources[i]
         lines.append(json.dumps(rec, ensure_ascii=False))
     return lines
 
