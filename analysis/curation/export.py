@@ -288,6 +288,7 @@ def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str |
     clean_leftovers(target)
     if target.exists() and any(target.iterdir()):  # a leftover may have been the previous export, put back
         check_target(dataset, shown, force=force, given=given)
+    had_export = target.is_dir() and is_export_folder(target)  # an empty folder is simply used, not "replaced"
     snap = store.snapshot() if isinstance(store, CurationStore) else store
     subset, n_dropped, n_excluded = select_rows(dataset.rows, snap, only_tags=only_tags, except_tags=except_tags)
     tmp = target.parent / f".{target.name}.{_TMP}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -327,7 +328,7 @@ def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str |
         for sub in {(tmp / rel).parent for _, rel, _ in files} | {tmp}:
             fsync_dir(sub)
         _fault("before-publish")
-        replaced = _publish(tmp, target)
+        replaced = _publish(tmp, target) and had_export
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

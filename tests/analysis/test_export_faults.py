@@ -219,6 +219,10 @@ def test_existing_targets_are_refused(workspace: Path, tmp_path: Path, capsys: p
     assert main(["export", str(workspace), "--out", str(mine), "--force"]) == 2  # not an export: never replaced
     assert "a folder Sift did not write" in capsys.readouterr().err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    (tmp_path / "empty").mkdir()  # an empty folder is simply used
+    assert main(["export", str(workspace), "--out", str(tmp_path / "empty"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["replaced"] is False
+    assert (tmp_path / "empty" / "manifest.json").is_file()
     (tmp_path / "file").write_text("x")
     assert main(["export", str(workspace), "--out", str(tmp_path / "file"), "--force"]) == 2
     assert (tmp_path / "file").read_text() == "x"
@@ -328,3 +332,17 @@ def test_a_missing_data_file_of_an_export_is_a_clear_error(tmp_path: Path) -> No
     Path(res.files[1]).unlink()
     with pytest.raises(LoadError, match="lists the data file chat.jsonl but it is missing"):
         load(res.out)
+
+
+def test_snapshot_is_the_store_at_one_instant(tmp_path: Path) -> None:
+    with CurationStore(tmp_path / "c.sqlite", user="u") as store:
+        store.drop([1, 2, 3], reason="a")
+        store.tag([2, 5], "keep")
+        store.restore([3])
+        snap = store.snapshot()
+        assert (snap.dropped_ids(), snap.tagged_ids("keep"), snap.drop_records()) == (
+            store.dropped_ids(), store.tagged_ids("keep"), store.drop_records())
+        assert snap.actions() == store.actions()
+        store.drop([9], reason="later")  # a later write does not reach an earlier snapshot
+        assert snap.dropped_ids() == {1, 2} and len(snap.actions()) == 3
+        assert store.dropped_ids() == {1, 2, 9}
