@@ -251,24 +251,36 @@ def _open_workspace(target: str, args: argparse.Namespace):  # noqa: ANN202 - Wo
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis.curation.export import export_dataset
+    from analysis.curation.export import check_target, export_dataset
 
     ws = _open_workspace(args.workspace_or_path, args)
     try:
+        given = args.workspace_or_path
+        check_target(ws.dataset, args.out, force=args.force, given=given)  # refuse before any work, and before progress
         with _step(args, f"export {Path(args.out).name}", len(ws.dataset.rows)):
             res = export_dataset(ws.dataset, ws.store, args.out, fmt=args.format, as_=args.as_,
-                                 only_tags=args.only_tag or (), except_tags=args.except_tag or ())
+                                 only_tags=args.only_tag or (), except_tags=args.except_tag or (),
+                                 force=args.force, csv_raw=args.csv_raw, given=given)
     finally:
         ws.close()
-    return {"out": res.out, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
+    return {"out": res.out, "files": res.files, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
             "rows_excluded": res.rows_excluded, "manifest": res.manifest, "dropped_log": res.dropped_log,
-            "recipe": res.recipe, "workspace": str(ws.dir)}
+            "recipe": res.recipe, "csv_formulas_neutralised": res.csv_formulas_neutralised,
+            "replaced": res.replaced, "warnings": res.warnings, "workspace": str(ws.dir)}
 
 
 def _print_export(doc: dict[str, Any]) -> None:
     excluded = f", {doc['rows_excluded']:,} excluded by tags" if doc["rows_excluded"] else ""
-    print(f"wrote {doc['rows_written']:,} rows to {doc['out']} ({doc['rows_dropped']:,} dropped{excluded}); "
-          f"manifest: {doc['manifest']}")
+    replaced = " (replaced the previous export)" if doc["replaced"] else ""
+    print(f"wrote {doc['rows_written']:,} rows to {doc['out']}{replaced} ({doc['rows_dropped']:,} dropped{excluded})")
+    names = [Path(f).name if Path(f).parent == Path(doc["out"]) else str(Path(f).relative_to(doc["out"]))
+             for f in doc["files"]]
+    print(f"  data: {', '.join(names) or 'none (no rows kept)'}; also manifest.json, dropped.jsonl, recipe.json")
+    if doc["csv_formulas_neutralised"]:
+        print(f"  {doc['csv_formulas_neutralised']:,} CSV cells began like a spreadsheet formula (= + - @ tab CR) "
+              "and were prefixed with ' (--csv-raw keeps them as they are)")
+    for w in doc["warnings"]:
+        print(f"  note: {w}")
 
 
 def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
@@ -664,18 +676,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a data file (jsonl/json/csv/tsv/parquet, optionally .gz), a folder or a glob")
     _finish(p, cmd_info, _print_info)
 
-    p = sub.add_parser("export", help="write the cleaned subset (rows minus drops) with manifest and drop log",
+    p = sub.add_parser("export", help="write the cleaned subset (rows minus drops) as a new export folder",
                        description="Export WORKSPACE (a workspace folder, or a data path whose workspace is "
-                                   "opened or built) minus dropped rows, with manifest.json, dropped.jsonl and "
-                                   "recipe.json beside --out.")
+                                   "opened or built) minus dropped rows into the folder --out: one data file per "
+                                   "source file (named after it), manifest.json, dropped.jsonl and recipe.json. "
+                                   "The folder appears whole or not at all.")
     _add_target(p)
-    p.add_argument("--out", required=True, help="output file; its folder receives manifest.json, dropped.jsonl, "
-                                                "recipe.json")
-    p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the export folder to create (never inside a workspace or a source folder); an existing "
+                        "export is replaced only with --force")
+    p.add_argument("--format", choices=["jsonl", "parquet", "csv"], default="jsonl", help="default: jsonl")
     p.add_argument("--as", dest="as_", choices=["source", "messages"], default="source",
                    help="source: the original records; messages: normalised chat turns (default: source)")
     p.add_argument("--only-tag", action="append", metavar="TAG", help="keep only rows with this tag (repeatable)")
     p.add_argument("--except-tag", action="append", metavar="TAG", help="leave out rows with this tag (repeatable)")
+    p.add_argument("--force", action="store_true", help="replace a previous Sift export at --out")
+    p.add_argument("--csv-raw", action="store_true",
+                   help="CSV: keep cells that start with = + - @ tab or CR as they are (default: prefix them with ' "
+                        "so a spreadsheet shows them as text instead of running them as formulas)")
     _finish(p, cmd_export, _print_export)
     p = sub.add_parser("analyze", help="build or update a workspace: embeddings, kNN index, map, topics, coverage",
                        description="Load PATH into its workspace and (with --embed) compute embeddings, the kNN "
@@ -729,7 +747,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Replay RECIPE on PATH: re-run each check-based step with its parameters, apply "
                                    "row decisions by content hash, and write the kept rows (source records) to "
                                    "--out, with apply_report.json beside it. PATH is never modified.")
-    p.add_argument("recipe", metavar="RECIPE", help="a recipe.json written by sift export or the app")
+    p.add_argument("recipe", metavar="RECIPE", help="a recipe.json written by sift export or the app, or the export "
+                                                     "folder holding it")
     p.add_argument("path", metavar="PATH", help="the data to apply it to (file, folder or glob)")
     p.add_argument("--out", required=True, help="output file (jsonl/parquet/csv by suffix)")
     p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")

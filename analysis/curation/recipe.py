@@ -41,7 +41,7 @@ from analysis.io import Dataset, LoadError, LoadOptions, load
 from analysis.util.files import atomic_path, atomic_write_text
 from analysis.util.progress import counts_rows
 from analysis.util.progress import report as tell
-from analysis.workspace.store import CurationStore
+from analysis.workspace.store import CurationStore, Snapshot
 
 RECIPE_VERSION = 2
 Progress = Callable[[str, float], None]
@@ -75,8 +75,12 @@ def _occurrences(hashes: list[str]) -> list[int]:
     return out
 
 
-def build_recipe(dataset: Dataset, store: CurationStore) -> dict[str, Any]:
-    """The recipe of the drops in effect, one step per drop reason, in the order the decisions were made."""
+def build_recipe(dataset: Dataset, store: CurationStore | Snapshot) -> dict[str, Any]:
+    """The recipe of the drops in effect, one step per drop reason, in the order the decisions were made.
+
+    Give an export's `store.snapshot()`: the rules (from the log) and the drops are then read at one instant."""
+    if isinstance(store, CurationStore):
+        store = store.snapshot()
     rows = dataset.rows
     hashes = [row_hash(s) for s in rows["source"].astype(str)]
     counts = Counter(hashes)
@@ -140,15 +144,18 @@ class ApplyResult:
     rows_written: int
     steps: list[StepReport]
     dropped: np.ndarray  # bool per input row
+    csv_formulas_neutralised: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": self.out, "rows_in": self.rows_in, "rows_written": self.rows_written,
-                "steps": [s.to_dict() for s in self.steps]}
+                "steps": [s.to_dict() for s in self.steps], "csv_formulas_neutralised": self.csv_formulas_neutralised}
 
 
 def read_recipe(path: str | Path) -> dict[str, Any]:
     """Parse and validate a recipe file; a clear LoadError for anything else."""
     p = Path(path).expanduser()
+    if p.is_dir() and (p / "recipe.json").is_file():  # an export folder: its recipe
+        p = p / "recipe.json"
     try:
         recipe = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -296,9 +303,9 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
     sink = progress if counts_rows(progress) else None
     tell(sink, f"write {out.name}: {len(kept):,} rows", 0.0, step=f"write {out.name}")
     with atomic_path(out) as tmp:
-        write_rows(kept, tmp, fmt, "source")
+        neutralised = write_rows(kept, tmp, fmt, "source")
     tell(sink, f"write {out.name}", 1.0, step=f"write {out.name}", done=len(kept), total=len(kept))
-    result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped)
+    result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped, neutralised)
     report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path), "engine": engine,
               "dropped_rows": [int(r) for r in dataset.rows["row_id"].to_numpy()[dropped]]}
     atomic_write_text(out.parent / "apply_report.json", json.dumps(report, indent=2, ensure_ascii=False))

@@ -39,6 +39,8 @@ from analysis.util.memory import release_free_memory
 from analysis.util.progress import counts_rows, report
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
+EXPORT_MANIFEST = "manifest.json"  # in a Sift export folder: lists its data files (analysis.curation.export)
+EXPORT_MARKER = "sift_export"  # the manifest key that says "this folder is a Sift export"
 CANONICAL_COLUMNS = ["row_id", "kind", "messages", "prompt", "response", "chosen", "rejected", "score", "tools",
                      "source", "source_file", "source_index", "source_line"]
 DETECT_SAMPLE = 1000
@@ -149,6 +151,9 @@ def resolve_paths(path: str | Path) -> list[Path]:
     if p.is_file():
         return [p]
     if p.is_dir():
+        exported = export_data_files(p)
+        if exported is not None:
+            return exported
         files = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")
                  and _is_data_file(f)]
         if not files:
@@ -160,6 +165,35 @@ def resolve_paths(path: str | Path) -> list[Path]:
     if files:
         return files
     raise LoadError("no such file, folder or glob match", path=str(path))
+
+
+def export_data_files(folder: Path) -> list[Path] | None:
+    """The data files of a Sift export folder, as its manifest lists them; None when `folder` is not one.
+
+    An export folder also holds its manifest, drop log (the removed records) and recipe: loading those as data
+    would count dropped rows as kept ones, so a folder that is an export loads exactly the files it exported.
+    """
+    manifest = folder / EXPORT_MANIFEST
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or EXPORT_MARKER not in doc or not isinstance(doc.get("files"), list):
+        return None
+    files = []
+    for entry in doc["files"]:
+        if not isinstance(entry, dict) or entry.get("role") != "data":
+            continue
+        rel = Path(str(entry.get("path", "")))
+        f = folder / rel
+        if rel.is_absolute() or ".." in rel.parts or not f.is_file():
+            raise LoadError(f"this Sift export lists the data file {rel} but it is missing; export again",
+                            path=str(folder))
+        files.append(f)
+    if not files:
+        raise LoadError("this Sift export holds no data files (every row was dropped or filtered out)",
+                        path=str(folder))
+    return files
 
 
 def _is_data_file(f: Path) -> bool:

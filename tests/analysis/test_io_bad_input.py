@@ -377,7 +377,7 @@ def test_sources_are_never_written(tmp_path: Path, snapshot: Callable[..., dict[
     ws = Workspace.open(data)
     ws.store.drop([0], reason="test")
     for fmt in ("jsonl", "parquet", "csv"):
-        export_dataset(ws.dataset, ws.store, tmp_path / "out" / f"clean.{fmt}")
+        export_dataset(ws.dataset, ws.store, tmp_path / "out" / f"clean_{fmt}", fmt=fmt)
     ws.close()
     Workspace.open(data).close()
     assert snapshot(files) == before
@@ -392,7 +392,7 @@ def test_export_refuses_to_overwrite_a_source(tmp_path: Path, target: str,
     src.write_text(_line(ALPACA) + "\n")
     before = snapshot([src])
     ds = load(src)
-    out = src if target == "source" else tmp_path / "clean.jsonl"
+    out = src if target == "source" else tmp_path
     with CurationStore(tmp_path / "cur.sqlite") as store, pytest.raises(LoadError) as err:
         export_dataset(ds, store, out)
     assert str(err.value) == f"{out}: refusing to overwrite a source file of this dataset; choose another --out"
