@@ -10,7 +10,7 @@ import numpy as np
 from ftfy.badness import BADNESS_RE
 
 from analysis.checks._re2 import may_match
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Only encoding repairs: ftfy's cosmetic normalisations (curly -> straight quotes, ligatures, full-width
@@ -125,6 +125,8 @@ class EncodingCheck(Check):
     name = "encoding"
     row_local = True
     description = "Mojibake (Ã©, â€™), U+FFFD replacement characters or control characters in the text"
+
+    bounds = {"max_fixes": Bound(0, 100_000)}
 
     @dataclass(frozen=True)
     class Params:
