@@ -9,10 +9,13 @@ every compile and render happens here, in one reusable worker subprocess (`pytho
   size); an allocation past it is a `MemoryError` in the worker, reported, never a crash of the caller.
 - **CPU**: each row (and each compile) gets `SIFT_TEMPLATE_CPU_SECONDS` (default 2 s) of CPU time through an
   `ITIMER_PROF` timer that interrupts Python-level loops (nested `for`, recursive `loop()`), leaving the worker
-  reusable; `RLIMIT_CPU` backs it up per request.
+  reusable; `RLIMIT_CPU`, reset per row to 2x that + 2 s beyond the CPU used so far, is the hard stop: the kernel
+  ends the worker (SIGXCPU) even inside one C-level operation that never returns to the interpreter. CPU time, not
+  wall time, so a busy machine that deschedules the worker does not fail a legitimate run.
 - **wall clock**: the worker writes the row it is on and when it started into a shared page; the caller kills the
-  worker when one row runs past `SIFT_TEMPLATE_WALL_SECONDS` (default 10 s) — the hard stop for a single C-level
-  operation that never returns to the interpreter. A killed or dead worker is restarted on the next call.
+  worker when one row runs past `SIFT_TEMPLATE_WALL_SECONDS` (default 120 s: a backstop for a worker stalled
+  without using CPU). The caller names the row from that page whenever the worker dies; a killed or dead worker is
+  restarted on the next call.
 - **template-level caps** (clear messages before anything is allocated): `range` beyond 100,000 items; `*`, `+`,
   `%` and `**` whose result would exceed the text cap; any call or filter returning a string or list beyond it; the
   rendered row beyond it; macro / `loop()` recursion deeper than Python's stack (`RecursionError`). The text cap is
@@ -32,6 +35,7 @@ import atexit
 import contextlib
 import json
 import marshal
+import math
 import mmap
 import os
 import re
@@ -54,7 +58,9 @@ MAX_TEXT = 16 * 1024 * 1024  # characters (or list items) any one value or rende
 MAX_POW_BITS = 65_536  # bits an integer ** may produce
 BATCH_ROWS = 4096  # rows per worker request
 CPU_SECONDS = float(os.environ.get("SIFT_TEMPLATE_CPU_SECONDS", "2"))
-WALL_SECONDS = float(os.environ.get("SIFT_TEMPLATE_WALL_SECONDS", "10"))
+CPU_KILL_SECONDS = 2 * CPU_SECONDS + 2  # RLIMIT_CPU per row: the kernel kills a row stuck in one C-level operation
+WALL_SECONDS = float(os.environ.get("SIFT_TEMPLATE_WALL_SECONDS", "120"))
+_SOFT_TIMER = os.environ.get("SIFT_TEMPLATE_SOFT_TIMER", "1") != "0"  # (tests switch it off to reach RLIMIT_CPU)
 MEMORY_MB = int(os.environ.get("SIFT_TEMPLATE_MEMORY_MB", "1024"))
 _STATE = struct.Struct("<qd")  # (row being rendered, -1 compile, -2 idle; CLOCK_MONOTONIC when it started)
 _IDLE = -2
@@ -257,7 +263,14 @@ class _Worker:
         _STATE.pack_into(self.state, 0, row, time.monotonic())
 
     def timed(self, fn: Any, *args: Any) -> Any:
-        signal.setitimer(signal.ITIMER_PROF, CPU_SECONDS)
+        """`fn(*args)` under the per-row CPU bounds: a SIGPROF timer at CPU_SECONDS (a clean, catchable stop) and
+        RLIMIT_CPU at CPU_KILL_SECONDS more than used so far (SIGXCPU ends the worker even inside one C call)."""
+        import resource
+
+        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+        resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + CPU_KILL_SECONDS), resource.RLIM_INFINITY))
+        if _SOFT_TIMER:
+            signal.setitimer(signal.ITIMER_PROF, CPU_SECONDS)
         try:
             return fn(*args)
         finally:
@@ -351,11 +364,6 @@ def _serve(state_fd: int) -> None:  # pragma: no cover - runs in the worker proc
             req = marshal.loads(_read_exact(proto_in, size))
         except EOFError:
             return
-        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-        soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        budget = int(used + CPU_SECONDS * (len(req.get("rows") or ()) + 1) + 5)
-        if hard == resource.RLIM_INFINITY or budget <= hard:
-            resource.setrlimit(resource.RLIMIT_CPU, (budget, hard))
         try:
             reply = worker.handle(req)
             payload = marshal.dumps(reply)
@@ -448,11 +456,13 @@ class TemplateWorker:
                 row, _ = _STATE.unpack_from(self._state, 0)  # type: ignore[arg-type]
                 code = proc.wait()
                 self.close()
-                how = f"was killed by signal {-code}" if code < 0 else f"exited ({code})"
                 if code == -signal.SIGXCPU:
-                    how = "ran past its CPU-time limit"
-                raise _Stopped(f"the sandbox worker {how}: the template exceeded its memory or CPU limits",
-                               row if row >= 0 else None) from exc
+                    detail = (f"it ran past the hard limit of {CPU_KILL_SECONDS:g} s of CPU time inside one "
+                              "operation, and the sandbox worker was stopped")
+                else:
+                    how = f"was killed by signal {-code}" if code < 0 else f"exited ({code})"
+                    detail = f"the sandbox worker {how}: the template exceeded its memory or CPU limits"
+                raise _Stopped(detail, row if row >= 0 else None) from exc
             except _Stopped:
                 self.close()
                 raise

@@ -143,6 +143,18 @@ def test_cli_memory_limit_stops_a_memory_bomb(tmp_path: Path) -> None:
     assert f"template {config.resolve()} on row 0: it needed more than the sandbox's 200 MiB of memory" in done.stderr
 
 
+def test_cli_hard_cpu_limit_ends_the_worker(tmp_path: Path) -> None:
+    """RLIMIT_CPU is the kernel's stop for a row the SIGPROF timer cannot interrupt (one long C-level call): with
+    the timer switched off, the worker is ended by SIGXCPU after 2x + 2 s of CPU and the row is still named."""
+    config = tmp_path / "slow.jinja"
+    config.write_text(HOSTILE["nested_loops"][0])
+    done = _sift("tokens", str(_data(tmp_path)), "--template", str(config),
+                 env={"SIFT_HOME": str(tmp_path / "home"), "SIFT_TEMPLATE_CPU_SECONDS": "0.5",
+                      "SIFT_TEMPLATE_SOFT_TIMER": "0"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"template {config.resolve()} on row 0: it ran past the hard limit of 3 s of CPU time" in done.stderr
+
+
 def test_cli_wall_clock_limit_kills_a_hung_worker(tmp_path: Path) -> None:
     """With the CPU timer out of the way, the caller's wall-clock watchdog still stops the row (the hard stop
     for one C-level operation that never returns to the interpreter)."""
