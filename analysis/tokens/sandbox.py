@@ -7,18 +7,21 @@ every compile and render happens here, in one reusable worker subprocess (`pytho
 
 - **memory**: the worker runs under `RLIMIT_AS` (`SIFT_TEMPLATE_MEMORY_MB`, default 1024 MiB above its own start-up
   size); an allocation past it is a `MemoryError` in the worker, reported, never a crash of the caller.
-- **CPU**: each row (and each compile) gets `SIFT_TEMPLATE_CPU_SECONDS` (default 2 s) of CPU time through an
-  `ITIMER_PROF` timer that interrupts Python-level loops (nested `for`, recursive `loop()`), leaving the worker
-  reusable; `RLIMIT_CPU`, reset per row to 2x that + 2 s beyond the CPU used so far, is the hard stop: the kernel
-  ends the worker (SIGXCPU) even inside one C-level operation that never returns to the interpreter. CPU time, not
+- **CPU**: each row (and each compile) gets `SIFT_TEMPLATE_CPU_SECONDS` (default 2 s) of CPU time. An `ITIMER_PROF`
+  timer, armed once, ticks every that many CPU seconds; a row still running at two consecutive ticks is stopped with
+  an exception (Python-level loops: nested `for`, recursive `loop()`), leaving the worker reusable, and no row pays
+  a system call. The hard stop is `RLIMIT_CPU`, re-armed at each tick to 2x + 2 s beyond the CPU used so far: the
+  kernel ends the worker (SIGXCPU) inside a C-level operation that never returns to the interpreter. CPU time, not
   wall time, so a busy machine that deschedules the worker does not fail a legitimate run.
 - **wall clock**: the worker writes the row it is on and when it started into a shared page; the caller kills the
   worker when one row runs past `SIFT_TEMPLATE_WALL_SECONDS` (default 120 s: a backstop for a worker stalled
   without using CPU). The caller names the row from that page whenever the worker dies; a killed or dead worker is
   restarted on the next call.
-- **template-level caps** (clear messages before anything is allocated): `range` beyond 100,000 items; `*`, `+`,
-  `%` and `**` whose result would exceed the text cap; any call or filter returning a string or list beyond it; the
-  rendered row beyond it; macro / `loop()` recursion deeper than Python's stack (`RecursionError`). The text cap is
+- **template-level caps** (clear messages before anything is allocated): `range` beyond 100,000 items; `*`, `~`,
+  `%` and `**` whose result would exceed the text cap, and width arguments of `center`/`indent`/`format` beyond it;
+  any call or filter returning a string or list beyond it; the rendered row beyond it; macro / `loop()` recursion
+  deeper than Python's stack (`RecursionError`). `+` is not intercepted (it is in every template's hot path):
+  doubling a string with it meets the memory limit. The text cap is
   `MAX_TEXT` (16 Mi characters) plus twice the row's own text, so a genuinely long row still renders.
 
 Rows travel in batches (`BATCH_ROWS` per request, `marshal`-framed over pipes: plain strings, lists and dicts, no
@@ -64,6 +67,7 @@ _SOFT_TIMER = os.environ.get("SIFT_TEMPLATE_SOFT_TIMER", "1") != "0"  # (tests s
 MEMORY_MB = int(os.environ.get("SIFT_TEMPLATE_MEMORY_MB", "1024"))
 _STATE = struct.Struct("<qd")  # (row being rendered, -1 compile, -2 idle; CLOCK_MONOTONIC when it started)
 _IDLE = -2
+_BULK = 4096  # offset of request/reply bytes in the shared file (the page before holds _STATE)
 _COMPILE = -1
 _ROW_ERRORS = ("TemplateError", "TypeError", "KeyError", "IndexError", "AttributeError", "ValueError",
                "ZeroDivisionError", "ArithmeticError", "UndefinedError", "TemplateRuntimeError")
@@ -121,9 +125,6 @@ def _check_binop(op: str, left: Any, right: Any) -> None:
         seq, n = (left, right) if isinstance(left, seqs) else (right, left)
         if isinstance(seq, seqs) and isinstance(n, int) and len(seq) * max(n, 0) > _row_cap:
             raise _Limit(f"'*' would make {len(seq) * n:,} characters/items; the sandbox's cap is {_row_cap:,}")
-    elif op == "+" and isinstance(left, seqs) and isinstance(right, seqs) and len(left) + len(right) > _row_cap:
-        raise _Limit(f"'+' would make {len(left) + len(right):,} characters/items; the sandbox's cap is "
-                     f"{_row_cap:,}")
     elif op == "**" and isinstance(left, int) and isinstance(right, int) and right > 0 and \
             max(abs(left).bit_length() - 1, 0) * right > MAX_POW_BITS:
         raise _Limit(f"{left} ** {right} is too large a number for the sandbox (over {MAX_POW_BITS:,} bits)")
@@ -168,7 +169,8 @@ def _environment() -> Any:
             return caller()
 
     class BoundedEnvironment(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "+", "%", "**"})  # (also keeps them out of compile-time folding)
+        # `+` is left alone: it is in every template's hot path, and doubling with it meets the memory limit.
+        intercepted_binops = frozenset({"*", "%", "**"})  # (also keeps them out of compile-time folding)
         code_generator_class = BoundedCodeGenerator
 
         @staticmethod
@@ -228,8 +230,32 @@ def _compiled(source: str) -> Any:
     return _environment().from_string(source)
 
 
+_progress = 0  # bumped when a row (or a compile) starts
+_ticked = -1  # _progress at the previous SIGPROF tick
+_busy = False  # a row or a compile is running (not the framing between requests)
+
+
+def _arm_cpu_limit() -> None:
+    """RLIMIT_CPU at CPU_KILL_SECONDS beyond the CPU used so far: the kernel's stop (SIGXCPU ends the worker),
+    which no single C-level operation can dodge. Re-armed only while rows make progress."""
+    import resource
+
+    used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + CPU_KILL_SECONDS), resource.RLIM_INFINITY))
+
+
 def _on_sigprof(signum: int, frame: Any) -> None:
-    raise _CpuExceeded()
+    """A tick every CPU_SECONDS of the worker's CPU time (ITIMER_PROF, armed once: no syscall per row). The same
+    row running at two consecutive ticks has had at least CPU_SECONDS: stop it (a catchable exception, so the
+    worker stays usable). Otherwise re-arm the hard limit."""
+    global _ticked
+    if _busy and _progress == _ticked:
+        if _SOFT_TIMER:
+            _ticked = -1
+            raise _CpuExceeded()
+        return  # (soft stop switched off: leave the hard limit armed, it will end the worker)
+    _ticked = _progress
+    _arm_cpu_limit()
 
 
 def _what(exc: BaseException) -> str:
@@ -263,18 +289,14 @@ class _Worker:
         _STATE.pack_into(self.state, 0, row, time.monotonic())
 
     def timed(self, fn: Any, *args: Any) -> Any:
-        """`fn(*args)` under the per-row CPU bounds: a SIGPROF timer at CPU_SECONDS (a clean, catchable stop) and
-        RLIMIT_CPU at CPU_KILL_SECONDS more than used so far (SIGXCPU ends the worker even inside one C call)."""
-        import resource
-
-        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-        resource.setrlimit(resource.RLIMIT_CPU, (math.ceil(used + CPU_KILL_SECONDS), resource.RLIM_INFINITY))
-        if _SOFT_TIMER:
-            signal.setitimer(signal.ITIMER_PROF, CPU_SECONDS)
+        """`fn(*args)` as one unit of progress for the CPU ticks (`_on_sigprof`)."""
+        global _progress, _busy
+        _progress += 1
+        _busy = True
         try:
             return fn(*args)
         finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
+            _busy = False
 
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         global _row_cap
@@ -313,14 +335,10 @@ class _Worker:
     @staticmethod
     def render(compiled: Any, messages: list[dict[str, str]], add_generation_prompt: bool,
                variables: dict[str, str]) -> str:
-        size = 0
-        parts = []
-        for piece in compiled.generate(messages=messages, add_generation_prompt=add_generation_prompt, **variables):
-            size += len(piece)
-            if size > _row_cap:
-                raise _Limit(f"the rendered row passed the sandbox's cap of {_row_cap:,} characters")
-            parts.append(piece)
-        return "".join(parts)
+        text = compiled.render(messages=messages, add_generation_prompt=add_generation_prompt, **variables)
+        if len(text) > _row_cap:  # (many pieces each under the cap; the memory limit bounds the way there)
+            raise _Limit(f"the rendered row has {len(text):,} characters, over the sandbox's cap of {_row_cap:,}")
+        return text
 
 
 def _read_exact(fd: int, n: int) -> bytes:
@@ -340,16 +358,43 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _send(pipe: int, bulk: int, payload: bytes) -> None:
+    """Bytes go through the shared file (page cache, one copy), only their length through the pipe: a pipe moves
+    64 KiB per wake-up, and on a loaded machine each wake-up of the other process can cost a time slice."""
+    view, at = memoryview(payload), _BULK
+    while view:
+        n = os.pwrite(bulk, view, at)
+        view, at = view[n:], at + n
+    _write_all(pipe, struct.pack("<Q", len(payload)))
+
+
+def _receive(pipe: int, bulk: int) -> bytes:
+    size = struct.unpack("<Q", _read_exact(pipe, 8))[0]
+    chunks, got = [], 0
+    while got < size:
+        chunk = os.pread(bulk, size - got, _BULK + got)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
 def _serve(state_fd: int) -> None:  # pragma: no cover - runs in the worker process (exercised by the tests)
     """The worker's loop: set the limits, then answer framed requests on stdin until it closes."""
     import resource
 
     proto_in, proto_out = sys.stdin.buffer.fileno(), os.dup(sys.stdout.buffer.fileno())
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <worker>` prints where a stuck render is
     state = mmap.mmap(state_fd, _STATE.size)
     worker = _Worker(state)
     _compiled("")  # import and build the environment before the memory limit counts from here
     signal.signal(signal.SIGPROF, _on_sigprof)
+    _arm_cpu_limit()
+    signal.setitimer(signal.ITIMER_PROF, CPU_SECONDS, CPU_SECONDS)
     base = _vm_size()
     if base is not None and MEMORY_MB > 0:
         limit = base + MEMORY_MB * 1024 * 1024
@@ -360,8 +405,7 @@ def _serve(state_fd: int) -> None:  # pragma: no cover - runs in the worker proc
     _write_all(proto_out, b"R")
     while True:
         try:
-            size = struct.unpack("<Q", _read_exact(proto_in, 8))[0]
-            req = marshal.loads(_read_exact(proto_in, size))
+            req = marshal.loads(_receive(proto_in, state_fd))
         except EOFError:
             return
         try:
@@ -369,7 +413,7 @@ def _serve(state_fd: int) -> None:  # pragma: no cover - runs in the worker proc
             payload = marshal.dumps(reply)
         except MemoryError:
             payload = marshal.dumps({"fatal": _what(MemoryError()), "row": None})
-        _write_all(proto_out, struct.pack("<Q", len(payload)) + payload)
+        _send(proto_out, state_fd, payload)
 
 
 def _vm_size() -> int | None:
@@ -391,20 +435,21 @@ class TemplateWorker:
         self._state: mmap.mmap | None = None
         self._lock = threading.Lock()
         self._checked: set[str] = set()
+        self._file: Any = None
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         self.close()
-        with tempfile.TemporaryFile() as fh:
-            fh.truncate(_STATE.size)
-            self._state = mmap.mmap(fh.fileno(), _STATE.size)
-            root = str(Path(__file__).resolve().parents[2])
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH"))
-                                                               if p)}
-            proc = subprocess.Popen([sys.executable, "-m", "analysis.tokens.sandbox", str(fh.fileno())],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(fh.fileno(),),
-                                    env=env, cwd=root, start_new_session=True)
+        fh = tempfile.TemporaryFile()  # noqa: SIM115 - lives with the worker; page at 0, request/reply at _BULK
+        fh.truncate(_STATE.size)
+        self._file = fh
+        self._state = mmap.mmap(fh.fileno(), _STATE.size)
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        proc = subprocess.Popen([sys.executable, "-m", "analysis.tokens.sandbox", str(fh.fileno())],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=(fh.fileno(),),
+                                env=env, cwd=root, start_new_session=True)
         self._proc = proc
         _STATE.pack_into(self._state, 0, _COMPILE, time.monotonic())  # start-up counts as the first step
         if self._wait_readable(proc, 60.0) and os.read(proc.stdout.fileno(), 1) == b"R":  # type: ignore[union-attr]
@@ -424,18 +469,29 @@ class TemplateWorker:
                     stream.close()
             self._kill()
             self._proc = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
     def _wait_readable(self, proc: subprocess.Popen[bytes], wall: float) -> bool:
-        """Wait for the worker's answer, killing it when one row (or the compile) passes `wall` seconds."""
+        """Wait for the worker's answer, killing it when one row (or the compile) stays in progress for `wall`
+        seconds. Judged on this side's clock by how long the shared page shows the *same* (row, start) pair, so
+        a half-written page (the worker writes while we read) can never look stale."""
         fd = proc.stdout.fileno()  # type: ignore[union-attr]
+        seen, since = None, time.monotonic()
         while True:
             ready, _, _ = select.select([fd], [], [], 0.05)
             if ready:
                 return True
             if proc.poll() is not None:
                 return True  # the read sees EOF
-            row, started = _STATE.unpack_from(self._state, 0)  # type: ignore[arg-type]
-            if row != _IDLE and time.monotonic() - started > wall:
+            state = _STATE.unpack_from(self._state, 0)  # type: ignore[arg-type]
+            now = time.monotonic()
+            if state != seen:
+                seen, since = state, now
+                continue
+            row = state[0]
+            if row != _IDLE and now - since > wall:
                 self._kill()
                 raise _Stopped(f"stopped after {wall:g} s of wall-clock time (a single operation that never "
                                "returned); raise SIFT_TEMPLATE_WALL_SECONDS if this is genuine",
@@ -447,11 +503,10 @@ class TemplateWorker:
             proc = self._start()
             payload = marshal.dumps(req)
             try:
-                _write_all(proc.stdin.fileno(), struct.pack("<Q", len(payload)) + payload)  # type: ignore[union-attr]
+                _send(proc.stdin.fileno(), self._file.fileno(), payload)  # type: ignore[union-attr]
                 self._wait_readable(proc, WALL_SECONDS)
                 fd = proc.stdout.fileno()  # type: ignore[union-attr]
-                size = struct.unpack("<Q", _read_exact(fd, 8))[0]
-                return marshal.loads(_read_exact(fd, size))
+                return marshal.loads(_receive(fd, self._file.fileno()))
             except (EOFError, BrokenPipeError, OSError) as exc:
                 row, _ = _STATE.unpack_from(self._state, 0)  # type: ignore[arg-type]
                 code = proc.wait()

@@ -32,7 +32,7 @@ HOSTILE = {
     "tilde_doubling": ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
                        "{% endfor %}{{ ns.s }}", r"'~' would make"),
     "plus_doubling": ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}"
-                      "{% endfor %}{{ ns.s }}", r"'\+' would make"),
+                      "{% endfor %}{{ ns.s }}", "MiB of memory"),
     "center_width": ("{{ 'a' | center(1000000000) }}", "center filter's width"),
     "format_width": ("{{ '{:>1000000000}'.format('a') }}", "format\\(\\) width"),
     "percent_width": ("{{ '%1000000000s' % 'a' }}", "'%' formatting width"),
