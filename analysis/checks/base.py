@@ -298,6 +298,11 @@ def param_problems(cls: type[Check], values: dict[str, Any] | None) -> tuple[dic
         if problem:
             problems.append((key, problem))
         out[key] = value
+    if not problems:  # the check's own cross-field rules (`__post_init__`), still before anything runs
+        try:
+            cls.Params(**out)
+        except (ValueError, TypeError) as exc:
+            problems.append(("", str(exc)))
     return out, problems
 
 
@@ -310,7 +315,7 @@ def params_from(cls: type[Check], values: dict[str, Any] | None) -> Any:
             unknown = sorted(k for k, p in problems if p.startswith("unknown parameter"))
             raise ValueError(f"check {cls.name}: unknown parameter(s) {', '.join(unknown)}; "
                              f"parameters are {', '.join(sorted(f.name for f in fields(cls.Params)))}")
-        raise ValueError(f"check {cls.name}: " + "; ".join(f"{k}: {p}" for k, p in problems))
+        raise ValueError(f"check {cls.name}: " + "; ".join(f"{k}: {p}" if k else p for k, p in problems))
     return cls.Params(**clean)
 
 

@@ -114,7 +114,7 @@ class RepeatedPassage(Check):
     name = "repeated_passage"
     description = "A passage repeated inside one text, or boilerplate shared by many rows."
 
-    bounds = {"scope": Bound(choices=SCOPES), "passage_words": Bound(1, 1000), "min_rows": Bound(1, 10**12),
+    bounds = {"scope": Bound(choices=SCOPES), "passage_words": Bound(2, 1000), "min_rows": Bound(1, 10**12),
               "min_share": Bound(0, 1), "min_unit_words": Bound(1, 1000)}
 
     @dataclass(frozen=True)

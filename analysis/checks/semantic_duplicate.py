@@ -71,7 +71,7 @@ class SemanticDuplicate(Check):
     name = "semantic_duplicate"
     description = "Rows whose embeddings have cosine >= threshold (kNN index); one kept per group."
 
-    bounds = {"scope": Bound(choices=SCOPES), "threshold": Bound(0, 1), "k": Bound(1, 1000),
+    bounds = {"scope": Bound(choices=SCOPES), "threshold": Bound(-1, 1), "k": Bound(1, 1000),
               "keep": Bound(choices=KEEP_RULES)}
 
     @dataclass(frozen=True)

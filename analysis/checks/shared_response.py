@@ -29,7 +29,7 @@ class SharedResponse(Check):
     name = "shared_response"
     description = "The same non-trivial response given to different prompts."
 
-    bounds = {"min_words": Bound(0, 10_000_000)}
+    bounds = {"min_words": Bound(1, 10_000_000)}
 
     @dataclass(frozen=True)
     class Params:

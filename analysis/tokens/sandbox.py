@@ -436,6 +436,7 @@ class TemplateWorker:
         self._lock = threading.Lock()
         self._checked: set[str] = set()
         self._file: Any = None
+        self._pid = os.getpid()
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
@@ -499,6 +500,9 @@ class TemplateWorker:
 
     def request(self, req: dict[str, Any]) -> dict[str, Any]:
         """One framed round trip; a stop (kill, death) raises _Stopped."""
+        if self._pid != os.getpid():  # a forked child must not share its parent's worker, pipes, page or lock
+            self._proc, self._file, self._state, self._pid = None, None, None, os.getpid()
+            self._lock = threading.Lock()
         with self._lock:
             proc = self._start()
             payload = marshal.dumps(req)

@@ -253,3 +253,17 @@ def test_check_param_bounds_on_the_command_line(exported: tuple[Path, dict[str, 
                                                        "SIFT_HOME": str(data.parent / "home")})
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "check near_duplicate: num_perm: expected a number between 16 and 2048, found 1000000000" in done.stderr
+
+
+def test_a_checks_own_rules_are_checked_before_anything_runs(exported: tuple[Path, dict[str, Any]],
+                                                             tmp_path: Path) -> None:
+    """Within the declared bounds but refused by the check's own `__post_init__` (threshold 0 of a Jaccard in
+    (0, 1]): still a located error at validation, not a failure half-way through the replay."""
+    _, recipe = exported
+    doc = copy.deepcopy(recipe)
+    at = next(i for i, s in enumerate(doc["steps"]) if s.get("check") == "near_duplicate")
+    doc["steps"][at]["params"]["threshold"] = 0
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(LoadError, match=rf"steps\[{at}\]\.params: threshold and curve_min must be in \(0, 1\]"):
+        read_recipe(path)

@@ -165,3 +165,19 @@ def test_cli_wall_clock_limit_kills_a_hung_worker(tmp_path: Path) -> None:
                       "SIFT_TEMPLATE_WALL_SECONDS": "1.5"})
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"template {config.resolve()} on row 0: stopped after 1.5 s of wall-clock time" in done.stderr
+
+
+def test_a_forked_child_gets_its_own_worker() -> None:
+    """A fork (multiprocessing, Ray) must not talk to its parent's worker through the inherited pipes."""
+    render(ROWS[0], "chatml")
+    parent_worker = worker()._proc
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            ok = render(ROWS[0], "llama3").startswith("<|begin_of_text|>") and worker()._proc is not parent_worker
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert worker()._proc is parent_worker and render(ROWS[0], "chatml").startswith("<|im_start|>")
