@@ -266,7 +266,8 @@ def _what(exc: BaseException) -> str:
         return (f"it needed more than the sandbox's {MEMORY_MB:,} MiB of memory; raise SIFT_TEMPLATE_MEMORY_MB if "
                 "this row is genuinely that large")
     if isinstance(exc, RecursionError):
-        return "it recursed too deeply (a macro or a recursive loop() calling itself without end?)"
+        return ("it recursed too deeply (a macro or a recursive loop() calling itself without end, or blocks nested "
+                "hundreds deep?)")
     if type(exc).__name__ == "SecurityError":
         return f"it tried an unsafe operation and was stopped by the sandbox: {exc}"
     if isinstance(exc, _Limit):

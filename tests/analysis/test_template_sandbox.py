@@ -181,3 +181,14 @@ def test_a_forked_child_gets_its_own_worker() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert worker()._proc is parent_worker and render(ROWS[0], "chatml").startswith("<|im_start|>")
+
+
+@pytest.mark.parametrize("source", ["{% if 1 %}" * 300 + "x" + "{% endif %}" * 300,
+                                    "{{ " + "(" * 100_000 + "1" + ")" * 100_000 + " }}"])
+def test_a_template_nested_too_deeply_is_refused_when_loaded(tmp_path: Path, source: str) -> None:
+    """Compiling is bounded too: a deeply nested source is one clear error from load_template, in the worker."""
+    path = tmp_path / "deep.jinja"
+    path.write_text(source)
+    with pytest.raises(TemplateLimitError, match=rf"template {path.resolve()}: it recursed too deeply"):
+        load_template(str(path))
+    assert render(ROWS[0], "chatml").startswith("<|im_start|>")
