@@ -10,7 +10,7 @@ import numpy as np
 from ftfy.badness import BADNESS_RE
 
 from analysis.checks._re2 import may_match
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Bidirectional embeddings, overrides and isolates: they reorder how text *displays* without changing what a model
@@ -149,6 +149,8 @@ class EncodingCheck(Check):
     row_local = True
     description = ("Mojibake (Ã©, â€™), U+FFFD replacement characters, control characters, bidi overrides or "
                    "invisible characters in the text")
+
+    bounds = {"max_fixes": Bound(0, 100_000)}
 
     @dataclass(frozen=True)
     class Params:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _ALNUM = re.compile(r"[^\W_]")
 # Whole-response non-answers seen in public SFT data (Alpaca's `<nooutput>`, spreadsheet exports' `N/A`, `nan`).
@@ -88,6 +88,9 @@ class LengthCheck(Check):
 
     name = "length"
     description = "Empty, content-free or overly long responses, and response/prompt length-ratio outliers"
+
+    bounds = {"min_words": Bound(0, 10_000_000), "max_chars": Bound(1, 10**12), "long_z": Bound(0, 10_000),
+              "long_min_chars": Bound(0, 10**12), "ratio_z": Bound(0, 10_000), "min_file_rows": Bound(1, 10**12)}
 
     @dataclass(frozen=True)
     class Params:

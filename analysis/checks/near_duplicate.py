@@ -53,8 +53,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import check_scope_keep, keep_rank, scope_texts
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
+from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, check_scope_keep, keep_rank, scope_texts
 
 _WORD = re.compile(r"\w+")
 # UTF-8 bytes that can be part of a word: ASCII [A-Za-z0-9_] (Python's `\w` on ASCII) and every non-ASCII byte
@@ -486,6 +486,9 @@ class NearDuplicate(Check):
 
     name = "near_duplicate"
     description = "Rows whose word-shingle sets overlap (true Jaccard >= threshold, MinHash+LSH); one kept per group."
+
+    bounds = {"scope": Bound(choices=SCOPES), "threshold": Bound(0, 1), "ngram": Bound(1, 64),
+              "num_perm": Bound(16, 2048), "curve_min": Bound(0, 1), "keep": Bound(choices=KEEP_RULES)}
 
     @dataclass(frozen=True)
     class Params:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.length import MAD_SCALE
 from analysis.checks.semantic_duplicate import missing_embeddings, scope_vectors
 from analysis.space.embedders import DEFAULT_MODEL
@@ -32,6 +32,8 @@ class OutlierCheck(Check):
 
     name = "outlier"
     description = "Rows far from all their neighbours in embedding space"
+
+    bounds = {"k": Bound(1, 1000), "mad_threshold": Bound(0, 10_000)}
 
     @dataclass(frozen=True)
     class Params:

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import check_scope_keep
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
+from analysis.checks.exact_duplicate import KEEP_RULES, check_scope_keep
 from analysis.checks.near_duplicate import PAIR_SAMPLE, build_groups
 from analysis.space.embedders import DEFAULT_MODEL, SCOPES, embed_rows, load_embeddings, scope_texts
 from analysis.space.knn import KnnIndex, knn_graph, workspace_index
@@ -90,6 +90,9 @@ class SemanticDuplicate(Check):
 
     name = "semantic_duplicate"
     description = "Rows whose embeddings have cosine >= threshold (kNN index); one kept per group."
+
+    bounds = {"scope": Bound(choices=SCOPES), "threshold": Bound(-1, 1), "k": Bound(1, 1000),
+              "keep": Bound(choices=KEEP_RULES)}
 
     @dataclass(frozen=True)
     class Params:
