@@ -12,6 +12,7 @@ import streamlit as st
 from analysis.checks import latest_results, load_result
 from analysis.explore.filters import preview_column
 from analysis.io import LoadError
+from analysis.io.text_guard import no_text_message, records_of, suggest_text_column, text_coverage
 from analysis.run.jobs import FAILED
 from analysis.space.embedders import SCOPES
 from analysis.space.fast_embedders import ACCURATE, INSTANT, KIND_HELP, KINDS
@@ -56,6 +57,17 @@ with st.expander("Embedding model"):
         else:
             session.model_path = folder or None
 model_label = Path(session.model_path).name if session.model_path else "all-MiniLM-L6-v2"
+text = text_coverage(ws.dataset.rows, scope)
+if not text.ok:  # a map of empty strings is one point: say which mapping to make instead (issue 13.2)
+    info = ws.dataset.info
+    found = suggest_text_column(records_of(ws.dataset.rows)) if info.kind == "table" or info.options.mapping else None
+    st.error(no_text_message(text, name=Path(info.path).name, kind=info.kind, fields=info.fields,
+                             what="embeddings and the map", suggestion=found,
+                             fix="choose the text column on the Data page ({mapping})"
+                             + ("" if scope == "both" else ", or embed another scope")))
+    st.page_link("pages/data.py", label="Map the text column on the Data page", icon=":material/table_view:")
+    store.close()
+    st.stop()
 
 
 def _upgrade_panel(n_rows: int, *, polling: bool) -> None:

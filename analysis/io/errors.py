@@ -31,6 +31,11 @@ def describe_location(*, path: str | None, line: int | None = None, index: int |
     return ", ".join(parts)
 
 
+# Appended to every load error that `skip_bad_lines` would get past, so the way on is in the message itself.
+SKIP_HINT = (" (to leave such records out and load the rest: `--skip-bad-lines` in the CLI, "
+             "\"Skip bad lines\" on the app's Data page)")
+
+
 class FieldError(ValueError):
     """A record is malformed in one field; the loader adds the file and line."""
 

@@ -16,14 +16,23 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analysis.io.errors import FieldError, LoadError, NotADataset, SkippedRecord
-from analysis.io.normalize import KINDS, Detection, detect, normalize
+from analysis.io.errors import SKIP_HINT, FieldError, LoadError, NotADataset, SkippedRecord
+from analysis.io.normalize import (
+    KINDS,
+    MIXED,
+    Detection,
+    detect,
+    normalize,
+    other_reading,
+    required_fields,
+    richer_reading,
+)
 from analysis.io.readers import (
     DEFAULT_MAX_EXPANSION,
     FORMATS,
@@ -37,10 +46,11 @@ from analysis.util.memory import release_free_memory
 from analysis.util.progress import counts_rows, report
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
+EXPORT_MANIFEST = "manifest.json"  # in a Sift export folder: lists its data files (analysis.curation.export)
+EXPORT_MARKER = "sift_export"  # the manifest key that says "this folder is a Sift export"
 CANONICAL_COLUMNS = ["row_id", "kind", "messages", "prompt", "response", "chosen", "rejected", "score", "tools",
                      "source", "source_file", "source_index", "source_line"]
 DETECT_SAMPLE = 1000
-_OPTIONAL_FIELDS = {"system", "input", "history", "tools", "score"}
 _STRING_COLUMNS = ("kind", "prompt", "response", "chosen", "rejected", "tools", "source", "source_file")
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype (`str` in pandas 3, object before)
 
@@ -185,6 +195,9 @@ def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
 
 def _find(p: Path, path: str | Path, notices: list[str]) -> list[Path]:
     if p.is_dir():
+        exported = export_data_files(p)
+        if exported is not None:
+            return exported
         files = []
         for f in sorted(p.rglob("*")):
             if not f.is_file() or f.name.startswith(".") or not _is_data_file(f):
@@ -239,6 +252,35 @@ def _once(files: list[Path], notices: list[str], root: Path | None) -> list[Path
         seen[real] = f
         out.append(f)
     return out
+
+
+def export_data_files(folder: Path) -> list[Path] | None:
+    """The data files of a Sift export folder, as its manifest lists them; None when `folder` is not one.
+
+    An export folder also holds its manifest, drop log (the removed records) and recipe: loading those as data
+    would count dropped rows as kept ones, so a folder that is an export loads exactly the files it exported.
+    """
+    manifest = folder / EXPORT_MANIFEST
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or EXPORT_MARKER not in doc or not isinstance(doc.get("files"), list):
+        return None
+    files = []
+    for entry in doc["files"]:
+        if not isinstance(entry, dict) or entry.get("role") != "data":
+            continue
+        rel = Path(str(entry.get("path", "")))
+        f = folder / rel
+        if rel.is_absolute() or ".." in rel.parts or not f.is_file():
+            raise LoadError(f"this Sift export lists the data file {rel} but it is missing; export again",
+                            path=str(folder))
+        files.append(f)
+    if not files:
+        raise LoadError("this Sift export holds no data files (every row was dropped or filtered out)",
+                        path=str(folder))
+    return files
 
 
 def _is_data_file(f: Path) -> bool:
@@ -389,7 +431,7 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
             tick("parsing", n_records, None)
         if isinstance(rec, BadRecord):
             if not options.skip_bad_lines:
-                raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
+                raise LoadError(rec.error + SKIP_HINT, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
             where = f"record {rec.index} (byte {rec.byte}): " if rec.byte is not None else ""
             skipped.append(SkippedRecord(shown, rec.line, rec.index, where + rec.error))
         else:
@@ -411,6 +453,7 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
         raise LoadError(str(exc), path=shown) from exc
     required = required_fields(det)
     kept = 0
+    row_kinds: Counter[str] = Counter()
     for k, rec in enumerate(good):
         if tick and k % _TICK_EVERY == 0:
             tick("normalising", k, len(good))
@@ -425,29 +468,48 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
             continue
         except FieldError as exc:
             if not options.skip_bad_lines:
-                raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index, field=exc.field) from exc
+                raise LoadError(exc.message + SKIP_HINT, path=shown, line=rec.line, index=rec.index,
+                                field=exc.field) from exc
             where = f"field '{exc.field}': " if exc.field else ""
             skipped.append(SkippedRecord(shown, rec.line, rec.index, where + exc.message))
             continue
         append_row(columns, rec, norm, det, offset, shown, source)
+        row_kinds[norm.kind or det.kind] += 1
         kept += 1
     if tick:
         tick("normalised", len(good), len(good))
-    return FileInfo(shown, fmt, det.kind, det.reason, dict(field_counts), kept, n_records), n_records
+    kind, reason = file_kind(det, row_kinds)
+    return FileInfo(shown, fmt, kind, reason, dict(field_counts), kept, n_records), n_records
 
 
-def required_fields(det: Detection) -> list[str]:
-    """The source fields every record of a file read as `det` must have."""
-    return [v for k, v in det.fields.items() if k not in _OPTIONAL_FIELDS]
+def file_kind(det: Detection, row_kinds: Counter[str]) -> tuple[str, str]:
+    """A file's kind and how it was read: its detection's, or "mixed" with the rows per kind when records of
+    another shape were read as that shape (`analysis.io.normalize.other_reading`)."""
+    if set(row_kinds) <= {det.kind}:
+        return det.kind, det.reason
+    if len(row_kinds) == 1:  # every record of the sample's reading was bad: the rows are all of another shape
+        (only, n), = row_kinds.items()
+        return only, f"all {n:,} loaded records read as {only}; none as the sample's reading ({det.reason})"
+    counts = ", ".join(f"{n:,} {k}" for k, n in row_kinds.most_common())
+    return MIXED, f"records of several shapes, each read as its own ({counts}); most: {det.reason}"
 
 
 def normalize_record(rec: RawRecord, det: Detection, required: list[str]) -> Any:
-    """One record in canonical form, or FieldError naming the field (a missing one: mixed schemas)."""
-    missing = [fname for fname in required if fname not in rec.data]
-    if missing:
-        have = ", ".join(map(str, rec.data)) or "none"
-        raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
-                                     f"record has fields {have} (mixed schemas?)")
+    """One record in canonical form (its `kind` set when read otherwise than the file), or FieldError naming the
+    field. A record of another clear shape is read as that shape; one that merely lacks a field is bad."""
+    richer = richer_reading(rec.data, det) if det.kind == "prompt" else None
+    if richer is not None:
+        return replace(normalize(rec.data, richer), kind=richer.kind)
+    # A null counts as absent here: a Parquet or CSV row has every column, null where its shape has no such field.
+    if any(rec.data.get(fname) is None for fname in required):
+        own = other_reading(rec.data, det)
+        if own is not None:
+            return replace(normalize(rec.data, own), kind=own.kind)
+        missing = [fname for fname in required if fname not in rec.data]
+        if missing:
+            have = ", ".join(map(str, rec.data)) or "none"
+            raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
+                                         f"record has fields {have} and no other reading")
     return normalize(rec.data, det)
 
 
@@ -462,7 +524,7 @@ def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: De
 
     `source` is `source_text(rec)` computed beforehand, so nothing that can fail runs between the appends."""
     columns["row_id"].append(offset + rec.index)
-    columns["kind"].append(det.kind)
+    columns["kind"].append(norm.kind or det.kind)
     columns["messages"].append(norm.messages)
     columns["prompt"].append(norm.prompt)
     columns["response"].append(norm.response)

@@ -50,15 +50,25 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.checks import REGISTRY
-from analysis.checks.base import Check, CheckContext, CheckResult, load_result, make_result, params_from, save_result
+from analysis.checks.base import (
+    Check,
+    CheckContext,
+    CheckResult,
+    load_result,
+    make_result,
+    params_from,
+    record_requested,
+    save_result,
+)
 from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, SkippedRecord
-from analysis.io.errors import FieldError, NotADataset
+from analysis.io.errors import SKIP_HINT, FieldError, NotADataset
 from analysis.io.load import (
     CANONICAL_COLUMNS,
     DETECT_SAMPLE,
     append_row,
     canonical_dtypes,
     display_name,
+    file_kind,
     fingerprint,
     normalize_record,
     required_fields,
@@ -238,7 +248,7 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
                 if not seen:
                     raise NotADataset("the file is empty: no records to load", path=str(f))
                 if bad is not None and not options.skip_bad_lines:
-                    raise LoadError(bad.error, path=shown, line=bad.line, index=bad.index)
+                    raise LoadError(bad.error + SKIP_HINT, path=shown, line=bad.line, index=bad.index)
                 plan.det = _detect(head, options, shown, None)
                 ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
                 file_specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b,
@@ -268,7 +278,8 @@ def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
                     plan.n_records = max(plan.n_records, rec.index + 1)
                     if isinstance(rec, BadRecord):
                         if not options.skip_bad_lines:
-                            raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
+                            raise LoadError(rec.error + SKIP_HINT, path=shown, line=rec.line, index=rec.index,
+                                            byte=rec.byte)
                         plan.parse_errors.append(rec)
                     else:
                         good.append(rec)
@@ -435,11 +446,11 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
         n_records = acc["n"] if plan.fmt == "jsonl" else plan.n_records
         if not options.skip_bad_lines:
             if bad:
-                raise LoadError(bad[0].error, path=plan.shown, line=bad[0].line, index=bad[0].index,
+                raise LoadError(bad[0].error + SKIP_HINT, path=plan.shown, line=bad[0].line, index=bad[0].index,
                                 byte=bad[0].byte)
             if ferr:
                 i, ln, msg, fld = ferr[0]
-                raise LoadError(msg, path=plan.shown, line=ln, index=i, field=fld)
+                raise LoadError(msg + SKIP_HINT, path=plan.shown, line=ln, index=i, field=fld)
         skipped += [SkippedRecord(plan.shown, b.line, b.index, b.error) for b in bad]
         skipped += [SkippedRecord(plan.shown, ln, i, (f"field '{fld}': " if fld else "") + msg)
                     for i, ln, msg, fld in ferr]
@@ -449,7 +460,8 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
             infos.append(FileInfo(plan.shown, plan.fmt, options.kind or "table", "no loadable records", fields, 0,
                                   n_records))
         else:
-            infos.append(FileInfo(plan.shown, plan.fmt, plan.det.kind, plan.det.reason, fields, kept, n_records))
+            kind, reason = file_kind(plan.det, Counter(frame.loc[frame["_file"] == fno, "kind"].astype(str)))
+            infos.append(FileInfo(plan.shown, plan.fmt, kind, reason, fields, kept, n_records))
         offsets.append(offset)
         offset += n_records
     if frame.empty:
@@ -795,6 +807,8 @@ def run_checks_ray(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | N
         cached = load_result(ws_dir, name, check.params_dict(), row_ids) if ws_dir is not None else None
         if cached is not None:
             out[name] = cached
+            if ws_dir is not None:  # findings show what was last asked for
+                record_requested(ws_dir, name, check.params_dict())
         else:
             todo.append(check)
     if todo:
@@ -821,6 +835,7 @@ def run_checks_ray(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | N
         for check in todo:
             if ws_dir is not None:
                 save_result(ws_dir, done[check.name], row_ids)
+                record_requested(ws_dir, check.name, done[check.name].params)
             out[check.name] = done[check.name]
     if progress:
         progress("checks done", 1.0)

@@ -76,8 +76,15 @@ def load_embedder(path: str | Path | None = None, *, batch_size: int = 64, devic
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer  # after the check: the import alone takes seconds
+    from transformers.utils import logging as hf_logging
 
-    model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar would land on the CLI's stderr
+    try:
+        model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     name = model_name(path)
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = int(get_dim() or 0)

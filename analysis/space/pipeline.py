@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.io import LoadOptions, load
+from analysis.io.text_guard import NoTextError, no_text_message, records_of, suggest_text_column, text_coverage
 from analysis.space.embedders import Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings, model_name
 from analysis.space.knn import KnnIndex, workspace_index
 from analysis.space.projection import ProjectionParams, workspace_projection
@@ -36,6 +37,21 @@ INSTANT_SAMPLE_ABOVE = 20_000
 ACCURATE_SAMPLE_ABOVE = 100_000
 MAP_FIT_SAMPLE = 10_000
 TOPIC_FIT_SAMPLE = 20_000
+TEXT_FIX = "`sift analyze PATH --map {mapping}` (or `--text COLUMN`; in the app, the Data page's Column mapping)"
+
+
+def require_text(rows: pd.DataFrame, info: Any, scope: str, what: str, *, fix: str = TEXT_FIX) -> None:
+    """Raise NoTextError naming the mapping to make when too few `rows` have `scope` text (io/text_guard.py):
+    embeddings of empty strings are one point, and a map, topics or coverage of them is a wrong answer."""
+    cov = text_coverage(rows, scope)
+    if cov.ok:
+        return
+    mapped = info.kind == "table" or bool(getattr(info.options, "mapping", None))  # a column choice would help
+    suggestion = suggest_text_column(records_of(rows)) if mapped else None
+    if scope != "both":
+        fix += ", or another scope (both)"
+    raise NoTextError(no_text_message(cov, name=Path(info.path).name, kind=info.kind, fields=info.fields, what=what,
+                                      suggestion=suggestion, fix=fix))
 
 
 @dataclass
@@ -59,6 +75,8 @@ class AnalyzeOptions:
     # None: sample-and-place above the size for the embedder (INSTANT_SAMPLE_ABOVE / ACCURATE_SAMPLE_ABOVE);
     # 0: fit UMAP and k-means on every row; N: fit UMAP on N sampled rows (and k-means on max(N, 20k)) above N rows
     map_sample: int | None = None
+    # how the user applies a column mapping, said when the rows have no text ({mapping} = role=column)
+    text_fix: str = TEXT_FIX
 
 
 @dataclass
@@ -140,6 +158,7 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
     """Embed → kNN index → 2-D projection → topics for one scope; each step cached in the workspace."""
     steps: list[Step] = []
     rows = ws.dataset.rows
+    require_text(rows, ws.dataset.info, opts.scope, "embeddings, the map and topics", fix=opts.text_fix)
     model = embedder.name if embedder is not None else model_name(opts.model_path)
     vectors = cached_vectors(ws, model, opts.scope)
     if vectors is None:
@@ -170,30 +189,61 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
 
 @dataclass
 class Reference:
-    """A second dataset (production prompts, an eval set) embedded into the training set's space."""
+    """A second dataset (production prompts, an eval set) embedded into the training set's space.
+
+    `mapping`: the column mapping it was read with (None: detected); `notice`: set when Sift chose that mapping
+    itself (an unmapped table whose text sits in one column), to be shown to the user with a way to override it.
+    """
 
     path: str
     fingerprint: str
     rows: pd.DataFrame
     vectors: np.ndarray
     dir: Path
+    mapping: dict[str, str] | None = None
+    notice: str | None = None
 
 
 def reference_dir(ws_dir: Path, fingerprint: str) -> Path:
     return ws_dir / REFERENCE_DIR / fingerprint[:16]
 
 
-def embed_reference(ws: Workspace, path: str, embedder: Embedder, scope: str, *,
-                    options: LoadOptions | None = None, progress: Progress | None = None) -> Reference:
-    """Load and embed a reference file with the same model and scope; cached under <ws>/reference/<fp>/."""
+REFERENCE_FIX = "map the reference file's columns ({mapping})"
+
+
+def load_reference(path: str, options: LoadOptions | None = None) -> tuple[Any, str | None]:
+    """Load a reference file; an unmapped table whose text clearly sits in one column is read with that column
+    mapped (the returned notice says so). Returns (Dataset, notice or None)."""
     ds = load(path, options or LoadOptions())
+    if (options is None or (options.mapping is None and options.kind is None)) and ds.info.kind == "table":
+        found = suggest_text_column(records_of(ds.rows))
+        if found is not None:
+            base = options or LoadOptions()
+            ds = load(path, LoadOptions(mapping=found.mapping, skip_bad_lines=base.skip_bad_lines,
+                                        header=base.header, format=base.format))
+            return ds, (f"{Path(path).name} has no known schema; read column '{found.column}' as the "
+                        f"{found.role} ({found.why})")
+    return ds, None
+
+
+def embed_reference(ws: Workspace, path: str, embedder: Embedder, scope: str, *,
+                    options: LoadOptions | None = None, progress: Progress | None = None,
+                    text_fix: str = REFERENCE_FIX) -> Reference:
+    """Load and embed a reference file with the same model and scope; cached under <ws>/reference/<fp>/.
+
+    Stops with NoTextError (naming the mapping to make) when the reference has no text in `scope`, before
+    anything is embedded: its rows would all sit at one point and coverage would be a wrong answer."""
+    ds, notice = load_reference(path, options)
+    require_text(ds.rows, ds.info, scope, "coverage against it", fix=text_fix)
     ref_dir = reference_dir(ws.dir, ds.info.fingerprint)
     ref_dir.mkdir(parents=True, exist_ok=True)
     vectors = embed_rows(ref_dir, ds.rows, embedder, scope=scope, progress=progress)
     atomic_write_text(ref_dir / "reference.json", json.dumps({"path": str(path), "fingerprint": ds.info.fingerprint,
                                                               "rows": len(ds.rows), "scope": scope,
-                                                              "model": embedder.name}))
-    return Reference(str(path), ds.info.fingerprint, ds.rows, np.asarray(vectors), ref_dir)
+                                                              "model": embedder.name,
+                                                              "mapping": ds.info.options.mapping}))
+    return Reference(str(path), ds.info.fingerprint, ds.rows, np.asarray(vectors), ref_dir,
+                     ds.info.options.mapping, notice)
 
 
 def reference_positions(analysis: Analysis, ref: Reference, *, k: int = 5) -> pd.DataFrame:

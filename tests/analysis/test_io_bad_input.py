@@ -18,6 +18,7 @@ import pytest
 
 from analysis.curation.export import export_dataset
 from analysis.io import LoadError, LoadOptions, load
+from analysis.io.errors import SKIP_HINT
 from analysis.workspace.folder import Workspace
 from analysis.workspace.store import CurationStore
 
@@ -31,9 +32,18 @@ def _line(record: dict[str, Any]) -> str:
 
 
 def _error(path: Path, options: LoadOptions = STRICT) -> str:
+    """The strict error, without the `--skip-bad-lines` hint, which it must carry whenever skipping gets past it."""
     with pytest.raises(LoadError) as err:
         load(path, options)
-    return str(err.value)
+    msg = str(err.value)
+    if not options.skip_bad_lines:
+        try:
+            load(path, LoadOptions(**{**options.to_dict(), "skip_bad_lines": True}))
+        except LoadError:
+            pass
+        else:
+            assert msg.endswith(SKIP_HINT), f"a skippable error must say how to skip: {msg}"
+    return msg.removesuffix(SKIP_HINT)
 
 
 def _skipped(ds: Any) -> list[dict[str, Any]]:
@@ -149,15 +159,52 @@ def test_utf8_bom_loads(tmp_path: Path, name: str, body: str) -> None:
 
 # ------------------------------------------------------------------------------------- schema problems
 
-def test_mixed_schemas(tmp_path: Path) -> None:
+def test_records_of_another_clear_shape_load_with_their_own_kind(tmp_path: Path) -> None:
+    """Alpaca lines and `messages` lines in one JSONL: each record has a clear reading, so the file loads as mixed
+    kinds row by row (as a folder of files of different kinds does) instead of being refused."""
     path = tmp_path / "mixed.jsonl"
     path.write_text("".join(_line(r) + "\n" for r in [ALPACA, ALPACA, CHAT, ALPACA]))
-    expected = ("field 'instruction': missing: the file was read as sft (Alpaca fields 'instruction'/'output') "
-                "but this record has fields messages (mixed schemas?)")
-    assert _error(path) == f"{path}, line 3, {expected}"
+    ds = load(path)
+    assert ds.rows["kind"].tolist() == ["sft", "sft", "chat", "sft"]
+    assert ds.rows["response"].tolist() == ["2", "2", "hello", "2"]
+    assert ds.info.kind == "mixed" and ds.info.files[0].kind == "mixed"
+    assert ds.info.files[0].detection == ("records of several shapes, each read as its own (3 sft, 1 chat); "
+                                          "most: Alpaca fields 'instruction'/'output'")
+    assert ds.info.skipped == []
+
+
+def test_a_record_lacking_a_field_of_the_files_shape_is_bad(tmp_path: Path) -> None:
+    """An Alpaca record without `output` is a broken Alpaca record, not another shape (`instruction` alone has no
+    reading): one clear message, skippable."""
+    path = tmp_path / "missing.jsonl"
+    path.write_text("".join(_line(r) + "\n" for r in [ALPACA, {"instruction": "x", "input": ""}, ALPACA]))
+    expected = ("field 'output': missing: the file was read as sft (Alpaca fields 'instruction'/'output') "
+                "but this record has fields instruction, input and no other reading")
+    assert _error(path) == f"{path}, line 2, {expected}"
     ds = load(path, SKIP)
-    assert ds.rows["row_id"].tolist() == [0, 1, 3]
-    assert _skipped(ds) == [{"file": str(path), "line": 3, "error": expected}]
+    assert ds.rows["row_id"].tolist() == [0, 2]
+    assert _skipped(ds) == [{"file": str(path), "line": 2, "error": expected}]
+
+
+def test_one_odd_record_never_decides_a_file(tmp_path: Path) -> None:
+    """Records without a clear reading (`messages` a string) do not vote: even two of them against one good
+    chat record leave the file chat, and they are bad records of it, not a reason to read it as a table."""
+    odd = {"messages": "hello"}
+    path = tmp_path / "odd.jsonl"
+    path.write_text("".join(_line(r) + "\n" for r in [odd, CHAT, odd]))
+    assert _error(path) == f"{path}, line 1, field 'messages': expected a list of turns, found a string"
+    ds = load(path, SKIP)
+    assert ds.info.kind == "chat" and ds.rows["kind"].tolist() == ["chat"]
+    assert [s["line"] for s in _skipped(ds)] == [1, 3]
+
+
+def test_every_skippable_record_error_says_how_to_skip(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(_line(ALPACA) + "\n{oops\n")
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert "--skip-bad-lines" in str(err.value) and "Skip bad lines" in str(err.value)
+    assert str(err.value).endswith(SKIP_HINT)
 
 
 @pytest.mark.parametrize(("record", "field", "message"), [
@@ -179,9 +226,8 @@ def test_mixed_schemas(tmp_path: Path) -> None:
     ({"messages": [{"role": 1, "content": "q"}]}, "messages[0].role", "expected a string, found a number"),
     ({"messages": [{"role": "user", "content": "q"}, 7]}, "messages[1]",
      "expected a turn object with role and content, found a number"),
-    ({"messages": []}, "messages", "is an empty list of turns"),
 ], ids=["output_null", "output_number", "output_object", "content_null", "content_number", "content_object",
-        "part_not_string", "turn_no_role", "turn_no_content", "role_number", "turn_number", "no_turns"])
+        "part_not_string", "turn_no_role", "turn_no_content", "role_number", "turn_number"])
 def test_bad_values_name_the_field(tmp_path: Path, record: dict[str, Any], field: str, message: str) -> None:
     good = ALPACA if "instruction" in record else CHAT
     path = tmp_path / "bad.jsonl"
@@ -332,7 +378,7 @@ def test_sources_are_never_written(tmp_path: Path, snapshot: Callable[..., dict[
     ws = Workspace.open(data)
     ws.store.drop([0], reason="test")
     for fmt in ("jsonl", "parquet", "csv"):
-        export_dataset(ws.dataset, ws.store, tmp_path / "out" / f"clean.{fmt}")
+        export_dataset(ws.dataset, ws.store, tmp_path / "out" / f"clean_{fmt}", fmt=fmt)
     ws.close()
     Workspace.open(data).close()
     assert snapshot(files) == before
@@ -347,11 +393,33 @@ def test_export_refuses_to_overwrite_a_source(tmp_path: Path, target: str,
     src.write_text(_line(ALPACA) + "\n")
     before = snapshot([src])
     ds = load(src)
-    out = src if target == "source" else tmp_path / "clean.jsonl"
+    out = src if target == "source" else tmp_path
     with CurationStore(tmp_path / "cur.sqlite") as store, pytest.raises(LoadError) as err:
         export_dataset(ds, store, out)
     assert str(err.value) == f"{out}: refusing to overwrite a source file of this dataset; choose another --out"
     assert snapshot([src]) == before
+
+
+def test_empty_conversations_load_as_rows(tmp_path: Path) -> None:
+    """Real ShareGPT dumps hold hundreds of `conversations: []`: they load (strict mode too) as rows without turns,
+    for the chat_structure check to flag as `empty_conversation`, instead of refusing the file."""
+    sharegpt = {"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}
+    path = tmp_path / "sharegpt.jsonl"
+    path.write_text("".join(_line(r) + "\n" for r in [sharegpt, {"id": "b", "conversations": []}, sharegpt]))
+    ds = load(path)
+    assert ds.rows["kind"].tolist() == ["chat"] * 3 and ds.info.skipped == []
+    assert [len(m) for m in ds.rows["messages"]] == [2, 0, 2]
+    assert ds.rows.loc[1, ["prompt", "response"]].tolist() == ["", ""]
+
+
+def test_file_kind_is_that_of_the_rows_loaded(tmp_path: Path) -> None:
+    """The sample's majority reading is chat, but every chat record is bad: the one row loaded is sft, and so is
+    the file (never a kind no row has)."""
+    path = tmp_path / "bad_chats.jsonl"
+    path.write_text("".join(_line(r) + "\n" for r in [{"messages": [1]}, {"messages": [2]}, ALPACA]))
+    ds = load(path, SKIP)
+    assert ds.rows["kind"].tolist() == ["sft"] and (ds.info.kind, ds.info.files[0].kind) == ("sft", "sft")
+    assert ds.info.files[0].detection.startswith("all 1 loaded records read as sft")
 
 
 # ------------------------------------------------- nothing silent (issue 14.5): trailing text, concatenation,

@@ -12,10 +12,13 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import SHARED
 
+from analysis.explore.stats import row_stats, summary
 from analysis.io import CANONICAL_COLUMNS, Dataset, LoadOptions, load, parse_mapping
+from analysis.space.embedders import keyword_texts, scope_texts
 
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
 
@@ -34,9 +37,9 @@ EXPECTED = [
     ("fastchat/dummy_conversation.json", "json", "chat", 500, {"id", "conversations"}),
     ("fastchat/judge_prompts.jsonl", "jsonl", "table", 8, {"name", "type", "system_prompt", "prompt_template",
                                                            "description", "category", "output_format"}),
-    ("fastchat/mt_bench/question.jsonl", "jsonl", "table", 80, {"question_id", "category", "turns", "reference"}),
+    ("fastchat/mt_bench/question.jsonl", "jsonl", "prompt", 80, {"question_id", "category", "turns", "reference"}),
     ("fastchat/mt_bench/reference_answer_gpt-4.jsonl", "jsonl", "table", 30, REF_ANSWER),
-    ("fastchat/vicuna_bench/question.jsonl", "jsonl", "table", 80, {"question_id", "category", "turns"}),
+    ("fastchat/vicuna_bench/question.jsonl", "jsonl", "prompt", 80, {"question_id", "category", "turns"}),
     ("fastchat/vicuna_bench/reference_answer_gpt-4.jsonl", "jsonl", "table", 10, REF_ANSWER),
     ("gsm8k/train.jsonl", "jsonl", "sft", 7473, {"question", "answer"}),
     ("gsm8k/test.jsonl", "jsonl", "sft", 1319, {"question", "answer"}),
@@ -92,6 +95,28 @@ def test_shared_file_kind_rows_fields(rel: str, fmt: str, kind: str, rows: int, 
     assert set(ds.rows["kind"]) == {kind}
     if kind != "table":
         assert all(len(m) >= 1 for m in ds.rows["messages"])
+
+
+def test_benchmark_questions_are_user_turns() -> None:
+    """PROVENANCE.md: MT-Bench has 80 two-turn questions (8 categories x 10, 39 with a `reference`), Vicuna-Bench
+    80 single-turn ones; each string of `turns` is a user turn, and no row has a response."""
+    mt, vicuna = _rows("fastchat/mt_bench/question.jsonl"), _rows("fastchat/vicuna_bench/question.jsonl")
+    assert [len(m) for m in mt["messages"]] == [2] * 80 and [len(m) for m in vicuna["messages"]] == [1] * 80
+    assert {t["role"] for m in pd.concat([mt["messages"], vicuna["messages"]]) for t in m} == {"user"}
+    assert set(mt["response"]) == set(vicuna["response"]) == {""}
+    first = json.loads(mt["source"][0])
+    assert [t["content"] for t in mt["messages"][0]] == first["turns"]
+    assert mt["prompt"][0] == f"user: {first['turns'][0]}\n\nuser: {first['turns'][1]}"
+    assert sum("reference" in json.loads(s) for s in mt["source"]) == 39
+    assert Counter(json.loads(s)["category"] for s in mt["source"]) == dict.fromkeys(
+        {json.loads(s)["category"] for s in mt["source"]}, 10)
+    assert vicuna["prompt"][0] == json.loads(vicuna["source"][0])["turns"][0]
+    assert summary(mt, row_stats(mt), {})["empty_response"] == 0  # no answer by design is not an empty answer
+    # as a coverage reference, every question has its own text to embed and to label topics with
+    for scope in ("prompt", "both"):
+        texts = scope_texts(mt, scope)
+        assert all(t.strip() for t in texts) and len(set(texts)) == 80
+    assert all(t.strip() for t in keyword_texts(mt, "both"))
 
 
 def test_dataset_info_is_a_keyed_object_not_a_row_list() -> None:

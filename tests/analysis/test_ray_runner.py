@@ -128,6 +128,26 @@ def test_jsonl_quirks_and_errors_match_the_local_loader(tmp_path):
     assert str(ray_err.value) == str(local_err.value)
 
 
+def test_mixed_shapes_and_empty_conversations_match_the_local_loader(tmp_path):
+    """Alpaca and ShareGPT lines in one file (per-row kinds, file kind mixed), an empty conversation and an
+    unreadable record: the Ray runner reads them as the local loader does, in strict and skip mode."""
+    recs = [{"instruction": "a", "output": "b"}, {"conversations": []}, {"messages": "hello"},
+            {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}]
+    f = tmp_path / "mixed.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in recs * 40))
+    opts = LoadOptions(skip_bad_lines=True)
+    ds, local = rr.load_ray(f, opts, chunk_bytes=500), load(f, opts)
+    assert_same_rows(ds.rows, local.rows)
+    assert ds.info.to_dict() == local.info.to_dict()
+    assert ds.info.kind == "mixed" and set(ds.rows["kind"]) == {"sft", "chat"} and len(ds.info.skipped) == 40
+    with pytest.raises(LoadError) as ray_err:
+        rr.load_ray(f, chunk_bytes=500)
+    with pytest.raises(LoadError) as local_err:
+        load(f)
+    assert str(ray_err.value) == str(local_err.value)
+    assert "--skip-bad-lines" in str(ray_err.value)
+
+
 def test_cli_engine_ray_builds_a_workspace_findings_reads(tmp_path, capsys):
     """Every row-local check plus the duplicate and driver-side checks through `sift analyze --engine ray`."""
     from analysis.cli import main

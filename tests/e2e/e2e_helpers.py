@@ -12,6 +12,9 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 VIEWPORT = {"width": 1400, "height": 1000}
 WAIT_MS = 30_000
+# Every `expect` waits as long as the page waits: the 5 s default flakes when the 2-core machine is busy (a
+# Streamlit rerun under load can take longer). A passing expectation returns as soon as it holds, so this costs nothing.
+expect.set_options(timeout=WAIT_MS)
 
 
 def wait_idle(page: Page, timeout: int = WAIT_MS) -> None:

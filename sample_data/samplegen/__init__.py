@@ -1,0 +1,1 @@
+"""Code behind ``generate.py``: see its docstring for the layout."""
