@@ -604,7 +604,7 @@ def test_sifts_messages_export_of_prompt_rows_reads_back_as_prompts(tmp_path: Pa
     src = tmp_path / "q.jsonl"
     src.write_text(json.dumps({"question_id": 1, "turns": ["Hi?", "And then?"]}) + "\n")
     ds = load(src)
-    out = tmp_path / "out" / "clean.jsonl"
+    out = tmp_path / "clean"  # an export is a new folder; loading it reads the data files its manifest lists
     with CurationStore(tmp_path / "cur.sqlite") as store:
         export_dataset(ds, store, out, as_="messages")
     back = load(out)
