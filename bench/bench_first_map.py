@@ -246,7 +246,7 @@ def _cold_child(data: str, home: str, prebuilt: str, queue: mp.Queue) -> None:
     queue.put(out)
 
 
-def cold_warm(sizes: list[int], prebuilt: Path) -> dict[str, Any]:
+def cold_warm(sizes: list[int], prebuilt: Path, modes: tuple[str, ...] = ("cold", "warm")) -> dict[str, Any]:
     """Cold and warm first instant maps at each size (see the module docstring)."""
     from analysis.space.fast_embedders import INSTANT, find_static
 
@@ -261,7 +261,7 @@ def cold_warm(sizes: list[int], prebuilt: Path) -> dict[str, Any]:
         for n in sizes:
             data = Path(tmp) / f"chat_{n}.jsonl"
             data.write_text("".join(lines[:n]))
-            for mode in ("cold", "warm"):
+            for mode in modes:
                 home = Path(tmp) / f"home_{n}_{mode}"
                 empty = Path(tmp) / f"no_models_{n}"
                 empty.mkdir(exist_ok=True)
@@ -278,7 +278,7 @@ def cold_warm(sizes: list[int], prebuilt: Path) -> dict[str, Any]:
                            load_before=load_before, load_after=round(os.getloadavg()[0], 2))
                 logging.info("%s", out)
                 res["runs"].append(out)
-                out_file = Path(str(OUT_COLD).format(sizes="_".join(map(str, sizes))))
+                out_file = Path(str(OUT_COLD).format(sizes="_".join(map(str, sizes)) + "_" + "_".join(modes)))
                 out_file.parent.mkdir(parents=True, exist_ok=True)
                 out_file.write_text(json.dumps(res, indent=2))  # each run kept as soon as it is measured
     return res
@@ -303,6 +303,7 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also make the full-fit map (slow) to compare with")
     ap.add_argument("--cold-warm", action="store_true", help="cold (no models, empty SIFT_HOME) vs warm first maps")
     ap.add_argument("--sizes", default="10000,100000", help="--cold-warm: row counts (first N rows of chat_100k)")
+    ap.add_argument("--modes", default="cold,warm", help="--cold-warm: which starts, in this order")
     ap.add_argument("--prebuilt", type=Path, default=None, help="--cold-warm: the prebuilt models folder "
                     "(default: the environment's share/sift/models)")
     args = ap.parse_args()
@@ -312,7 +313,8 @@ def main() -> None:
     if args.cold_warm:
         from analysis.space.fast_embedders import prebuilt_dir
 
-        res = cold_warm([int(x) for x in args.sizes.split(",")], args.prebuilt or prebuilt_dir())
+        res = cold_warm([int(x) for x in args.sizes.split(",")], args.prebuilt or prebuilt_dir(),
+                        tuple(m.strip() for m in args.modes.split(",")))
         print(report_cold(res))
         return
     if not SHARED.is_dir():
