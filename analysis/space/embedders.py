@@ -27,7 +27,7 @@ import pandas as pd
 from analysis.io.normalize import render_turns
 from analysis.space import timings
 from analysis.util.files import atomic_path, atomic_write_text
-from analysis.util.progress import report
+from analysis.util.progress import counts_rows, report
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +239,9 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
     start = time.monotonic()
     computed = 0
     computed_cost = 0.0
+    if counts_rows(progress):  # the CLI's step starts now, not at the first finished chunk (one chunk read 0.0 s)
+        report(progress, f"embedding {scope} with {embedder.name}: 0 of {n:,} rows", 0.0, step=f"embed {scope}",
+               done=0, total=n)
     for c in range(n_chunks):
         chunk_file = partial / f"chunk_{c:06d}.npy"
         if chunk_file.exists():

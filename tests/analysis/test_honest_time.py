@@ -127,7 +127,7 @@ def test_missing_model_is_not_ready_and_the_cli_builds_it_as_a_named_timed_step(
     assert len(built) == 1 and fe.model_ready("static")
     running = [ln for ln in err.splitlines() if ln.startswith("prepare static model: building it once")]
     assert len(running) >= 3, err  # the heartbeat: the step is never silent
-    assert re.search(r"^prepare static model: done · \d+\.\ds$", err, re.M), err
+    assert re.search(r"^prepare static model: done · (\d+\.\ds|\d+m\d\ds)$", err, re.M), err
 
 
 # ------------------------------------------------------------------------------------------------ estimates
@@ -211,8 +211,15 @@ def test_cli_progress_prints_while_the_map_and_topics_run(prebuilt: Path, tmp_pa
         time.sleep(1.5)
         return real_topics(*a, **k)
 
+    real_embed = fe.StaticEmbedder.__call__
+
+    def slow_embed(self: fe.StaticEmbedder, texts: list[str]) -> np.ndarray:
+        time.sleep(0.6)  # one chunk of 80 rows: its time must show on the step's line, not 0.0 s
+        return real_embed(self, texts)
+
     monkeypatch.setattr(projection, "project", slow_project)
     monkeypatch.setattr(pipeline, "topics_for", slow_topics)
+    monkeypatch.setattr(fe.StaticEmbedder, "__call__", slow_embed)
     monkeypatch.setattr(StderrProgress, "PLAIN_INTERVAL", 0.2)
     data = _chat(tmp_path / "chat.jsonl")
     code = main(["analyze", str(data), "--workspace", str(tmp_path / "ws"), "--embed", "--embedder", "static",
@@ -220,12 +227,16 @@ def test_cli_progress_prints_while_the_map_and_topics_run(prebuilt: Path, tmp_pa
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "prepare_model:static" not in [s["name"] for s in json.loads(out)["steps"]]  # prebuilt: no build step
-    umap = [ln for ln in err.splitlines() if re.fullmatch(r"map \S+-static@both: UMAP of 80 rows · \d+\.\ds", ln)]
-    topics = [ln for ln in err.splitlines() if re.fullmatch(r"topics both: 80 rows · \d+\.\ds", ln)]
+    dur = r"(\d+\.\d)s|(\d+)m(\d\d)s"  # the CLI's durations: 4.2s, 1m05s (numba's first compile can take a minute)
+    umap = [m for ln in err.splitlines() if (m := re.fullmatch(rf"map \S+-static@both: UMAP of 80 rows · ({dur})", ln))]
+    topics = [ln for ln in err.splitlines() if re.fullmatch(rf"topics both: 80 rows · ({dur})", ln)]
     assert len(umap) >= 3 and len(topics) >= 3, err
-    secs = [float(ln.rsplit("· ", 1)[1][:-1]) for ln in umap]
+    secs = [float(m[2]) if m[2] else 60 * int(m[3]) + int(m[4]) for m in umap]
     assert secs == sorted(secs) and secs[-1] >= 1.0  # elapsed time grows on each line
-    assert re.search(r"^map both: 80 rows in \d+\.\ds", err, re.M), err
+    assert re.search(rf"^map both: 80 rows in ({dur})", err, re.M), err
+    embed = json.loads(out)["steps"][[s["name"] for s in json.loads(out)["steps"]].index("embed:both")]["seconds"]
+    shown = re.search(r"^embed both: 80 rows in (\d+\.\d)s", err, re.M)  # well under a minute
+    assert embed >= 0.6 and shown and float(shown.group(1)) >= 0.5, err  # the step's time, not 0.0 s
 
 
 def test_heartbeat_reaches_row_sinks_only_and_stops_with_the_block() -> None:
