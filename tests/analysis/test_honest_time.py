@@ -111,7 +111,7 @@ def test_missing_model_is_not_ready_and_the_cli_builds_it_as_a_named_timed_step(
         found = fe.find_static() if root is None else None
         if found is not None:  # as the real one: what is built is reused
             return found
-        time.sleep(1.2)
+        time.sleep(2.6)  # heartbeats every 0.5 s: at least 3 lines whatever the load
         built.append(_tiny_static(root or fe.models_dir()))
         return built[-1]
 
