@@ -18,6 +18,8 @@ from typing import Any
 
 from analysis.io import KINDS, LoadError, LoadOptions, parse_mapping
 from analysis.io.readers import DEFAULT_MAX_EXPANSION
+from analysis.space.fast_embedders import DEFAULT as DEFAULT_EMBEDDER
+from analysis.space.fast_embedders import KINDS as EMBEDDER_KINDS
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -298,7 +300,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     import time as _time
 
     from analysis.space.embedders import load_embedder
-    from analysis.space.fast_embedders import LazyEmbedder, embedder_name, load_embedder_by_kind
+    from analysis.space.fast_embedders import DEFAULT, LazyEmbedder, embedder_name, load_embedder_by_kind
     from analysis.space.pipeline import (
         AnalyzeOptions,
         cached_vectors,
@@ -316,7 +318,8 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "reference_map", None) and not args.reference:
         raise ValueError("--reference-map maps the columns of --reference FILE: give the file too")
     ray_engine = getattr(args, "engine", "local") == "ray"
-    kind = getattr(args, "embedder", "minilm")
+    # --engine ray embeds with minilm (the same vectors as the default onnx: analysis.space.embedders.same_vectors)
+    kind = getattr(args, "embedder", None) or ("minilm" if ray_engine else DEFAULT)
     if ray_engine and kind != "minilm" and args.embed:
         raise ValueError(f"--embedder {kind} runs with --engine local; --engine ray embeds with minilm")
     if ray_engine:  # the same steps as Ray Data stages (analysis/run/ray_runner.py, docs/scale.md)
@@ -348,6 +351,7 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         if kind == "minilm":
             embedder = load_embedder(args.model) if need_model else None
         elif need_model:
+            _prepare_model(args, kind, steps)
             embedder = load_embedder_by_kind(kind, args.model)
         else:  # cached vectors of this kind: found by name, no model loaded
             embedder = LazyEmbedder(kind, args.model)
@@ -379,6 +383,22 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
 REFERENCE_FIX = "`--reference-map {mapping}`"
 
 
+def _prepare_model(args: argparse.Namespace, kind: str, steps: list[dict[str, Any]]) -> None:
+    """Export / distil `kind`'s model when the install step did not (a named, timed step, never hidden in a load)."""
+    from analysis.space.fast_embedders import model_ready, prepare_model, prepare_step_name
+    from analysis.util.progress import heartbeat
+
+    if model_ready(kind, args.model):
+        return
+    t = time.perf_counter()
+    name = f"prepare {kind} model"
+    with heartbeat(_progress(args), f"{name}: building it once for this machine (make install does it ahead)",
+                   step=name):
+        prepare_model(kind, args.model)
+    _progress(args)(f"{name}: done", 1.0, step=name)
+    steps.append({"name": prepare_step_name(kind), "seconds": round(time.perf_counter() - t, 3)})
+
+
 def _reference_options(args: argparse.Namespace) -> LoadOptions | None:
     """LoadOptions for `--reference`: `--reference-map ROLE=COL,...`, else None (detected, then auto-mapped)."""
     given = getattr(args, "reference_map", None)
@@ -396,7 +416,8 @@ def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], step
     from analysis.checks.semantic_duplicate import missing_embeddings, reads_embeddings, with_model
     from analysis.space.fast_embedders import LazyEmbedder
 
-    kind = getattr(args, "embedder", "minilm")
+    ray_engine = getattr(args, "engine", "local") == "ray"
+    kind = getattr(args, "embedder", None) or ("minilm" if ray_engine else DEFAULT_EMBEDDER)
     embedder = LazyEmbedder(kind, args.model)  # loads its model only if a check must compute embeddings
     params = _check_params(args.check_param)
     if args.benchmark:
@@ -715,14 +736,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "index, the 2-D map and topics; with --reference, the coverage gap.")
     p.add_argument("path", help="a data file, folder or glob")
     p.add_argument("--workspace", help="workspace folder (default: $SIFT_HOME/workspaces/<fingerprint>)")
-    p.add_argument("--embed", action="store_true", help="compute embeddings (resumable; ~57 rows/s on 2 cores)")
+    p.add_argument("--embed", action="store_true", help="compute embeddings (resumable; progress on stderr)")
     p.add_argument("--scope", choices=["prompt", "response", "both"], default="both",
                    help="which text to embed (default: both = the whole conversation)")
     p.add_argument("--model", help="a local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2)")
-    p.add_argument("--embedder", choices=["minilm", "onnx", "onnx-int8", "static"], default="minilm",
-                   help="minilm: sentence-transformers (default); onnx / onnx-int8: the same model through ONNX "
-                        "Runtime (accurate, ~1.2x / ~2x faster); static: a model distilled from it (instant, "
-                        "rougher); each kind keeps its own embeddings (bench/README.md, Faster embeddings)")
+    p.add_argument("--embedder", choices=list(EMBEDDER_KINDS), default=None,
+                   help=f"{DEFAULT_EMBEDDER} (default): all-MiniLM-L6-v2 through ONNX Runtime, the same vectors as "
+                        "minilm (sentence-transformers), faster; onnx-int8: int8 weights, faster still, "
+                        "near-identical; static: a model distilled from it (instant, rougher). Each kind keeps "
+                        "its own embeddings (bench/README.md, Faster embeddings). With --engine ray: minilm")
     p.add_argument("--reference", help="a second file (production prompts, an eval set) to measure coverage against")
     p.add_argument("--reference-map", metavar="ROLE=COL,...", help="map the reference file's columns to roles (as "
                    "--map does), e.g. --reference-map prompt=turns; default: detected, and a table with no known "

@@ -26,6 +26,7 @@ import streamlit as st
 from analysis.explore.filters import CurationView
 from analysis.explore.stats import row_stats
 from analysis.io import LoadError, LoadInfo, LoadOptions, resolve_paths
+from analysis.space.fast_embedders import DEFAULT as DEFAULT_EMBEDDER
 from analysis.workspace.folder import (
     CURATION_FILE,
     DATASET_FILE,
@@ -57,7 +58,7 @@ class Session:
     chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
     reference: str | None = None  # a reference file measured on the Topics page, drawn on the Map
     model_path: str | None = None  # a local sentence-transformers folder; None = the packaged MiniLM
-    embedder: str = "minilm"  # space.fast_embedders.KINDS: minilm, onnx, onnx-int8 (accurate) or static (instant)
+    embedder: str = DEFAULT_EMBEDDER  # space.fast_embedders.KINDS: onnx (the default), minilm, onnx-int8 or static
     user: str = ""
     # One id per browser tab (a Streamlit session): stored with each action so undo stays within this tab.
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
@@ -296,8 +297,7 @@ def uploads_dir() -> Path:
 
 # ---------------------------------------------------------------- embeddings, map, topics (Map/Topics pages)
 
-@st.cache_resource(show_spinner="Loading the embedding model (the first onnx/static use exports or distils it, "
-                                "~20-90 s) …")
+@st.cache_resource(show_spinner="Loading the embedding model (built first if this machine has none yet) …")
 def _embedder(model_path: str | None, kind: str):  # noqa: ANN202 - analysis.space.embedders.Embedder
     from analysis.space.fast_embedders import load_embedder_by_kind
 

@@ -19,12 +19,21 @@ import pandas as pd
 
 from analysis.io import LoadOptions, load
 from analysis.io.text_guard import NoTextError, no_text_message, records_of, suggest_text_column, text_coverage
-from analysis.space.embedders import Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings, model_name
+from analysis.space import timings
+from analysis.space.embedders import (
+    Embedder,
+    embed_rows,
+    keyword_texts,
+    load_embedder,
+    load_embeddings,
+    model_name,
+    scope_texts,
+)
 from analysis.space.knn import KnnIndex, workspace_index
 from analysis.space.projection import ProjectionParams, workspace_projection
 from analysis.space.topics import TopicParams, TopicResult, fit_topics, read_topics, write_topics
 from analysis.util.files import atomic_path, atomic_write_text
-from analysis.util.progress import counts_rows, report
+from analysis.util.progress import counts_rows, heartbeat, report
 from analysis.workspace.folder import Workspace
 
 Progress = Callable[[str, float], None]
@@ -93,12 +102,12 @@ class Analysis:
 
 def _timed(steps: list[Step], name: str, fn: Callable[[], Any], *, progress: Progress | None = None,
            step: str = "", rows: int | None = None, **detail: Any) -> Any:
-    """Run one step and record its time; a row-counting sink also sees it start and end as `step` (for steps
-    with no loop of their own to report from). Plain sinks (the app's bars) are left alone."""
+    """Run one step and record its time; a row-counting sink also sees it start, a heartbeat while it runs, and its
+    end as `step` (for steps with no loop of their own to report from). Plain sinks (the app's bars) are left alone."""
     sink = progress if step and counts_rows(progress) else None
-    report(sink, f"{step}: {rows or 0:,} rows", 0.0, step=step)
     t = time.perf_counter()
-    out = fn()
+    with heartbeat(sink, f"{step}: {rows or 0:,} rows", step=step):
+        out = fn()
     steps.append(Step(name, round(time.perf_counter() - t, 3), {**detail, **({"rows": rows} if rows else {})}))
     report(sink, f"{step}: done", 1.0, step=step, done=rows, total=rows)
     return out
@@ -153,6 +162,15 @@ def fit_samples(n: int, model: str, map_sample: int | None) -> tuple[int | None,
     return (map_n if n > map_n else None), (topic_n if n > topic_n else None)
 
 
+def map_work(rows: pd.DataFrame, scope: str, model: str, map_sample: int | None = None) -> dict[str, float]:
+    """The work of a new map of `rows` with `model`, in analysis.space.timings' units: the texts' embedding cost, then
+    rows (kNN index) and rows fitted (map, topics), so `timings.estimate(model, map_work(...))` scales a measured
+    run to these rows."""
+    map_fit, topic_fit = fit_samples(len(rows), model, map_sample)
+    return {"embed": timings.text_cost(scope_texts(rows, scope)), "knn_index": float(len(rows)),
+            "projection": float(map_fit or len(rows)), "topics": float(topic_fit or len(rows))}
+
+
 def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | None = None,
                  progress: Progress | None = None) -> tuple[Analysis, list[Step]]:
     """Embed → kNN index → 2-D projection → topics for one scope; each step cached in the workspace."""
@@ -161,6 +179,7 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
     require_text(rows, ws.dataset.info, opts.scope, "embeddings, the map and topics", fix=opts.text_fix)
     model = embedder.name if embedder is not None else model_name(opts.model_path)
     vectors = cached_vectors(ws, model, opts.scope)
+    embedded = vectors is None
     if vectors is None:
         if not opts.embed:
             raise ValueError(f"no {opts.scope} embeddings in {ws.dir} yet: run with --embed")
@@ -182,6 +201,11 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
         fit_sample=map_fit)
     topics = _timed(steps, "topics", lambda: topics_for(ws, model, opts.scope, vectors, topic_params),
                     progress=progress, step=f"topics {opts.scope}", rows=len(rows), fit_sample=topic_fit)
+    if embedded:  # a whole new map: its steps are this machine's measurement for the next estimate
+        secs = {s.name.split(":")[0]: s.seconds for s in steps}
+        timings.record(model, [timings.StepWork(name, secs[name], units) for name, units in
+                               (("knn_index", len(rows)), ("projection", map_fit or len(rows)),
+                                ("topics", topic_fit or len(rows)))])
     return Analysis(model, opts.scope, vectors, index, projection, topics), steps
 
 
