@@ -243,7 +243,8 @@ def build(rebuild: bool = False) -> dict[str, Any]:
     truth = {"params": params, "pool_records": len(gen.pool), "real_records_used": real_left - len(gen.real),
              "sentence_pools": {"user": len(gen.user), "assistant": len(gen.asst)},
              "counts": {k: len(v) for k, v in planted.items()}, "rows": planted, "sources": sources,
-             "files": {str(n): str(p.relative_to(ROOT)) for n, p in {**prefixes, N_ROWS: BIG}.items()},
+             "files": {str(n): str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
+                       for n, p in {**prefixes, N_ROWS: BIG}.items()},
              "mb": {str(n): round(p.stat().st_size / 2**20, 1) for n, p in {**prefixes, N_ROWS: BIG}.items()},
              "seconds": round(time.perf_counter() - t0, 1), "seconds_pools": round(t_pool, 1),
              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
@@ -391,7 +392,7 @@ def deep(o, seen=None):
     if isinstance(o, (list, tuple)):
         return sys.getsizeof(o) + sum(deep(v) for v in o)
     return sys.getsizeof(o)
-idx = random.Random(0).sample(range(len(rows)), 20_000)
+idx = random.Random(0).sample(range(len(rows)), min(20_000, len(rows)))
 scale = len(rows) / len(idx)
 cols = {}
 for c in rows.columns:
