@@ -101,8 +101,9 @@ def near_sift(folder: Path) -> dict[str, Any]:
     from bench_dedup import grouped_pairs, run_sift, score
 
     rows = _read_rows(folder)
-    secs, pairs, _summary = run_sift(rows)
-    return {"seconds": secs, **score(grouped_pairs(len(rows), pairs), _labels(folder))}
+    secs, pairs, summary = run_sift(rows)
+    return {"seconds": secs, "candidates": summary["candidate_pairs"],
+            **score(grouped_pairs(len(rows), pairs), _labels(folder))}
 
 
 def near_rensa(folder: Path) -> dict[str, Any]:
@@ -317,8 +318,11 @@ def run(sizes: list[int], parts: list[str]) -> list[str]:
                     if not _installed(PEER_MODULES[peer]):
                         continue
                     p = measure(peer, folder)
+                    if "candidates" in p:  # the pairs its exact verification had to check (in its time)
+                        label += f" of {p['candidates']:,} candidate pairs"
                     lines.append(f"| {size:,} | near-dup MinHash (t 0.7, 128 perm) | {s['seconds']:.2f} s, "
-                                 f"{rss(s)}, F1 {s['f1']:.3f} | {label}: {p['seconds']:.2f} s, {rss(p)}, "
+                                 f"{rss(s)}, F1 {s['f1']:.3f}, {s['candidates']:,} candidate pairs verified | "
+                                 f"{label}: {p['seconds']:.2f} s, {rss(p)}, "
                                  f"F1 {p['f1']:.3f} | {p['seconds'] / s['seconds']:.2f}× time; "
                                  f"{s['peak_rss_mb'] / p['peak_rss_mb']:.2f}× RSS | F1 {s['f1']:.3f} vs "
                                  f"{p['f1']:.3f} | {_load(s)}; {_load(p)} |")
