@@ -8,9 +8,12 @@ PYTHON ?= python3
 TORCH_PIP_ARGS ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sift-installed
+# The onnx, onnx-int8 and static embedders' models, exported and distilled once into the environment
+# (share/sift/models, read-only afterwards) so a fresh SIFT_HOME never pays for it on first use (minutes when busy).
+MODELS_STAMP := $(VENV)/.sift-models
 PORT ?= 8501
 
-.PHONY: run test install chromium lint bench bench-peers sample clean
+.PHONY: run test install models chromium lint bench bench-peers sample clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +22,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[embed,fast,scale,test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(MODELS_STAMP): $(STAMP) analysis/space/fast_embedders.py
+	$(PY) -m analysis.space.fast_embedders --prepare
+	touch $(MODELS_STAMP)
+
+install: $(STAMP) $(MODELS_STAMP)
+
+models: $(MODELS_STAMP)
 
 run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)

@@ -7,6 +7,7 @@ Every command exits 0 on success and 2 on bad input with one clear line on stder
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -15,7 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from analysis.io import LoadError, LoadOptions, parse_mapping
+from analysis.io import KINDS, LoadError, LoadOptions, parse_mapping
+from analysis.io.readers import DEFAULT_MAX_EXPANSION
+from analysis.space.fast_embedders import DEFAULT as DEFAULT_EMBEDDER
+from analysis.space.fast_embedders import KINDS as EMBEDDER_KINDS
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -142,22 +146,79 @@ def _step(args: argparse.Namespace, name: str, rows: int) -> Iterator[None]:
     sink(f"{name}: done", 1.0, rows, rows, step=name)
 
 
-def _options(args: argparse.Namespace) -> LoadOptions:
+def _options(args: argparse.Namespace, *, auto: bool = True) -> LoadOptions:
+    """Loader options from the flags; an unmapped table whose text clearly sits in one column is mapped to it,
+    with a line on stderr naming the column and how to override it (analysis/io/text_guard.py)."""
+    text_col = getattr(args, "text", None)
+    if text_col and getattr(args, "map", None):
+        raise ValueError("give either --text COLUMN or --map ROLE=COLUMN,..., not both")
     mapping = parse_mapping(args.map) if getattr(args, "map", None) else None
+    if text_col:
+        from analysis.io.text_guard import role_for
+
+        mapping = {role_for(text_col): text_col}
     header = {"yes": True, "no": False}.get(getattr(args, "header", None) or "")
-    return LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
-                       header=header, format=getattr(args, "format_in", None))
+    quoting = {"yes": True, "no": False}.get(getattr(args, "quoting", None) or "")
+    expansion = getattr(args, "max_expansion", None)
+    opts = LoadOptions(kind=getattr(args, "kind", None), mapping=mapping, skip_bad_lines=args.skip_bad_lines,
+                       header=header, format=getattr(args, "format_in", None), quoting=quoting,
+                       **({"max_expansion": expansion} if expansion is not None else {}))
+    target = getattr(args, "path", None) or getattr(args, "workspace_or_path", None)
+    if auto and target and mapping is None and opts.kind is None:
+        opts = _auto_mapped(target, opts, args)
+    return opts
+
+
+def _auto_mapped(target: str, opts: LoadOptions, args: argparse.Namespace) -> LoadOptions:
+    """`opts` with the suggested text column mapped, when `target` is data (not a workspace) and an unmapped table."""
+    from analysis.io import resolve_paths
+    from analysis.io.text_guard import peek_records, suggest_for_files
+    from analysis.workspace.folder import META_FILE
+
+    p = Path(target).expanduser()
+    if p.is_dir() and (p / META_FILE).exists():
+        return opts
+    try:
+        files = resolve_paths(target)
+        found = suggest_for_files(peek_records(target, files, header=opts.header, fmt=opts.format))
+    except (LoadError, ValueError, OSError):
+        return opts  # the real load reports what is wrong with the input
+    if found is None:
+        return opts
+    if not getattr(args, "auto_notice_shown", False):
+        args.auto_notice_shown = True
+        sys.stderr.write(f"sift {args.command}: {p.name} has no known schema; reading column '{found.column}' as "
+                         f"the {found.role} ({found.why}). Override: --text COLUMN, or --map ROLE=COLUMN,...\n")
+    return dataclasses.replace(opts, mapping=found.mapping)
+
+
+TEXT_FIX = "`--map {mapping}` (or `--text COLUMN`)"
+
+
+def need_text(ws: Any, scope: str, what: str) -> None:
+    """Stop (exit 2, one line naming the mapping) when the workspace's rows have (almost) no `scope` text."""
+    from analysis.space.pipeline import require_text
+
+    require_text(ws.dataset.rows, ws.dataset.info, scope, what, fix=TEXT_FIX)
 
 
 def _add_load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", metavar="ROLE=COL,...", help="map columns to roles: prompt, response, system, chosen, "
                    "rejected, score, text, messages (e.g. --map prompt=Question,response='Best Answer')")
-    p.add_argument("--kind", choices=["text", "sft", "chat", "preference", "scored", "table"],
-                   help="override the detected kind")
+    p.add_argument("--text", metavar="COL", help="the column that holds the text of a table with no known schema "
+                   "(a question-like name maps it as the prompt, a text-like one as text); overrides the column "
+                   "Sift picks by itself")
+    p.add_argument("--kind", choices=list(KINDS),
+                   help="override the detected kind (docs/formats.md: which shapes each kind reads)")
     p.add_argument("--skip-bad-lines", action="store_true",
                    help="load what parses and report every skipped record (default: stop at the first)")
     p.add_argument("--header", choices=["yes", "no"], help="CSV/TSV: does the first row name the columns? "
                    "(default: detected)")
+    p.add_argument("--quoting", choices=["yes", "no"], help="CSV/TSV: honour \"quoted\" fields? (default: yes for "
+                   "CSV, no for TSV, whose text often holds literal quotes)")
+    p.add_argument("--max-expansion", type=float, metavar="X", help="refuse a .gz that expands more than X times "
+                   f"its compressed size (a decompression bomb; default {DEFAULT_MAX_EXPANSION:g}, checked past the "
+                   "first 32 MiB)")
     p.add_argument("--input-format", dest="format_in", choices=["jsonl", "json", "csv", "tsv", "parquet"],
                    help="override the format detected from the file name")
 
@@ -169,12 +230,12 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     if (Path(args.path).expanduser() / META_FILE).is_file():
         ds = Workspace.from_dir(args.path).dataset  # a workspace: describe its dataset, not its own files
     else:
-        ds = load(args.path, _options(args), progress=_progress(args))
+        ds = load(args.path, _options(args, auto=False), progress=_progress(args))  # describes, maps nothing
     info = ds.info.to_dict()
     kinds = ds.rows["kind"].value_counts().to_dict()
     return {"path": args.path, "format": info["format"], "kind": info["kind"], "rows": info["rows"],
             "fields": info["fields"], "field_counts": info["field_counts"], "kinds": kinds,
-            "skipped_lines": info["skipped_lines"],
+            "skipped_lines": info["skipped_lines"], "notices": info.get("notices", []),
             "files": [{k: f[k] for k in ("path", "format", "kind", "rows", "detection")} for f in info["files"]],
             "fingerprint": info["fingerprint"]}
 
@@ -184,6 +245,8 @@ def _print_info(doc: dict[str, Any]) -> None:
     for f in doc["files"]:
         print(f"  {f['path']}: {f['rows']:,} rows, {f['format']}, {f['kind']} ({f['detection']})")
     print("  fields: " + ", ".join(f"{k} ({v:,})" for k, v in sorted(doc["field_counts"].items())))
+    for notice in doc.get("notices", []):
+        print(f"  note: {notice}")
     if doc["skipped_lines"]:
         print(f"  skipped {len(doc['skipped_lines'])} bad records:")
         for s in doc["skipped_lines"][:20]:
@@ -201,39 +264,62 @@ def _open_workspace(target: str, args: argparse.Namespace):  # noqa: ANN202 - Wo
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis.curation.export import export_dataset
+    from analysis.curation.export import check_target, export_dataset
 
     ws = _open_workspace(args.workspace_or_path, args)
     try:
+        given = args.workspace_or_path
+        check_target(ws.dataset, args.out, force=args.force, given=given)  # refuse before any work, and before progress
         with _step(args, f"export {Path(args.out).name}", len(ws.dataset.rows)):
             res = export_dataset(ws.dataset, ws.store, args.out, fmt=args.format, as_=args.as_,
-                                 only_tags=args.only_tag or (), except_tags=args.except_tag or ())
+                                 only_tags=args.only_tag or (), except_tags=args.except_tag or (),
+                                 force=args.force, csv_raw=args.csv_raw, given=given)
     finally:
         ws.close()
-    return {"out": res.out, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
+    return {"out": res.out, "files": res.files, "rows_written": res.rows_written, "rows_dropped": res.rows_dropped,
             "rows_excluded": res.rows_excluded, "manifest": res.manifest, "dropped_log": res.dropped_log,
-            "recipe": res.recipe, "workspace": str(ws.dir)}
+            "recipe": res.recipe, "csv_formulas_neutralised": res.csv_formulas_neutralised,
+            "replaced": res.replaced, "warnings": res.warnings, "workspace": str(ws.dir)}
 
 
 def _print_export(doc: dict[str, Any]) -> None:
     excluded = f", {doc['rows_excluded']:,} excluded by tags" if doc["rows_excluded"] else ""
-    print(f"wrote {doc['rows_written']:,} rows to {doc['out']} ({doc['rows_dropped']:,} dropped{excluded}); "
-          f"manifest: {doc['manifest']}")
+    replaced = " (replaced the previous export)" if doc["replaced"] else ""
+    print(f"wrote {doc['rows_written']:,} rows to {doc['out']}{replaced} ({doc['rows_dropped']:,} dropped{excluded})")
+    names = [Path(f).name if Path(f).parent == Path(doc["out"]) else str(Path(f).relative_to(doc["out"]))
+             for f in doc["files"]]
+    print(f"  data: {', '.join(names) or 'none (no rows kept)'}; also manifest.json, dropped.jsonl, recipe.json")
+    if doc["csv_formulas_neutralised"]:
+        print(f"  {doc['csv_formulas_neutralised']:,} CSV cells began like a spreadsheet formula (= + - @ tab CR) "
+              "and were prefixed with ' (--csv-raw keeps them as they are)")
+    for w in doc["warnings"]:
+        print(f"  note: {w}")
 
 
 def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     import time as _time
 
     from analysis.space.embedders import load_embedder
-    from analysis.space.fast_embedders import LazyEmbedder, embedder_name, load_embedder_by_kind
-    from analysis.space.pipeline import AnalyzeOptions, cached_vectors, embed_reference, run_analysis, run_coverage
+    from analysis.space.fast_embedders import DEFAULT, LazyEmbedder, embedder_name, load_embedder_by_kind
+    from analysis.space.pipeline import (
+        AnalyzeOptions,
+        cached_vectors,
+        embed_reference,
+        load_reference,
+        require_text,
+        run_analysis,
+        run_coverage,
+    )
     from analysis.space.projection import ProjectionParams
     from analysis.space.topics import TopicParams
     from analysis.workspace.folder import Workspace
 
     t = _time.perf_counter()
+    if getattr(args, "reference_map", None) and not args.reference:
+        raise ValueError("--reference-map maps the columns of --reference FILE: give the file too")
     ray_engine = getattr(args, "engine", "local") == "ray"
-    kind = getattr(args, "embedder", "minilm")
+    # --engine ray embeds with minilm (the same vectors as the default onnx: analysis.space.embedders.same_vectors)
+    kind = getattr(args, "embedder", None) or ("minilm" if ray_engine else DEFAULT)
     if ray_engine and kind != "minilm" and args.embed:
         raise ValueError(f"--embedder {kind} runs with --engine local; --engine ray embeds with minilm")
     if ray_engine:  # the same steps as Ray Data stages (analysis/run/ray_runner.py, docs/scale.md)
@@ -245,7 +331,8 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     else:
         ws = Workspace.open(args.path, _options(args), workspace=args.workspace, progress=_progress(args))
     steps: list[dict[str, Any]] = [{"name": "load", "seconds": round(_time.perf_counter() - t, 3)}]
-    doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps}
+    doc: dict[str, Any] = {"workspace": str(ws.dir), "rows": len(ws.dataset.rows), "steps": steps,
+                           "notices": list(ws.dataset.info.notices)}
     opts = AnalyzeOptions(embed=args.embed, scope=args.scope, model_path=args.model,
                           topics=TopicParams(method=args.topics_method, k=args.k, seed=args.seed),
                           projection=ProjectionParams(seed=args.seed), map_sample=args.map_sample)
@@ -255,10 +342,16 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         steps.append({"name": f"embed:{args.scope}", "seconds": round(_time.perf_counter() - t, 3)})
     have = cached_vectors(ws, embedder_name(kind, args.model), args.scope) is not None
     if args.embed or have or args.reference:
+        need_text(ws, args.scope, "embeddings, the map and topics")  # before any model is loaded
+        ref_opts = _reference_options(args) if args.reference else None
+        if args.reference:  # a reference without text stops here too, before any model or map is computed
+            ref_ds, _ = load_reference(args.reference, ref_opts)
+            require_text(ref_ds.rows, ref_ds.info, args.scope, "coverage against it", fix=REFERENCE_FIX)
         need_model = (args.embed and not ray_engine and not have) or args.reference  # cached: no model call
         if kind == "minilm":
             embedder = load_embedder(args.model) if need_model else None
         elif need_model:
+            _prepare_model(args, kind, steps)
             embedder = load_embedder_by_kind(kind, args.model)
         else:  # cached vectors of this kind: found by name, no model loaded
             embedder = LazyEmbedder(kind, args.model)
@@ -268,11 +361,15 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
         doc["embeddings"] = analysis.model
         if args.reference:
             t = _time.perf_counter()
-            ref = embed_reference(ws, args.reference, embedder, args.scope, progress=_progress(args))
+            ref = embed_reference(ws, args.reference, embedder, args.scope, options=ref_opts,
+                                  progress=_progress(args), text_fix=REFERENCE_FIX)
+            if ref.notice:
+                sys.stderr.write(f"sift analyze: {ref.notice}. Override: --reference-map ROLE=COLUMN,...\n")
             with _step(args, "coverage", len(ref.rows)):
                 report = run_coverage(ws, analysis, ref, params=opts.topics)
             steps.append({"name": "coverage", "seconds": round(_time.perf_counter() - t, 3)})
             doc["coverage"] = {"reference": args.reference, "reference_rows": len(ref.rows),
+                               "reference_mapping": ref.mapping,
                                "under_covered": report.under()[["topic_id", "label", "train_share", "ref_share"]]
                                .head(10).to_dict("records"),
                                "collect_next_csv": str(ref.dir / "collect_next.csv")}
@@ -283,28 +380,79 @@ def cmd_analyze(args: argparse.Namespace) -> dict[str, Any]:
     return doc
 
 
-def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]]) -> None:
-    """Named checks must run; with `all`, checks that need missing embeddings are skipped and listed."""
-    from analysis.checks import REGISTRY, run_checks
+REFERENCE_FIX = "`--reference-map {mapping}`"
 
+
+def _prepare_model(args: argparse.Namespace, kind: str, steps: list[dict[str, Any]]) -> None:
+    """Export / distil `kind`'s model when the install step did not (a named, timed step, never hidden in a load)."""
+    from analysis.space.fast_embedders import model_ready, prepare_model, prepare_step_name
+    from analysis.util.progress import heartbeat
+
+    if model_ready(kind, args.model):
+        return
+    t = time.perf_counter()
+    name = f"prepare {kind} model"
+    with heartbeat(_progress(args), f"{name}: building it once for this machine (make install does it ahead)",
+                   step=name):
+        prepare_model(kind, args.model)
+    _progress(args)(f"{name}: done", 1.0, step=name)
+    steps.append({"name": prepare_step_name(kind), "seconds": round(time.perf_counter() - t, 3)})
+
+
+def _reference_options(args: argparse.Namespace) -> LoadOptions | None:
+    """LoadOptions for `--reference`: `--reference-map ROLE=COL,...`, else None (detected, then auto-mapped)."""
+    given = getattr(args, "reference_map", None)
+    return LoadOptions(mapping=parse_mapping(given)) if given else None
+
+
+def _run_cli_checks(args: argparse.Namespace, ws: Any, doc: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    """Named checks must run; with `all`, checks that need missing embeddings are skipped and listed.
+
+    Checks that read embeddings (semantic_duplicate, outlier, contamination's paraphrase match) read those of the
+    `--embedder` given (its cache name fills their `model` parameter unless `--check-param CHECK.model=` names
+    one) and, when the workspace lacks them, compute them with it: a named check is a request to run it.
+    """
+    from analysis.checks import REGISTRY, CheckContext, run_checks
+    from analysis.checks.semantic_duplicate import missing_embeddings, reads_embeddings, with_model
+    from analysis.space.fast_embedders import LazyEmbedder
+
+    ray_engine = getattr(args, "engine", "local") == "ray"
+    kind = getattr(args, "embedder", None) or ("minilm" if ray_engine else DEFAULT_EMBEDDER)
+    embedder = LazyEmbedder(kind, args.model)  # loads its model only if a check must compute embeddings
+    params = _check_params(args.check_param)
+    if args.benchmark:
+        params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
     if args.checks.strip() == "all":
         names, skipped = [], {}
         for name in sorted(REGISTRY):
-            missing = REGISTRY[name].missing_inputs(ws.dir, ws.dataset.rows)
+            cls = REGISTRY[name]
+            own = with_model(name, params.get(name, {}), embedder.name)
+            if reads_embeddings(name, own):
+                missing = missing_embeddings(cls.Params(**{k: v for k, v in own.items() if k in ("model", "scope")}),
+                                             ws.dir, ws.dataset.rows)
+            else:
+                missing = cls.missing_inputs(ws.dir, ws.dataset.rows)
             if missing and not (name == "contamination" and args.benchmark):
-                skipped[name] = missing
+                skipped[name] = missing + f" (or name it: `--checks {name} --embedder {kind}` computes them)" \
+                    if reads_embeddings(name, own) else missing
             else:
                 names.append(name)
         if skipped:
             doc["skipped_checks"] = skipped
     else:
         names = [n.strip() for n in args.checks.split(",") if n.strip()]
-    params = _check_params(args.check_param)
-    if args.benchmark and "contamination" in names:
-        params.setdefault("contamination", {})["benchmarks"] = list(args.benchmark)
+    for name in names:
+        params[name] = with_model(name, params.get(name, {}), embedder.name)
+    if any(params.get(n, {}).get("scope") != "record" for n in names):  # record-scope checks read the source
+        need_text(ws, "both", "the checks")
+    ctx = CheckContext(ws.dataset.rows, ws.dir, extras={"embedder": embedder})
     if getattr(args, "engine", "local") == "ray":
-        from analysis.run.ray_runner import run_checks_ray as run_checks
-    results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=_progress(args))
+        from analysis.run.ray_runner import run_checks_ray
+
+        results = run_checks_ray(ws.dataset.rows, names, ws_dir=ws.dir, params=params, progress=_progress(args),
+                                 extras={"embedder": embedder})
+    else:
+        results = run_checks(ws.dataset.rows, names, ws_dir=ws.dir, params=params, ctx=ctx, progress=_progress(args))
     steps += [{"name": f"check:{n}", "seconds": r.summary.get("seconds", 0.0)} for n, r in results.items()]
     doc["checks"] = {n: r.rows_flagged for n, r in results.items()}
 
@@ -356,6 +504,8 @@ def _print_findings(doc: dict[str, Any]) -> None:
 
 def _print_analyze(doc: dict[str, Any]) -> None:
     print(f"workspace {doc['workspace']}: {doc['rows']:,} rows")
+    for notice in doc.get("notices", []):
+        print(f"  note: {notice}")
     for s in doc["steps"]:
         print(f"  {s['name']}: {s['seconds']:.1f}s")
     if "note" in doc:
@@ -397,8 +547,9 @@ def _print_topics(doc: dict[str, Any]) -> None:
 def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
     from analysis.curation.recipe import apply_recipe
 
-    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in)
-    opts = _options(args) if any(given) else None  # else the recipe's own load options
+    given = (args.kind, args.map, args.skip_bad_lines, args.header, args.format_in, getattr(args, "quoting", None),
+             getattr(args, "max_expansion", None))
+    opts = _options(args, auto=False) if any(given) or args.text else None  # else the recipe's own
     if args.engine == "ray":
         from analysis.run import ray_runner
 
@@ -561,33 +712,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a data file (jsonl/json/csv/tsv/parquet, optionally .gz), a folder or a glob")
     _finish(p, cmd_info, _print_info)
 
-    p = sub.add_parser("export", help="write the cleaned subset (rows minus drops) with manifest and drop log",
+    p = sub.add_parser("export", help="write the cleaned subset (rows minus drops) as a new export folder",
                        description="Export WORKSPACE (a workspace folder, or a data path whose workspace is "
-                                   "opened or built) minus dropped rows, with manifest.json, dropped.jsonl and "
-                                   "recipe.json beside --out.")
+                                   "opened or built) minus dropped rows into the folder --out: one data file per "
+                                   "source file (named after it), manifest.json, dropped.jsonl and recipe.json. "
+                                   "The folder appears whole or not at all.")
     _add_target(p)
-    p.add_argument("--out", required=True, help="output file; its folder receives manifest.json, dropped.jsonl, "
-                                                "recipe.json")
-    p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the export folder to create (never inside a workspace or a source folder); an existing "
+                        "export is replaced only with --force")
+    p.add_argument("--format", choices=["jsonl", "parquet", "csv"], default="jsonl", help="default: jsonl")
     p.add_argument("--as", dest="as_", choices=["source", "messages"], default="source",
                    help="source: the original records; messages: normalised chat turns (default: source)")
     p.add_argument("--only-tag", action="append", metavar="TAG", help="keep only rows with this tag (repeatable)")
     p.add_argument("--except-tag", action="append", metavar="TAG", help="leave out rows with this tag (repeatable)")
+    p.add_argument("--force", action="store_true", help="replace a previous Sift export at --out")
+    p.add_argument("--csv-raw", action="store_true",
+                   help="CSV: keep cells that start with = + - @ tab or CR as they are (default: prefix them with ' "
+                        "so a spreadsheet shows them as text instead of running them as formulas)")
     _finish(p, cmd_export, _print_export)
     p = sub.add_parser("analyze", help="build or update a workspace: embeddings, kNN index, map, topics, coverage",
                        description="Load PATH into its workspace and (with --embed) compute embeddings, the kNN "
                                    "index, the 2-D map and topics; with --reference, the coverage gap.")
     p.add_argument("path", help="a data file, folder or glob")
     p.add_argument("--workspace", help="workspace folder (default: $SIFT_HOME/workspaces/<fingerprint>)")
-    p.add_argument("--embed", action="store_true", help="compute embeddings (resumable; ~57 rows/s on 2 cores)")
+    p.add_argument("--embed", action="store_true", help="compute embeddings (resumable; progress on stderr)")
     p.add_argument("--scope", choices=["prompt", "response", "both"], default="both",
                    help="which text to embed (default: both = the whole conversation)")
     p.add_argument("--model", help="a local sentence-transformers folder (default: the packaged all-MiniLM-L6-v2)")
-    p.add_argument("--embedder", choices=["minilm", "onnx", "onnx-int8", "static"], default="minilm",
-                   help="minilm: sentence-transformers (default); onnx / onnx-int8: the same model through ONNX "
-                        "Runtime (accurate, ~1.2x / ~2x faster); static: a model distilled from it (instant, "
-                        "rougher); each kind keeps its own embeddings (bench/README.md, Faster embeddings)")
+    p.add_argument("--embedder", choices=list(EMBEDDER_KINDS), default=None,
+                   help=f"{DEFAULT_EMBEDDER} (default): all-MiniLM-L6-v2 through ONNX Runtime, the same vectors as "
+                        "minilm (sentence-transformers), faster; onnx-int8: int8 weights, faster still, "
+                        "near-identical; static: a model distilled from it (instant, rougher). Each kind keeps "
+                        "its own embeddings (bench/README.md, Faster embeddings). With --engine ray: minilm")
     p.add_argument("--reference", help="a second file (production prompts, an eval set) to measure coverage against")
+    p.add_argument("--reference-map", metavar="ROLE=COL,...", help="map the reference file's columns to roles (as "
+                   "--map does), e.g. --reference-map prompt=turns; default: detected, and a table with no known "
+                   "schema is mapped to the column that clearly holds its text (said on stderr)")
     p.add_argument("--topics-method", choices=["kmeans", "hdbscan", "agglomerative"], default="kmeans")
     p.add_argument("--k", type=int, help="number of topics for kmeans/agglomerative (default: chosen from the size)")
     p.add_argument("--seed", type=int, default=42, help="seed for a reproducible map and topics (default 42)")
@@ -623,7 +784,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Replay RECIPE on PATH: re-run each check-based step with its parameters, apply "
                                    "row decisions by content hash, and write the kept rows (source records) to "
                                    "--out, with apply_report.json beside it. PATH is never modified.")
-    p.add_argument("recipe", metavar="RECIPE", help="a recipe.json written by sift export or the app")
+    p.add_argument("recipe", metavar="RECIPE", help="a recipe.json written by sift export or the app, or the export "
+                                                     "folder holding it")
     p.add_argument("path", metavar="PATH", help="the data to apply it to (file, folder or glob)")
     p.add_argument("--out", required=True, help="output file (jsonl/parquet/csv by suffix)")
     p.add_argument("--format", choices=["jsonl", "parquet", "csv"], help="default: from --out's suffix")

@@ -3,6 +3,15 @@
     .venv/bin/python bench/bench_first_map.py            # ~3 min: the sampled (default) path + TruthfulQA NMI
     .venv/bin/python bench/bench_first_map.py --full     # + the same map fitted on every row (~3-7 min more)
     .venv/bin/python bench/bench_first_map.py --tiny     # 2,000 rows built in a temp folder, one seed: it runs
+    .venv/bin/python bench/bench_first_map.py --cold-warm --sizes 10000,100000   # issue 13: cold vs warm start
+
+`--cold-warm` (issue 13, "honest time") times what a new user waits for the first instant map of N rows (the first
+N of chat_100k.jsonl), in a fresh process each: **cold** = an empty `$SIFT_HOME` and no prebuilt models
+(`$SIFT_PREBUILT_MODELS` pointed at an empty folder), so the static model is distilled first, as a named step;
+**warm** = an empty `$SIFT_HOME` with the models the install step builds (`--prebuilt DIR`, default the
+environment's `share/sift/models`). Both include spawn, imports, the workspace open, the model load and
+embed → kNN → map → topics. The 1-minute load average is recorded before and after each, since the machine is
+shared. Results: a markdown table on stdout and bench/data/results_first_map_cold_<sizes>.json.
 
 Each map is made in a child process started fresh (spawn), so numba's compilation of UMAP's kernels, the imports
 and the model load are inside the time, as for a fresh app server: bench/data/chat_100k.jsonl (made by
@@ -46,6 +55,7 @@ for p in (ROOT, ROOT / "bench"):
 from bench_embed import SHARED, machine  # noqa: E402
 
 OUT = ROOT / "bench" / "data" / "results_first_map.json"
+OUT_COLD = ROOT / "bench" / "data" / "results_first_map_cold_{sizes}.json"
 DATA_100K = ROOT / "bench" / "data" / "chat_100k.jsonl"
 QUERIES = 2000
 NMI_SEEDS = 5
@@ -208,11 +218,98 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _cold_child(data: str, home: str, prebuilt: str, queue: mp.Queue) -> None:
+    """One first instant map on a fresh SIFT_HOME; the model prepared first when `prebuilt` lacks it."""
+    t0 = time.perf_counter()
+    os.environ["SIFT_HOME"] = home
+    os.environ["SIFT_PREBUILT_MODELS"] = prebuilt
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from analysis.space.fast_embedders import INSTANT, StaticEmbedder, model_ready, prepare_model
+    from analysis.space.pipeline import AnalyzeOptions, run_analysis
+    from analysis.workspace.folder import Workspace
+
+    out: dict[str, Any] = {"imports_s": round(time.perf_counter() - t0, 1)}
+    t = time.perf_counter()
+    ws = Workspace.open(data, workspace=str(Path(home) / "ws"))
+    out["open_s"] = round(time.perf_counter() - t, 1)
+    out["model_prebuilt"] = model_ready(INSTANT)
+    t = time.perf_counter()
+    prepare_model(INSTANT)  # nothing to do when prebuilt
+    out["prepare_model_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    emb = StaticEmbedder.load()
+    out["load_model_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    _, steps = run_analysis(ws, AnalyzeOptions(scope="both"), embedder=emb)
+    out["analysis_s"] = round(time.perf_counter() - t, 1)
+    out["steps"] = {s.name: s.seconds for s in steps}
+    out["rows"] = len(ws.dataset.rows)
+    ws.close()
+    queue.put(out)
+
+
+def cold_warm(sizes: list[int], prebuilt: Path, modes: tuple[str, ...] = ("cold", "warm")) -> dict[str, Any]:
+    """Cold and warm first instant maps at each size (see the module docstring)."""
+    from analysis.space.fast_embedders import INSTANT, find_static
+
+    os.environ["SIFT_PREBUILT_MODELS"] = str(prebuilt)
+    if find_static() is None:
+        sys.exit(f"no prebuilt {INSTANT} model in {prebuilt}: run python -m analysis.space.fast_embedders --prepare "
+                 f"--to {prebuilt} (or make install) first")
+    res: dict[str, Any] = {"machine": machine(), "prebuilt": str(prebuilt), "runs": []}
+    lines = DATA_100K.read_text().splitlines(keepends=True)
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="bench_first_map_cold_") as tmp:
+        for n in sizes:
+            data = Path(tmp) / f"chat_{n}.jsonl"
+            data.write_text("".join(lines[:n]))
+            for mode in modes:
+                home = Path(tmp) / f"home_{n}_{mode}"
+                empty = Path(tmp) / f"no_models_{n}"
+                empty.mkdir(exist_ok=True)
+                q: mp.Queue = ctx.Queue()
+                load_before = round(os.getloadavg()[0], 2)
+                date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+                start = time.perf_counter()
+                proc = ctx.Process(target=_cold_child, args=(str(data), str(home), str(empty if mode == "cold"
+                                                                                      else prebuilt), q))
+                proc.start()
+                out = q.get(timeout=7200)
+                proc.join()
+                out.update(mode=mode, size=n, date=date, process_s=round(time.perf_counter() - start, 1),
+                           load_before=load_before, load_after=round(os.getloadavg()[0], 2))
+                logging.info("%s", out)
+                res["runs"].append(out)
+                out_file = Path(str(OUT_COLD).format(sizes="_".join(map(str, sizes)) + "_" + "_".join(modes)))
+                out_file.parent.mkdir(parents=True, exist_ok=True)
+                out_file.write_text(json.dumps(res, indent=2))  # each run kept as soon as it is measured
+    return res
+
+
+def report_cold(r: dict[str, Any]) -> str:
+    lines = [f"Machine: {r['machine']}", "",
+             "| rows | start | whole first map s (fresh process) | prepare model s | load model s | embed s | kNN s | "
+             "map s | topics s | imports + open s | date | load avg 1 min before → after |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for x in r["runs"]:
+        st = {k.split(":")[0]: v for k, v in x["steps"].items()}
+        lines.append(f"| {x['size']:,} | {x['mode']} | {x['process_s']:.0f} | {x['prepare_model_s']:.1f} | "
+                     f"{x['load_model_s']:.1f} | {st.get('embed', 0):.1f} | {st.get('knn_index', 0):.1f} | "
+                     f"{st.get('projection', 0):.1f} | {st.get('topics', 0):.1f} | "
+                     f"{x['imports_s'] + x['open_s']:.1f} | {x['date']} | {x['load_before']} → {x['load_after']} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="also make the full-fit map (slow) to compare with")
     ap.add_argument("--tiny", action="store_true", help="a 2,000-row file built in a temporary folder, one NMI "
                     "seed, nothing written (checks that the script runs)")
+    ap.add_argument("--cold-warm", action="store_true", help="cold (no models, empty SIFT_HOME) vs warm first maps")
+    ap.add_argument("--sizes", default="10000,100000", help="--cold-warm: row counts (first N rows of chat_100k)")
+    ap.add_argument("--modes", default="cold,warm", help="--cold-warm: which starts, in this order")
+    ap.add_argument("--prebuilt", type=Path, default=None, help="--cold-warm: the prebuilt models folder "
+                    "(default: the environment's share/sift/models)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     if args.tiny:
@@ -229,6 +326,13 @@ def main() -> None:
         return
     if not DATA_100K.exists():
         sys.exit(f"{DATA_100K} is missing: run bench/bench_load_browse.py first")
+    if args.cold_warm:
+        from analysis.space.fast_embedders import prebuilt_dir
+
+        res = cold_warm([int(x) for x in args.sizes.split(",")], args.prebuilt or prebuilt_dir(),
+                        tuple(m.strip() for m in args.modes.split(",")))
+        print(report_cold(res))
+        return
     if not SHARED.is_dir():
         sys.exit(f"shared datasets not found at {SHARED}")
     res = run(args.full)

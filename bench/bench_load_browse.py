@@ -419,11 +419,10 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
            _times(lambda: rerun(big, BrowseQuery(text="recipe")), BROWSE_REPEATS))
 
     # export: 100k rows minus 10k drops, source format, JSONL
-    out = DATA / "export" / "clean.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = DATA / "export" / "clean"  # an export folder; force: the repeats replace it
     written: list[int] = []
     record("export", "export_dataset · JSONL, source format",
-           _times(lambda: written.append(export_dataset(ws.dataset, store, out).rows_written), 3),
+           _times(lambda: written.append(export_dataset(ws.dataset, store, out, force=True).rows_written), 3),
            f"{_k(N_ROWS - N_DROP)} rows written + manifest, dropped log, recipe", target=False)
     assert written[-1] == N_ROWS - N_DROP
     store.close()

@@ -1,7 +1,8 @@
 """Curation buttons shared by Browse's bulk bar and the example view.
 
 Every click is one action in the SQLite log (with the reason typed beside it); the page reruns
-afterwards so every table and badge reflects what is now on disk.
+afterwards so every table and badge reflects what is now on disk. "Undo" is scoped to the person and the
+browser tab that acted (the store's `user` and `session`): another tab's or another user's work is never undone.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from analysis.workspace.store import CurationStore
+from analysis.workspace.store import CurationStore, UndoConflict
+from components.state import plain_md
 
 
 def _done(message: str) -> None:
@@ -51,6 +53,21 @@ def bulk_actions(store: CurationStore, row_ids: Sequence[int], *, key: str, labe
     if cols[4].button(f"Restore {label}", key=f"{key}_restore", disabled=disabled, width="stretch"):
         store.restore(row_ids, reason=reason)
         _done(f"Restored {n:,} rows")
-    if cols[5].button("Undo last action", key=f"{key}_undo", width="stretch"):
-        undone = store.undo()
-        _done("Nothing to undo" if undone is None else f"Undid action #{store.actions()[-1].params.get('undoes')}")
+    if cols[5].button("Undo last action", key=f"{key}_undo", width="stretch",
+                      help="Undoes your own last action in this browser tab; other tabs and users are never touched."):
+        undo_mine(store)
+
+
+def undo_mine(store: CurationStore) -> None:
+    """Undo this user's last action in this tab, or say why nothing was undone (a conflict stays on screen)."""
+    try:
+        undone = store.undo(session=store.session, user=store.user)
+    except UndoConflict as exc:
+        st.warning(f"Not undone: {plain_md(str(exc))}")  # names another user: untrusted text
+        return
+    if undone is None:
+        _done("Nothing to undo: you have no action left to undo in this tab (the Export page lists everyone's "
+              "actions)")
+        return
+    last = store.actions(limit=1)[-1]
+    _done(f"Undid your action #{last.undoes} ({last.params.get('undone_action')}, {len(last.row_ids):,} rows)")

@@ -4,12 +4,19 @@ The `Session` object holds only small, serialisable choices (which dataset, whic
 objects (the canonical table, per-row stats) live in `st.cache_resource` keyed by our own
 fingerprints, and curation state is always re-read from SQLite so a refresh or a second tab sees
 exactly what is on disk.
+
+A Streamlit session lives as long as one browser tab's page load, so what must survive a reload, a second tab or a
+bookmark is written into the URL: `?ws=<workspace id>` (the open dataset) and `?user=<name>` (who the log names).
+`read_url` applies them when a session is created (`get_session`), `publish_url` mirrors the session back on every
+run (page navigation drops the query string; the next run puts it back). Each session also gets a random `session_id`,
+recorded with every action it makes, so "Undo" only ever reaches this tab's own actions.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,20 +25,32 @@ import streamlit as st
 
 from analysis.explore.filters import CurationView
 from analysis.explore.stats import row_stats
-from analysis.io import LoadError, LoadOptions, resolve_paths
-from analysis.workspace.folder import CURATION_FILE, Workspace, sift_home
+from analysis.io import LoadError, LoadInfo, LoadOptions, resolve_paths
+from analysis.space.fast_embedders import DEFAULT as DEFAULT_EMBEDDER
+from analysis.workspace.folder import (
+    CURATION_FILE,
+    DATASET_FILE,
+    Workspace,
+    mark_opened,
+    read_meta,
+    sift_home,
+    workspace_dir_of,
+    workspace_id,
+    workspaces_root,
+)
 from analysis.workspace.store import CurationStore
 
 APP_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = str(APP_ROOT / "sample_data" / "*.jsonl")
 SESSION_KEY = "sift_session"
+MAX_USER_CHARS = 80
 
 
 @dataclass
 class Session:
     """What this browser session is looking at; everything else is derived or on disk."""
 
-    source: str = field(default_factory=lambda: os.environ.get("SIFT_DATA") or SAMPLE_PATH)
+    source: str = field(default_factory=lambda: default_source())
     options: LoadOptions = field(default_factory=LoadOptions)
     workspace_dir: str | None = os.environ.get("SIFT_WORKSPACE") or None
     error: str | None = None
@@ -39,14 +58,121 @@ class Session:
     chart_filter: dict | None = None  # {"label": str, "column": str, "lo": float, "hi": float}
     reference: str | None = None  # a reference file measured on the Topics page, drawn on the Map
     model_path: str | None = None  # a local sentence-transformers folder; None = the packaged MiniLM
-    embedder: str = "minilm"  # space.fast_embedders.KINDS: minilm, onnx, onnx-int8 (accurate) or static (instant)
+    embedder: str = DEFAULT_EMBEDDER  # space.fast_embedders.KINDS: onnx (the default), minilm, onnx-int8 or static
     user: str = ""
+    # One id per browser tab (a Streamlit session): stored with each action so undo stays within this tab.
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    # A workspace folder opened as it is on disk (from the URL or the Recent list), not re-read from its source.
+    pinned: str | None = None
+    notice: str | None = None  # why the URL's dataset is not the one shown; above every page until dismissed
+    url_read: bool = False  # the URL is read once, on the first run; afterwards the session is the truth
+    marked: str | None = None  # the workspace whose "last opened" this session has recorded
 
 
 def get_session() -> Session:
+    """This browser tab's Session; on its first run the URL's `?ws=` / `?user=` are applied, whichever script
+    runs first (app.py, or a page run directly when a deep link reaches a cold server)."""
     if SESSION_KEY not in st.session_state:
-        st.session_state[SESSION_KEY] = Session()
+        session = Session()
+        read_url(session)
+        st.session_state[SESSION_KEY] = session
     return st.session_state[SESSION_KEY]
+
+
+def default_source() -> str:
+    """What a session opens when nothing names a dataset: `SIFT_DATA`, else the bundled sample."""
+    return os.environ.get("SIFT_DATA") or SAMPLE_PATH
+
+
+_MD_PUNCT = set("\\`*_{}[]()#+-.!|<>~$:&\"'=^@%;,/?")
+
+
+def plain_md(text: str) -> str:
+    """`text` (a file name, a user name, a URL value) made literal for st.warning/st.toast, which render Markdown:
+    every ASCII punctuation mark is backslash-escaped, so no link, image, HTML or `:color[...]` can form."""
+    return "".join("\\" + c if c in _MD_PUNCT else c for c in " ".join(str(text).split()))
+
+
+def clean_user(name: str | None) -> str:
+    """A user name as the log stores it: trimmed, one line, at most MAX_USER_CHARS characters."""
+    return " ".join((name or "").split())[:MAX_USER_CHARS]
+
+
+def pin_workspace(session: Session, ws_dir: str | Path) -> None:
+    """Open the workspace folder `ws_dir` as it is (Recent list, `?ws=`): its source and loader options become the
+    session's, so the Data page shows them and a later Load or mapping starts from them. LoadError when the folder
+    is not a finished workspace."""
+    ws_dir = Path(ws_dir)
+    meta = read_meta(ws_dir)
+    if meta is None or not isinstance(meta.get("info"), dict) or not (ws_dir / DATASET_FILE).exists():
+        raise LoadError(f"{ws_dir} is not a finished Sift workspace (no meta.json / {DATASET_FILE})")
+    info = LoadInfo.from_dict(meta["info"])
+    session.pinned = str(ws_dir)
+    session.source = info.path
+    session.options = info.options
+    session.error = None
+
+
+def unpin(session: Session, source: str | None = None) -> None:
+    """Back to reading `source` (default: the session's) from its files, e.g. after Load on the Data page."""
+    session.pinned = None
+    if source is not None:
+        session.source = source
+
+
+def read_url(session: Session) -> None:
+    """Apply `?user=` and `?ws=` on the session's first run. An id that names no workspace leaves one message in
+    `session.notice`; the session then opens its default dataset, and `publish_url` rewrites the URL to it."""
+    if session.url_read:
+        return
+    session.url_read = True
+    user = clean_user(st.query_params.get("user"))
+    if user:
+        session.user = user
+    ws_id = st.query_params.get("ws")
+    if not ws_id:
+        return
+    try:
+        ws_dir = workspace_dir_of(ws_id)
+    except LoadError:
+        session.notice = (f"The link's workspace id is not valid (`ws=` must be a folder name under "
+                          f"{plain_md(str(workspaces_root()))}). {_fallback_line()}")
+        return
+    if not ws_dir.is_dir():
+        session.notice = (f"The link names workspace {plain_md(ws_id)}, which is not under "
+                          f"{plain_md(str(workspaces_root()))} (deleted, or the app runs with another SIFT_HOME). "
+                          f"{_fallback_line()}")
+        return
+    try:
+        pin_workspace(session, ws_dir)
+    except LoadError as exc:
+        session.notice = (f"The link names workspace {plain_md(ws_id)}, which cannot be opened "
+                          f"({plain_md(exc.message)}). {_fallback_line()}")
+
+
+def _fallback_line() -> str:
+    return (f"Showing {_default_label()} instead; choose a dataset on the Data page, where recent workspaces are "
+            "listed.")
+
+
+def _default_label() -> str:
+    return "the bundled sample" if default_source() == SAMPLE_PATH else f"{plain_md(default_source())} (SIFT_DATA)"
+
+
+def _set_param(key: str, value: str | None) -> None:
+    """Set or remove one query parameter, sending nothing to the browser when it already says so."""
+    if value:
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+    elif key in st.query_params:
+        del st.query_params[key]
+
+
+def publish_url(session: Session, ws: Workspace | None) -> None:
+    """Make the URL name what this session shows: `?ws=` the open workspace (removed when none is open, or it
+    lives outside $SIFT_HOME/workspaces), `?user=` the name typed in the sidebar."""
+    _set_param("ws", workspace_id(ws.dir) if ws is not None else None)
+    _set_param("user", clean_user(session.user) or None)
 
 
 def _files_signature(source: str) -> str:
@@ -69,6 +195,46 @@ _MAX_OPEN = 4
 
 def open_workspace(session: Session) -> Workspace | None:
     """The session's workspace, or None with `session.error` set to a message for `st.error`."""
+    ws = _open_pinned(session) if session.pinned else None
+    if ws is None:
+        ws = _open_source(session)
+    if ws is not None and session.marked != str(ws.dir):
+        mark_opened(ws.dir)
+        session.marked = str(ws.dir)
+    publish_url(session, ws)  # here, not only in app.py: whichever run opens a dataset, the URL names it
+    return ws
+
+
+def _open_pinned(session: Session) -> Workspace | None:
+    """The pinned workspace folder, read as it is; when it cannot be read (deleted, damaged) the session falls
+    back to its default dataset with a notice saying so, never silently."""
+    assert session.pinned is not None
+    key = ("pinned", session.pinned)
+    cache = _workspaces()
+    # the same folder opened by path in another session: share its rows instead of holding them twice
+    ws = cache.get(key) or next((w for w in cache.values() if str(w.dir) == session.pinned), None)
+    if ws is not None and (Path(session.pinned) / DATASET_FILE).exists():
+        session.error = None
+        return ws
+    try:
+        with st.spinner(f"Opening workspace {Path(session.pinned).name} …"):
+            ws = Workspace.from_dir(session.pinned)
+    except (LoadError, OSError, ValueError, KeyError) as exc:
+        cache.pop(key, None)
+        session.notice = (f"Workspace {plain_md(Path(session.pinned).name)} could not be opened "
+                          f"({plain_md(str(exc))}). {_fallback_line()}")
+        session.pinned = None
+        session.source, session.options = default_source(), LoadOptions()
+        return None
+    while len(cache) >= _MAX_OPEN:
+        cache.pop(next(iter(cache)))
+    cache[key] = ws
+    session.error = None
+    return ws
+
+
+def _open_source(session: Session) -> Workspace | None:
+    """The workspace of the session's source path and options, built on first use."""
     key = (session.source, json.dumps(session.options.to_dict(), sort_keys=True), session.workspace_dir or "",
            str(sift_home()), _files_signature(session.source))
     cache = _workspaces()
@@ -108,8 +274,9 @@ def frame(ws: Workspace) -> pd.DataFrame:
 
 
 def open_store(ws: Workspace, session: Session) -> CurationStore:
-    """A fresh connection per script run: SQLite is the source of truth, shared by all tabs."""
-    return CurationStore(ws.dir / CURATION_FILE, user=session.user or None)
+    """A fresh connection per script run: SQLite is the source of truth, shared by all tabs. Each action it
+    writes carries this tab's session id (what scopes "Undo")."""
+    return CurationStore(ws.dir / CURATION_FILE, user=clean_user(session.user) or None, session=session.session_id)
 
 
 def curation_view(store: CurationStore) -> CurationView:
@@ -130,8 +297,7 @@ def uploads_dir() -> Path:
 
 # ---------------------------------------------------------------- embeddings, map, topics (Map/Topics pages)
 
-@st.cache_resource(show_spinner="Loading the embedding model (the first onnx/static use exports or distils it, "
-                                "~20-90 s) …")
+@st.cache_resource(show_spinner="Loading the embedding model (built first if this machine has none yet) …")
 def _embedder(model_path: str | None, kind: str):  # noqa: ANN202 - analysis.space.embedders.Embedder
     from analysis.space.fast_embedders import load_embedder_by_kind
 

@@ -95,6 +95,7 @@ def kept_of(group: int, members: np.ndarray) -> int:
 
 
 order = sizes.index.tolist()
+how = ", ".join(f"{k}={v}" for k, v in params.items())  # drop reasons are text, not a Python dict repr
 if order and st.button(f"Drop all but the kept member in all {len(order):,} clusters", type="primary",
                        key="dup_drop_all"):
     n = 0
@@ -104,7 +105,7 @@ if order and st.button(f"Drop all but the kept member in all {len(order):,} clus
         kept = kept_of(g, members)
         rest = [int(r) for r in members if r != kept and r not in dropped]
         if rest:  # a cluster whose kept member the user overrode is a row decision, not the rule's
-            store.drop(rest, reason=f"dup_of:{kept} ({method}, {params})", rule=None if g in overrides else rule)
+            store.drop(rest, reason=f"dup_of:{kept} ({method}, {how})", rule=None if g in overrides else rule)
             n += len(rest)
     st.session_state["sift_toast"] = f"Dropped {n:,} duplicate rows"
     st.rerun()
@@ -140,7 +141,7 @@ for g in order[(page - 1) * page_size: page * page_size]:
                     st.code(render_word_diff(word_diff(kept_text, text))[:2000], language=None, wrap_lines=True)
         rest = [int(r) for r in members if int(r) != kept and int(r) not in dropped]
         if st.button(f"Drop all but row {kept} ({len(rest)})", key=f"dup_drop_{method}_{g}", disabled=not rest):
-            store.drop(rest, reason=f"dup_of:{kept} ({method}, {params})")
+            store.drop(rest, reason=f"dup_of:{kept} ({method}, {how})")
             st.session_state["sift_toast"] = f"Dropped {len(rest)} rows of cluster {g}"
             st.rerun()
 store.close()

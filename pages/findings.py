@@ -10,9 +10,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analysis.checks import REGISTRY, latest_results, load_result, run_checks
+from analysis.checks import REGISTRY, CheckContext, latest_results, load_result, run_checks
+from analysis.checks.semantic_duplicate import EMBEDDING_CHECKS, missing_embeddings, with_model
 from analysis.curation.recipe import check_rule
 from analysis.explore.filters import preview_column
+from analysis.io.text_guard import no_text_message, records_of, suggest_text_column, text_coverage
+from analysis.space.fast_embedders import LazyEmbedder, embedder_name
 from analysis.util.spans import locate
 from components.actions import show_pending_toast
 from components.charts import histogram
@@ -39,7 +42,16 @@ with st.expander("Run checks", expanded=not latest_results(ws.dir)):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         bench_paths.append(str(target))
-    missing = {n: why for n in sorted(REGISTRY) if (why := REGISTRY[n].missing_inputs(ws.dir, ws.dataset.rows))}
+    # checks that read embeddings read (or compute) those of the Map's embedder, never a fixed MiniLM (issue 13.7)
+    model = embedder_name(session.embedder, session.model_path)
+
+    def _missing(n: str) -> str | None:
+        if n in EMBEDDING_CHECKS:
+            why = missing_embeddings(REGISTRY[n].Params(model=model), ws.dir, ws.dataset.rows)
+            return f"{why}; select it to compute them now ({session.embedder})" if why else None
+        return REGISTRY[n].missing_inputs(ws.dir, ws.dataset.rows)
+
+    missing = {n: why for n in sorted(REGISTRY) if (why := _missing(n))}
     if bench_paths:
         missing.pop("contamination", None)
     ready = [n for n in sorted(REGISTRY) if n not in missing]
@@ -55,6 +67,8 @@ with st.expander("Run checks", expanded=not latest_results(ws.dir)):
             values = {}
             for f in fields(cls.Params):
                 default = getattr(defaults, f.name)
+                if f.name == "model" and (name in EMBEDDING_CHECKS or name == "contamination"):
+                    default = model  # shown and used: the embeddings of the Map's embedder
                 key = f"findings_p_{name}_{f.name}"
                 if isinstance(default, bool):
                     values[f.name] = st.checkbox(f.name, value=default, key=key)
@@ -64,15 +78,29 @@ with st.expander("Run checks", expanded=not latest_results(ws.dir)):
                     values[f.name] = float(st.number_input(f.name, value=default, key=key, format="%.3f"))
                 elif isinstance(default, str):
                     values[f.name] = st.text_input(f.name, value=default, key=key)
-            params[name] = {k: v for k, v in values.items() if v != getattr(defaults, k)}
+            params[name] = {k: v for k, v in values.items() if v != getattr(defaults, k) and k != "model"}
+            if values.get("model") not in (None, model):  # a model typed in by hand is kept as given
+                params[name]["model"] = values["model"]
+            params[name] = with_model(name, params[name], model)
             if name == "contamination" and bench_paths:
                 params[name]["benchmarks"] = tuple(bench_paths)
-    if st.button("Run checks", type="primary", key="findings_run", disabled=not chosen):
+    text = text_coverage(ws.dataset.rows, "both")
+    if not text.ok:  # checks over empty strings find nothing true about the data: say which mapping to make
+        info = ws.dataset.info
+        found = suggest_text_column(records_of(ws.dataset.rows)) if info.kind == "table" or info.options.mapping \
+            else None
+        st.error(no_text_message(text, name=Path(info.path).name, kind=info.kind, fields=info.fields,
+                                 what="the checks", suggestion=found,
+                                 fix="choose the text column on the Data page ({mapping})"))
+        st.page_link("pages/data.py", label="Map the text column on the Data page", icon=":material/table_view:")
+    if st.button("Run checks", type="primary", key="findings_run", disabled=not chosen or not text.ok):
         bar = st.progress(0.0, text="Running checks …")
+        ctx = CheckContext(ws.dataset.rows, ws.dir, extras={"embedder": LazyEmbedder(session.embedder,
+                                                                                     session.model_path)})
         for i, name in enumerate(chosen):  # one at a time: a check that cannot run must not stop the others
             bar.progress(i / len(chosen), text=f"check {name} ({i + 1} of {len(chosen)})")
             try:
-                run_checks(ws.dataset.rows, [name], ws_dir=ws.dir, params={name: params.get(name, {})})
+                run_checks(ws.dataset.rows, [name], ws_dir=ws.dir, params={name: params.get(name, {})}, ctx=ctx)
             except ValueError as exc:
                 st.error(f"{name}: {exc}")
         bar.empty()

@@ -12,11 +12,13 @@ import streamlit as st
 from analysis.checks import latest_results, load_result
 from analysis.explore.filters import preview_column
 from analysis.io import LoadError
-from analysis.run.jobs import FAILED
+from analysis.io.text_guard import no_text_message, records_of, suggest_text_column, text_coverage
+from analysis.run.jobs import FAILED, Job
+from analysis.space import timings
 from analysis.space.embedders import SCOPES
-from analysis.space.fast_embedders import ACCURATE, INSTANT, KIND_HELP, KINDS
+from analysis.space.fast_embedders import ACCURATE, INSTANT, KIND_HELP, KINDS, embedder_name, model_ready, prepare_model
 from analysis.space.knn import neighbours, semantic_search
-from analysis.space.pipeline import reference_positions
+from analysis.space.pipeline import map_work, reference_positions
 from components.actions import bulk_actions, show_pending_toast
 from components.context import require_workspace
 from components.example_view import render_example
@@ -31,8 +33,64 @@ from components.state import (
     upgrade_job,
 )
 
-# rough texts/s on 2 CPU cores (bench/README.md, Faster embeddings), for the time estimate before computing
-_RATES = {"minilm": 57, "onnx": 70, "onnx-int8": 120, "static": 3000}
+
+@st.cache_resource(show_spinner=False)
+def _model_builds() -> dict[tuple[str, str | None], Job]:
+    """Process-wide (kind, model folder) -> the background job building that embedder's model (export / distil)."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _work(fingerprint: str, scope: str, model: str, _rows: pd.DataFrame) -> dict[str, float]:
+    """The map's work in measured units (analysis.space.pipeline.map_work), once per dataset, scope and model."""
+    del fingerprint
+    return map_work(_rows, scope, model)
+
+
+def _estimate(kind: str) -> str:
+    """A new map's time with `kind`, scaled from this machine's last measured run, or "first run: measuring"."""
+    model = embedder_name(kind, session.model_path)
+    return timings.describe(model, _work(ws.fingerprint, scope, model, df))
+
+
+def _model_ready(kind: str) -> bool:
+    try:
+        return model_ready(kind, session.model_path)
+    except ValueError:  # not a model folder the fast kinds can read: the loader says so when it runs
+        return True
+
+
+def _build_panel(kind: str, *, polling: bool) -> None:
+    """The model build's progress: its elapsed time while it runs (no estimate: it is measured once, here)."""
+    job = _model_builds().get((kind, session.model_path))
+    status = job.status() if job is not None else None
+    if polling and (status is None or not status.active):
+        st.rerun()
+    if status is not None and status.state == FAILED:
+        st.error(f"Building the {kind} model failed: {status.error}")
+    elif status is not None and status.active:
+        st.progress(0.0, text=f"Building the {kind} embedder's model once for this machine (the install step, "
+                    f"`make install`, does it ahead): {status.elapsed():,.0f} s so far; first run: measuring.")
+
+
+def _ensure_model(kind: str) -> bool:
+    """True when `kind`'s model is built; else start (once per process) its build in the background and show it.
+
+    The install step prebuilds every model; this covers a machine where it did not run, visibly, instead of a
+    multi-minute distillation hidden inside the first "Compute" click."""
+    if _model_ready(kind):
+        return True
+    builds = _model_builds()
+    key = (kind, session.model_path)
+    job = builds.get(key)
+    if job is None or (job.status().state == FAILED and st.button(f"Retry building the {kind} model")):
+        model_path = session.model_path
+        builds[key] = job = Job(f"build {kind} model", lambda _progress: prepare_model(kind, model_path)).start()
+    if job.status().active:
+        st.fragment(run_every=2.0)(_build_panel)(kind, polling=True)
+    else:
+        _build_panel(kind, polling=False)
+    return False
 
 session, ws, store = require_workspace()
 df = frame(ws)
@@ -56,13 +114,25 @@ with st.expander("Embedding model"):
         else:
             session.model_path = folder or None
 model_label = Path(session.model_path).name if session.model_path else "all-MiniLM-L6-v2"
+text = text_coverage(ws.dataset.rows, scope)
+if not text.ok:  # a map of empty strings is one point: say which mapping to make instead (issue 13.2)
+    info = ws.dataset.info
+    found = suggest_text_column(records_of(ws.dataset.rows)) if info.kind == "table" or info.options.mapping else None
+    st.error(no_text_message(text, name=Path(info.path).name, kind=info.kind, fields=info.fields,
+                             what="embeddings and the map", suggestion=found,
+                             fix="choose the text column on the Data page ({mapping})"
+                             + ("" if scope == "both" else ", or embed another scope")))
+    st.page_link("pages/data.py", label="Map the text column on the Data page", icon=":material/table_view:")
+    store.close()
+    st.stop()
 
 
 def _upgrade_panel(n_rows: int, *, polling: bool) -> None:
     """Start, watch and switch to the accurate map computed in the background (components.state.start_upgrade).
 
-    Not started automatically: at ~70 texts/s it keeps both cores busy for minutes to an hour, which the user
-    should choose knowingly after the first look. Progress is read from the job's status, never pushed from the
+    Not started automatically: on a large set it keeps both cores busy for minutes to hours, which the user should
+    choose knowingly after the first look (the caption gives this machine's measured estimate, when there is one).
+    Progress is read from the job's status, never pushed from the
     worker thread (Streamlit calls are only made here, on the script thread).
     """
     job = upgrade_job(ws, scope, model_path=session.model_path)
@@ -72,9 +142,10 @@ def _upgrade_panel(n_rows: int, *, polling: bool) -> None:
     if status is None or status.state == FAILED:
         if status is not None:
             st.error(f"The upgrade to {ACCURATE} failed: {status.error}")
+        build = "" if _model_ready(ACCURATE) else f" It first builds the {ACCURATE} model once for this machine."
         st.caption(f"This map uses the instant embedder: neighbours and topics are rougher than MiniLM's. Upgrading "
-                   f"computes {ACCURATE} embeddings, map and topics in the background (about "
-                   f"{max(n_rows / _RATES[ACCURATE], 1):,.0f} s on 2 cores, resumable) while this map stays usable.")
+                   f"computes {ACCURATE} embeddings, map and topics in the background ({_estimate(ACCURATE)}; "
+                   f"resumable) while this map stays usable.{build}")
         if st.button(f"Upgrade to accurate ({ACCURATE}) in the background", key="map_upgrade"):
             start_upgrade(ws, scope, model_path=session.model_path)
             st.rerun()
@@ -112,12 +183,14 @@ if analysis is None and background is not None and background.status().active:
     st.stop()
 if analysis is None:
     n = len(df)
-    rate = _RATES.get(session.embedder, 57)
-    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with {model_label} ({session.embedder}): about "
-            f"{max(n / rate, 1):,.0f} s on 2 CPU cores, computed once and kept in the workspace (a stopped run "
-            "resumes where it left off). `sift analyze PATH --embed --embedder "
+    if not _ensure_model(session.embedder):
+        store.close()
+        st.stop()
+    st.info(f"The map needs embeddings of the {n:,} rows ({scope}) with {model_label} ({session.embedder}), then a "
+            f"kNN index, the 2-D map and topics: {_estimate(session.embedder)}. Computed once and kept in the "
+            "workspace (a stopped run resumes where it left off). `sift analyze PATH --embed --embedder "
             f"{session.embedder}` does the same from the command line."
-            + (f" For {n:,} rows the instant embedder ({INSTANT}) draws a first map in a fraction of that."
+            + (f" With the instant embedder ({INSTANT}): {_estimate(INSTANT)}."
                if n > 20_000 and session.embedder != INSTANT else ""))
     if st.button("Compute embeddings, map and topics", type="primary", key="map_compute"):
         get_analysis(ws, scope, model_path=session.model_path, compute=True)

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from analysis.explore.stats import ROLES, summary
+from analysis.io.text_guard import no_text_message, records_of, suggest_text_column, text_coverage
 from components.charts import category_bar, histogram, selected_categories, selected_range
 from components.context import require_workspace
 from components.state import frame
 
 session, ws, store = require_workspace()
-df = frame(ws)
 info = ws.dataset.info
+coverage = text_coverage(ws.dataset.rows, "both")
+if not coverage.ok:  # an unmapped table: "Empty responses 817" and empty charts would be the mapping, not the data
+    st.title("Overview")
+    st.metric("Rows", f"{coverage.rows:,}")
+    rows = ws.dataset.rows
+    found = suggest_text_column(records_of(rows)) if info.kind == "table" or info.options.mapping else None
+    st.warning(no_text_message(coverage, name=Path(info.path).name, kind=info.kind, fields=info.fields,
+                               what="lengths, empty fields and charts", suggestion=found,
+                               fix="choose the text column on the Data page ({mapping}), or `--text COLUMN` in the "
+                                   "CLI"))
+    st.page_link("pages/data.py", label="Map the text column on the Data page", icon=":material/table_view:")
+    store.close()
+    st.stop()
+df = frame(ws)
 s = summary(ws.dataset.rows, df, info.fields)
 dropped = store.dropped_ids()
 

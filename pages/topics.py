@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.explore.filters import preview_column
-from analysis.io import LoadError
+from analysis.io import LoadError, LoadOptions, load
+from analysis.io.text_guard import no_text_message, records_of, suggest_text_column, text_coverage
 from analysis.space.embedders import SCOPES
 from analysis.space.pipeline import embed_reference, run_coverage
 from analysis.space.topics import diversity, topic_shift
@@ -23,6 +24,16 @@ session, ws, store = require_workspace()
 df = frame(ws)
 st.title("Topics")
 scope = st.selectbox("Embed", SCOPES, index=SCOPES.index("both"), key="topics_scope", format_func=SCOPE_LABELS.get)
+text = text_coverage(ws.dataset.rows, scope)
+if not text.ok:  # topics of empty strings are one topic: say which mapping to make instead
+    info = ws.dataset.info
+    found = suggest_text_column(records_of(ws.dataset.rows)) if info.kind == "table" or info.options.mapping else None
+    st.error(no_text_message(text, name=Path(info.path).name, kind=info.kind, fields=info.fields, what="topics",
+                             suggestion=found, fix="choose the text column on the Data page ({mapping})"
+                             + ("" if scope == "both" else ", or embed another scope")))
+    st.page_link("pages/data.py", label="Map the text column on the Data page", icon=":material/table_view:")
+    store.close()
+    st.stop()
 analysis = get_analysis(ws, scope, model_path=session.model_path)
 if analysis is None:
     st.info("Topics need embeddings: compute them on the Map page (or `sift analyze PATH --embed`).")
@@ -86,17 +97,81 @@ if upload is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     ref_path = str(target)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _reference_shape(path: str, signature: tuple) -> dict:
+    """The reference file's detected kind, columns (those holding strings first) and Sift's automatic mapping."""
+    del signature  # part of the cache key only: the file's size and modification time
+    ds = load(path)
+    recs = records_of(ds.rows, 200)
+    texty = sorted({k for r in recs for k, v in r.items()
+                    if isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))})
+    found = suggest_text_column(recs) if ds.info.kind == "table" else None
+    return {"kind": ds.info.kind, "columns": texty or sorted(ds.info.fields),
+            "auto": found.mapping if found else None, "why": found.why if found else ""}
+
+
+# A reference Sift cannot read (no known schema) gets the same treatment as the training data: its text column is
+# mapped automatically (said here), and this form maps its columns to roles by hand.
+ref_mappings: dict[str, dict[str, str]] = st.session_state.setdefault("topics_ref_mappings", {})
+ref_options: LoadOptions | None = None
+if ref_path:
+    try:
+        stat = Path(ref_path).expanduser().stat() if Path(ref_path).expanduser().is_file() else None
+        shape = _reference_shape(ref_path, (stat.st_size, stat.st_mtime) if stat else ())
+    except (LoadError, ValueError, OSError) as exc:
+        st.error(f"Reference: {exc}")
+        shape = None
+    if shape is not None:
+        given = ref_mappings.get(ref_path)
+        if given:
+            ref_options = LoadOptions(mapping=given)
+            st.caption("Reference columns mapped: " + ", ".join(f"{r} = `{c}`" for r, c in given.items()))
+        elif shape["auto"]:
+            (role, col), = shape["auto"].items()
+            st.info(f"The reference has no known schema, so Sift reads its column `{col}` as the {role} "
+                    f"({shape['why']}). Map other columns below if the text is elsewhere.")
+        elif shape["kind"] == "table":
+            st.warning("The reference has no known schema and no column that clearly holds its text: map its "
+                       "columns below before measuring coverage.")
+        with st.expander("Reference columns", expanded=shape["kind"] == "table" and not shape["auto"] and not given):
+            with st.form("topics_ref_map"):
+                cols = ["—"] + shape["columns"]
+                current = given or shape["auto"] or {}
+                chosen: dict[str, str] = {}
+                fc = st.columns(3)
+                for i, role in enumerate(("prompt", "response", "text")):
+                    default = current.get(role, "—")
+                    pick = fc[i].selectbox(role, cols, index=cols.index(default) if default in cols else 0,
+                                           key=f"topics_ref_map_{role}")
+                    if pick != "—":
+                        chosen[role] = pick
+                a1, a2 = st.columns(2)
+                apply_map = a1.form_submit_button("Apply reference mapping", type="primary")
+                clear_map = a2.form_submit_button("Detect automatically")
+            if apply_map:
+                if chosen:
+                    ref_mappings[ref_path] = chosen
+                else:
+                    st.error("Map at least one column to prompt, response or text.")
+                st.rerun()
+            if clear_map:
+                ref_mappings.pop(ref_path, None)
+                st.rerun()
 if st.button("Measure coverage", type="primary", key="topics_cov_go", disabled=not ref_path):
     bar = st.progress(0.0, text="Embedding the reference …")
     try:
-        ref = embed_reference(ws, ref_path, get_embedder(session.model_path), scope,
-                              progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+        ref = embed_reference(ws, ref_path, get_embedder(session.model_path), scope, options=ref_options,
+                              progress=lambda msg, f: bar.progress(min(max(f, 0.0), 1.0), text=msg),
+                              text_fix="choose its text column under Reference columns ({mapping})")
         with st.spinner("Clustering training and reference rows together …"):
             report = run_coverage(ws, analysis, ref)
     except (LoadError, ValueError) as exc:
         st.error(f"Reference: {exc}")
     else:
-        st.session_state["topics_coverage"] = {"path": ref_path, "dir": str(ref.dir), "report": report}
+        st.session_state["topics_coverage"] = {"path": ref_path, "dir": str(ref.dir), "report": report,
+                                               "notice": ref.notice, "mapping": ref.mapping}
         session.reference = ref_path
     finally:
         bar.empty()
@@ -104,7 +179,8 @@ if st.button("Measure coverage", type="primary", key="topics_cov_go", disabled=n
 cov = st.session_state.get("topics_coverage")
 if cov:
     report = cov["report"]
-    st.markdown(f"Reference: `{cov['path']}`")
+    st.markdown(f"Reference: `{cov['path']}`" + (" · columns " + ", ".join(
+        f"{r} = `{c}`" for r, c in cov["mapping"].items()) if cov.get("mapping") else ""))
     under, over = report.under(), report.over()
     st.markdown(f"**Under-covered** ({len(under)}): the reference asks about these far more than the training data "
                 "covers them.")

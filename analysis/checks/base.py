@@ -178,6 +178,9 @@ class Check:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Params: ClassVar[type] = object
+    # Declared limits of the parameters (`Bound` per name): checked with the types by `params_from`, so
+    # `--check-param`, recipes and the app all refuse `num_perm=1e9` before anything allocates.
+    bounds: ClassVar[dict[str, Bound]] = {}
     row_local: ClassVar[bool] = False  # True: each row's result depends on that row alone (Ray runs it per batch)
 
     def __init__(self, params: Any | None = None) -> None:
@@ -212,15 +215,108 @@ def register(cls: type[Check]) -> type[Check]:
     return cls
 
 
+@dataclass(frozen=True)
+class Bound:
+    """Limits of one check parameter: `lo`/`hi` inclusive for a number (for a tuple parameter, each element),
+    `choices` for a string. Declared on the check (`bounds = {"num_perm": Bound(16, 4096)}`) so the CLI's
+    `--check-param`, recipe validation and the app share one definition."""
+
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def problem(self, value: Any) -> str | None:
+        if self.choices and value not in self.choices:
+            return f"expected one of {', '.join(self.choices)}, found {value!r}"
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and ((self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi)):
+            span = f"between {self.lo:g} and {self.hi:g}" if self.lo is not None and self.hi is not None \
+                else (f"at least {self.lo:g}" if self.lo is not None else f"at most {self.hi:g}")
+            return f"expected a number {span}, found {value!r}"
+        return None
+
+
+def _kind(value: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _typed(expected: Any, value: Any) -> tuple[Any, str | None]:
+    """`value` as the type of a parameter's default (`expected`): (value, None) or (value, problem)."""
+    if isinstance(expected, bool):
+        return (value, None) if isinstance(value, (bool, np.bool_)) else (value, f"expected true or false, found "
+                                                                                  f"{_kind(value)} {value!r}")
+    if isinstance(expected, (int, float)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return value, f"expected a number, found {_kind(value)} {value!r}"
+        if not np.isfinite(float(value)):
+            return value, f"expected a finite number, found {value!r}"
+        if isinstance(expected, int):
+            if float(value) != int(value):
+                return value, f"expected a whole number, found {value!r}"
+            return int(value), None
+        return value, None
+    if isinstance(expected, str):
+        return (value, None) if isinstance(value, str) else (value, f"expected a string, found {_kind(value)} "
+                                                                    f"{value!r}")
+    return value, None
+
+
+def param_problems(cls: type[Check], values: dict[str, Any] | None) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Check parameters against the Params dataclass (names, types of the defaults) and the check's `bounds`:
+    (the values, integral floats made ints; [(parameter, problem), ...]). Shared by `params_from` and recipe
+    validation, which locates each problem in the file."""
+    if not isinstance(values, dict):
+        return {}, [("", f"expected an object of parameters, found {_kind(values)} {values!r}")]
+    problems: list[tuple[str, str]] = []
+    out: dict[str, Any] = {}
+    specs = {f.name: f for f in fields(cls.Params)}
+    for key, value in values.items():
+        spec = specs.get(key)
+        if spec is None:
+            problems.append((str(key), f"unknown parameter of check {cls.name}; parameters are "
+                                       f"{', '.join(sorted(specs))}"))
+            continue
+        default = spec.default
+        bound = cls.bounds.get(key)
+        if isinstance(default, tuple):  # a list parameter: each element typed like the annotation says
+            if not isinstance(value, (list, tuple)):
+                problems.append((key, f"expected a list, found {_kind(value)} {value!r}"))
+                continue
+            elem = 0 if "int" in str(spec.type) else ""
+            items = []
+            for i, item in enumerate(value):
+                item, problem = _typed(elem, item)
+                problem = problem or (bound.problem(item) if bound else None)
+                if problem:
+                    problems.append((f"{key}[{i}]", problem))
+                items.append(item)
+            out[key] = tuple(items) if isinstance(value, tuple) else items
+            continue
+        value, problem = _typed(default, value)
+        problem = problem or (bound.problem(value) if bound else None)
+        if problem:
+            problems.append((key, problem))
+        out[key] = value
+    if not problems:  # the check's own cross-field rules (`__post_init__`), still before anything runs
+        try:
+            cls.Params(**out)
+        except (ValueError, TypeError) as exc:
+            problems.append(("", str(exc)))
+    return out, problems
+
+
 def params_from(cls: type[Check], values: dict[str, Any] | None) -> Any:
-    """Build a check's Params from a dict, rejecting unknown names with a clear message."""
-    values = values or {}
-    known = {f.name for f in fields(cls.Params)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"check {cls.name}: unknown parameter(s) {', '.join(unknown)}; "
-                         f"parameters are {', '.join(sorted(known))}")
-    return cls.Params(**values)
+    """Build a check's Params from a dict: unknown names, wrong types and values outside the check's `bounds`
+    are refused with one clear message."""
+    clean, problems = param_problems(cls, values or {})
+    if problems:
+        if any(p[1].startswith("unknown parameter") for p in problems):
+            unknown = sorted(k for k, p in problems if p.startswith("unknown parameter"))
+            raise ValueError(f"check {cls.name}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"parameters are {', '.join(sorted(f.name for f in fields(cls.Params)))}")
+        raise ValueError(f"check {cls.name}: " + "; ".join(f"{k}: {p}" if k else p for k, p in problems))
+    return cls.Params(**clean)
 
 
 RESULTS_FORMAT = 2  # bumped when the stored result shape changes (2: per-row evidence), so old caches re-run
@@ -261,14 +357,39 @@ def load_result(ws_dir: Path, name: str, params: dict[str, Any], row_ids: np.nda
                        frame["evidence"].to_numpy(object) if "evidence" in frame.columns else None)
 
 
+REQUESTED_DIR = "requested"  # results/requested/<check>.json: the parameters last asked for, one file per check
+
+
+def record_requested(ws_dir: Path, name: str, params: dict[str, Any]) -> None:
+    """Remember that `params` are what was last asked of check `name` (a fresh run or a cache hit alike).
+
+    Findings show this result, not the newest file: after runs with benchmark A, B, then A again (a cache hit that
+    writes nothing), the newest file is B's though the user last asked for A. One file per check, written
+    atomically, so the app and the CLI recording different checks at once never lose each other's entry.
+    """
+    atomic_write_text(Path(ws_dir) / RESULTS_DIR / REQUESTED_DIR / f"{name}.json",
+                      json.dumps({"name": name, "params": params, "key": params_key(params)}, default=str))
+
+
 def latest_results(ws_dir: Path) -> dict[str, dict[str, Any]]:
-    """name -> {"params", "summary", "path"} of the most recently written result of each check."""
+    """name -> {"params", "summary", "path"} of the result each check was last asked for (`record_requested`);
+    a check with no such record (a workspace from before it existed) falls back to its most recently written
+    result."""
+    results = Path(ws_dir) / RESULTS_DIR
     out: dict[str, tuple[float, dict[str, Any]]] = {}
-    for meta in (Path(ws_dir) / RESULTS_DIR).glob("*.json"):
+    for meta in results.glob("*.json"):
         info = json.loads(meta.read_text())
         mtime = meta.stat().st_mtime
         if info["name"] not in out or mtime > out[info["name"]][0]:
             out[info["name"]] = (mtime, {**info, "path": str(meta.with_suffix(".parquet"))})
+    for req in results.glob(f"{REQUESTED_DIR}/*.json"):
+        try:
+            asked = json.loads(req.read_text())
+            meta = results / f"{asked['name']}@{asked['key']}.json"
+            if meta.exists() and meta.with_suffix(".parquet").exists():
+                out[asked["name"]] = (0.0, {**json.loads(meta.read_text()), "path": str(meta.with_suffix(".parquet"))})
+        except (OSError, ValueError, KeyError):  # a record from a future/older format: the newest file decides
+            continue
     return {k: v for k, (_, v) in sorted(out.items())}
 
 
@@ -292,6 +413,8 @@ def run_checks(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | None 
         if cached is not None:
             report(progress, f"{step} (cached)", i / n_checks, step=step, step_fraction=1.0)
             out[name] = cached
+            if ws_dir is not None:
+                record_requested(ws_dir, name, check.params_dict())
             continue
         report(progress, step, i / n_checks, step=step, done=0, total=n)
         ctx.progress_sink = _check_sink(progress, step, i, n_checks) if progress else None
@@ -303,6 +426,7 @@ def run_checks(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | None 
         result.summary["seconds"] = round(time.perf_counter() - t, 3)
         if ws_dir is not None:
             save_result(ws_dir, result, row_ids)
+            record_requested(ws_dir, name, result.params)  # the parameters its file is keyed by
         report(progress, step, (i + 1) / n_checks, step=step, done=n, total=n)
         out[name] = result
         release_free_memory()  # the check's temporaries are gone: keep the next one's peak from stacking on them

@@ -26,9 +26,10 @@ CHAT_KINDS = frozenset({"chat", "scored", "preference"})
 #   tool_result_orphan       a tool result that does not follow a tool call (or another result)
 #   no_assistant_turn        the conversation has no assistant turn at all
 #   ends_without_assistant   the conversation has assistant turns but ends on a user or tool turn
+#   empty_conversation       the conversation has no turns at all (ShareGPT dumps hold many `conversations: []`)
 REASONS = ("system_not_first", "unknown_role", "empty_turn", "first_turn_not_user", "consecutive_same_role",
            "tool_call_invalid_json", "tool_call_unanswered", "tool_result_orphan", "no_assistant_turn",
-           "ends_without_assistant")
+           "ends_without_assistant", "empty_conversation")
 
 
 # Reasons whose turn has telling content (the call or result itself): the row's evidence is that content's start.
@@ -40,6 +41,8 @@ EVIDENCE_CHARS = 200
 def problems(turns: list[dict[str, Any]], *, needs_final_assistant: bool = True,
              allow_empty_system: bool = True) -> list[tuple[int, str]]:
     """Every structural problem of one conversation as (turn index, reason code), in turn order."""
+    if len(turns) == 0:
+        return [(0, "empty_conversation")]
     out: list[tuple[int, str]] = []
     prev_role: str | None = None
     prev_call = False
@@ -100,10 +103,13 @@ class ChatStructure(Check):
     trains the model on an empty answer or on a tool call that never gets a result. Checked for chat and
     scored rows (their whole conversation) and for preference rows (their prompt turns only; the chosen and
     rejected answers are the `preference` and `length` checks' business); sft and text rows are well-formed by
-    construction. The row's reason is its first problem in turn order; `summary["problems"]` counts rows per
-    problem and `summary["details"]` lists every problem of each flagged row as `turn:code`. Score: 1.0 for a
-    problem that breaks rendering or training (empty turn, role order, invalid or unanswered tool call),
-    0.5 for a row whose only problems are softer (an unanswered conversation that ends on a user turn).
+    construction; prompt rows (kind `prompt`: questions without answers, e.g. MT-Bench's follow-up turns) are
+    not conversations to train on and are not checked. A conversation with no turns at all (`conversations: []`,
+    common in ShareGPT dumps) loads as a row and is flagged `empty_conversation`. The row's reason is its first
+    problem in turn order; `summary["problems"]` counts rows per problem and `summary["details"]` lists every
+    problem of each flagged row as `turn:code`. Score: 1.0 for a problem that breaks rendering or training
+    (empty conversation or turn, role order, invalid or unanswered tool call), 0.5 for a row whose only problems
+    are softer (an unanswered conversation that ends on a user turn).
     Defaults: an empty first system turn is allowed (`allow_empty_system`), as several chat exporters write one.
     Evidence: for a tool-call or tool-result problem, the first 200 characters of that turn as written; none for
     role-order, empty-turn and missing-answer problems (there is no span to show).
@@ -111,7 +117,8 @@ class ChatStructure(Check):
 
     name = "chat_structure"
     row_local = True
-    description = "Role order, empty turns, unknown roles, missing final answer, broken or unanswered tool calls."
+    description = ("Role order, empty turns and conversations, unknown roles, missing final answer, broken or "
+                   "unanswered tool calls.")
 
     @dataclass(frozen=True)
     class Params:
@@ -135,8 +142,9 @@ class ChatStructure(Check):
                 continue
             checked += 1
             if kind == "preference":
-                found = problems(prompt_turns(turns), needs_final_assistant=False,
-                                 allow_empty_system=self.params.allow_empty_system)
+                context = prompt_turns(turns)
+                found = problems(context, needs_final_assistant=False,
+                                 allow_empty_system=self.params.allow_empty_system) if len(context) else []
             else:
                 found = problems(turns, allow_empty_system=self.params.allow_empty_system)
             if not found:

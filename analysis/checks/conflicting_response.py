@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
 from analysis.checks.near_duplicate import (
     lsh_candidates,
@@ -81,6 +81,8 @@ class ConflictingResponse(Check):
 
     name = "conflicting_response"
     description = "The same prompt answered with different responses (or different final numbers)."
+
+    bounds = {"prompt_threshold": Bound(0, 1)}
 
     @dataclass(frozen=True)
     class Params:

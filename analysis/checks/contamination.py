@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import SCOPES, scope_texts
 from analysis.io import load, resolve_paths
 from analysis.space.embedders import DEFAULT_MODEL, load_embedder
@@ -172,6 +172,9 @@ class Contamination(Check):
 
     name = "contamination"
     description = "Rows that contain a benchmark/eval item (word n-gram overlap with --benchmark files)."
+
+    bounds = {"scope": Bound(choices=SCOPES), "ngram": Bound(1, 64), "min_overlap": Bound(0, 1),
+              "min_words": Bound(1, 10_000), "paraphrase": Bound(0, 1)}
 
     @dataclass(frozen=True)
     class Params:
@@ -344,7 +347,7 @@ class Contamination(Check):
             if ctx.extras["embedder"] is None:
                 raise ValueError(f"contamination paraphrase match: embeddings of model {p.model} are not in the "
                                  "workspace; run `sift analyze PATH --embed --model PATH` first")
-        vectors, model = scope_vectors(ctx, p.model, p.scope)
+        vectors, model = scope_vectors(ctx, p.model, p.scope, check="contamination paraphrase")
         seg_vecs = self._segment_vectors(ctx, seg_text, digests, model)
         if not len(seg_vecs) or not len(vectors):
             return np.zeros(len(ctx)), np.full(len(ctx), -1, dtype=np.int64)

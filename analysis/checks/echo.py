@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -68,6 +68,10 @@ class EchoCheck(Check):
     name = "echo"
     row_local = True
     description = "Responses that copy the prompt, or that are copied from it"
+
+    bounds = {"ngram": Bound(1, 64), "min_containment": Bound(0, 1), "min_prompt_words": Bound(0, 1_000_000),
+              "min_response_words": Bound(0, 1_000_000), "max_new_share": Bound(0, 1),
+              "min_repeat_words": Bound(1, 1_000_000)}
 
     @dataclass(frozen=True)
     class Params:

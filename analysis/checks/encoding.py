@@ -10,9 +10,18 @@ import numpy as np
 from ftfy.badness import BADNESS_RE
 
 from analysis.checks._re2 import may_match
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Bidirectional embeddings, overrides and isolates: they reorder how text *displays* without changing what a model
+# reads ("Trojan Source", CVE-2021-42574), so a reviewer sees one text and the model learns another. The implicit
+# marks (LRM U+200E, RLM U+200F, ALM U+061C) are ordinary in right-to-left writing and are left alone.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Invisible characters with no job in training text: zero-width space, word joiner, invisible math operators, a BOM
+# past the first character, the Mongolian vowel separator, interlinear annotation marks and the Unicode tag block
+# (which smuggles hidden ASCII instructions past a reader). ZWJ/ZWNJ are left alone: emoji sequences and Persian or
+# Indic spelling need them.
+_INVISIBLE = re.compile("[\u200b\u2060-\u2064\u180e\ufff9-\ufffb\U000e0000-\U000e007f]|(?<=.)\ufeff", re.S)
 # Only encoding repairs: ftfy's cosmetic normalisations (curly -> straight quotes, ligatures, full-width
 # characters, NFC, line breaks, HTML unescaping, control-char removal) would "fix" correct text.
 _FIX_ONLY_ENCODING = ftfy.TextFixerConfig(unescape_html=False, remove_terminal_escapes=False, fix_latin_ligatures=False,
@@ -99,8 +108,16 @@ def broken_span(text: str, reason: str, fixed: str = "") -> str:
         while b < len(text) and text[b] == "\ufffd":
             b += 1
         return around(text, a, b)
-    m = _CONTROL.search(text)
+    pattern = {"bidi_control": _BIDI, "invisible_chars": _INVISIBLE}.get(reason, _CONTROL)
+    m = pattern.search(text)
     return around(text, m.start(), m.end()) if m else ""
+
+
+def invisible_problem(text: str) -> str:
+    """"bidi_control", "invisible_chars" or "" for a non-ASCII text (ASCII text holds neither)."""
+    if _BIDI.search(text):
+        return "bidi_control"
+    return "invisible_chars" if _INVISIBLE.search(text) else ""
 
 
 @register
@@ -115,16 +132,25 @@ class EncodingCheck(Check):
     restore_byte_a0, replace_lossy_sequences, decode_inconsistent_utf8, fix_c1_controls, fix_surrogates) counts
     as a fix; ordinary non-ASCII (é, 中文, emoji, curly quotes, ligatures) is correct text and is left alone.
     ftfy's own heuristics decide (it is built to avoid false positives on real text); pure-ASCII text is never
-    sent to it. Score: 1.0 replacement char, 0.9 mojibake, 0.7 control chars; one reason per row in that order.
+    sent to it. Score: 1.0 replacement char, 0.9 mojibake, 0.8 bidi control, 0.7 control chars, 0.6 invisible chars; one
+    reason per row in that order.
     `summary["fixes"]`: up to 50 {row_id, before, after} snippets of what ftfy would change. Evidence: the
     first broken sequence (`Ã©`, U+FFFD, the control character) with the rest of its word, verbatim. Checked on
-    `both` (every turn: a broken prompt is as bad as a broken answer). Measured: 0 on GSM8K train and
-    CodeAlpaca-2k.
+    `both` (every turn: a broken prompt is as bad as a broken answer). Invisible text: bidirectional embedding,
+    override and isolate controls (`bidi_control`: U+202A-U+202E, U+2066-U+2069, which make a reviewer read a
+    different order than the model does) and invisible characters with no job in training text (`invisible_chars`:
+    zero-width space, word joiner, invisible operators, a BOM past the first character, Unicode tag characters that
+    smuggle hidden instructions); the implicit RTL marks and ZWJ/ZWNJ (emoji, Persian, Indic) are correct text.
+    Measured: 0 on CodeAlpaca-2k; on GSM8K train one row, a real zero-width space (`\\u200bis`); 3 of
+    300 rows of LLaMA-Factory's c4_demo.
     """
 
     name = "encoding"
     row_local = True
-    description = "Mojibake (Ã©, â€™), U+FFFD replacement characters or control characters in the text"
+    description = ("Mojibake (Ã©, â€™), U+FFFD replacement characters, control characters, bidi overrides or "
+                   "invisible characters in the text")
+
+    bounds = {"max_fixes": Bound(0, 100_000)}
 
     @dataclass(frozen=True)
     class Params:
@@ -158,7 +184,11 @@ class EncodingCheck(Check):
                 if len(fixes) < p.max_fixes:
                     before, after = snippet(text, fixed)
                     fixes.append({"row_id": int(row_ids[i]), "before": before, "after": after})
-            elif _CONTROL.search(text):
-                reason[i], score[i] = "control_chars", 0.7
-                evidence[i] = broken_span(text, "control_chars")
+            else:
+                hidden = invisible_problem(text)
+                code, sev = ((hidden, 0.8) if hidden == "bidi_control" else ("control_chars", 0.7)
+                             if _CONTROL.search(text) else (hidden, 0.6))
+                if code:
+                    reason[i], score[i] = code, sev
+                    evidence[i] = broken_span(text, code)
         return self.result(ctx, score=score, reason=reason, evidence=evidence, summary={"fixes": fixes})

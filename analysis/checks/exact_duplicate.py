@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 SCOPES = ("prompt", "response", "both", "first_turn", "record")
 KEEP_RULES = ("first", "longest", "shortest", "highest_score", "most_turns")
@@ -58,6 +58,8 @@ class ExactDuplicate(Check):
 
     name = "exact_duplicate"
     description = "Rows whose normalised text (NFKC, whitespace, case) is identical; all but one kept per group."
+
+    bounds = {"scope": Bound(choices=SCOPES), "keep": Bound(choices=KEEP_RULES)}
 
     @dataclass(frozen=True)
     class Params:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.length import last_user_texts
 
 UND = "und"  # too little text to judge (ISO 639-2 "undetermined")
@@ -148,6 +148,9 @@ class LanguageCheck(Check):
     name = "language"
     row_local = True
     description = "Response language differs from the prompt's (or from an expected language); the language mix"
+
+    bounds = {"min_letters": Bound(0, 1_000_000), "min_confidence": Bound(0, 1),
+              "max_chars": Bound(1, 10_000_000), "top_pairs": Bound(0, 100_000)}
 
     @dataclass(frozen=True)
     class Params:

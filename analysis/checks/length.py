@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _ALNUM = re.compile(r"[^\W_]")
 # Whole-response non-answers seen in public SFT data (Alpaca's `<nooutput>`, spreadsheet exports' `N/A`, `nan`).
@@ -81,12 +81,16 @@ class LengthCheck(Check):
     `long_min_chars` 2,000 (far beyond the dataset's own distribution, but never a paragraph), `ratio_z` 4
     (a conventional robust-outlier cut: a normal sample exceeds it ~1 in 16,000). Score: 1.0 empty, 0.9
     content-free, 0.6-1.0 long and 0.5-1.0 ratio (growing with the z-score). One reason per row, in that order.
+    Rows of kind `prompt` (prompts without answers by design) are not judged.
     Measured on the defaults: GSM8K train 9 of 7,473 (terse "Label:60/4=15" solutions, ratio outliers),
     CodeAlpaca-2k 2 of 2,017 (its two empty outputs), alpaca_en_demo 0, the bundled sample 1 (the empty turn).
     """
 
     name = "length"
     description = "Empty, content-free or overly long responses, and response/prompt length-ratio outliers"
+
+    bounds = {"min_words": Bound(0, 10_000_000), "max_chars": Bound(1, 10**12), "long_z": Bound(0, 10_000),
+              "long_min_chars": Bound(0, 10**12), "ratio_z": Bound(0, 10_000), "min_file_rows": Bound(1, 10**12)}
 
     @dataclass(frozen=True)
     class Params:
@@ -105,11 +109,14 @@ class LengthCheck(Check):
         r_words = np.fromiter((len(t.split()) for t in responses), dtype=np.int64, count=n)
         p_words = np.fromiter((len(t.split()) for t in last_user_texts(ctx)), dtype=np.int64, count=n)
         r_chars = np.fromiter((len(t) for t in responses), dtype=np.int64, count=n)
-        empty = r_words == 0
+        # Prompt rows (eval questions, RL prompts) have no answer by design: nothing to judge.
+        answerless = ctx.rows["kind"].astype(str).to_numpy() == "prompt" if "kind" in ctx.rows.columns \
+            else np.zeros(n, dtype=bool)
+        empty = (r_words == 0) & ~answerless
         content_free = np.fromiter(
             (w > 0 and (w < p.min_words or _ALNUM.search(t) is None or t.strip().lower() in NON_ANSWERS)
-             for t, w in zip(responses, r_words, strict=True)), dtype=bool, count=n)
-        ok = ~empty & ~content_free
+             for t, w in zip(responses, r_words, strict=True)), dtype=bool, count=n) & ~answerless
+        ok = ~empty & ~content_free & ~answerless
         files = (ctx.rows["source_file"].astype(str).to_numpy()
                  if p.per_file and "source_file" in ctx.rows.columns else None)
         len_z = grouped_robust_z(np.log1p(r_chars.astype(np.float64)), ok, files, p.min_file_rows)

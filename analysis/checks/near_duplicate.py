@@ -54,8 +54,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import check_scope_keep, keep_rank, scope_texts
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
+from analysis.checks.exact_duplicate import KEEP_RULES, SCOPES, check_scope_keep, keep_rank, scope_texts
 
 _WORD = re.compile(r"\w+")
 # UTF-8 bytes that can be part of a word: ASCII [A-Za-z0-9_] (Python's `\w` on ASCII) and every non-ASCII byte
@@ -357,53 +357,118 @@ def union_find(n: int, pairs: np.ndarray) -> np.ndarray:
     return roots
 
 
-def build_groups(ctx: CheckContext, pairs: np.ndarray, sims: np.ndarray, keep_rule: str
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """From accepted pairs (positions) and their similarities: group_id, keep, reason, score per row.
+IDENTICAL = 1.0 - 1e-9  # a pair this similar is the same text: identity is transitive, similarity is not
 
-    Groups are numbered by their first member's position; score = a member's best similarity to any member.
+
+def centre_clusters(n: int, pairs: np.ndarray, sims: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy clusters that cannot chain: (centre position per row or -1, similarity to that centre).
+
+    Union-find over "similar" pairs joins a→b→c→… into one group even when a and the far end share nothing (peers
+    report a 859k-row source collapsing to 2 rows that way). Here only identical pairs are joined transitively; then
+    rows are visited in `order` (the keep rule's preference) and each unassigned row becomes a centre that claims the
+    unassigned rows it is *directly* paired with. Every member is therefore within the threshold of its kept row.
+    Pairs missing from `pairs` are never inferred: a row not directly verified against a centre stays its own.
+    """
+    centre = np.full(n, -1, dtype=np.int64)
+    to_centre = np.zeros(n, dtype=np.float64)
+    if not len(pairs):
+        return centre, to_centre
+    same = sims >= IDENTICAL
+    ident = union_find(n, pairs[same])  # identical rows: one class, named by its smallest position
+    neighbours: dict[int, dict[int, float]] = {}
+    for x, y, v in zip(ident[pairs[~same, 0]].tolist(), ident[pairs[~same, 1]].tolist(), sims[~same].tolist(),
+                       strict=True):
+        if x != y:
+            for u, w in ((x, y), (y, x)):
+                near = neighbours.setdefault(u, {})
+                near[w] = max(near.get(w, 0.0), v)
+    members = np.unique(pairs.ravel())
+    ordered = members[np.argsort(_positions(order, members), kind="stable")].tolist()
+    classes: dict[int, list[int]] = {}
+    for m in ordered:
+        classes.setdefault(int(ident[m]), []).append(m)
+    owner: dict[int, tuple[int, float]] = {}  # class -> (its centre row, similarity to that centre)
+    for m in ordered:
+        cls = int(ident[m])
+        if cls in owner:
+            continue
+        owner[cls] = (m, 1.0)  # the best-ranked row of an unclaimed class is a centre...
+        for other, v in neighbours.get(cls, {}).items():
+            owner.setdefault(other, (m, v))  # ...claiming the unclaimed classes paired with it directly
+    for cls, (c, v) in owner.items():
+        same_class = cls == int(ident[c])
+        for m in classes[cls]:
+            centre[m] = c
+            to_centre[m] = 1.0 if same_class else v
+    return centre, to_centre
+
+
+def _positions(order: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Where each of `members` sits in `order` (a permutation of all positions)."""
+    where = np.empty(len(order), dtype=np.int64)
+    where[order] = np.arange(len(order))
+    return where[members]
+
+
+def keep_order(ctx: CheckContext, keep_rule: str) -> np.ndarray:
+    """All positions, the keep rule's favourite first (ties: the earliest row)."""
+    pos = np.arange(len(ctx))
+    return np.lexsort((pos, -keep_rank(ctx, pos, keep_rule)))
+
+
+def build_groups(ctx: CheckContext, pairs: np.ndarray, sims: np.ndarray, keep_rule: str
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    """From accepted pairs (positions) and their similarities: group_id, keep, reason, score per row, and stats.
+
+    Groups are `centre_clusters` (no chains): each flagged row was verified directly against its kept row, and its
+    score is that similarity. Groups are numbered by their first member's position. Stats: how many union-find
+    components were cut into several groups, and the lowest similarity of a flagged row to its kept row.
     """
     n = len(ctx)
     group_id = np.full(n, -1, dtype=np.int64)
     keep = np.zeros(n, dtype=bool)
     reason = np.full(n, "", dtype=object)
     score = np.zeros(n, dtype=np.float64)
+    stats: dict[str, Any] = {"groups": 0, "components_split": 0, "min_similarity_to_kept": None}
     if not len(pairs):
-        return group_id, keep, reason, score
-    best = np.zeros(n, dtype=np.float64)
-    np.maximum.at(best, pairs[:, 0], sims)
-    np.maximum.at(best, pairs[:, 1], sims)
-    roots = union_find(n, pairs)
-    members = np.unique(pairs.ravel())
-    member_roots = roots[members]
-    _, gids = np.unique(member_roots, return_inverse=True)  # roots are each group's smallest position
+        return group_id, keep, reason, score, stats
+    centre, to_centre = centre_clusters(n, pairs, sims, keep_order(ctx, keep_rule))
+    in_group = np.flatnonzero(centre >= 0)
+    sizes = np.bincount(centre[in_group], minlength=n)
+    solo = in_group[sizes[centre[in_group]] == 1]  # a row whose every partner went to another centre
+    centre[solo] = -1
+    members = np.flatnonzero(centre >= 0)
+    if not len(members):
+        return group_id, keep, reason, score, stats
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, centre[members], members)
+    _, gids = np.unique(first[centre[members]], return_inverse=True)
     group_id[members] = gids
-    rank = keep_rank(ctx, members, keep_rule)
-    order = np.lexsort((members, -rank, gids))  # by group, best rank, earliest position
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = gids[order][1:] != gids[order][:-1]
-    kept_pos = members[order][first]  # one per group, in gid order
-    keep[kept_pos] = True
+    keep[members] = centre[members] == members
     row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
-    kept_row = row_ids[kept_pos]
-    for i, g in zip(members.tolist(), gids.tolist(), strict=True):
-        if not keep[i]:
-            reason[i] = f"dup_of:{kept_row[g]}"
-            score[i] = best[i]
-    return group_id, keep, reason, score
+    dup = members[~keep[members]]
+    reason[dup] = [f"dup_of:{r}" for r in row_ids[centre[dup]].tolist()]
+    score[dup] = to_centre[dup]
+    paired = np.unique(pairs.ravel())
+    comps = union_find(n, pairs)[paired]
+    label = np.where(group_id[paired] >= 0, group_id[paired], n + paired)  # a paired row left alone: its own label
+    combos = np.unique(np.stack([comps, label], axis=1), axis=0)
+    _, per_comp = np.unique(combos[:, 0], return_counts=True)
+    stats = {"groups": int(gids.max()) + 1, "components_split": int((per_comp > 1).sum()),
+             "min_similarity_to_kept": round(float(score[dup].min()), 4) if len(dup) else None}
+    return group_id, keep, reason, score, stats
 
 
-def removed_curve(n: int, pairs: np.ndarray, sims: np.ndarray, thresholds: np.ndarray) -> dict[str, int]:
-    """Rows removable (group members minus one per group) if the threshold were each of `thresholds`."""
+def removed_curve(n: int, pairs: np.ndarray, sims: np.ndarray, thresholds: np.ndarray,
+                  order: np.ndarray | None = None) -> dict[str, int]:
+    """Rows removable (grouped rows minus one kept per group) if the threshold were each of `thresholds`."""
+    order = np.arange(n) if order is None else order
     out: dict[str, int] = {}
     for t in thresholds:
-        sel = pairs[sims >= t - 1e-12]
-        if not len(sel):
-            out[f"{t:.2f}"] = 0
-            continue
-        members = np.unique(sel.ravel())
-        roots = union_find(n, sel)[members]
-        out[f"{t:.2f}"] = int(len(members) - len(np.unique(roots)))
+        sel = sims >= t - 1e-12
+        centre, _ = centre_clusters(n, pairs[sel], sims[sel], order)
+        grouped = centre >= 0
+        out[f"{t:.2f}"] = int((grouped & (centre != np.arange(n))).sum())
     return out
 
 
@@ -412,13 +477,19 @@ class NearDuplicate(Check):
     """Near duplicates: rows whose word n-gram shingle sets have true Jaccard >= `threshold`, found with MinHash +
     LSH and verified exactly (module docstring: shingling, hash family, band choice, threshold curve). Near
     duplicates (the same example with a few words changed, re-templated, re-punctuated) over-weight one example as
-    exact duplicates do, and escape a hash-based dedup. Groups are joined transitively (union-find); the `keep` rule
-    picks one member (first, longest, shortest, highest_score, most_turns; as `exact_duplicate`), the others are
-    flagged `dup_of:<row_id of the kept member>`, score = their best true Jaccard to a member of the group.
+    exact duplicates do, and escape a hash-based dedup. Groups cannot chain: rows are visited in the `keep` rule's
+    order (first, longest, shortest, highest_score, most_turns; as `exact_duplicate`) and each unclaimed row becomes
+    a kept centre that claims the rows paired with it directly (identical rows join transitively), so every flagged
+    row is within the threshold of its kept row — a→b→c with a and c unlike never makes c a duplicate of a. Flagged
+    rows: `dup_of:<row_id of the kept member>`, score = their true Jaccard to it. `summary["components_split"]`
+    counts the chains this cut; `min_similarity_to_kept` is the loosest member.
     """
 
     name = "near_duplicate"
     description = "Rows whose word-shingle sets overlap (true Jaccard >= threshold, MinHash+LSH); one kept per group."
+
+    bounds = {"scope": Bound(choices=SCOPES), "threshold": Bound(0, 1), "ngram": Bound(1, 64),
+              "num_perm": Bound(16, 2048), "curve_min": Bound(0, 1), "keep": Bound(choices=KEEP_RULES)}
 
     @dataclass(frozen=True)
     class Params:
@@ -523,7 +594,7 @@ class NearDuplicate(Check):
         sims_all = np.concatenate([jac[kept_cand], np.ones(len(exact_pairs))])
         accepted = sims_all >= p.threshold - 1e-12
         pairs, sims = pairs_all[accepted], sims_all[accepted]
-        group_id, keep, reason, score = build_groups(ctx, pairs, sims, p.keep)
+        group_id, keep, reason, score, stats = build_groups(ctx, pairs, sims, p.keep)
         # 4. threshold-tuning material
         hist, _ = np.histogram(sims_all, bins=HIST_EDGES)
         row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
@@ -532,7 +603,7 @@ class NearDuplicate(Check):
         below = below[np.argsort(-sims_all[below], kind="stable")][:PAIR_SAMPLE // 4]
         summary = {
             "scope": p.scope, "keep_rule": p.keep, "bands": bands, "rows_per_band": rows_per_band,
-            "lsh_threshold": lsh_t, "rows_in_groups": int((group_id >= 0).sum()),
+            "lsh_threshold": lsh_t, "rows_in_groups": int((group_id >= 0).sum()), **stats,
             "candidate_pairs": int(len(cand_pairs)), "exact_pairs": int(len(exact_pairs)),
             "verified_pairs": int(len(pairs)),
             "pairs": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "jaccard": round(float(s), 4)}
@@ -541,7 +612,7 @@ class NearDuplicate(Check):
                             for (i, j), s in zip(pairs_all[below].tolist(), sims_all[below].tolist(),
                                                  strict=True)],
             "jaccard_histogram": {"edges": HIST_EDGES.tolist(), "counts": hist.astype(int).tolist()},
-            "removed_by_threshold": removed_curve(n, pairs_all, sims_all, HIST_EDGES),
+            "removed_by_threshold": removed_curve(n, pairs_all, sims_all, HIST_EDGES, keep_order(ctx, p.keep)),
         }
         issue = reason != ""
         return self.result(ctx, score=score, is_issue=issue, reason=reason, group_id=group_id, keep=keep,

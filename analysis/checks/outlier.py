@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.length import MAD_SCALE
-from analysis.checks.semantic_duplicate import missing_embeddings
-from analysis.space.embedders import DEFAULT_MODEL, load_embeddings
+from analysis.checks.semantic_duplicate import missing_embeddings, scope_vectors
+from analysis.space.embedders import DEFAULT_MODEL
 from analysis.space.knn import KnnIndex, knn_graph
 
 
@@ -24,13 +24,16 @@ class OutlierCheck(Check):
     spread (a tight single-task set and a broad chat mix differ ~2x in typical neighbour distance) and one
     far-away row cannot inflate it the way a standard deviation would; 4 MADs is a conventional robust-outlier
     cut (~1 in 16,000 rows of a normal distribution). k = 10 averages over enough neighbours that a small cluster
-    of near-duplicates does not hide an otherwise isolated row. Needs embeddings from `sift analyze PATH --embed`
-    (`model` and `scope` name them; tests pass `extras["vectors"]`). Score: how far past the median the
-    distance is, 1.0 at twice the threshold. Measured: TruthfulQA (817 prompts) flags a handful, see tests.
+    of near-duplicates does not hide an otherwise isolated row. Needs embeddings (`model` and `scope` name them):
+    the workspace's from `sift analyze PATH --embed`, else computed with the embedder in `extras["embedder"]`
+    (tests pass `extras["vectors"]`). Score: how far past the median the distance is, 1.0 at twice the threshold.
+    Measured: TruthfulQA (817 prompts) flags a handful, see tests.
     """
 
     name = "outlier"
     description = "Rows far from all their neighbours in embedding space"
+
+    bounds = {"k": Bound(1, 1000), "mad_threshold": Bound(0, 10_000)}
 
     @dataclass(frozen=True)
     class Params:
@@ -47,10 +50,8 @@ class OutlierCheck(Check):
         p = self.params
         n = len(ctx)
         vectors = ctx.extras.get("vectors")
-        if vectors is None and ctx.ws_dir is not None:
-            vectors = load_embeddings(ctx.ws_dir, p.model, p.scope, ctx.rows["row_id"].to_numpy())
-        if vectors is None:
-            raise ValueError("outlier needs embeddings: run `sift analyze PATH --embed` first")
+        if vectors is None:  # the workspace's, else computed with the embedder the caller passed
+            vectors, _ = scope_vectors(ctx, p.model, p.scope, check="outlier")
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(vectors) != n:
             raise ValueError(f"outlier: {len(vectors)} vectors for {n} rows")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from analysis.checks._re2 import may_match
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.formatting import most_severe
 
 
@@ -186,6 +186,8 @@ class PiiCheck(Check):
     name = "pii"
     row_local = True
     description = "Emails, phone numbers, card numbers (Luhn), public IPv4 addresses or IBANs in any turn"
+
+    bounds = {"min_phone_digits": Bound(1, 64)}
 
     @dataclass(frozen=True)
     class Params:

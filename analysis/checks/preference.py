@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 _TOKEN = re.compile(r"\w+")
 # Bin edges of log2(len(chosen) / len(rejected)): 0 is equal length, ±1 is twice / half as long.
@@ -63,6 +63,8 @@ class Preference(Check):
 
     name = "preference"
     description = "Chosen equal / near-identical to rejected, contradicting pairs, and the length-bias report."
+
+    bounds = {"near_threshold": Bound(0, 1)}
 
     @dataclass(frozen=True)
     class Params:

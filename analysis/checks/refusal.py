@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.checks._re2 import may_match
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.formatting import assistant_turns, most_severe
 
 _APOS = "['\u2019]"
@@ -60,6 +60,8 @@ class RefusalCheck(Check):
     name = "refusal"
     row_local = True
     description = "Refusals ('I'm sorry, but I can't') or AI boilerplate ('As an AI language model') in a response"
+
+    bounds = {"start_chars": Bound(1, 10_000_000), "short_chars": Bound(1, 10_000_000)}
 
     @dataclass(frozen=True)
     class Params:

@@ -13,7 +13,7 @@ from itertools import islice
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
 from analysis.checks.formatting import EVIDENCE_CHARS, strip_code, verbatim
 from analysis.checks.near_duplicate import window_hash, word_hashes
@@ -113,6 +113,9 @@ class RepeatedPassage(Check):
 
     name = "repeated_passage"
     description = "A passage repeated inside one text, or boilerplate shared by many rows."
+
+    bounds = {"scope": Bound(choices=SCOPES), "passage_words": Bound(2, 1000), "min_rows": Bound(1, 10**12),
+              "min_share": Bound(0, 1), "min_unit_words": Bound(1, 1000)}
 
     @dataclass(frozen=True)
     class Params:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.formatting import strip_code, verbatim
 
 _WORD = re.compile(r"[^\W_]+")
@@ -68,6 +68,10 @@ class RepetitionCheck(Check):
     name = "repetition"
     row_local = True
     description = "Responses stuck in a loop: repeated word n-grams or the same line again and again"
+
+    bounds = {"ngram": Bound(1, 64), "max_dup_share": Bound(0, 1), "min_words": Bound(0, 10_000_000),
+              "max_line_repeats": Bound(1, 10_000_000), "min_line_words": Bound(0, 10_000),
+              "max_code_symbols": Bound(0, 10_000)}
 
     @dataclass(frozen=True)
     class Params:

@@ -3,10 +3,11 @@
 Embeddings come from the workspace (`sift analyze PATH --embed` writes `<ws>/embeddings/<model>@<scope>.npy`); when
 they are missing, an embedder passed as `ctx.extras["embedder"]` computes them (and stores them when there is a
 workspace). Pairs are found with the shared `KnnIndex` (space/knn.py): every row's `k` nearest other rows, queried
-in batches, so memory is O(n * k) and all pairs are never held. A pair with cosine >= `threshold` joins a group
-(union-find, transitive); the `keep` rule picks one member, the others are flagged `dup_of:<kept row_id>` with
-score = their best cosine to a member. A row with more than `k` near-identical neighbours still joins its group
-through the chain of neighbours, but its score may miss pairs beyond the k-th. Above `knn.EXACT_MAX` rows the index
+in batches, so memory is O(n * k) and all pairs are never held. Groups cannot chain (`near_duplicate.centre_clusters`):
+in the `keep` rule's order each unclaimed row becomes a kept centre and claims the rows it is directly paired with
+(cosine >= `threshold`), identical rows (cosine 1) join transitively, so every flagged row is within the threshold
+of its kept row; score = its cosine to that row. A row whose pair with the centre lies beyond its `k` nearest is not
+inferred through others: it stays (a miss, never a wrong drop). Above `knn.EXACT_MAX` rows the index
 is HNSW (approximate), so a few pairs can be missed there; below it the search is exact.
 
 Default threshold 0.95, a conservative default, measured on SICK test (4,927 sentence pairs with human relatedness
@@ -28,11 +29,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
-from analysis.checks.exact_duplicate import check_scope_keep
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
+from analysis.checks.exact_duplicate import KEEP_RULES, check_scope_keep
 from analysis.checks.near_duplicate import PAIR_SAMPLE, build_groups
 from analysis.space.embedders import DEFAULT_MODEL, SCOPES, embed_rows, load_embeddings, scope_texts
 from analysis.space.knn import KnnIndex, knn_graph, workspace_index
+
+EMBEDDING_CHECKS = ("semantic_duplicate", "outlier")  # and contamination when its `paraphrase` is on
+
+
+def reads_embeddings(name: str, params: dict[str, Any]) -> bool:
+    """Whether check `name` with these parameters reads row embeddings (so its `model` must name the embedder)."""
+    return name in EMBEDDING_CHECKS or (name == "contamination" and float(params.get("paraphrase") or 0) > 0)
+
+
+def with_model(name: str, params: dict[str, Any], model: str) -> dict[str, Any]:
+    """`params` with `model` filled in when check `name` reads embeddings and the caller named none: a check run
+    with `--embedder static` must read (or compute) the static embeddings, not look for MiniLM's."""
+    if "model" in params or not reads_embeddings(name, params):
+        return params
+    return {**params, "model": model}
 
 
 def missing_embeddings(p: Any, ws_dir: Path | None, rows: pd.DataFrame) -> str | None:
@@ -42,8 +58,10 @@ def missing_embeddings(p: Any, ws_dir: Path | None, rows: pd.DataFrame) -> str |
     return None
 
 
-def scope_vectors(ctx: CheckContext, model: str, scope: str) -> tuple[np.ndarray, str]:
-    """The scope's embeddings and the model name they belong to: from the workspace, else from the embedder."""
+def scope_vectors(ctx: CheckContext, model: str, scope: str, *, check: str = "semantic_duplicate"
+                  ) -> tuple[np.ndarray, str]:
+    """The scope's embeddings and the model name they belong to: from the workspace, else computed (and stored)
+    with `ctx.extras["embedder"]` (the CLI passes the `--embedder` it was given, the app the session's)."""
     row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
     if ctx.ws_dir is not None:
         found = load_embeddings(ctx.ws_dir, model, scope, row_ids)
@@ -51,8 +69,8 @@ def scope_vectors(ctx: CheckContext, model: str, scope: str) -> tuple[np.ndarray
             return np.asarray(found, dtype=np.float32), model
     embedder = ctx.extras.get("embedder")
     if embedder is None:
-        raise ValueError(f"semantic_duplicate needs embeddings: run `sift analyze PATH --embed` (scope {scope}, "
-                         f"model {model}) first")
+        raise ValueError(f"{check} needs embeddings: run `sift analyze PATH --embed` (scope {scope}, "
+                         f"model {model}) first, or name the check with `--embedder` to compute them")
     if ctx.ws_dir is not None:
         return embed_rows(ctx.ws_dir, ctx.rows, embedder, scope=scope), embedder.name
     return np.asarray(embedder(scope_texts(ctx.rows, scope)), dtype=np.float32), embedder.name
@@ -63,13 +81,18 @@ class SemanticDuplicate(Check):
     """Semantic duplicates: rows whose embeddings (scope `both` by default) have cosine similarity >= `threshold`
     (default 0.95, a conservative default: reworded or re-templated copies of one example), found as each row's
     `k` nearest neighbours in the kNN index (never all pairs). Such rows teach the model the same thing twice while
-    escaping exact and word-overlap dedup. Groups by union-find; the `keep` rule (first, longest, shortest,
-    highest_score, most_turns) picks one member, the others are flagged `dup_of:<row_id of the kept member>` with
-    score = their best cosine to a member. Needs the scope's embeddings (`sift analyze --embed`).
+    escaping exact and word-overlap dedup. Groups cannot chain: in the `keep` rule's order (first, longest,
+    shortest, highest_score, most_turns) each unclaimed row becomes a kept centre claiming the rows paired with it
+    directly, so a→b→c with a and c unlike never makes c a duplicate of a; the others are flagged
+    `dup_of:<row_id of the kept member>` with score = their cosine to it.
+    Needs the scope's embeddings (`sift analyze --embed`).
     """
 
     name = "semantic_duplicate"
     description = "Rows whose embeddings have cosine >= threshold (kNN index); one kept per group."
+
+    bounds = {"scope": Bound(choices=SCOPES), "threshold": Bound(-1, 1), "k": Bound(1, 1000),
+              "keep": Bound(choices=KEEP_RULES)}
 
     @dataclass(frozen=True)
     class Params:
@@ -115,11 +138,11 @@ class SemanticDuplicate(Check):
                 codes, first = np.unique(a * n + b, return_index=True)
                 pairs = np.stack([codes // n, codes % n], axis=1)
                 sims = val[first]
-        group_id, keep, reason, score = build_groups(ctx, pairs, sims, p.keep)
+        group_id, keep, reason, score, stats = build_groups(ctx, pairs, sims, p.keep)
         row_ids = ctx.rows["row_id"].to_numpy(dtype=np.int64)
         shown = np.argsort(-sims, kind="stable")[:PAIR_SAMPLE]
         summary = {"scope": p.scope, "keep_rule": p.keep, "model": model, "rows_in_groups": int((group_id >= 0).sum()),
-                   "pairs_found": int(len(pairs)),
+                   **stats, "pairs_found": int(len(pairs)),
                    "pairs": [{"a": int(row_ids[i]), "b": int(row_ids[j]), "cosine": round(float(s), 4)}
                              for (i, j), s in zip(pairs[shown].tolist(), sims[shown].tolist(), strict=True)]}
         issue = reason != ""

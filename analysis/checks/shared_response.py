@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.checks.exact_duplicate import normalize
 
 
@@ -28,6 +28,8 @@ class SharedResponse(Check):
 
     name = "shared_response"
     description = "The same non-trivial response given to different prompts."
+
+    bounds = {"min_words": Bound(1, 10_000_000)}
 
     @dataclass(frozen=True)
     class Params:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 from analysis.tokens.counts import DEFAULT_TOKENIZER, load_tokenizer, row_token_table, write_token_table
 from analysis.tokens.templates import DEFAULT_TEMPLATE, load_template
 
@@ -36,6 +36,8 @@ class TokenLengthCheck(Check):
 
     name = "token_length"
     description = "Rows longer than the max sequence length once chat-templated and tokenized"
+
+    bounds = {"max_len": Bound(1, 100_000_000)}
 
     @dataclass(frozen=True)
     class Params:

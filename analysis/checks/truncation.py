@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.checks.base import Check, CheckContext, CheckResult, register
+from analysis.checks.base import Bound, Check, CheckContext, CheckResult, register
 
 # Endings that close a thought: sentence punctuation (Latin, CJK, ellipsis), closing brackets and quotes, markdown
 # emphasis / inline-code closers, a table pipe, and `:`/`;`-free. Digits, emoji and other symbols are accepted by
@@ -104,6 +104,8 @@ class Truncation(Check):
     name = "truncation"
     row_local = True
     description = "Responses cut off mid-sentence, inside an open code block, or at a round max-length."
+
+    bounds = {"min_words": Bound(0, 10_000_000), "round_lengths": Bound(1, 10**12)}
 
     @dataclass(frozen=True)
     class Params:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -41,7 +42,7 @@ from analysis.io import Dataset, LoadError, LoadOptions, load
 from analysis.util.files import atomic_path, atomic_write_text
 from analysis.util.progress import counts_rows
 from analysis.util.progress import report as tell
-from analysis.workspace.store import CurationStore
+from analysis.workspace.store import CurationStore, Snapshot
 
 RECIPE_VERSION = 2
 Progress = Callable[[str, float], None]
@@ -75,8 +76,12 @@ def _occurrences(hashes: list[str]) -> list[int]:
     return out
 
 
-def build_recipe(dataset: Dataset, store: CurationStore) -> dict[str, Any]:
-    """The recipe of the drops in effect, one step per drop reason, in the order the decisions were made."""
+def build_recipe(dataset: Dataset, store: CurationStore | Snapshot) -> dict[str, Any]:
+    """The recipe of the drops in effect, one step per drop reason, in the order the decisions were made.
+
+    Give an export's `store.snapshot()`: the rules (from the log) and the drops are then read at one instant."""
+    if isinstance(store, CurationStore):
+        store = store.snapshot()
     rows = dataset.rows
     hashes = [row_hash(s) for s in rows["source"].astype(str)]
     counts = Counter(hashes)
@@ -140,33 +145,185 @@ class ApplyResult:
     rows_written: int
     steps: list[StepReport]
     dropped: np.ndarray  # bool per input row
+    csv_formulas_neutralised: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"out": self.out, "rows_in": self.rows_in, "rows_written": self.rows_written,
-                "steps": [s.to_dict() for s in self.steps]}
+                "steps": [s.to_dict() for s in self.steps], "csv_formulas_neutralised": self.csv_formulas_neutralised}
 
 
 def read_recipe(path: str | Path) -> dict[str, Any]:
-    """Parse and validate a recipe file; a clear LoadError for anything else."""
+    """Parse a recipe file and validate it against the recipe schema (`recipe_problems`) before anything runs: a
+    clear LoadError naming the file and each problem's place (`steps[3].reasons: expected a list of strings, found
+    5`) for anything else."""
     p = Path(path).expanduser()
+    if p.is_dir() and (p / "recipe.json").is_file():  # an export folder: its recipe
+        p = p / "recipe.json"
     try:
         recipe = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LoadError(f"cannot read recipe: {exc.strerror or exc}", path=str(p)) from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise LoadError(f"recipe is not valid JSON: {exc}", path=str(p)) from exc
     if isinstance(recipe, dict) and isinstance(recipe.get("subsets"), dict) and "steps" not in recipe:
-        return selection_recipe(recipe, str(p))
+        recipe = selection_recipe(recipe, str(p))
     if not isinstance(recipe, dict) or not isinstance(recipe.get("steps"), list):
         raise LoadError("not a Sift recipe (expected an object with a `steps` list, or a selection manifest)",
                         path=str(p))
-    if recipe.get("version") not in (1, RECIPE_VERSION):
+    if recipe.get("version") not in (1, RECIPE_VERSION) or isinstance(recipe.get("version"), bool):
         raise LoadError(f"unsupported recipe version {recipe.get('version')!r}", path=str(p))
-    for i, step in enumerate(recipe["steps"]):
-        if not isinstance(step, dict) or step.get("op") not in ("drop", "select"):
-            raise LoadError(f"step {i + 1}: unsupported op {step.get('op') if isinstance(step, dict) else step!r}",
-                            path=str(p))
+    problems = recipe_problems(recipe)
+    if problems:
+        more = f" (and {len(problems) - MAX_PROBLEMS} more)" if len(problems) > MAX_PROBLEMS else ""
+        raise LoadError("invalid recipe: " + "; ".join(problems[:MAX_PROBLEMS]) + more, path=str(p))
     return recipe
+
+
+# -- the recipe schema (what build_recipe and selection manifests write) ---------------------------------------------
+
+MAX_PROBLEMS = 5  # problems listed in one message
+REASON_CODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}")  # the shape of every check's reason codes
+ROW_HASH = re.compile(r"[0-9a-f]{32}")
+DROP_KEYS = {"op", "reason", "check", "params", "reasons", "removable", "drop_reasons", "rows"}
+SELECT_KEYS = {"op", "kind", "strategy", "seed", "fractions", "n", "stratified_by", "subsets"}
+ROW_KEYS = {"row_id", "hash", "occurrence"}
+
+
+def _found(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _load_option_problems(options: Any) -> list[str]:
+    if not isinstance(options, dict):
+        return [f"load_options: expected an object, found {_found(options)}"]
+    from analysis.io import KINDS
+    from analysis.io.readers import FORMATS
+
+    known = {f.name for f in fields(LoadOptions)}
+    out = [f"load_options.{k}: unknown option; options are {', '.join(sorted(known))}" for k in options
+           if k not in known]
+    checks: dict[str, tuple[Callable[[Any], bool], str]] = {
+        "kind": (lambda v: v is None or v in KINDS, f"null or one of {', '.join(KINDS)}"),
+        "format": (lambda v: v is None or v in FORMATS, f"null or one of {', '.join(FORMATS)}"),
+        "header": (lambda v: v is None or isinstance(v, bool), "true, false or null"),
+        "skip_bad_lines": (lambda v: isinstance(v, bool), "true or false"),
+        "mapping": (lambda v: v is None or (isinstance(v, dict) and all(isinstance(x, str) for x in v.values())),
+                    "null or an object of field names"),
+    }
+    for key, (ok, what) in checks.items():
+        if key in options and not ok(options[key]):
+            out.append(f"load_options.{key}: expected {what}, found {_found(options[key])}")
+    return out
+
+
+def _rows_problems(rows: Any, at: str) -> list[str]:
+    if not isinstance(rows, list):
+        return [f"{at}: expected a list of {{row_id, hash}} objects, found {_found(rows)}"]
+    out: list[str] = []
+    for j, entry in enumerate(rows):
+        where = f"{at}[{j}]"
+        if not isinstance(entry, dict):
+            out.append(f"{where}: expected an object with row_id and hash, found {_found(entry)}")
+            continue
+        out += [f"{where}.{k}: unknown key; keys are {', '.join(sorted(ROW_KEYS))}" for k in entry
+                if k not in ROW_KEYS]
+        if entry.get("row_id") is not None and not _is_int(entry["row_id"]):
+            out.append(f"{where}.row_id: expected a whole number or null, found {_found(entry['row_id'])}")
+        h = entry.get("hash")
+        if h is not None and not (isinstance(h, str) and ROW_HASH.fullmatch(h)):
+            out.append(f"{where}.hash: expected a row hash (32 hex digits) or null, found {_found(h)}")
+        if "occurrence" in entry and not (_is_int(entry["occurrence"]) and entry["occurrence"] >= 0):
+            out.append(f"{where}.occurrence: expected a whole number >= 0, found {_found(entry['occurrence'])}")
+        if len(out) > MAX_PROBLEMS:
+            break
+    return out
+
+
+def _drop_step_problems(step: dict[str, Any], at: str) -> list[str]:
+    from analysis.checks import REGISTRY
+    from analysis.checks.base import param_problems
+
+    out = [f"{at}.{k}: unknown key of a drop step; keys are {', '.join(sorted(DROP_KEYS))}" for k in step
+           if k not in DROP_KEYS]
+    if "reason" in step and not isinstance(step["reason"], str):
+        out.append(f"{at}.reason: expected a string, found {_found(step['reason'])}")
+    for key in ("reasons", "drop_reasons"):
+        if key in step:
+            value = step[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                out.append(f"{at}.{key}: expected a list of strings, found {_found(value)}")
+            elif key == "reasons":
+                out += [f"{at}.reasons[{i}]: not a reason code (letters, digits, _ . : -), found {_found(v)}"
+                        for i, v in enumerate(value) if not REASON_CODE.fullmatch(v)]
+    if "removable" in step and not isinstance(step["removable"], bool):
+        out.append(f"{at}.removable: expected true or false, found {_found(step['removable'])}")
+    if "check" in step:
+        name = step["check"]
+        if not isinstance(name, str) or name not in REGISTRY:
+            out.append(f"{at}.check: unknown check {_found(name)}; checks are {', '.join(sorted(REGISTRY))}")
+        else:
+            _, problems = param_problems(REGISTRY[name], step.get("params", {}))
+            out += [f"{at}.params{'.' + k if k else ''}: {msg}" for k, msg in problems]
+    else:
+        for key in ("params", "reasons", "removable"):
+            if key in step:
+                out.append(f"{at}.{key}: only a check step (with `check`) has {key}")
+    if "rows" in step or "check" not in step:
+        out += _rows_problems(step.get("rows"), f"{at}.rows")
+    return out
+
+
+def _select_step_problems(step: dict[str, Any], at: str) -> list[str]:
+    out = [f"{at}.{k}: unknown key of a select step; keys are {', '.join(sorted(SELECT_KEYS))}" for k in step
+           if k not in SELECT_KEYS]
+    for key in ("kind", "strategy", "stratified_by"):
+        if key in step and not isinstance(step[key], str):
+            out.append(f"{at}.{key}: expected a string, found {_found(step[key])}")
+    for key in ("seed", "n"):
+        if key in step and not (_is_int(step[key]) and step[key] >= 0):
+            out.append(f"{at}.{key}: expected a whole number >= 0, found {_found(step[key])}")
+    if "fractions" in step:
+        fr = step["fractions"]
+        if not isinstance(fr, list) or not all(isinstance(f, (int, float)) and not isinstance(f, bool)
+                                               and 0 < f <= 1 for f in fr):
+            out.append(f"{at}.fractions: expected a list of numbers in (0, 1], found {_found(fr)}")
+    subsets = step.get("subsets")
+    if not isinstance(subsets, dict) or not subsets:
+        return [*out, f"{at}.subsets: expected an object of subset name -> list of row hashes, found "
+                      f"{_found(subsets)}"]
+    for name, hashes in subsets.items():
+        if not isinstance(hashes, list) or not all(isinstance(h, str) and ROW_HASH.fullmatch(h) for h in hashes):
+            out.append(f"{at}.subsets.{name}: expected a list of row hashes (32 hex digits), found {_found(hashes)}")
+    return out
+
+
+def recipe_problems(recipe: dict[str, Any]) -> list[str]:
+    """Every way `recipe` departs from the schema build_recipe writes, each located (`steps[3].reasons: expected a
+    list of strings, found 5`): known top-level fields typed, known step kinds and keys, known checks with their
+    parameters typed and within each check's declared `bounds`, well-formed reason codes and row hashes."""
+    out: list[str] = []
+    if "source_fingerprint" in recipe and not isinstance(recipe["source_fingerprint"], (str, type(None))):
+        out.append(f"source_fingerprint: expected a string, found {_found(recipe['source_fingerprint'])}")
+    if "load_options" in recipe and recipe["load_options"] is not None:
+        out += _load_option_problems(recipe["load_options"])
+    for i, step in enumerate(recipe["steps"]):
+        at = f"steps[{i}]"
+        if not isinstance(step, dict):
+            out.append(f"{at}: expected a step object, found {_found(step)}")
+        elif step.get("op") == "drop":
+            out += _drop_step_problems(step, at)
+        elif step.get("op") == "select":
+            out += _select_step_problems(step, at)
+        else:
+            out.append(f"{at}.op: expected \"drop\" or \"select\", found {_found(step.get('op'))}")
+        if len(out) > MAX_PROBLEMS:
+            break
+    return out
 
 
 def selection_recipe(manifest: dict[str, Any], where: str = "") -> dict[str, Any]:
@@ -296,9 +453,9 @@ def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path
     sink = progress if counts_rows(progress) else None
     tell(sink, f"write {out.name}: {len(kept):,} rows", 0.0, step=f"write {out.name}")
     with atomic_path(out) as tmp:
-        write_rows(kept, tmp, fmt, "source")
+        neutralised = write_rows(kept, tmp, fmt, "source")
     tell(sink, f"write {out.name}", 1.0, step=f"write {out.name}", done=len(kept), total=len(kept))
-    result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped)
+    result = ApplyResult(str(out), len(dataset.rows), len(kept), reports, dropped, neutralised)
     report = {**result.to_dict(), "recipe": str(recipe_path), "input": str(data_path), "engine": engine,
               "dropped_rows": [int(r) for r in dataset.rows["row_id"].to_numpy()[dropped]]}
     atomic_write_text(out.parent / "apply_report.json", json.dumps(report, indent=2, ensure_ascii=False))

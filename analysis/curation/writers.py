@@ -20,6 +20,8 @@ from analysis.io import Dataset, LoadError, render_turns, resolve_paths
 
 EXPORT_FORMATS = ("jsonl", "parquet", "csv")
 EXPORT_AS = ("source", "messages")
+# OWASP CSV injection: a spreadsheet evaluates a cell starting with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def format_from_suffix(out: Path) -> str:
     suffix = out.suffix.lower()
@@ -60,13 +62,34 @@ def _flat(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
 
 
-def write_rows(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str) -> None:
-    """Write `subset` to `tmp` as `fmt`, either its source records (`as_="source"`) or normalised messages."""
+def neutralise_formulas(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Prefix `'` to every text cell (and header) a spreadsheet would run as a formula; how many there were.
+
+    OWASP's CSV-injection advice: `=HYPERLINK(...)`, `=cmd|' /C calc'!A0` or `@SUM(...)` in a training record must
+    reach a spreadsheet user as text. Numbers stay numbers (a negative score is not a formula).
+    """
+    count = 0
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        hit = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).to_numpy(dtype=bool)
+        if hit.any():
+            count += int(hit.sum())
+            out[col] = [("'" + v) if h else v for v, h in zip(values.tolist(), hit, strict=True)]
+    names = {c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_START)}
+    count += len(names)
+    return out.rename(columns=names), count
+
+
+def write_rows(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str, *, csv_raw: bool = False) -> int:
+    """Write `subset` to `tmp` as `fmt`, either its source records (`as_="source"`) or normalised messages.
+
+    Returns how many CSV cells were neutralised as formulas (0 for JSONL / Parquet, or with `csv_raw`)."""
     if as_ == "source" and fmt == "jsonl":
         # JSONL sources keep their exact line text; other sources are re-serialised compactly.
         write_jsonl(tmp, (s if "\n" not in s else json.dumps(json.loads(s), ensure_ascii=False)
                            for s in subset["source"]))
-        return
+        return 0
     if as_ == "source":
         records = [json.loads(s) for s in subset["source"]]
     else:
@@ -82,9 +105,16 @@ def write_rows(subset: pd.DataFrame, tmp: Path, fmt: str, as_: str) -> None:
     elif fmt == "csv":
         # object dtype: an int column with a null would otherwise become float and write 2 as "2.0"
         frame = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records], dtype=object)
-        frame.to_csv(tmp, index=False)
+        count = 0
+        if not csv_raw:
+            frame, count = neutralise_formulas(frame)
+        # CRLF rows (RFC 4180): the writer then quotes every cell holding a CR or LF, so a bare CR in a record can
+        # no longer end a row early in the reader
+        frame.to_csv(tmp, index=False, lineterminator="\r\n")
+        return count
     else:
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    return 0
 
 
 def source_paths(dataset: Dataset) -> set[Path]:

@@ -67,7 +67,8 @@ def summary(rows: pd.DataFrame, stats: pd.DataFrame, field_counts: dict[str, int
     """Headline numbers for the Overview page."""
     n = len(rows)
     prompt_empty = int((stats["prompt_chars"] == 0).sum())
-    response_empty = int((rows["response"].fillna("").str.strip() == "").sum())
+    # a prompt row (benchmark question, RL prompt) has no answer by design: not an empty response
+    response_empty = int(((rows["response"].fillna("").str.strip() == "") & (rows["kind"] != "prompt")).sum())
     roles = {r: int(stats[f"n_{r}"].sum()) for r in ROLES}
     scores = rows["score"].dropna()
     return {

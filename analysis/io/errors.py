@@ -11,18 +11,29 @@ from dataclasses import dataclass
 
 
 def describe_location(*, path: str | None, line: int | None = None, index: int | None = None,
-                      field: str | None = None) -> str:
-    """`file.jsonl, line 7, field 'messages'`: the prefix every load message starts with."""
+                      field: str | None = None, byte: int | None = None) -> str:
+    """`file.jsonl, line 7, field 'messages'`: the prefix every load message starts with.
+
+    With `byte` (a record of a JSON document, where one line may hold every record) the record comes first:
+    `file.json, record 7 (line 1, byte 5120)`."""
     parts: list[str] = []
     if path:
         parts.append(path)
-    if line is not None:
+    if byte is not None:
+        at = f"line {line}, byte {byte}" if line is not None else f"byte {byte}"
+        parts.append(f"record {index} ({at})" if index is not None else at)
+    elif line is not None:
         parts.append(f"line {line}")
     elif index is not None:
         parts.append(f"record {index}")
     if field:
         parts.append(f"field '{field}'")
     return ", ".join(parts)
+
+
+# Appended to every load error that `skip_bad_lines` would get past, so the way on is in the message itself.
+SKIP_HINT = (" (to leave such records out and load the rest: `--skip-bad-lines` in the CLI, "
+             "\"Skip bad lines\" on the app's Data page)")
 
 
 class FieldError(ValueError):
@@ -38,14 +49,20 @@ class LoadError(Exception):
     """A file or a record cannot be loaded; `str(err)` is the full user-facing message."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 index: int | None = None, field: str | None = None) -> None:
+                 index: int | None = None, field: str | None = None, byte: int | None = None) -> None:
         self.message = message
         self.path = path
         self.line = line
         self.index = index
         self.field = field
-        where = describe_location(path=path, line=line, index=index, field=field)
+        self.byte = byte
+        where = describe_location(path=path, line=line, index=index, field=field, byte=byte)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class NotADataset(LoadError):
+    """The file holds no records (empty, an empty array, a sidecar document): in a folder or glob it is left out
+    with a notice rather than failing the load; alone it is an error."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import glob
 import hashlib
 import json
 import math
@@ -17,23 +16,41 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analysis.io.errors import FieldError, LoadError, SkippedRecord
-from analysis.io.normalize import KINDS, Detection, detect, normalize
-from analysis.io.readers import FORMATS, BadRecord, RawRecord, iter_records, sniff_format
+from analysis.io.errors import SKIP_HINT, FieldError, LoadError, NotADataset, SkippedRecord
+from analysis.io.normalize import (
+    KINDS,
+    MIXED,
+    Detection,
+    detect,
+    normalize,
+    other_reading,
+    required_fields,
+    richer_reading,
+)
+from analysis.io.readers import (
+    DEFAULT_MAX_EXPANSION,
+    FORMATS,
+    TOO_DEEP,
+    BadRecord,
+    RawRecord,
+    iter_records,
+    sniff_format,
+)
 from analysis.util.memory import release_free_memory
 from analysis.util.progress import counts_rows, report
 
 DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
+EXPORT_MANIFEST = "manifest.json"  # in a Sift export folder: lists its data files (analysis.curation.export)
+EXPORT_MARKER = "sift_export"  # the manifest key that says "this folder is a Sift export"
 CANONICAL_COLUMNS = ["row_id", "kind", "messages", "prompt", "response", "chosen", "rejected", "score", "tools",
                      "source", "source_file", "source_index", "source_line"]
 DETECT_SAMPLE = 1000
-_OPTIONAL_FIELDS = {"system", "input", "history", "tools", "score"}
 _STRING_COLUMNS = ("kind", "prompt", "response", "chosen", "rejected", "tools", "source", "source_file")
 _STR_DTYPE = pd.Series(["x"]).dtype  # pandas' default string dtype (`str` in pandas 3, object before)
 
@@ -49,20 +66,35 @@ class LoadOptions:
     skip_bad_lines: bool = False
     header: bool | None = None
     format: str | None = None
+    quoting: bool | None = None  # CSV/TSV quote processing; None: on for CSV, off for TSV (TSV has no quoting)
+    max_expansion: float = DEFAULT_MAX_EXPANSION  # gunzipped bytes per compressed byte before a gzip is refused
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.max_expansion, int | float) and self.max_expansion >= 1):
+            raise LoadError(f"max_expansion must be a number >= 1 (gunzipped bytes per gzip byte), "
+                            f"got {self.max_expansion!r}")
         if self.kind is not None and self.kind not in KINDS:
             raise LoadError(f"unknown kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         if self.format is not None and self.format not in FORMATS:
             raise LoadError(f"unknown format {self.format!r}; expected one of {', '.join(FORMATS)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Options that change rows; options added later are left out at their default, so the fingerprint of
+        a workspace made before they existed still matches."""
+        d = asdict(self)
+        for k, default in _LATER_DEFAULTS.items():
+            if d[k] == default:
+                del d[k]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoadOptions:
         return cls(**{k: data.get(k) for k in ("kind", "mapping", "header", "format")},
+                   **{k: data.get(k, default) for k, default in _LATER_DEFAULTS.items()},
                    skip_bad_lines=bool(data.get("skip_bad_lines", False)))
+
+
+_LATER_DEFAULTS: dict[str, Any] = {"quoting": None, "max_expansion": DEFAULT_MAX_EXPANSION}
 
 
 @dataclass
@@ -85,6 +117,7 @@ class LoadInfo:
     options: LoadOptions
     skipped: list[SkippedRecord] = field(default_factory=list)
     fingerprint: str = ""
+    notices: list[str] = field(default_factory=list)  # files left out, ragged rows: read, but worth saying
 
     @property
     def format(self) -> str:
@@ -113,7 +146,7 @@ class LoadInfo:
             "fields": sorted(self.fields), "field_counts": self.fields,
             "skipped_lines": [s.to_dict() for s in self.skipped],
             "files": [asdict(f) for f in self.files], "options": self.options.to_dict(),
-            "fingerprint": self.fingerprint,
+            "fingerprint": self.fingerprint, "notices": list(self.notices),
         }
 
     @classmethod
@@ -121,7 +154,7 @@ class LoadInfo:
         files = [FileInfo(**f) for f in data["files"]]
         skipped = [SkippedRecord(s["file"], s["line"], None, s["error"]) for s in data.get("skipped_lines", [])]
         return cls(data["path"], files, LoadOptions.from_dict(data.get("options", {})), skipped,
-                   data.get("fingerprint", ""))
+                   data.get("fingerprint", ""), list(data.get("notices", [])))
 
 
 @dataclass
@@ -136,22 +169,118 @@ class Dataset:
 
 
 def resolve_paths(path: str | Path) -> list[Path]:
-    """A file, a folder (its data files, recursively) or a glob -> sorted list of files."""
+    """A file, a folder (its data files, recursively) or a glob -> sorted list of files, each real file once."""
+    return resolve_files(path)[0]
+
+
+NOT_DATA_NAMES = ("license", "licence", "readme", "copying", "citation")
+
+
+def resolve_files(path: str | Path) -> tuple[list[Path], list[str]]:
+    """`resolve_paths` plus notices: the files a folder or glob left out and why.
+
+    Symlinked folders are not followed by `**` (a link loop would list the same file dozens of times), and a
+    file reached twice (a symlink to it, overlapping patterns) is read once, by its real path. A folder's
+    LICENSE/README-like files are documentation, not data, whatever their suffix."""
     p = Path(path).expanduser()
+    _check_name(p)
+    notices: list[str] = []
     if p.is_file():
-        return [p]
+        return [p], notices
+    files = _find(p, path, notices)
+    for f in files:
+        _check_name(f)
+    return files, notices
+
+
+def _find(p: Path, path: str | Path, notices: list[str]) -> list[Path]:
     if p.is_dir():
-        files = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")
-                 and _is_data_file(f)]
+        exported = export_data_files(p)
+        if exported is not None:
+            return exported
+        files = []
+        for f in sorted(p.rglob("*")):
+            if not f.is_file() or f.name.startswith(".") or not _is_data_file(f):
+                continue
+            if f.name.lower().split(".")[0] in NOT_DATA_NAMES:
+                notices.append(f"{safe_name(f.relative_to(p))}: left out: documentation, not data")
+                continue
+            files.append(f)
         if not files:
             raise LoadError(f"the folder has no data files ({', '.join(DATA_SUFFIXES)}, optionally .gz)",
                             path=str(path))
-        return files
-    matches = sorted(Path(m) for m in glob.glob(str(p), recursive=True))
+        return _once(files, notices, p)
+    glob_root, matches = _glob(p)
     files = [m for m in matches if m.is_file()]
     if files:
-        return files
-    raise LoadError("no such file, folder or glob match", path=str(path))
+        return _once(files, notices, glob_root)
+    raise LoadError("no such file, folder or glob match", path=safe_name(path))
+
+
+def _glob(p: Path) -> tuple[Path, list[Path]]:
+    """Glob matches without following symlinked folders under `**` (pathlib's rule), hidden names skipped
+    unless the pattern names them (glob's rule)."""
+    parts = p.parts
+    magic = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), len(parts))
+    root = Path(*parts[:magic]) if magic else Path(".")
+    rest = parts[magic:]
+    if not rest:
+        return root, [p] if p.exists() else []
+    try:
+        found = root.glob(str(Path(*rest)))
+        return root, sorted(m for m in found if not any(part.startswith(".") and not pat.startswith(".")
+                                                  for part, pat in zip(m.relative_to(root).parts, _pad(rest, m),
+                                                                       strict=False)))
+    except (OSError, ValueError):
+        return root, []
+
+
+def _pad(rest: tuple[str, ...], m: Path) -> list[str]:
+    """Pattern parts aligned to a match's parts (`**` spans several)."""
+    return list(rest) + [""] * max(0, len(m.parts) - len(rest))
+
+
+def _once(files: list[Path], notices: list[str], root: Path | None) -> list[Path]:
+    seen: dict[str, Path] = {}
+    out: list[Path] = []
+    for f in files:
+        real = os.path.realpath(f)
+        if real in seen:
+            notices.append(f"{safe_name(display_name(f, root))}: left out: the same file as "
+                           f"{safe_name(display_name(seen[real], root))} (read once)")
+            continue
+        seen[real] = f
+        out.append(f)
+    return out
+
+
+def export_data_files(folder: Path) -> list[Path] | None:
+    """The data files of a Sift export folder, as its manifest lists them; None when `folder` is not one.
+
+    An export folder also holds its manifest, drop log (the removed records) and recipe: loading those as data
+    would count dropped rows as kept ones, so a folder that is an export loads exactly the files it exported.
+    """
+    manifest = folder / EXPORT_MANIFEST
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or EXPORT_MARKER not in doc or not isinstance(doc.get("files"), list):
+        return None
+    files = []
+    for entry in doc["files"]:
+        if not isinstance(entry, dict) or entry.get("role") != "data":
+            continue
+        rel = Path(str(entry.get("path", "")))
+        f = folder / rel
+        if rel.is_absolute() or ".." in rel.parts or not f.is_file():
+            raise LoadError(f"this Sift export lists the data file {rel} but it is missing; export again",
+                            path=str(folder))
+        files.append(f)
+    if not files:
+        raise LoadError("this Sift export holds no data files (every row was dropped or filtered out)",
+                        path=str(folder))
+    return files
 
 
 def _is_data_file(f: Path) -> bool:
@@ -159,6 +288,19 @@ def _is_data_file(f: Path) -> bool:
     if name.endswith(".gz"):
         name = name[:-3]
     return name.endswith(DATA_SUFFIXES)
+
+
+def safe_name(name: str | Path) -> str:
+    """A file name fit to print: bytes that are not UTF-8 shown as \\xNN escapes."""
+    return os.fsencode(str(name)).decode("utf-8", "backslashreplace")
+
+
+def _check_name(f: Path) -> None:
+    try:
+        str(f).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LoadError("the file name is not valid UTF-8; rename it (e.g. `convmv -f latin1 -t utf8`)",
+                        path=safe_name(f)) from exc
 
 
 def fingerprint(files: Iterable[Path], options: LoadOptions, *, root: Path | None = None) -> str:
@@ -184,7 +326,7 @@ def display_name(f: Path, root: Path | None) -> str:
 def load(path: str | Path, options: LoadOptions | None = None, *, progress: Progress | None = None) -> Dataset:
     """Load `path` into the canonical table; raises LoadError with a located message."""
     options = options or LoadOptions()
-    files = resolve_paths(path)
+    files, notices = resolve_files(path)
     p = Path(path).expanduser()
     root = p if p.is_dir() else None
     # A glob may match same-named files in different folders: name them relative to their common parent.
@@ -192,14 +334,27 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     columns: dict[str, list[Any]] = {c: [] for c in CANONICAL_COLUMNS}
     infos: list[FileInfo] = []
     skipped: list[SkippedRecord] = []
+    left_out: list[str] = []
     offset = 0
     with _gc_paused():
         for i, f in enumerate(files):
             shown = display_name(f, shown_root) if len(files) > 1 else str(f)
             tick = _file_ticker(progress, f.name, i, len(files)) if progress else None
-            info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick)
+            try:
+                info, n_records = _load_file(f, shown, options, offset, columns, skipped, tick, notices,
+                                             alone=len(files) == 1)
+            except NotADataset as exc:
+                if len(files) == 1:
+                    raise
+                left_out.append(f"{shown}: left out: {exc.message}")
+                continue
+            except RecursionError as exc:  # a safety net: the readers turn deep nesting into a located error
+                raise LoadError(TOO_DEEP, path=shown) from exc
             infos.append(info)
             offset += n_records
+    notices += left_out
+    if not infos:
+        raise LoadError("none of the files holds records: " + "; ".join(left_out), path=str(path))
     if not columns["row_id"]:
         raise LoadError("no records could be loaded" + (f" ({len(skipped)} skipped)" if skipped else ""),
                         path=str(path))
@@ -209,7 +364,7 @@ def load(path: str | Path, options: LoadOptions | None = None, *, progress: Prog
     if progress and not counts_rows(progress):  # a row-counting sink already saw each file's steps end
         progress("loaded", 1.0)
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
-                    fingerprint(files, options, root=root))
+                    fingerprint(files, options, root=root), notices)
     return Dataset(rows, info)
 
 
@@ -261,23 +416,28 @@ def _file_ticker(progress: Progress, name: str, i: int, n_files: int) -> Callabl
 
 
 def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: dict[str, list[Any]],
-               skipped: list[SkippedRecord], tick: Callable[[str, int, int | None], None] | None = None
-               ) -> tuple[FileInfo, int]:
+               skipped: list[SkippedRecord], tick: Callable[[str, int, int | None], None] | None = None,
+               notices: list[str] | None = None, *, alone: bool = True) -> tuple[FileInfo, int]:
     fmt = options.format or sniff_format(f)
     good: list[RawRecord] = []
     n_records = 0
     if tick:
         tick("reading", 0, None)
-    for rec in iter_records(f, fmt, header=options.header):
+    said: list[str] = []
+    for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=said,
+                            max_expansion=options.max_expansion, lone_object=alone):
         n_records = max(n_records, rec.index + 1)
         if tick and n_records % _TICK_EVERY == 0:
             tick("parsing", n_records, None)
         if isinstance(rec, BadRecord):
             if not options.skip_bad_lines:
-                raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index)
-            skipped.append(SkippedRecord(shown, rec.line, rec.index, rec.error))
+                raise LoadError(rec.error + SKIP_HINT, path=shown, line=rec.line, index=rec.index, byte=rec.byte)
+            where = f"record {rec.index} (byte {rec.byte}): " if rec.byte is not None else ""
+            skipped.append(SkippedRecord(shown, rec.line, rec.index, where + rec.error))
         else:
             good.append(rec)
+    if notices is not None:
+        notices.extend(f"{shown}: {m}" for m in said)
     if tick:
         tick("parsed", n_records, None)
     field_counts: Counter[str] = Counter()
@@ -293,44 +453,78 @@ def _load_file(f: Path, shown: str, options: LoadOptions, offset: int, columns: 
         raise LoadError(str(exc), path=shown) from exc
     required = required_fields(det)
     kept = 0
+    row_kinds: Counter[str] = Counter()
     for k, rec in enumerate(good):
         if tick and k % _TICK_EVERY == 0:
             tick("normalising", k, len(good))
         try:
             norm = normalize_record(rec, det, required)
+            source = source_text(rec)
+        except RecursionError:
+            exc = FieldError(None, TOO_DEEP)
+            if not options.skip_bad_lines:
+                raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index) from None
+            skipped.append(SkippedRecord(shown, rec.line, rec.index, exc.message))
+            continue
         except FieldError as exc:
             if not options.skip_bad_lines:
-                raise LoadError(exc.message, path=shown, line=rec.line, index=rec.index, field=exc.field) from exc
+                raise LoadError(exc.message + SKIP_HINT, path=shown, line=rec.line, index=rec.index,
+                                field=exc.field) from exc
             where = f"field '{exc.field}': " if exc.field else ""
             skipped.append(SkippedRecord(shown, rec.line, rec.index, where + exc.message))
             continue
-        append_row(columns, rec, norm, det, offset, shown)
+        append_row(columns, rec, norm, det, offset, shown, source)
+        row_kinds[norm.kind or det.kind] += 1
         kept += 1
     if tick:
         tick("normalised", len(good), len(good))
-    return FileInfo(shown, fmt, det.kind, det.reason, dict(field_counts), kept, n_records), n_records
+    kind, reason = file_kind(det, row_kinds)
+    return FileInfo(shown, fmt, kind, reason, dict(field_counts), kept, n_records), n_records
 
 
-def required_fields(det: Detection) -> list[str]:
-    """The source fields every record of a file read as `det` must have."""
-    return [v for k, v in det.fields.items() if k not in _OPTIONAL_FIELDS]
+def file_kind(det: Detection, row_kinds: Counter[str]) -> tuple[str, str]:
+    """A file's kind and how it was read: its detection's, or "mixed" with the rows per kind when records of
+    another shape were read as that shape (`analysis.io.normalize.other_reading`)."""
+    if set(row_kinds) <= {det.kind}:
+        return det.kind, det.reason
+    if len(row_kinds) == 1:  # every record of the sample's reading was bad: the rows are all of another shape
+        (only, n), = row_kinds.items()
+        return only, f"all {n:,} loaded records read as {only}; none as the sample's reading ({det.reason})"
+    counts = ", ".join(f"{n:,} {k}" for k, n in row_kinds.most_common())
+    return MIXED, f"records of several shapes, each read as its own ({counts}); most: {det.reason}"
 
 
 def normalize_record(rec: RawRecord, det: Detection, required: list[str]) -> Any:
-    """One record in canonical form, or FieldError naming the field (a missing one: mixed schemas)."""
-    missing = [fname for fname in required if fname not in rec.data]
-    if missing:
-        have = ", ".join(map(str, rec.data)) or "none"
-        raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
-                                     f"record has fields {have} (mixed schemas?)")
+    """One record in canonical form (its `kind` set when read otherwise than the file), or FieldError naming the
+    field. A record of another clear shape is read as that shape; one that merely lacks a field is bad."""
+    richer = richer_reading(rec.data, det) if det.kind == "prompt" else None
+    if richer is not None:
+        return replace(normalize(rec.data, richer), kind=richer.kind)
+    # A null counts as absent here: a Parquet or CSV row has every column, null where its shape has no such field.
+    if any(rec.data.get(fname) is None for fname in required):
+        own = other_reading(rec.data, det)
+        if own is not None:
+            return replace(normalize(rec.data, own), kind=own.kind)
+        missing = [fname for fname in required if fname not in rec.data]
+        if missing:
+            have = ", ".join(map(str, rec.data)) or "none"
+            raise FieldError(missing[0], f"missing: the file was read as {det.kind} ({det.reason}) but this "
+                                         f"record has fields {have} and no other reading")
     return normalize(rec.data, det)
 
 
+def source_text(rec: RawRecord) -> str:
+    """The record as its `source` column holds it: the exact JSONL line, else the record as JSON."""
+    return rec.raw if rec.raw is not None else json.dumps(rec.data, ensure_ascii=False, default=str)
+
+
 def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: Detection, offset: int,
-               shown: str) -> None:
-    """Add one normalised record to the canonical columns (row_id = offset + the record's index in its file)."""
+               shown: str, source: str | None = None) -> None:
+    """Add one normalised record to the canonical columns (row_id = offset + the record's index in its file).
+
+    `source` is `source_text(rec)` computed beforehand, so nothing that can fail runs between the appends."""
     columns["row_id"].append(offset + rec.index)
-    columns["kind"].append(det.kind)
+    columns["kind"].append(norm.kind or det.kind)
     columns["messages"].append(norm.messages)
     columns["prompt"].append(norm.prompt)
     columns["response"].append(norm.response)
@@ -338,8 +532,7 @@ def append_row(columns: dict[str, list[Any]], rec: RawRecord, norm: Any, det: De
     columns["rejected"].append(norm.rejected)
     columns["score"].append(norm.score if not math.isnan(norm.score) else math.nan)
     columns["tools"].append(norm.tools)
-    columns["source"].append(rec.raw if rec.raw is not None else json.dumps(rec.data, ensure_ascii=False,
-                                                                             default=str))
+    columns["source"].append(source if source is not None else source_text(rec))
     columns["source_file"].append(shown)
     columns["source_index"].append(rec.index)
     columns["source_line"].append(rec.line)

@@ -19,7 +19,10 @@ from typing import Any
 
 from analysis.io.errors import FieldError
 
-KINDS = ("text", "sft", "chat", "preference", "scored", "table")
+KINDS = ("text", "sft", "chat", "preference", "scored", "prompt", "table")
+# A file whose records have different clear readings (Alpaca lines and `messages` lines): each row keeps its own
+# kind, as in a folder of files of different kinds. Never a row's kind, and never a kind one can force.
+MIXED = "mixed"
 OPTIONAL_ROLES = frozenset({"system", "input", "history", "tools"})
 MAP_ROLES = ("prompt", "response", "system", "chosen", "rejected", "score", "text", "messages")
 
@@ -45,6 +48,7 @@ class Detection:
     variant: str
     fields: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    forced: bool = False  # the user forced `kind`: a record read otherwise must still be of that kind
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Normalized:
     rejected: str | None = None
     score: float = math.nan
     tools: str | None = None
+    kind: str | None = None  # the row's kind when the record was read otherwise than its file (a mixed file)
 
 
 def turn(role: str, content: str, *, tool_call: bool = False) -> Turn:
@@ -130,6 +135,10 @@ def candidates(record: dict[str, Any]) -> list[Detection]:
             fields["system"] = system_f
         out.append(Detection("preference", "pref", fields, reason))
 
+    if conv_ok and record.get(k.get("kind", "")) == "prompt":
+        # Sift's own `--as messages` export of prompt rows: read back as prompts, not as unanswered chats.
+        out.append(Detection("prompt", "prompt", {"prompt": conv_f},  # type: ignore[dict-item]
+                             f"field '{conv_f}' of rows of kind 'prompt' (Sift's export)"))
     if conv_ok:
         fields = {"messages": conv_f}  # type: ignore[dict-item]
         if system_f:
@@ -152,6 +161,13 @@ def candidates(record: dict[str, Any]) -> list[Detection]:
                                  f"{reason} with score '{score_field}'"))
         out.append(Detection("sft", "sft", fields, reason))
 
+    if pair is None and not (ch and rj):
+        prompt_only = _prompt_only(record, k)
+        if prompt_only is not None:
+            if system_f:
+                prompt_only.fields["system"] = system_f
+            out.append(prompt_only)
+
     text_f = _first(k, "text", "content")
     if text_f is not None:
         out.append(Detection("text", "text", {"text": text_f}, f"field '{text_f}'"))
@@ -159,26 +175,63 @@ def candidates(record: dict[str, Any]) -> list[Detection]:
     return out
 
 
+# Fields that hold answers or judgements of them: a record with one of these is never read as bare prompts (TRL's
+# stepwise supervision `prompt`/`completions`/`labels`, a classification `prompt`/`label`: map those columns).
+_ANSWER_FIELDS = frozenset({"completion", "completions", "response", "responses", "output", "outputs", "answer",
+                            "answers", "chosen", "rejected", "label", "labels", "score", "rating", "reward"})
+
+
+def _prompt_only(record: dict[str, Any], k: dict[str, str]) -> Detection | None:
+    """Prompts without answers: TRL prompt-only (`prompt`, a string or a list of turns) or FastChat / MT-Bench
+    questions (`turns`, a list of user strings: eval sets, production prompts, RL prompts)."""
+    if _ANSWER_FIELDS & k.keys():
+        return None
+    turns_f = _first(k, "turns")
+    if turns_f is not None:
+        value = record.get(turns_f)
+        if isinstance(value, list) and all(isinstance(t, str) for t in value):
+            return Detection("prompt", "turns", {"prompt": turns_f},
+                             f"field '{turns_f}' (user turns, no responses)")
+    prompt_f = _first(k, "prompt")
+    if prompt_f is not None and isinstance(record.get(prompt_f), str | list):
+        return Detection("prompt", "prompt", {"prompt": prompt_f}, f"field '{prompt_f}' alone (no responses)")
+    return None
+
+
 def _sft_pair(k: dict[str, str]) -> tuple[dict[str, str], str] | None:
     if "instruction" in k:
         out = _first(k, "output", "response", "completion", "answer")
         if out:
             fields = {"prompt": k["instruction"], "response": out}
-            if "input" in k:
-                fields["input"] = k["input"]
+            extra = _first(k, "input", "context")  # Alpaca `input`, Dolly `context`
+            if extra:
+                fields["input"] = extra
             if "history" in k:
                 fields["history"] = k["history"]
-            return fields, f"Alpaca fields '{k['instruction']}'/'{out}'"
+            name = "Dolly" if "context" in k and "input" not in k else "Alpaca"
+            return fields, f"{name} fields '{k['instruction']}'/'{out}'"
     for p, r in (("prompt", "response"), ("prompt", "completion"), ("question", "answer"),
-                 ("query", "response"), ("input", "output"), ("prompt", "output")):
+                 ("question", "response"), ("query", "response"), ("query", "answer"),
+                 ("input", "output"), ("prompt", "output")):
         if p in k and r in k:
             return {"prompt": k[p], "response": k[r]}, f"fields '{k[p]}'/'{k[r]}'"
     return None
 
 
+def _vote_key(det: Detection) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    return (det.kind, det.variant,
+            tuple(sorted((r, f) for r, f in det.fields.items() if r not in OPTIONAL_ROLES)))
+
+
 def detect(records: Iterable[dict[str, Any]], *, kind: str | None = None,
            mapping: dict[str, str] | None = None, all_fields: Iterable[str] = ()) -> Detection:
-    """Pick the most common best reading among sample records (optionally forced to `kind`)."""
+    """The file's main reading: the most common best reading among the sample records that have one.
+
+    A record with no clear reading (only "table", e.g. `{"messages": "hello"}`) does not vote: one odd record never
+    decides a file, it becomes a bad record of the majority's reading. Records of another clear shape are read as
+    that shape row by row (`other_reading`), so a file of Alpaca and `messages` lines loads as mixed kinds.
+    The file is a table only when no sample record has a clear reading (or the user forced `kind="table"`).
+    """
     if mapping:
         return mapped_detection(mapping, all_fields, kind=kind)
     if kind is not None and kind not in KINDS:
@@ -192,24 +245,62 @@ def detect(records: Iterable[dict[str, Any]], *, kind: str | None = None,
     for rec in records:
         cands = candidates(rec)
         available.update(c.kind for c in cands)
-        if kind is not None:
-            cands = [c for c in cands if c.kind == kind]
-            if not cands:
-                continue
+        cands = [c for c in cands if (c.kind == kind if kind is not None else c.kind != "table")]
+        if not cands:
+            continue
         best = cands[0]
-        key = (best.kind, best.variant,
-               tuple(sorted((r, f) for r, f in best.fields.items() if r not in OPTIONAL_ROLES)))
+        key = _vote_key(best)
         votes[key] += 1
         reasons.setdefault(key, best.reason)
         optional.setdefault(key, {}).update({r: f for r, f in best.fields.items() if r in OPTIONAL_ROLES})
     if not votes:
+        if kind is None:
+            return Detection("table", "table", {}, "no known schema: map its columns to roles")
         fields = ", ".join(sorted(map(str, all_fields))) or "none"
         can = ", ".join(k for k in KINDS if k in available)
         raise ValueError(f"cannot read this file as '{kind}' (fields: {fields}); it can be read as: {can}. "
                          "Map its columns to roles instead.")
     key, _ = votes.most_common(1)[0]
     k_, variant, fields_t = key
-    return Detection(k_, variant, {**dict(fields_t), **optional[key]}, reasons[key])
+    return Detection(k_, variant, {**dict(fields_t), **optional[key]}, reasons[key], forced=kind is not None)
+
+
+_SCORE_ROLES = frozenset({"score"})
+
+
+def required_fields(det: Detection) -> list[str]:
+    """The source fields every record read as `det` must have (optional roles and the score may be absent)."""
+    return [v for k, v in det.fields.items() if k not in OPTIONAL_ROLES and k not in _SCORE_ROLES]
+
+
+def other_reading(record: dict[str, Any], det: Detection) -> Detection | None:
+    """The reading of a record of another clear shape than its file's `det`, or None when it has none.
+
+    None also when the record's own reading uses only fields of `det` (an Alpaca record without its `output` is a
+    broken Alpaca record, not a prompt): such a record is a bad record of the file's reading. A mapped or table
+    reading reads every record; a forced kind admits only readings of that kind.
+    """
+    if det.variant == "mapped" or det.kind == "table":
+        return None
+    own = next((c for c in candidates(record)
+                if c.kind != "table" and (not det.forced or c.kind == det.kind)), None)
+    if own is None or _vote_key(own) == _vote_key(det):
+        return None
+    if set(required_fields(own)) <= set(det.fields.values()):
+        return None
+    return own
+
+
+def richer_reading(record: dict[str, Any], det: Detection) -> Detection | None:
+    """For a prompt-only file: a record that also carries answers (a `completion`, `chosen`/`rejected`) is read
+    with them, never silently as a bare prompt. Other readings read every field they need, so only this one can
+    hide a record's answers; it is checked per record only in prompt files (eval sets: small)."""
+    if det.kind != "prompt" or det.forced:
+        return None
+    own = next((c for c in candidates(record) if c.kind != "table"), None)
+    if own is None or own.kind == "prompt":
+        return None
+    return own
 
 
 def mapped_detection(mapping: dict[str, str], all_fields: Iterable[str], *, kind: str | None = None) -> Detection:
@@ -351,15 +442,37 @@ def _system_turn(record: dict[str, Any], det: Detection) -> list[Turn]:
     return [turn("system", text_value(value, f))]
 
 
+def _is_turn_list(value: Any) -> bool:
+    """A list of message objects (TRL's conversational format), as opposed to typed content parts."""
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(t, dict) and ("role" in t or "from" in t) for t in value)
+
+
+def _side_turns(value: Any, where: str, role: str) -> list[Turn]:
+    """A prompt or completion: a string (one `role` turn) or, in TRL's conversational format, a list of turns."""
+    if _is_turn_list(value):
+        return parse_turns(value, where)
+    return [turn(role, text_value(value, where))]
+
+
 def _norm_sft(record: dict[str, Any], det: Detection) -> Normalized:
     pf, rf = det.fields["prompt"], det.fields["response"]
-    prompt = text_value(record.get(pf), pf)
+    pv, rv = record.get(pf), record.get(rf)
+    if _is_turn_list(pv) or _is_turn_list(rv):  # TRL conversational prompt-completion
+        turns = _system_turn(record, det)
+        prompt_turns = _side_turns(pv, pf, "user")
+        if any(t["role"] == "system" for t in prompt_turns):
+            turns = []
+        turns += prompt_turns + _side_turns(rv, rf, "assistant")
+        p, r = split_prompt_response(turns)
+        return Normalized(turns, p, r)
+    prompt = text_value(pv, pf)
     inp_f = det.fields.get("input")
     if inp_f:
         extra = text_value(record.get(inp_f), inp_f, allow_missing=True)
         if extra.strip():
             prompt = f"{prompt}\n\n{extra}"
-    response = text_value(record.get(rf), rf)
+    response = text_value(rv, rf)
     turns = _system_turn(record, det)
     hist_f = det.fields.get("history")
     history = record.get(hist_f) if hist_f else None
@@ -378,7 +491,9 @@ def _norm_chat(record: dict[str, Any], det: Detection) -> Normalized:
     mf = det.fields["messages"]
     turns = parse_turns(record.get(mf), mf)
     if not turns:
-        raise FieldError(mf, "is an empty list of turns")
+        # Real ShareGPT dumps hold hundreds of these: a finding of the chat_structure check
+        # (`empty_conversation`), not a reason to refuse the file.
+        return Normalized([], "", "")
     if not any(t["role"] == "system" for t in turns):
         turns = _system_turn(record, det) + turns
     tools = None
@@ -388,6 +503,27 @@ def _norm_chat(record: dict[str, Any], det: Detection) -> Normalized:
         tools = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
     p, r = split_prompt_response(turns)
     return Normalized(turns, p, r, tools=tools)
+
+
+def _norm_prompt(record: dict[str, Any], det: Detection) -> Normalized:
+    """Prompts without answers: each string of `turns` is a user turn; `prompt` is a string or a list of turns."""
+    pf = det.fields["prompt"]
+    value = record.get(pf)
+    if det.variant == "turns":
+        if not isinstance(value, list):
+            raise FieldError(pf, f"expected a list of user turns, found {_type_name(value)}")
+        turns = [turn("user", text_value(v, f"{pf}[{i}]")) for i, v in enumerate(value)]
+    elif isinstance(value, list) and not _is_turn_list(value) and value:
+        turns = [turn("user", text_value(value, pf))]  # typed content parts
+    elif isinstance(value, list):
+        turns = parse_turns(value, pf)
+    else:
+        turns = [turn("user", text_value(value, pf))]
+    if not turns:
+        raise FieldError(pf, "is an empty list: no prompt")
+    if not any(t["role"] == "system" for t in turns):
+        turns = _system_turn(record, det) + turns
+    return Normalized(turns, render_turns(turns), "")
 
 
 def _side(value: Any, where: str) -> list[Turn]:
@@ -410,11 +546,13 @@ def _norm_preference(record: dict[str, Any], det: Detection) -> Normalized:
     if not rejected:
         raise FieldError(rf, "is empty")
     prompt_turns = _system_turn(record, det)
+    field_turns: list[Turn] = []  # the turns read from the `prompt` field
     pf, mf = det.fields.get("prompt"), det.fields.get("messages")
     if pf:
         pv = record.get(pf)
         if isinstance(pv, list):
-            prompt_turns += parse_turns(pv, pf)
+            field_turns = parse_turns(pv, pf)
+            prompt_turns += field_turns
         else:
             ptext = text_value(pv, pf)
             if _is_hh(ptext):
@@ -427,18 +565,29 @@ def _norm_preference(record: dict[str, Any], det: Detection) -> Normalized:
                 chosen = [turn(t["role"], t["content"].strip(), tool_call=t["tool_call"]) for t in chosen]
                 rejected = [turn(t["role"], t["content"].strip(), tool_call=t["tool_call"]) for t in rejected]
             else:
-                prompt_turns.append(turn("user", ptext))
+                field_turns = [turn("user", ptext)]
+                prompt_turns += field_turns
     elif mf:
         prompt_turns += parse_turns(record.get(mf), mf)
-    # When both sides carry the whole conversation, their shared prefix is the prompt.
+    # When both sides carry the whole conversation, their shared prefix is the prompt; UltraFeedback-binarized
+    # repeats the `prompt` field as that prefix's last user turn, which must not appear twice.
     shared = _common_prefix(chosen, rejected)
     if shared:
-        prompt_turns += chosen[:shared]
+        prefix = chosen[:shared]
+        n = len(field_turns)
+        if n and len(prefix) >= n and _same_turns(prefix[-n:], field_turns):
+            prompt_turns = prompt_turns[:-n]
+        prompt_turns += prefix
         chosen, rejected = chosen[shared:], rejected[shared:]
     chosen_text, rejected_text = render_turns(chosen), render_turns(rejected)
     messages = prompt_turns + chosen
     return Normalized(messages, render_turns(prompt_turns), chosen_text, chosen=chosen_text,
                       rejected=rejected_text)
+
+
+def _same_turns(a: Sequence[Turn], b: Sequence[Turn]) -> bool:
+    return len(a) == len(b) and all(x["role"] == y["role"] and str(x["content"]).strip() == str(y["content"]).strip()
+                                    for x, y in zip(a, b, strict=True))
 
 
 def _score_value(record: dict[str, Any], f: str) -> float:
@@ -505,6 +654,8 @@ def normalize(record: dict[str, Any], det: Detection) -> Normalized:
         return Normalized([turn("assistant", text)], "", text)
     if det.kind == "table":
         return Normalized([], "", "")
+    if det.kind == "prompt":
+        return _norm_prompt(record, det)
     if det.kind == "preference":
         if det.variant == "pref_lists":
             det = Detection(det.kind, det.variant, {"chosen": det.fields["chosen"],

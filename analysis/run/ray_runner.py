@@ -31,7 +31,6 @@ driver over the collected canonical table, and its summary says `"engine": "ray 
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import math
@@ -40,7 +39,7 @@ import pickle
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,29 +50,39 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis.checks import REGISTRY
-from analysis.checks.base import Check, CheckContext, CheckResult, load_result, make_result, params_from, save_result
+from analysis.checks.base import (
+    Check,
+    CheckContext,
+    CheckResult,
+    load_result,
+    make_result,
+    params_from,
+    record_requested,
+    save_result,
+)
 from analysis.io import Dataset, FileInfo, LoadError, LoadInfo, LoadOptions, SkippedRecord
-from analysis.io.errors import FieldError
+from analysis.io.errors import SKIP_HINT, FieldError, NotADataset
 from analysis.io.load import (
     CANONICAL_COLUMNS,
     DETECT_SAMPLE,
     append_row,
     canonical_dtypes,
     display_name,
+    file_kind,
     fingerprint,
     normalize_record,
     required_fields,
-    resolve_paths,
+    resolve_files,
 )
 from analysis.io.normalize import Detection, detect
 from analysis.io.readers import (
+    GZIP_ERRORS,
     BadRecord,
     RawRecord,
-    decode_line,
     is_gzip,
     iter_records,
-    json_error,
-    json_type_name,
+    open_data,
+    parse_jsonl_line,
     sniff_format,
 )
 from analysis.workspace.folder import SCHEMA, Workspace
@@ -156,48 +165,41 @@ class _File:
     det: Detection | None = None
     n_records: int = 0  # known up front except for JSONL
     parse_errors: list[BadRecord] | None = None  # found on the driver (formats read there)
+    notices: list[str] = field(default_factory=list)  # what the reader said (ragged rows)
 
 
 def _parse_line(raw: bytes, index: int, line: int) -> RawRecord | BadRecord | None:
     """One JSONL line exactly as `readers.iter_jsonl` reads it (None for a blank line)."""
-    if not raw.strip():
-        return None
-    try:
-        text = decode_line(raw).rstrip("\r")
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return BadRecord(index, line, json_error(exc))
-    except ValueError as exc:
-        return BadRecord(index, line, str(exc))
-    if isinstance(value, dict):
-        return RawRecord(index, line, value, text)
-    return BadRecord(index, line, f"expected a JSON object per line, found {json_type_name(value)}")
+    return parse_jsonl_line(raw, index, line)
 
 
-def _jsonl_head(path: Path, n: int) -> tuple[list[RawRecord], BadRecord | None, bool]:
+def _jsonl_head(path: Path, n: int, max_expansion: float) -> tuple[list[RawRecord], BadRecord | None, bool]:
     """The first `n` good records of a JSONL file, streamed (never the whole file): (good, first bad, any line)."""
-    opener = gzip.open if is_gzip(path) else open
     good: list[RawRecord] = []
     first_bad: BadRecord | None = None
     index, seen = 0, False
-    with opener(path, "rb") as fh:  # type: ignore[operator]
-        for line_no, raw in enumerate(fh, start=1):
-            if line_no == 1:
-                if b"\x00" in raw[:8192]:
-                    raise LoadError("this looks like a binary file (NUL bytes in the first 8 KB), not JSONL text",
-                                    path=str(path))
-                raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-            rec = _parse_line(raw.rstrip(b"\n"), index, line_no)
-            if rec is None:
-                continue
-            seen = True
-            index += 1
-            if isinstance(rec, BadRecord):
-                first_bad = first_bad or rec
-            else:
-                good.append(rec)
-                if len(good) >= n:
-                    break
+    with open_data(path, max_expansion) as fh:
+        try:
+            for line_no, raw in enumerate(fh, start=1):
+                if line_no == 1:
+                    if b"\x00" in raw[:8192]:
+                        raise LoadError("this looks like a binary file (NUL bytes in the first 8 KB), not JSONL text",
+                                        path=str(path))
+                    raw = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+                rec = _parse_line(raw.rstrip(b"\n"), index, line_no)
+                if rec is None:
+                    continue
+                seen = True
+                index += 1
+                if isinstance(rec, BadRecord):
+                    first_bad = first_bad or rec
+                else:
+                    good.append(rec)
+                    if len(good) >= n:
+                        break
+        except GZIP_ERRORS as exc:  # a cut .gz: the head so far; the read task reports the cut where it is
+            if not seen:
+                raise LoadError(f"cannot read file ({exc})", path=str(path)) from exc
     return good, first_bad, seen
 
 
@@ -222,68 +224,83 @@ def _jsonl_chunks(path: Path, chunk_bytes: int) -> list[tuple[int, int]]:
 
 
 def _plan(path: str | Path, options: LoadOptions, chunk_bytes: int
-          ) -> tuple[list[_File], list[dict[str, Any]], Path | None, list[Path]]:
+          ) -> tuple[list[_File], list[dict[str, Any]], Path | None, list[Path], list[str]]:
     """Per file: format, display name and detection (on the driver, from a sample); the read tasks' specs."""
-    files = resolve_paths(path)
+    files, notices = resolve_files(path)
     p = Path(path).expanduser()
     root = p if p.is_dir() else None
     shown_root = root if root is not None or len(files) < 2 else Path(os.path.commonpath(files))
     plans: list[_File] = []
     specs: list[dict[str, Any]] = []
-    for fno, f in enumerate(files):
-        shown = display_name(f, shown_root) if len(files) > 1 else str(f)
-        fmt = options.format or sniff_format(f)
-        plan = _File(f, shown, fmt)
-        gz = f.stat().st_size >= 2 and is_gzip(f)
-        if fmt == "jsonl":
-            if f.stat().st_size == 0:
-                raise LoadError("the file is empty: no records to load", path=str(f))
-            head, bad, seen = _jsonl_head(f, DETECT_SAMPLE)
-            if not seen:
-                raise LoadError("the file is empty: no records to load", path=str(f))
-            if bad is not None and not options.skip_bad_lines:
-                raise LoadError(bad.error, path=shown, line=bad.line, index=bad.index)
-            plan.det = _detect(head, options, shown, None)
-            ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
-            specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b, "gz": gz,
-                       "payload": b""} for c, (a, b) in enumerate(ranges)]
-        elif fmt == "parquet" and not gz:
-            try:
-                meta = pq.ParquetFile(f).metadata
-            except (pa.ArrowInvalid, OSError) as exc:
-                raise LoadError(f"not a readable Parquet file ({exc})", path=str(f)) from exc
-            if meta.num_rows == 0:
-                raise LoadError("the Parquet file has no rows", path=str(f))
-            plan.n_records = meta.num_rows
-            head = pq.ParquetFile(f).iter_batches(batch_size=DETECT_SAMPLE)
-            first = next(head).to_pylist()
-            plan.det = _detect([RawRecord(i, None, r) for i, r in enumerate(first)], options, shown, None)
-            base = 0
-            for g in range(meta.num_row_groups):
-                specs.append({"file": fno, "chunk": g, "kind": "parquet", "path": str(f), "start": g, "end": base,
-                              "gz": False, "payload": b""})
-                base += meta.row_group(g).num_rows
-        else:  # JSON documents, CSV/TSV, gzipped Parquet: the local reader on the driver, normalised on workers
-            good: list[RawRecord] = []
-            plan.parse_errors = []
-            for rec in iter_records(f, fmt, header=options.header):
-                plan.n_records = max(plan.n_records, rec.index + 1)
-                if isinstance(rec, BadRecord):
-                    if not options.skip_bad_lines:
-                        raise LoadError(rec.error, path=shown, line=rec.line, index=rec.index)
-                    plan.parse_errors.append(rec)
-                else:
-                    good.append(rec)
-            field_counts: Counter[str] = Counter()
-            for rec in good:
-                field_counts.update(map(str, rec.data.keys()))
-            plan.det = _detect(good[:DETECT_SAMPLE], options, shown, field_counts) if good else None
-            for c, lo in enumerate(range(0, len(good), RECORDS_PER_TASK)):
-                payload = pickle.dumps([(r.index, r.line, r.data, r.raw) for r in good[lo:lo + RECORDS_PER_TASK]])
-                specs.append({"file": fno, "chunk": c, "kind": "records", "path": str(f), "start": 0, "end": 0,
-                              "gz": False, "payload": payload})
+    left_out: list[str] = []
+    for f in files:
+        fno = len(plans)  # a file left out takes no number: specs and plans stay aligned
+        file_specs: list[dict[str, Any]] = []
+        try:
+            shown = display_name(f, shown_root) if len(files) > 1 else str(f)
+            fmt = options.format or sniff_format(f)
+            plan = _File(f, shown, fmt)
+            gz = f.stat().st_size >= 2 and is_gzip(f)
+            if fmt == "jsonl":
+                if f.stat().st_size == 0:
+                    raise NotADataset("the file is empty: no records to load", path=str(f))
+                head, bad, seen = _jsonl_head(f, DETECT_SAMPLE, options.max_expansion)
+                if not seen:
+                    raise NotADataset("the file is empty: no records to load", path=str(f))
+                if bad is not None and not options.skip_bad_lines:
+                    raise LoadError(bad.error + SKIP_HINT, path=shown, line=bad.line, index=bad.index)
+                plan.det = _detect(head, options, shown, None)
+                ranges = [(0, 0)] if gz else _jsonl_chunks(f, chunk_bytes)
+                file_specs += [{"file": fno, "chunk": c, "kind": "jsonl", "path": str(f), "start": a, "end": b,
+                                "gz": gz, "payload": b"", "max_expansion": options.max_expansion}
+                               for c, (a, b) in enumerate(ranges)]
+            elif fmt == "parquet" and not gz:
+                try:
+                    meta = pq.ParquetFile(f).metadata
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise LoadError(f"not a readable Parquet file ({exc})", path=str(f)) from exc
+                if meta.num_rows == 0:
+                    raise LoadError("the Parquet file has no rows", path=str(f))
+                plan.n_records = meta.num_rows
+                head = pq.ParquetFile(f).iter_batches(batch_size=DETECT_SAMPLE)
+                first = next(head).to_pylist()
+                plan.det = _detect([RawRecord(i, None, r) for i, r in enumerate(first)], options, shown, None)
+                base = 0
+                for g in range(meta.num_row_groups):
+                    file_specs.append({"file": fno, "chunk": g, "kind": "parquet", "path": str(f), "start": g,
+                                       "end": base, "gz": False, "payload": b""})
+                    base += meta.row_group(g).num_rows
+            else:  # JSON documents, CSV/TSV, gzipped Parquet: the local reader on the driver, normalised on workers
+                good: list[RawRecord] = []
+                plan.parse_errors = []
+                for rec in iter_records(f, fmt, header=options.header, quoting=options.quoting, notices=plan.notices,
+                                        max_expansion=options.max_expansion, lone_object=len(files) == 1):
+                    plan.n_records = max(plan.n_records, rec.index + 1)
+                    if isinstance(rec, BadRecord):
+                        if not options.skip_bad_lines:
+                            raise LoadError(rec.error + SKIP_HINT, path=shown, line=rec.line, index=rec.index,
+                                            byte=rec.byte)
+                        plan.parse_errors.append(rec)
+                    else:
+                        good.append(rec)
+                field_counts: Counter[str] = Counter()
+                for rec in good:
+                    field_counts.update(map(str, rec.data.keys()))
+                plan.det = _detect(good[:DETECT_SAMPLE], options, shown, field_counts) if good else None
+                for c, lo in enumerate(range(0, len(good), RECORDS_PER_TASK)):
+                    payload = pickle.dumps([(r.index, r.line, r.data, r.raw) for r in good[lo:lo + RECORDS_PER_TASK]])
+                    file_specs.append({"file": fno, "chunk": c, "kind": "records", "path": str(f), "start": 0, "end": 0,
+                                  "gz": False, "payload": payload})
+        except NotADataset as exc:  # in a folder or glob, a file with no records is left out and said
+            if len(files) == 1:
+                raise
+            left_out.append(f"{shown}: left out: {exc.message}")
+            continue
         plans.append(plan)
-    return plans, specs, root, files
+        specs += file_specs
+    if not plans:
+        raise LoadError("none of the files holds records: " + "; ".join(left_out), path=str(path))
+    return plans, specs, root, files, notices + left_out
 
 
 def _detect(sample: list[RawRecord], options: LoadOptions, shown: str, all_fields: Counter[str] | None
@@ -311,16 +328,18 @@ def _read_spec(spec: dict[str, Any]) -> tuple[list[RawRecord], list[BadRecord], 
         base = int(spec["end"])
         good = [RawRecord(base + k, None, rec) for k, rec in enumerate(table.to_pylist())]
         return good, [], 0, 0
-    if spec["gz"]:
-        with gzip.open(path, "rb") as fh:
-            data = fh.read()
-        data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    else:
-        with open(path, "rb") as fh:
-            fh.seek(int(spec["start"]))
-            data = fh.read(int(spec["end"]) - int(spec["start"]))
     good, bad = [], []
     index = 0
+    if spec["gz"]:  # one task streams the whole file, as `readers.iter_jsonl` does (bounded, salvaging a cut)
+        n_lines = 0
+        for rec in iter_records(path, "jsonl", max_expansion=float(spec.get("max_expansion") or 100.0)):
+            (bad if isinstance(rec, BadRecord) else good).append(rec)
+            index = rec.index + 1
+            n_lines = rec.line or n_lines
+        return good, bad, index, n_lines
+    with open(path, "rb") as fh:
+        fh.seek(int(spec["start"]))
+        data = fh.read(int(spec["end"]) - int(spec["start"]))
     for k, raw in enumerate(data.split(b"\n")):
         rec = _parse_line(raw, index, k + 1)
         if rec is None:
@@ -388,7 +407,7 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
     """`analysis.io.load` with reading and normalisation as Ray tasks; the same `Dataset`, row for row."""
     ray = _ray()
     options = options or LoadOptions()
-    plans, specs, root, files = _plan(path, options, chunk_bytes)
+    plans, specs, root, files, load_notices = _plan(path, options, chunk_bytes)
     dets = {i: p.det for i, p in enumerate(plans)}
     shown = {i: p.shown for i, p in enumerate(plans)}
     ds = ray.data.from_items(specs, override_num_blocks=max(len(specs), 1))
@@ -427,10 +446,11 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
         n_records = acc["n"] if plan.fmt == "jsonl" else plan.n_records
         if not options.skip_bad_lines:
             if bad:
-                raise LoadError(bad[0].error, path=plan.shown, line=bad[0].line, index=bad[0].index)
+                raise LoadError(bad[0].error + SKIP_HINT, path=plan.shown, line=bad[0].line, index=bad[0].index,
+                                byte=bad[0].byte)
             if ferr:
                 i, ln, msg, fld = ferr[0]
-                raise LoadError(msg, path=plan.shown, line=ln, index=i, field=fld)
+                raise LoadError(msg + SKIP_HINT, path=plan.shown, line=ln, index=i, field=fld)
         skipped += [SkippedRecord(plan.shown, b.line, b.index, b.error) for b in bad]
         skipped += [SkippedRecord(plan.shown, ln, i, (f"field '{fld}': " if fld else "") + msg)
                     for i, ln, msg, fld in ferr]
@@ -440,7 +460,8 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
             infos.append(FileInfo(plan.shown, plan.fmt, options.kind or "table", "no loadable records", fields, 0,
                                   n_records))
         else:
-            infos.append(FileInfo(plan.shown, plan.fmt, plan.det.kind, plan.det.reason, fields, kept, n_records))
+            kind, reason = file_kind(plan.det, Counter(frame.loc[frame["_file"] == fno, "kind"].astype(str)))
+            infos.append(FileInfo(plan.shown, plan.fmt, kind, reason, fields, kept, n_records))
         offsets.append(offset)
         offset += n_records
     if frame.empty:
@@ -451,8 +472,9 @@ def load_ray(path: str | Path, options: LoadOptions | None = None, *, progress: 
     rows = canonical_dtypes(frame[CANONICAL_COLUMNS].copy())
     if progress:
         progress("loaded", 1.0)
+    notices = load_notices + [f"{p.shown}: {m}" for p in plans for m in p.notices]
     info = LoadInfo(os.path.abspath(os.path.expanduser(str(path))), infos, options, skipped,
-                    fingerprint(files, options, root=root))
+                    fingerprint(files, options, root=root), notices)
     return Dataset(rows, info)
 
 
@@ -785,6 +807,8 @@ def run_checks_ray(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | N
         cached = load_result(ws_dir, name, check.params_dict(), row_ids) if ws_dir is not None else None
         if cached is not None:
             out[name] = cached
+            if ws_dir is not None:  # findings show what was last asked for
+                record_requested(ws_dir, name, check.params_dict())
         else:
             todo.append(check)
     if todo:
@@ -811,6 +835,7 @@ def run_checks_ray(rows: pd.DataFrame, names: Iterable[str], *, ws_dir: Path | N
         for check in todo:
             if ws_dir is not None:
                 save_result(ws_dir, done[check.name], row_ids)
+                record_requested(ws_dir, check.name, done[check.name].params)
             out[check.name] = done[check.name]
     if progress:
         progress("checks done", 1.0)

@@ -1,9 +1,10 @@
 """Sentence embeddings of rows, computed in resumable chunks into the workspace.
 
-On 2 CPU cores the packaged MiniLM embeds ~57 texts/s (issue 3's measurement) to ~200 texts/s (short prompts,
-bench/bench_embed.py), so 100k rows take ~10-30 minutes: the work is split into chunks written atomically to
+On 2 CPU cores the packaged MiniLM embedded 19-200 texts/s in bench/ runs (the machine's load and the texts'
+lengths decide), so 100k rows can take hours: the work is split into chunks written atomically to
 `embeddings/<model>@<scope>.partial/`, a killed run resumes from the last finished chunk, and the finished array
-(`embeddings/<model>@<scope>.npy`, float32 unit vectors aligned with `row_id`) is reused forever after. The
+(`embeddings/<model>@<scope>.npy`, float32 unit vectors aligned with `row_id`) is reused forever after. Each run
+records its measured rate (analysis.space.timings), from which the app's time estimates are derived. The
 embedder is any callable `texts -> (n, d) float32`, which is the seam for a deterministic fake in fast tests.
 """
 
@@ -24,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.io.normalize import render_turns
+from analysis.space import timings
 from analysis.util.files import atomic_path, atomic_write_text
-from analysis.util.progress import report
+from analysis.util.progress import counts_rows, report
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,15 @@ def load_embedder(path: str | Path | None = None, *, batch_size: int = 64, devic
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer  # after the check: the import alone takes seconds
+    from transformers.utils import logging as hf_logging
 
-    model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # transformers' "Loading weights" bar would land on the CLI's stderr
+    try:
+        model = SentenceTransformer(str(model_path), device=device, local_files_only=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     name = model_name(path)
     get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = int(get_dim() or 0)
@@ -157,16 +166,44 @@ def embeddings_path(ws_dir: Path, model: str, scope: str) -> Path:
     return Path(ws_dir) / EMBED_DIR / f"{model}@{scope}.npy"
 
 
+ONNX_SUFFIX = "-onnx"
+_OTHER_SUFFIXES = ("-onnx-int8", "-onnx-int8-per-tensor", "-static")
+
+
+def same_vectors(model: str) -> list[str]:
+    """Cache names whose vectors equal `model`'s, itself first: a model through sentence-transformers and its fp32
+    ONNX export (`<name>` and `<name>-onnx`) give the same vectors (cosine to 1e-7, every downstream score
+    identical: bench/history.md "Faster embeddings"), so a workspace embedded with either serves both, and one
+    built with the former default (minilm) is still found under the default (onnx). int8 and static differ."""
+    if model.endswith(ONNX_SUFFIX):
+        return [model, model.removesuffix(ONNX_SUFFIX)]
+    if model.endswith(_OTHER_SUFFIXES):
+        return [model]
+    return [model, model + ONNX_SUFFIX]
+
+
+def find_embeddings(ws_dir: Path, model: str, scope: str, row_ids: np.ndarray | None = None
+                    ) -> tuple[str, np.ndarray] | None:
+    """(cache name found, array) for (model, scope) or an equivalent name (`same_vectors`), or None."""
+    for name in same_vectors(model):
+        path = embeddings_path(ws_dir, name, scope)
+        meta_path = path.with_suffix(".json")
+        if not path.exists() or not meta_path.exists():
+            continue
+        meta = json.loads(meta_path.read_text())
+        if row_ids is not None and meta.get("row_ids") != row_ids_digest(np.asarray(row_ids)):
+            continue
+        if name != model:
+            log.info("using %s@%s embeddings for %s: the same vectors", name, scope, model)
+        return name, np.load(path, mmap_mode="r")
+    return None
+
+
 def load_embeddings(ws_dir: Path, model: str, scope: str, row_ids: np.ndarray | None = None) -> np.ndarray | None:
-    """The finished array for (model, scope), or None; checked against the rows it was computed for."""
-    path = embeddings_path(ws_dir, model, scope)
-    meta_path = path.with_suffix(".json")
-    if not path.exists() or not meta_path.exists():
-        return None
-    meta = json.loads(meta_path.read_text())
-    if row_ids is not None and meta.get("row_ids") != row_ids_digest(np.asarray(row_ids)):
-        return None
-    return np.load(path, mmap_mode="r")
+    """The finished array for (model, scope) (or its equivalent, `same_vectors`), or None; checked against the rows
+    it was computed for."""
+    found = find_embeddings(ws_dir, model, scope, row_ids)
+    return None if found is None else found[1]
 
 
 def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: str = "both",
@@ -178,10 +215,11 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
     on mixed data). The sort is stable and derived from the texts, so a resumed run cuts the same chunks.
     """
     row_ids = rows["row_id"].to_numpy(dtype=np.int64)
-    done = load_embeddings(ws_dir, embedder.name, scope, row_ids)
-    if done is not None:
-        report(progress, f"embeddings {embedder.name}@{scope}: cached", 1.0, step=f"embed {scope}")
-        return np.asarray(done)
+    found = find_embeddings(ws_dir, embedder.name, scope, row_ids)
+    if found is not None:
+        same = "" if found[0] == embedder.name else f" (the same vectors, computed earlier as {found[0]})"
+        report(progress, f"embeddings {embedder.name}@{scope}: cached{same}", 1.0, step=f"embed {scope}")
+        return np.asarray(found[1])
     texts = scope_texts(rows, scope)
     n = len(texts)
     final = embeddings_path(ws_dir, embedder.name, scope)
@@ -208,6 +246,9 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
     start = time.monotonic()
     computed = 0
     computed_cost = 0.0
+    if counts_rows(progress):  # the CLI's step starts now, not at the first finished chunk (one chunk read 0.0 s)
+        report(progress, f"embedding {scope} with {embedder.name}: 0 of {n:,} rows", 0.0, step=f"embed {scope}",
+               done=0, total=n)
     for c in range(n_chunks):
         chunk_file = partial / f"chunk_{c:06d}.npy"
         if chunk_file.exists():
@@ -228,6 +269,8 @@ def embed_rows(ws_dir: Path, rows: pd.DataFrame, embedder: Embedder, *, scope: s
             report(progress, f"embedding {scope} with {embedder.name}: {hi:,} of {n:,} rows "
                    f"({computed / elapsed:,.0f} rows/s, ETA {eta:,.0f}s)", share, step=f"embed {scope}",
                    done=hi, total=n, step_fraction=min(share, 0.999))
+    if computed:  # this machine's measured rate for this embedder: the source of every later estimate
+        timings.record(embedder.name, [timings.StepWork("embed", time.monotonic() - start, computed_cost)])
     vectors = np.empty((n, embedder.dim), dtype=np.float32)
     for c in range(n_chunks):  # back to row order, one chunk in memory at a time
         vectors[order[c * chunk_size:(c + 1) * chunk_size]] = np.load(partial / f"chunk_{c:06d}.npy")

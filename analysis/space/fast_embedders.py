@@ -9,20 +9,28 @@
 * **instant** (`static`): a model2vec static model distilled from the packaged MiniLM (no download: `distill`
   reads the local folder). Embedding is a lookup and a mean, 50-100× faster, and much less faithful to MiniLM.
 
-Exports and distillations are made on first use into `$SIFT_HOME/models/<model>-onnx/` and
-`$SIFT_HOME/models/<model>-static/`, each file written atomically, and reused while the source weights are
-unchanged. Every kind has its own cache name (`all-MiniLM-L6-v2-onnx-int8`, ...), so the workspace never mixes
-its vectors with another kind's. Nothing here downloads anything.
+Where the models come from (issue 13, "honest time"): the install step builds them once into a read-only folder
+inside the environment, `sys.prefix/share/sift/models` (`make install` runs `python -m analysis.space.fast_embedders
+--prepare`; `$SIFT_PREBUILT_MODELS` points elsewhere). The loaders look there first, then in
+`$SIFT_HOME/models/<model>-onnx/` and `$SIFT_HOME/models/<model>-static/`, so a fresh `$SIFT_HOME` (every test,
+every new user) never pays a multi-minute distillation in silence. Where a model is still missing, callers see it
+with `model_ready` and build it as a named, timed step (`prepare_model`), never hidden inside "load". Builds are
+written atomically and reused while the source weights are unchanged. Every kind has its own cache name
+(`all-MiniLM-L6-v2-onnx-int8`, ...), so the workspace never mixes its vectors with another kind's. Nothing here
+downloads anything.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,26 +45,43 @@ log = logging.getLogger(__name__)
 
 KINDS = ("minilm", "onnx", "onnx-int8", "static")
 # The accurate default and the instant path (bench/README.md "Faster embeddings" has the measurements): int8 is
-# ~2× faster than fp32 ONNX but moved TruthfulQA's default k-means topic NMI by 0.012-0.013 (the bound is 0.01),
-# so the accurate default is lossless fp32 ONNX; onnx-int8 stays selectable.
+# faster than fp32 ONNX but moved TruthfulQA's default k-means topic NMI by 0.012-0.013 (the bound is 0.01), so the
+# accurate default is lossless fp32 ONNX (every downstream score identical to plain MiniLM to three decimals);
+# onnx-int8 stays selectable. DEFAULT is the one default everywhere: `sift analyze --embedder`, the app's session.
 ACCURATE = "onnx"
 INSTANT = "static"
+DEFAULT = ACCURATE
+# No speed factors here: they vary several-fold with the machine's load (bench/history.md), so the app shows the
+# rate measured on this machine (analysis.space.timings) and these texts only say what each kind is.
 KIND_HELP = {
     "minilm": "accurate · all-MiniLM-L6-v2 through sentence-transformers (the reference; slowest)",
-    "onnx": "accurate · the same MiniLM through ONNX Runtime, fp32 (identical vectors, ~1.2× faster)",
-    "onnx-int8": "accurate · MiniLM through ONNX Runtime with int8 weights (~2× faster, near-identical results)",
-    "static": "instant · a static model distilled from MiniLM (~50× faster, rougher neighbours and topics)",
+    "onnx": "accurate · the same MiniLM through ONNX Runtime, fp32 (identical vectors, faster; the default)",
+    "onnx-int8": "accurate · MiniLM through ONNX Runtime with int8 weights (faster still, near-identical results)",
+    "static": "instant · a static model distilled from MiniLM (fastest by far, rougher neighbours and topics)",
 }
+PREBUILT_ENV = "SIFT_PREBUILT_MODELS"
 _SUFFIX = {"minilm": "", "onnx": "-onnx", "onnx-int8": "-onnx-int8", "static": "-static"}
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 FAST_EXTRA_HINT = "install the fast embedders with: pip install -e '.[fast]'"
 
 
 def models_dir() -> Path:
-    """`$SIFT_HOME/models`: exported and distilled models, made once per machine."""
+    """`$SIFT_HOME/models`: models built after install (where the prebuilt folder lacks them)."""
     from analysis.workspace.folder import sift_home
 
     return sift_home() / "models"
+
+
+def prebuilt_dir() -> Path:
+    """The read-only models built by the install step: `$SIFT_PREBUILT_MODELS`, else `sys.prefix/share/sift/models`
+    (inside the virtual environment, so it goes away with it)."""
+    env = os.environ.get(PREBUILT_ENV)
+    return Path(env).expanduser() if env else Path(sys.prefix) / "share" / "sift" / "models"
+
+
+def model_roots() -> list[Path]:
+    """Where the loaders look, in order: the prebuilt folder, then `$SIFT_HOME/models`."""
+    return [prebuilt_dir(), models_dir()]
 
 
 def check_kind(kind: str) -> str:
@@ -109,42 +134,79 @@ def _offline() -> None:
 # ------------------------------------------------------------------------------------------------ ONNX
 
 
-def export_onnx(model_path: str | Path | None = None, *, quantize: str | None = None) -> Path:
-    """The ONNX file of a mean-pooling sentence-transformers model, exported on first use and cached.
+_ONNX_FILES = {None: "model.onnx", "int8": "model-int8.onnx", "int8-per-tensor": "model-int8-per-tensor.onnx"}
 
-    `quantize`: None (fp32), "int8" (per-channel dynamic int8: the accurate default) or "int8-per-tensor"
-    (kept for the benchmark, which shows why per-channel). Each file is written to a temp name and renamed, so a
-    killed export leaves nothing half-written and concurrent processes at worst export twice.
-    """
-    if quantize not in (None, "int8", "int8-per-tensor"):
+
+def _check_quantize(quantize: str | None) -> None:
+    if quantize not in _ONNX_FILES:
         raise ValueError(f"unknown quantisation {quantize!r}; expected None, 'int8' or 'int8-per-tensor'")
+
+
+def _meta_source(meta_file: Path) -> str | None:
+    try:
+        return json.loads(meta_file.read_text()).get("source")
+    except (OSError, ValueError):
+        return None
+
+
+def find_onnx(model_path: str | Path | None = None, *, quantize: str | None = None) -> Path | None:
+    """The ONNX file already built for this model (prebuilt first, then `$SIFT_HOME/models`), or None."""
+    _check_quantize(quantize)
+    src = _model_folder(model_path)
+    signature = _source_signature(src)
+    for root in model_roots():
+        out_dir = root / (model_name(model_path) + "-onnx")
+        target = out_dir / _ONNX_FILES[quantize]
+        if target.exists() and _meta_source(out_dir / "meta.json") == signature:
+            return target
+    return None
+
+
+def export_onnx(model_path: str | Path | None = None, *, quantize: str | None = None,
+                root: Path | None = None) -> Path:
+    """The ONNX file of a mean-pooling sentence-transformers model: the one already built (`find_onnx`), else
+    exported now into `root` (default `$SIFT_HOME/models`) and kept.
+
+    `quantize`: None (fp32, the accurate default), "int8" (per-channel dynamic int8) or "int8-per-tensor" (kept for
+    the benchmark, which shows why per-channel). With `root` given nothing is looked up elsewhere: the model is built
+    there (the install step's `--prepare`, and tests of the export itself). Each file is written to a temp name and
+    renamed, so a killed export leaves nothing half-written and concurrent processes at worst export twice.
+    """
+    _check_quantize(quantize)
     src = _model_folder(model_path)
     _check_mean_pooling(src)
-    out_dir = models_dir() / (model_name(model_path) + "-onnx")
+    if root is None:
+        found = find_onnx(model_path, quantize=quantize)
+        if found is not None:
+            return found
+    out_dir = (root or models_dir()) / (model_name(model_path) + "-onnx")
     meta_file = out_dir / "meta.json"
     signature = _source_signature(src)
-    meta: dict[str, Any] = {}
-    if meta_file.exists():
-        meta = json.loads(meta_file.read_text())
-        if meta.get("source") != signature:  # the weights changed: start again
-            shutil.rmtree(out_dir, ignore_errors=True)
-            meta = {}
+    if meta_file.exists() and _meta_source(meta_file) != signature:  # the weights changed: start again
+        shutil.rmtree(out_dir, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = out_dir / "model.onnx"
+    fp32 = out_dir / _ONNX_FILES[None]
     if not fp32.exists():
         _torch_export(src, fp32)
     atomic_write_text(meta_file, json.dumps({"source": signature, "model_path": str(src)}))
     if quantize is None:
         return fp32
-    target = out_dir / ("model-int8.onnx" if quantize == "int8" else "model-int8-per-tensor.onnx")
+    target = out_dir / _ONNX_FILES[quantize]
     if not target.exists():
         try:
             from onnxruntime.quantization import QuantType, quantize_dynamic
         except ImportError as exc:
             raise ValueError(f"the onnx embedders need onnxruntime and onnx; {FAST_EXTRA_HINT}") from exc
         log.info("quantising %s to int8 (%s)", fp32, quantize)
+        root_log = logging.getLogger()
+        level = root_log.level
+        root_log.setLevel(logging.ERROR)  # the quantiser's advice to pre-process goes to the root logger
         with atomic_path(target) as tmp:
-            quantize_dynamic(str(fp32), str(tmp), per_channel=quantize == "int8", weight_type=QuantType.QInt8)
+            try:
+                quantize_dynamic(str(fp32), str(tmp), per_channel=quantize == "int8",
+                                 weight_type=QuantType.QInt8)
+            finally:
+                root_log.setLevel(level)
     return target
 
 
@@ -158,6 +220,9 @@ def _torch_export(src: Path, target: Path) -> None:
     except ImportError as exc:
         raise ValueError(f"exporting to ONNX needs torch, transformers and onnx; {FAST_EXTRA_HINT}") from exc
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no third-party bar on the user's stderr
     model = AutoModel.from_pretrained(str(src), local_files_only=True).eval()
     tok = _tokenizer(src, 16)
     names = [n for n in _INPUTS if n in _accepted_inputs(model)]
@@ -175,7 +240,7 @@ def _torch_export(src: Path, target: Path) -> None:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2.0, dim=-1)
 
-    log.info("exporting %s to ONNX (once; ~10-60 s)", src)
+    log.info("exporting %s to ONNX (once per machine)", src)
     args = tuple(torch.from_numpy(batch[n]) for n in names)
     axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"embedding": {0: "batch"}}
     import warnings
@@ -265,13 +330,29 @@ class OnnxEmbedder:
 # ------------------------------------------------------------------------------------------------ static
 
 
-def distill_static(model_path: str | Path | None = None, *, pca_dims: int = 256) -> Path:
-    """A model2vec static model distilled from the local MiniLM, once per machine (~20-60 s on 2 cores)."""
+def find_static(model_path: str | Path | None = None) -> Path | None:
+    """The static model already distilled from this model (prebuilt first, then `$SIFT_HOME/models`), or None."""
     src = _model_folder(model_path)
-    out_dir = models_dir() / (model_name(model_path) + "-static")
     signature = _source_signature(src)
-    meta_file = out_dir / "sift.json"
-    if meta_file.exists() and json.loads(meta_file.read_text()).get("source") == signature:
+    for root in model_roots():
+        out_dir = root / (model_name(model_path) + "-static")
+        if _meta_source(out_dir / "sift.json") == signature:
+            return out_dir
+    return None
+
+
+def distill_static(model_path: str | Path | None = None, *, pca_dims: int = 256, root: Path | None = None) -> Path:
+    """The model2vec static model of the local MiniLM: the one already built (`find_static`), else distilled now into
+    `root` (default `$SIFT_HOME/models`). Distilling takes from seconds to minutes on 2 busy cores
+    (bench/history.md), which is why the install step does it. With `root` given it is built there."""
+    src = _model_folder(model_path)
+    if root is None:
+        found = find_static(model_path)
+        if found is not None:
+            return found
+    out_dir = (root or models_dir()) / (model_name(model_path) + "-static")
+    signature = _source_signature(src)
+    if _meta_source(out_dir / "sift.json") == signature:
         return out_dir
     _offline()
     try:
@@ -279,8 +360,20 @@ def distill_static(model_path: str | Path | None = None, *, pca_dims: int = 256)
     except ImportError as exc:
         raise ValueError("the static embedder needs model2vec, skeletoken, torch and transformers; "
                          f"{FAST_EXTRA_HINT}") from exc
-    log.info("distilling a static model from %s (once; ~20-60 s)", src)
-    model = distill(model_name=str(src), pca_dims=pca_dims, quantize_to="float32")
+    log.info("distilling a static model from %s (once per machine)", src)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    # model2vec's "Encoding tokens" bar would land on the user's stderr; callers report this step themselves
+    inference = sys.modules.get("model2vec.distill.inference")
+    bar = getattr(inference, "tqdm", None)
+    if bar is not None:
+        inference.tqdm = functools.partial(bar, disable=True)  # type: ignore[union-attr]
+    try:
+        model = distill(model_name=str(src), pca_dims=pca_dims, quantize_to="float32")
+    finally:
+        if bar is not None:
+            inference.tqdm = bar  # type: ignore[union-attr]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
@@ -293,6 +386,34 @@ def distill_static(model_path: str | Path | None = None, *, pca_dims: int = 256)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+# ------------------------------------------------------------------------------------------------ readiness
+
+
+def model_ready(kind: str, model_path: str | Path | None = None) -> bool:
+    """Whether `kind` loads without a build step (minilm always does; the others once exported or distilled)."""
+    check_kind(kind)
+    if kind == "minilm":
+        return True
+    if kind == "static":
+        return find_static(model_path) is not None
+    return find_onnx(model_path, quantize="int8" if kind == "onnx-int8" else None) is not None
+
+
+def prepare_model(kind: str, model_path: str | Path | None = None, *, root: Path | None = None) -> Path | None:
+    """Build what `kind` needs (export or distil) unless it is already there; the folder or file, None for minilm."""
+    check_kind(kind)
+    if kind == "minilm":
+        return None
+    if kind == "static":
+        return distill_static(model_path, root=root)
+    return export_onnx(model_path, quantize="int8" if kind == "onnx-int8" else None, root=root)
+
+
+def prepare_step_name(kind: str) -> str:
+    """The step's name in `sift analyze --json`'s `steps` and on the progress line."""
+    return f"prepare_model:{check_kind(kind)}"
 
 
 @dataclass
@@ -325,7 +446,7 @@ class StaticEmbedder:
 # ------------------------------------------------------------------------------------------------ loaders
 
 
-def load_embedder_by_kind(kind: str = "minilm", model_path: str | Path | None = None) -> Embedder:
+def load_embedder_by_kind(kind: str = DEFAULT, model_path: str | Path | None = None) -> Embedder:
     """minilm (sentence-transformers), onnx, onnx-int8 (ONNX Runtime) or static (model2vec); offline."""
     check_kind(kind)
     if kind == "minilm":
@@ -342,7 +463,7 @@ class LazyEmbedder:
     exporting, or distilling) any model; `dim` or a call loads it.
     """
 
-    def __init__(self, kind: str = "minilm", model_path: str | Path | None = None) -> None:
+    def __init__(self, kind: str = DEFAULT, model_path: str | Path | None = None) -> None:
         self.kind = check_kind(kind)
         self.model_path = model_path
         self.name = embedder_name(kind, model_path)
@@ -360,3 +481,33 @@ class LazyEmbedder:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner(texts)
+
+
+# ------------------------------------------------------------------------------------------------ install step
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m analysis.space.fast_embedders --prepare [--to DIR]`: what `make install` runs."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build the onnx, onnx-int8 and static models once, at install.")
+    ap.add_argument("--prepare", action="store_true", help="export and distil the packaged MiniLM")
+    ap.add_argument("--to", type=Path, default=None, help=f"target folder (default: {prebuilt_dir()})")
+    ap.add_argument("--kinds", default="onnx,onnx-int8,static", help="comma-separated kinds to build")
+    args = ap.parse_args(argv)
+    if not args.prepare:
+        ap.print_help()
+        return 0
+    root = args.to or prebuilt_dir()
+    kinds = [check_kind(k.strip()) for k in args.kinds.split(",") if k.strip()]
+    for kind in kinds:
+        t = time.perf_counter()
+        print(f"sift: building the {kind} embedder's model into {root} …", file=sys.stderr, flush=True)
+        prepare_model(kind, root=root)
+        print(f"sift: {kind} ready ({time.perf_counter() - t:.1f} s)", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    raise SystemExit(main())

@@ -18,12 +18,22 @@ import numpy as np
 import pandas as pd
 
 from analysis.io import LoadOptions, load
-from analysis.space.embedders import Embedder, embed_rows, keyword_texts, load_embedder, load_embeddings, model_name
+from analysis.io.text_guard import NoTextError, no_text_message, records_of, suggest_text_column, text_coverage
+from analysis.space import timings
+from analysis.space.embedders import (
+    Embedder,
+    embed_rows,
+    keyword_texts,
+    load_embedder,
+    load_embeddings,
+    model_name,
+    scope_texts,
+)
 from analysis.space.knn import KnnIndex, workspace_index
 from analysis.space.projection import ProjectionParams, workspace_projection
 from analysis.space.topics import TopicParams, TopicResult, fit_topics, read_topics, write_topics
 from analysis.util.files import atomic_path, atomic_write_text
-from analysis.util.progress import counts_rows, report
+from analysis.util.progress import counts_rows, heartbeat, report
 from analysis.workspace.folder import Workspace
 
 Progress = Callable[[str, float], None]
@@ -36,6 +46,21 @@ INSTANT_SAMPLE_ABOVE = 20_000
 ACCURATE_SAMPLE_ABOVE = 100_000
 MAP_FIT_SAMPLE = 10_000
 TOPIC_FIT_SAMPLE = 20_000
+TEXT_FIX = "`sift analyze PATH --map {mapping}` (or `--text COLUMN`; in the app, the Data page's Column mapping)"
+
+
+def require_text(rows: pd.DataFrame, info: Any, scope: str, what: str, *, fix: str = TEXT_FIX) -> None:
+    """Raise NoTextError naming the mapping to make when too few `rows` have `scope` text (io/text_guard.py):
+    embeddings of empty strings are one point, and a map, topics or coverage of them is a wrong answer."""
+    cov = text_coverage(rows, scope)
+    if cov.ok:
+        return
+    mapped = info.kind == "table" or bool(getattr(info.options, "mapping", None))  # a column choice would help
+    suggestion = suggest_text_column(records_of(rows)) if mapped else None
+    if scope != "both":
+        fix += ", or another scope (both)"
+    raise NoTextError(no_text_message(cov, name=Path(info.path).name, kind=info.kind, fields=info.fields, what=what,
+                                      suggestion=suggestion, fix=fix))
 
 
 @dataclass
@@ -59,6 +84,8 @@ class AnalyzeOptions:
     # None: sample-and-place above the size for the embedder (INSTANT_SAMPLE_ABOVE / ACCURATE_SAMPLE_ABOVE);
     # 0: fit UMAP and k-means on every row; N: fit UMAP on N sampled rows (and k-means on max(N, 20k)) above N rows
     map_sample: int | None = None
+    # how the user applies a column mapping, said when the rows have no text ({mapping} = role=column)
+    text_fix: str = TEXT_FIX
 
 
 @dataclass
@@ -75,12 +102,12 @@ class Analysis:
 
 def _timed(steps: list[Step], name: str, fn: Callable[[], Any], *, progress: Progress | None = None,
            step: str = "", rows: int | None = None, **detail: Any) -> Any:
-    """Run one step and record its time; a row-counting sink also sees it start and end as `step` (for steps
-    with no loop of their own to report from). Plain sinks (the app's bars) are left alone."""
+    """Run one step and record its time; a row-counting sink also sees it start, a heartbeat while it runs, and its
+    end as `step` (for steps with no loop of their own to report from). Plain sinks (the app's bars) are left alone."""
     sink = progress if step and counts_rows(progress) else None
-    report(sink, f"{step}: {rows or 0:,} rows", 0.0, step=step)
     t = time.perf_counter()
-    out = fn()
+    with heartbeat(sink, f"{step}: {rows or 0:,} rows", step=step):
+        out = fn()
     steps.append(Step(name, round(time.perf_counter() - t, 3), {**detail, **({"rows": rows} if rows else {})}))
     report(sink, f"{step}: done", 1.0, step=step, done=rows, total=rows)
     return out
@@ -135,13 +162,24 @@ def fit_samples(n: int, model: str, map_sample: int | None) -> tuple[int | None,
     return (map_n if n > map_n else None), (topic_n if n > topic_n else None)
 
 
+def map_work(rows: pd.DataFrame, scope: str, model: str, map_sample: int | None = None) -> dict[str, float]:
+    """The work of a new map of `rows` with `model`, in analysis.space.timings' units: the texts' embedding cost, then
+    rows (kNN index) and rows fitted (map, topics), so `timings.estimate(model, map_work(...))` scales a measured
+    run to these rows."""
+    map_fit, topic_fit = fit_samples(len(rows), model, map_sample)
+    return {"embed": timings.text_cost(scope_texts(rows, scope)), "knn_index": float(len(rows)),
+            "projection": float(map_fit or len(rows)), "topics": float(topic_fit or len(rows))}
+
+
 def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | None = None,
                  progress: Progress | None = None) -> tuple[Analysis, list[Step]]:
     """Embed → kNN index → 2-D projection → topics for one scope; each step cached in the workspace."""
     steps: list[Step] = []
     rows = ws.dataset.rows
+    require_text(rows, ws.dataset.info, opts.scope, "embeddings, the map and topics", fix=opts.text_fix)
     model = embedder.name if embedder is not None else model_name(opts.model_path)
     vectors = cached_vectors(ws, model, opts.scope)
+    embedded = vectors is None
     if vectors is None:
         if not opts.embed:
             raise ValueError(f"no {opts.scope} embeddings in {ws.dir} yet: run with --embed")
@@ -163,6 +201,11 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
         fit_sample=map_fit)
     topics = _timed(steps, "topics", lambda: topics_for(ws, model, opts.scope, vectors, topic_params),
                     progress=progress, step=f"topics {opts.scope}", rows=len(rows), fit_sample=topic_fit)
+    if embedded:  # a whole new map: its steps are this machine's measurement for the next estimate
+        secs = {s.name.split(":")[0]: s.seconds for s in steps}
+        timings.record(model, [timings.StepWork(name, secs[name], units) for name, units in
+                               (("knn_index", len(rows)), ("projection", map_fit or len(rows)),
+                                ("topics", topic_fit or len(rows)))])
     return Analysis(model, opts.scope, vectors, index, projection, topics), steps
 
 
@@ -170,30 +213,61 @@ def run_analysis(ws: Workspace, opts: AnalyzeOptions, *, embedder: Embedder | No
 
 @dataclass
 class Reference:
-    """A second dataset (production prompts, an eval set) embedded into the training set's space."""
+    """A second dataset (production prompts, an eval set) embedded into the training set's space.
+
+    `mapping`: the column mapping it was read with (None: detected); `notice`: set when Sift chose that mapping
+    itself (an unmapped table whose text sits in one column), to be shown to the user with a way to override it.
+    """
 
     path: str
     fingerprint: str
     rows: pd.DataFrame
     vectors: np.ndarray
     dir: Path
+    mapping: dict[str, str] | None = None
+    notice: str | None = None
 
 
 def reference_dir(ws_dir: Path, fingerprint: str) -> Path:
     return ws_dir / REFERENCE_DIR / fingerprint[:16]
 
 
-def embed_reference(ws: Workspace, path: str, embedder: Embedder, scope: str, *,
-                    options: LoadOptions | None = None, progress: Progress | None = None) -> Reference:
-    """Load and embed a reference file with the same model and scope; cached under <ws>/reference/<fp>/."""
+REFERENCE_FIX = "map the reference file's columns ({mapping})"
+
+
+def load_reference(path: str, options: LoadOptions | None = None) -> tuple[Any, str | None]:
+    """Load a reference file; an unmapped table whose text clearly sits in one column is read with that column
+    mapped (the returned notice says so). Returns (Dataset, notice or None)."""
     ds = load(path, options or LoadOptions())
+    if (options is None or (options.mapping is None and options.kind is None)) and ds.info.kind == "table":
+        found = suggest_text_column(records_of(ds.rows))
+        if found is not None:
+            base = options or LoadOptions()
+            ds = load(path, LoadOptions(mapping=found.mapping, skip_bad_lines=base.skip_bad_lines,
+                                        header=base.header, format=base.format))
+            return ds, (f"{Path(path).name} has no known schema; read column '{found.column}' as the "
+                        f"{found.role} ({found.why})")
+    return ds, None
+
+
+def embed_reference(ws: Workspace, path: str, embedder: Embedder, scope: str, *,
+                    options: LoadOptions | None = None, progress: Progress | None = None,
+                    text_fix: str = REFERENCE_FIX) -> Reference:
+    """Load and embed a reference file with the same model and scope; cached under <ws>/reference/<fp>/.
+
+    Stops with NoTextError (naming the mapping to make) when the reference has no text in `scope`, before
+    anything is embedded: its rows would all sit at one point and coverage would be a wrong answer."""
+    ds, notice = load_reference(path, options)
+    require_text(ds.rows, ds.info, scope, "coverage against it", fix=text_fix)
     ref_dir = reference_dir(ws.dir, ds.info.fingerprint)
     ref_dir.mkdir(parents=True, exist_ok=True)
     vectors = embed_rows(ref_dir, ds.rows, embedder, scope=scope, progress=progress)
     atomic_write_text(ref_dir / "reference.json", json.dumps({"path": str(path), "fingerprint": ds.info.fingerprint,
                                                               "rows": len(ds.rows), "scope": scope,
-                                                              "model": embedder.name}))
-    return Reference(str(path), ds.info.fingerprint, ds.rows, np.asarray(vectors), ref_dir)
+                                                              "model": embedder.name,
+                                                              "mapping": ds.info.options.mapping}))
+    return Reference(str(path), ds.info.fingerprint, ds.rows, np.asarray(vectors), ref_dir,
+                     ds.info.options.mapping, notice)
 
 
 def reference_positions(analysis: Analysis, ref: Reference, *, k: int = 5) -> pd.DataFrame:

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.util.files import atomic_path
-from analysis.util.progress import report
+from analysis.util.progress import heartbeat, report
 
 log = logging.getLogger(__name__)
 
@@ -248,16 +248,16 @@ def workspace_projection(ws_dir: Path, model: str, scope: str, vectors: np.ndarr
         raise ValueError(f"{len(row_ids)} row ids for {len(vectors)} vectors")
     path = projection_path(ws_dir, model, scope, params)
     cached = _read_cached(path, row_ids)
+    step = f"map {scope}"
     if cached is not None:
-        if progress:
-            progress(f"map {model}@{scope}: cached", 1.0)
+        report(progress, f"map {model}@{scope}: cached", 1.0, step=step)
         return cached
-    if progress:
-        progress(f"map {model}@{scope}: UMAP of {len(row_ids):,} rows", 0.0)
-    xy = project(vectors, params)
+    # UMAP reports nothing while it fits: a heartbeat keeps the CLI's progress line alive (minutes at 100k rows)
+    with heartbeat(progress, f"map {model}@{scope}: UMAP of {len(row_ids):,} rows", step=step):
+        xy = project(vectors, params)
     df = pd.DataFrame({"row_id": row_ids, "x": xy[:, 0], "y": xy[:, 1]})
     table = pa.Table.from_pandas(df, preserve_index=False)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-    report(progress, f"map {model}@{scope}: done", 1.0, done=len(row_ids), total=len(row_ids))
+    report(progress, f"map {model}@{scope}: done", 1.0, step=step, done=len(row_ids), total=len(row_ids))
     return df

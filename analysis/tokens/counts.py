@@ -19,9 +19,9 @@ For Qwen that is `encode(..., allowed_special="all")` after NFC normalisation (e
 `add_special_tokens=False` — what `transformers`' `apply_chat_template(tokenize=True)` does, since the template
 itself writes BOS/EOS.
 
-The per-row table (`row_token_table`) renders each row through a chat template (`analysis.tokens.templates`), counts the
-whole rendered text in batches, and — only for rows over `max_len` — attributes tokens to turns to say which turn
-the trainer would cut.
+The per-row table (`row_token_table`) renders each row through a chat template (`analysis.tokens.templates`, in the
+bounded sandbox worker of `analysis.tokens.sandbox`), counts the whole rendered text in batches, and — only for rows
+over `max_len` — attributes tokens to turns to say which turn the trainer would cut.
 """
 
 from __future__ import annotations
@@ -263,6 +263,7 @@ def row_token_table(rows: pd.DataFrame, tokenizer: Tokenizer, template: Any, *, 
     from concurrent.futures import ThreadPoolExecutor
 
     messages = [list(m) if m is not None else [] for m in rows["messages"]]
+    ids = rows["row_id"].tolist()  # a sandbox stop names the row by id
     # Rendering (Jinja, Python) and counting (the encoder, GIL released) overlap: each rendered chunk is counted
     # in a worker thread while the next one renders, which at 1M rows takes the pair from ~55 s to ~30 s.
     errors: list[str] = []
@@ -270,7 +271,8 @@ def row_token_table(rows: pd.DataFrame, tokenizer: Tokenizer, template: Any, *, 
     with ThreadPoolExecutor(1) as pool:
         pending = []
         for lo in range(0, len(messages), PIPELINE_ROWS):
-            texts, errs = render_rows(messages[lo:lo + PIPELINE_ROWS], template, tokenizer)
+            texts, errs = render_rows(messages[lo:lo + PIPELINE_ROWS], template, tokenizer,
+                                      row_ids=ids[lo:lo + PIPELINE_ROWS])
             errors.extend(errs)
             pending.append((lo, pool.submit(tokenizer.count, texts)))
             if progress:
@@ -284,7 +286,7 @@ def row_token_table(rows: pd.DataFrame, tokenizer: Tokenizer, template: Any, *, 
     over = np.flatnonzero(counts > max_len)
     owners = [int(i) for i in over for _ in range(len(messages[i]) - 1)]
     prefixes = [messages[i][:k + 1] for i in over for k in range(len(messages[i]) - 1)]
-    prefix_texts, prefix_errors = render_rows(prefixes, template, tokenizer)
+    prefix_texts, prefix_errors = render_rows(prefixes, template, tokenizer, row_ids=[ids[i] for i in owners])
     prefix_counts = tokenizer.count(prefix_texts) if prefix_texts else np.zeros(0, dtype=np.int64)
     prefix_counts[np.asarray([e != "" for e in prefix_errors], dtype=bool)] = 0
     by_row: dict[int, list[int]] = {int(i): [] for i in over}

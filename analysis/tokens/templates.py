@@ -18,10 +18,12 @@ Built-ins (Jinja sources, rendered exactly like `transformers`' `apply_chat_temp
 `load_template(spec)` also takes a Jinja file, a `tokenizer_config.json` (its `chat_template`: a string, or a list
 of `{name, template}` from which "default" is used) or a folder holding one (or a `chat_template.jinja`).
 
-A user's template is untrusted code: it runs in `jinja2.sandbox.ImmutableSandboxedEnvironment` with
+A user's template is untrusted code: it is compiled and rendered in a worker process (`analysis.tokens.sandbox`)
+with hard memory, CPU-time and wall-clock limits, in `jinja2.sandbox.ImmutableSandboxedEnvironment` with
 `trim_blocks`/`lstrip_blocks` and the globals `transformers` provides (`raise_exception`, `strftime_now`, a
-`tojson` filter, `{% generation %}` blocks, loop controls); attribute access outside the sandbox raises a
-ValueError that names the template.
+`tojson` filter, `{% generation %}` blocks, loop controls), plus caps on `range`, `*`/`+`/`%`/`**` and output
+size. Attribute access outside the sandbox or any overrun raises `TemplateLimitError` (a ValueError) that names
+the template and the row.
 
 Preference rows: the canonical `messages` of a preference row are the shared prompt turns plus the *chosen*
 response, so rendering a row renders the chosen conversation.
@@ -32,14 +34,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import TemplateError, nodes
-from jinja2.ext import Extension, loopcontrols
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from analysis.tokens.sandbox import TemplateLimitError, worker  # noqa: F401 - re-exported for callers
 
 CHATML = (r"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>'"
           r" + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
@@ -98,41 +96,6 @@ BUILTINS: dict[str, ChatTemplate] = {
     "llama3": ChatTemplate("llama3", LLAMA3, bos_token="<|begin_of_text|>", eos_token="<|eot_id|>"),
     "alpaca": ChatTemplate("alpaca", ALPACA),
 }
-
-
-class _GenerationTag(Extension):
-    """`{% generation %}…{% endgeneration %}` (transformers marks assistant spans with it): renders its body."""
-
-    tags = {"generation"}
-
-    def parse(self, parser: Any) -> nodes.Node:
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
-
-    @staticmethod
-    def _body(caller: Any) -> str:
-        return caller()
-
-
-def _raise_exception(message: str) -> None:
-    raise TemplateError(message)
-
-
-def _tojson(x: Any, ensure_ascii: bool = False, indent: int | None = None, separators: Any = None,
-            sort_keys: bool = False) -> str:
-    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-
-@lru_cache(maxsize=16)
-def _compiled(source: str) -> Any:
-    """Compile once per template source (a pure function of the text)."""
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[_GenerationTag, loopcontrols])
-    env.filters["tojson"] = _tojson
-    env.globals["raise_exception"] = _raise_exception
-    env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
-    return env.from_string(source)
 
 
 def _token_text(value: Any) -> str | None:
@@ -195,10 +158,7 @@ def load_template(spec: str | None = None, tokenizer: Any | None = None) -> Chat
             template = _from_config(_read_json(path), where)
         else:
             template = ChatTemplate(where, path.read_text(encoding="utf-8"))
-    try:
-        _compiled(template.source)
-    except TemplateError as exc:
-        raise ValueError(f"template {template.name}: {exc}") from exc
+    worker().compile(template.source, template.name)  # syntax errors and compile-time abuse: a ValueError here
     return template
 
 
@@ -224,44 +184,32 @@ def _variables(template: ChatTemplate, tokenizer: Any | None) -> dict[str, Any]:
 def render(messages: Sequence[dict[str, Any]], template: ChatTemplate | str, *, tokenizer: Any | None = None,
            add_generation_prompt: bool = False) -> str:
     """The exact text a trainer tokenizes for these turns under `template` (a ChatTemplate or a spec string).
-    Raises ValueError when the template refuses the turns (its `raise_exception`) or breaks the sandbox."""
+    Raises ValueError when the template refuses the turns (its `raise_exception`), and TemplateLimitError (a
+    ValueError) when the sandbox stops it."""
     tpl = template if isinstance(template, ChatTemplate) else load_template(template, tokenizer)
-    try:
-        return _compiled(tpl.source).render(messages=clean_messages(messages),
-                                            add_generation_prompt=add_generation_prompt,
-                                            **_variables(tpl, tokenizer))
-    except SecurityError as exc:
-        raise ValueError(f"template {tpl.name} tried an unsafe operation and was stopped by the sandbox: "
-                         f"{exc}") from exc
-    except (TemplateError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise ValueError(f"template {tpl.name} cannot render this row: {exc}") from exc
+    texts, errors = worker().render(tpl.source, tpl.name, [clean_messages(messages)], _variables(tpl, tokenizer),
+                                    add_generation_prompt)
+    if errors[0]:
+        raise ValueError(f"template {tpl.name} cannot render this row: {errors[0]}")
+    return texts[0]
 
 
 def render_rows(rows_messages: Sequence[Sequence[dict[str, Any]]], template: ChatTemplate,
-                tokenizer: Any | None = None) -> tuple[list[str], list[str]]:
-    """Render every row: (texts, errors). A row the template refuses gets "" and its error; a sandbox violation
-    aborts the whole run (the template is unsafe, not the row)."""
-    compiled = _compiled(template.source)
-    variables = _variables(template, tokenizer)
-    texts, errors = [], []
-    for messages in rows_messages:
-        try:
-            texts.append(compiled.render(messages=clean_messages(messages), add_generation_prompt=False,
-                                         **variables))
-            errors.append("")
-        except SecurityError as exc:
-            raise ValueError(f"template {template.name} tried an unsafe operation and was stopped by the "
-                             f"sandbox: {exc}") from exc
-        except (TemplateError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            texts.append("")
-            errors.append(str(exc) or type(exc).__name__)
-    return texts, errors
+                tokenizer: Any | None = None, *, row_ids: Sequence[Any] | None = None) -> tuple[list[str], list[str]]:
+    """Render every row in the sandbox worker, in batches: (texts, errors). A row the template refuses gets "" and
+    its error; a sandbox stop (unsafe operation, resource cap) aborts the whole run with a TemplateLimitError naming
+    the row (`row_ids[i]` when given, else its position): the template is unsafe, not the row."""
+    return worker().render(template.source, template.name, [clean_messages(m) for m in rows_messages],
+                           _variables(template, tokenizer), labels=row_ids)
 
 
 def turn_prefix_counts(messages: Sequence[dict[str, Any]], template: ChatTemplate, tokenizer: Any) -> list[int]:
-    """Token count of the rendering of turns[:k+1], for each turn k (one batched count)."""
-    prefixes = [render(messages[:k + 1], template, tokenizer=tokenizer) for k in range(len(messages))]
-    return [int(c) for c in tokenizer.count(prefixes)] if prefixes else []
+    """Token count of the rendering of turns[:k+1], for each turn k (one batched render, one batched count)."""
+    texts, errors = render_rows([messages[:k + 1] for k in range(len(messages))], template, tokenizer)
+    for k, err in enumerate(errors):
+        if err:
+            raise ValueError(f"template {template.name} cannot render turns 1-{k + 1} of this row: {err}")
+    return [int(c) for c in tokenizer.count(texts)] if texts else []
 
 
 def turn_tokens(messages: Sequence[dict[str, Any]], template: ChatTemplate | str, tokenizer: Any) -> list[int]:

@@ -169,9 +169,12 @@ class CurationDB:
     The store's parts (log, tags, queries) are mixins over this class; none of them opens a connection.
     """
 
-    def __init__(self, path: str | Path, *, user: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, user: str | None = None, session: str | None = None) -> None:
+        """`user` is who the log names (default: the login name); `session` (the app passes one per browser tab)
+        is recorded with every action as ``params["session"]`` so undo can stay within the session that acted."""
         self.path = Path(path)
         self.user = user if user else default_user()
+        self.session = check_str(session, "session", "open") if session else None
         self._lock = threading.RLock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
@@ -257,4 +260,4 @@ class CurationDB:
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r}, user={self.user!r})"
+        return f"{type(self).__name__}({str(self.path)!r}, user={self.user!r}, session={self.session!r})"

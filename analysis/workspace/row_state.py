@@ -68,6 +68,21 @@ class Action:
         value = self.params.get("undoes")
         return int(value) if self.action == UNDO and value is not None else None
 
+    @property
+    def session(self) -> str | None:
+        """The browser session (app tab) that made this action; None for the CLI and for logs older than sessions."""
+        value = self.params.get("session")
+        return str(value) if value is not None else None
+
+    @property
+    def detail(self) -> str:
+        """One line for a log view: for an undo, whose action it undid (its ``user`` is who undid it)."""
+        if self.action != UNDO:
+            return ""
+        whose = self.params.get("undone_user")
+        what = self.params.get("undone_action", "action")
+        return f"undid #{self.undoes} ({what}" + (f" by {whose})" if whose else ")")
+
 
 Core = tuple[bool, tuple[str, ...], str, bool, str, str | None, str | None]
 DEFAULT_CORE: Final[Core] = (False, (), "", False, "", None, None)

@@ -28,20 +28,22 @@ from typing import Any
 
 from analysis.workspace.curation_db import BUSY_TIMEOUT_S, SCHEMA_VERSION
 from analysis.workspace.row_state import ROW_ACTIONS, STATE_COLUMNS, UNDO, Action, RowState, replay
-from analysis.workspace.store_queries import StateQueries
+from analysis.workspace.store_log import UndoConflict
+from analysis.workspace.store_queries import Snapshot, SnapshotReads
 from analysis.workspace.store_tags import TagsAndNotes
 
 __all__ = ["BUSY_TIMEOUT_S", "ROW_ACTIONS", "SCHEMA_VERSION", "STATE_COLUMNS", "UNDO", "Action", "CurationStore",
-           "RowState", "replay"]
+           "RowState", "Snapshot", "UndoConflict", "replay"]
 
 
-class CurationStore(TagsAndNotes, StateQueries):
+class CurationStore(TagsAndNotes, SnapshotReads):
     """Curation state of one dataset, persisted in a SQLite file (e.g. ``<workspace>/curation.sqlite``).
 
     Every mutating method is one atomic, logged action and returns its id. Safe to share between
     threads (one connection guarded by a lock) and between processes (SQLite locking, WAL). The parts:
     `curation_db` (connection, schema), `store_log` (actions, undo), `store_tags` (tags, notes),
-    `store_queries` (reads), `row_state` (the pure state model and `replay`).
+    `store_queries` (reads, and `snapshot()`: all an export reads, in one transaction),
+    `row_state` (the pure state model and `replay`).
     """
 
     def flag(self, row_ids: Iterable[int], *, reason: str = "") -> int:

@@ -42,6 +42,10 @@ from analysis.workspace.row_state import (
 log = logging.getLogger("analysis.workspace.store")
 
 
+class UndoConflict(ValueError):
+    """A scoped undo refused because a later action (someone else's, still in effect) changed the same rows."""
+
+
 class ActionLog(CurationDB):
     """Appending actions (with their prior state) and undoing them; reading the log back."""
 
@@ -92,6 +96,8 @@ class ActionLog(CurationDB):
         time, user = now(), self.user
         new_core = make_new_core(user, time)
         prev = self._read_cores(conn, ids)
+        if self.session is not None:
+            params = {**params, "session": self.session}
         params = {**params, "before": encode_before(prev)}
         upserts: list[tuple[Any, ...]] = []
         deletes: list[tuple[int]] = []
@@ -145,26 +151,52 @@ class ActionLog(CurationDB):
         with self._write_txn() as conn:
             return self._append(conn, action, ids, reason, dict(params), make_new_core)
 
-    def undo(self, action_id: int | None = None, *, reason: str = "") -> int | None:
+    def undo(
+        self,
+        action_id: int | None = None,
+        *,
+        reason: str = "",
+        session: str | None = None,
+        user: str | None = None,
+    ) -> int | None:
         """Append an ``undo`` action restoring the rows of ``action_id`` to their state before it.
 
         With ``action_id=None`` the most recent action that is neither an undo nor already undone is
         undone, so repeated calls walk back through history; returns None when there is nothing left.
         Undo restores the ``before`` snapshot, so it also overwrites later changes to the same rows.
+
+        ``session`` / ``user`` scope the undo to one person in one browser tab (the app passes both): only
+        their own actions are candidates, an explicit ``action_id`` of someone else's is refused, and so is
+        an undo whose rows were changed since by a later action still in effect (restoring the snapshot
+        would silently revert that other change): :class:`UndoConflict` names it. The undo records whose
+        action it undid (``undone_user``, ``undone_session``) next to its own ``user`` and ``session``.
         """
         reason = check_str(reason, "reason", "undo")
         if action_id is not None and (
             isinstance(action_id, bool | np.bool_) or not isinstance(action_id, Integral)
         ):
             raise ValueError(f"undo: action_id must be an int or None, got {action_id!r}")
+        for name, value in (("session", session), ("user", user)):
+            if value is not None:
+                check_str(value, name, "undo")
+        scoped = session is not None or user is not None
+        undone_ids = (
+            "(SELECT json_extract(params, '$.undoes') FROM actions "
+            " WHERE action = ? AND json_extract(params, '$.undoes') IS NOT NULL)"
+        )
         with self._write_txn() as conn:
             if action_id is None:
+                where, args = "", []
+                if user is not None:
+                    where += " AND user = ?"
+                    args.append(user)
+                if session is not None:
+                    where += " AND json_extract(params, '$.session') = ?"
+                    args.append(session)
                 row = conn.execute(
-                    "SELECT id FROM actions WHERE action != ? AND id NOT IN "
-                    "(SELECT json_extract(params, '$.undoes') FROM actions "
-                    " WHERE action = ? AND json_extract(params, '$.undoes') IS NOT NULL) "
+                    f"SELECT id FROM actions WHERE action != ? AND id NOT IN {undone_ids}{where} "
                     "ORDER BY id DESC LIMIT 1",
-                    (UNDO, UNDO),
+                    (UNDO, UNDO, *args),
                 ).fetchone()
                 if row is None:
                     return None
@@ -172,7 +204,8 @@ class ActionLog(CurationDB):
             else:
                 target = int(action_id)
             found = conn.execute(
-                "SELECT action, row_ids, params FROM actions WHERE id = ?", (target,)
+                "SELECT action, row_ids, params, user, json_extract(params, '$.session') FROM actions WHERE id = ?",
+                (target,),
             ).fetchone()
             if found is None:
                 raise ValueError(f"undo: no action with id {target}")
@@ -184,14 +217,42 @@ class ActionLog(CurationDB):
             ).fetchone()
             if already is not None:
                 raise ValueError(f"undo: action {target} was already undone by action {already[0]}")
+            if (user is not None and found[3] != user) or (session is not None and found[4] != session):
+                raise ValueError(
+                    f"undo: action {target} ({found[0]}) was made by {found[3]} in another session; "
+                    "only your own actions of this session can be undone here"
+                )
             ids = [int(i) for i in json.loads(found[1])]
+            if scoped:
+                self._check_no_later_change(conn, target, ids, undone_ids)
             restored = decode_before(json.loads(found[2]).get("before", []))
 
             def make_new_core(_user: str, _time: str) -> Callable[[int, Core], Core]:
                 return lambda row_id, _core: restored.get(row_id, DEFAULT_CORE)
 
-            params = {"undoes": target, "undone_action": found[0]}
+            params: dict[str, Any] = {"undoes": target, "undone_action": found[0], "undone_user": found[3]}
+            if found[4] is not None:
+                params["undone_session"] = found[4]
             return self._append(conn, UNDO, ids, reason, params, make_new_core)
+
+    @staticmethod
+    def _check_no_later_change(conn: sqlite3.Connection, target: int, ids: list[int], undone_ids: str) -> None:
+        """Raise UndoConflict when a later action still in effect touched any of ``ids``."""
+        wanted = set(ids)
+        later = conn.execute(
+            f"SELECT id, action, user, row_ids FROM actions WHERE id > ? AND action != ? AND id NOT IN {undone_ids} "
+            "ORDER BY id",
+            (target, UNDO, UNDO),
+        ).fetchall()
+        for other_id, other_action, other_user, other_rows in later:
+            common = wanted.intersection(int(i) for i in json.loads(other_rows))
+            if common:
+                shown = ", ".join(str(i) for i in sorted(common)[:5]) + (" …" if len(common) > 5 else "")
+                raise UndoConflict(
+                    f"cannot undo action {target}: row(s) {shown} were changed since by {other_user} "
+                    f"(action {other_id}, {other_action}); undoing it would revert that change too. "
+                    "Change those rows directly instead."
+                )
 
     def actions(self, limit: int | None = None) -> list[Action]:
         """The log, oldest first; with ``limit``, only the newest ``limit`` actions (still oldest first)."""

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from analysis.workspace.curation_db import ROW_COLS, CurationDB, TagParser, one_id, row_state_from_db
-from analysis.workspace.row_state import STATE_COLUMNS, RowState
+from analysis.workspace.curation_db import (
+    ROW_COLS,
+    CurationDB,
+    TagParser,
+    action_from_db,
+    one_id,
+    row_state_from_db,
+)
+from analysis.workspace.row_state import STATE_COLUMNS, Action, RowState
 
 
 class StateQueries(CurationDB):
@@ -72,3 +80,57 @@ class StateQueries(CurationDB):
                 .fetchall()
             )
         return [{"row_id": int(r[0]), "reason": r[1], "user": r[2], "time": r[3]} for r in rows]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The curation state as of one instant: drops, tags and the whole log, read in ONE read transaction.
+
+    An export reads the rows to keep, the drop records, the log and the recipe's rules from this object, so a
+    writer committing in between can never make a row both exported and listed as dropped. It answers the same
+    read methods as the store (`dropped_ids`, `tagged_ids`, `drop_records`, `actions`), so code written against
+    the store takes a snapshot unchanged.
+    """
+
+    drops: tuple[dict[str, Any], ...]
+    tags: dict[str, frozenset[int]]
+    log: tuple[Action, ...]
+
+    def dropped_ids(self) -> set[int]:
+        return {int(d["row_id"]) for d in self.drops}
+
+    def tagged_ids(self, tag: str) -> set[int]:
+        return set(self.tags.get(tag.strip(), frozenset()))
+
+    def drop_records(self) -> list[dict[str, Any]]:
+        return [dict(d) for d in self.drops]
+
+    def actions(self) -> list[Action]:
+        return list(self.log)
+
+
+class SnapshotReads(StateQueries):
+    """`snapshot()`: every read an export needs, inside one SQLite read transaction (WAL keeps it consistent)."""
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            conn = self._c()
+            conn.execute("BEGIN")  # deferred: the read snapshot is fixed by the first SELECT and held to COMMIT
+            try:
+                drops = conn.execute(
+                    "SELECT row_id, drop_reason, dropped_by, dropped_at FROM row_state WHERE dropped ORDER BY row_id"
+                ).fetchall()
+                tagged = conn.execute("SELECT j.value, s.row_id FROM row_state AS s, json_each(s.tags) AS j").fetchall()
+                log = conn.execute(
+                    "SELECT id, time, user, action, row_ids, reason, params FROM actions ORDER BY id"
+                ).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        tags: dict[str, set[int]] = {}
+        for tag, rid in tagged:
+            tags.setdefault(str(tag), set()).add(int(rid))
+        return Snapshot(
+            drops=tuple({"row_id": int(r[0]), "reason": r[1], "user": r[2], "time": r[3]} for r in drops),
+            tags={t: frozenset(ids) for t, ids in tags.items()},
+            log=tuple(action_from_db(r) for r in log),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from analysis.checks import CheckContext, run_checks
 from analysis.checks.near_duplicate import (
     NearDuplicate,
+    centre_clusters,
     lsh_candidates,
     minhash_signatures,
     optimal_bands,
@@ -103,13 +105,16 @@ def test_near_duplicate_reason_score_and_false_positive_filter(write_jsonl):
     assert r.summary["pairs"] == [{"a": 0, "b": 2, "jaccard": round(17 / 23, 4)}]
 
 
-def test_near_duplicate_scopes_and_transitive_groups(write_jsonl):
+def test_near_duplicate_scopes_and_no_chained_groups(write_jsonl):
     recs = [{"messages": [{"role": "user", "content": BASE}, {"role": "assistant", "content": "answer one"}]},
             {"messages": [{"role": "user", "content": NEAR}, {"role": "assistant", "content": FAR}]},
             {"messages": [{"role": "user", "content": NEAR.replace("farmer", "old farmer")},
                           {"role": "assistant", "content": "answer one"}]}]
     rows = rows_of(write_jsonl, recs)
-    assert flagged(rows, one(rows, "near_duplicate", scope="prompt")) == {1: "dup_of:0", 2: "dup_of:0"}
+    # row 2 is near row 1 but not near row 0, the kept row: it is not a duplicate of 0 through 1 (no chains)
+    r = one(rows, "near_duplicate", scope="prompt")
+    assert flagged(rows, r) == {1: "dup_of:0"}
+    assert r.summary["components_split"] == 1 and r.summary["min_similarity_to_kept"] == round(17 / 23, 4)
     # "answer one" (2 words < ngram: one shingle of both words) twice: identical sets, Jaccard 1
     resp = one(rows, "near_duplicate", scope="response", threshold=1.0)
     assert flagged(rows, resp) == {2: "dup_of:0"} and resp.summary["exact_pairs"] == 1 and resp.score[2] == 1.0
@@ -159,23 +164,25 @@ def test_near_duplicate_sample_finds_exactly_the_planted(sample):
 
 
 def test_near_duplicate_never_reports_an_lsh_false_positive(sample):
-    """Every flagged row's best true Jaccard to a member of its group is >= threshold (recomputed here)."""
+    """Every flagged row's true Jaccard to its group's kept row is >= threshold and is its score (recomputed here):
+    no LSH false positive and no chain."""
     for threshold in (0.5, 0.7, 0.9):
         r = one(sample, "near_duplicate", threshold=threshold)
         from analysis.checks.exact_duplicate import scope_texts as texts_of
         hashes, offsets = shingle_sets(texts_of(CheckContext(sample), "both"), 3)
         for i in np.flatnonzero(r.is_issue):
-            mates = np.flatnonzero((r.group_id == r.group_id[i]) & (np.arange(len(sample)) != i))
-            best = true_jaccard(hashes, offsets, np.array([[i, j] for j in mates])).max()
-            assert best >= threshold and best == pytest.approx(r.score[i])
+            kept = np.flatnonzero((r.group_id == r.group_id[i]) & r.keep)[0]
+            to_kept = true_jaccard(hashes, offsets, np.array([[i, kept]]))[0]
+            assert to_kept >= threshold and to_kept == pytest.approx(r.score[i])
 
 
 def test_near_duplicate_fastchat_prompt_scope():
     """dummy_conversation.json: 500 rows, 52 distinct first turns, but the prompt scope is every turn before the
     last assistant turn (167 rows have 1 prompt turn, 166 have 2 and 167 have 3), so there are 384 distinct prompts:
-    exact_duplicate on prompt removes 116, near_duplicate (Jaccard >= 0.7) 430 in 68 groups, because the multi-turn
-    prompts share their templated first turn and most of their later turns. Removing the 448 rows that merely share
-    a first turn would be wrong for multi-turn data; the curve shows where that boundary lies."""
+    exact_duplicate on prompt removes 116, near_duplicate (Jaccard >= 0.7) 399 in 93 groups, because the multi-turn
+    prompts share their templated first turn and most of their later turns. (Union-find grouping removed 430 in 68
+    groups: 31 rows were only reachable through chains; 10 such components are now cut.) Removing the 448 rows that
+    merely share a first turn would be wrong for multi-turn data; the curve shows where that boundary lies."""
     path = SHARED / "fastchat" / "dummy_conversation.json"
     if not path.exists():
         pytest.skip(f"{path} not found")
@@ -184,7 +191,8 @@ def test_near_duplicate_fastchat_prompt_scope():
     assert rows["prompt"].nunique() == 384
     assert one(rows, "exact_duplicate", scope="prompt").summary["rows_removable"] == 116
     r = one(rows, "near_duplicate", scope="prompt")
-    assert r.summary["rows_removable"] == 430 and r.summary["groups"] == 68
+    assert r.summary["rows_removable"] == 399 and r.summary["groups"] == 93
+    assert r.summary["components_split"] == 10 and r.summary["min_similarity_to_kept"] >= 0.7
     curve = r.summary["removed_by_threshold"]
     assert curve["1.00"] == 116  # Jaccard 1 = exact duplicates (up to punctuation/case), as exact_duplicate finds
     assert list(curve.values()) == sorted(curve.values(), reverse=True)
@@ -201,6 +209,68 @@ def test_groups_partition_property(write_jsonl, picks, keep):
     for name, ctx in (("near_duplicate", None), ("semantic_duplicate", hashing_ctx(rows))):
         r = one(rows, name, ctx=ctx, scope="prompt", keep=keep)
         groups_ok(r)
+
+
+def chain_texts(links: int) -> list[str]:
+    """a→b→c→…: each text swaps one more word block of the last, so neighbours are near and the ends are far apart."""
+    words = [f"w{i}" for i in range(40)]
+    texts = []
+    for step in range(links + 1):  # step k replaces the first 4k words: neighbours differ in 4 words
+        texts.append(" ".join(f"x{k}" if k < step * 4 else w for k, w in enumerate(words)))
+    return texts
+
+
+class ArcEmbedder:
+    """Row i ("text i") on a unit circle at i steps of arccos(`step`): neighbours at cosine `step`."""
+
+    name, dim = "arc", 2
+
+    def __init__(self, step: float) -> None:
+        self.theta = float(np.arccos(step))
+
+    def __call__(self, texts):  # noqa: ANN001, ANN204 - the Embedder protocol
+        idx = np.array([int(re.search(r"text (\d+)", t).group(1)) for t in texts]) * self.theta
+        return np.stack([np.cos(idx), np.sin(idx)], axis=1).astype(np.float32)
+
+
+def test_a_planted_chain_does_not_collapse_into_one_cluster(write_jsonl):
+    """Each link is near its neighbours (true Jaccard >= 0.7) while the ends share nearly nothing: union-find would
+    make one group of 9 with every row a `dup_of:0`; centre clusters keep every member within reach of its kept row."""
+    texts = chain_texts(8)
+    rows = rows_of(write_jsonl, [{"instruction": t, "output": "ok"} for t in texts])
+    hashes, offsets = shingle_sets(texts, 3)
+    sims = true_jaccard(hashes, offsets, np.array([[i, i + 1] for i in range(8)] + [[0, 8], [0, 2]]))
+    assert (sims[:8] >= 0.7).all() and sims[8] < 0.1 and sims[9] < 0.7  # the plant: a chain, ends far apart
+    r = one(rows, "near_duplicate", scope="prompt", threshold=0.7)
+    groups_ok(r)
+    assert r.summary["groups"] >= 3 and r.summary["components_split"] == 1
+    kept = np.flatnonzero(r.keep)
+    for i in np.flatnonzero(r.is_issue):  # every flagged row is within the threshold of its own kept row
+        centre = kept[r.group_id[kept] == r.group_id[i]][0]
+        assert true_jaccard(hashes, offsets, np.array([[centre, i]]))[0] >= 0.7
+    assert flagged(rows, r) == {1: "dup_of:0", 3: "dup_of:2", 5: "dup_of:4", 7: "dup_of:6"}
+
+
+def test_semantic_duplicate_chain_of_vectors_is_cut(write_jsonl):
+    """The same with embeddings: unit vectors on an arc, 0.96 apart per step, the ends at cosine < 0.9."""
+    rows = rows_of(write_jsonl, [{"instruction": f"text {i}", "output": "ok"} for i in range(7)])
+    r = one(rows, "semantic_duplicate", ctx=CheckContext(rows, None, {"embedder": ArcEmbedder(0.96)}), scope="prompt")
+    groups_ok(r)
+    assert flagged(rows, r) == {1: "dup_of:0", 3: "dup_of:2", 5: "dup_of:4"}
+    assert r.summary["min_similarity_to_kept"] == pytest.approx(0.96, abs=1e-3)
+
+
+def test_identical_rows_still_group_transitively(write_jsonl):
+    """Identity is transitive: a row and its exact copies form one group even when only a chain of pairs was
+    found (each copy paired with the next), so dense clusters of copies are never split by the no-chain rule."""
+    rows = rows_of(write_jsonl, [{"instruction": BASE, "output": str(i)} for i in range(5)])
+    pairs = np.array([[0, 1], [1, 2], [2, 3], [3, 4]])
+    centre, to_centre = centre_clusters(5, pairs, np.ones(4), np.arange(5))
+    assert centre.tolist() == [0, 0, 0, 0, 0] and to_centre.tolist() == [1.0] * 5
+    # a near (not identical) chain through the same links is cut
+    centre, _ = centre_clusters(5, pairs, np.full(4, 0.9), np.arange(5))
+    assert centre.tolist() == [0, 0, 2, 2, 4]
+    assert len(rows) == 5
 
 
 # --- semantic_duplicate ------------------------------------------------------------------------------------------

@@ -194,6 +194,31 @@ def test_encoding_fix_snippets(write_jsonl):
     assert fixes[0]["row_id"] == int(rows["row_id"].iloc[0])
 
 
+def test_encoding_flags_bidi_controls_and_invisible_characters(reasons, write_jsonl):
+    got = reasons("encoding", [
+        chat("Check \u202eevil.exe\u202c now", "Done."),  # a right-to-left override in the prompt
+        chat("Isolate", "The name is \u2067\u05e9\u05dc\u05d5\u05dd\u2069 here."),
+        chat("Zero width", "pass\u200bword"),
+        chat("Tags", "Hello\U000e0049\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065 world"),
+        chat("BOM", "mid\ufefftext"),
+        chat("Both", "a\u202eb\x07c"),  # bidi outranks a control character
+    ])
+    assert got == ["bidi_control", "bidi_control", "invisible_chars", "invisible_chars", "invisible_chars",
+                   "bidi_control"]
+    rows = load(write_jsonl("b.jsonl", [chat("Check \u202eevil.exe\u202c now", "Done.")])).rows
+    assert run_checks(rows, ["encoding"])["encoding"].evidence_or_empty().tolist() == ["\u202eevil.exe\u202c"]
+
+
+def test_encoding_spares_rtl_marks_joiners_and_a_leading_bom(reasons):
+    got = reasons("encoding", [
+        chat("RTL", "\u05e9\u05dc\u05d5\u05dd \u200fworld\u200e ok \u061c"),  # implicit marks: ordinary RTL text
+        chat("Family", "Family: \U0001f468\u200d\U0001f469\u200d\U0001f467"),  # ZWJ emoji sequence
+        chat("Persian", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"),  # ZWNJ in Persian spelling
+        chat("\ufeffBOM first", "fine"),
+    ])
+    assert got == [""] * len(got)
+
+
 def test_encoding_spares_real_unicode(reasons):
     got = reasons("encoding", [
         chat("Café?", "Un café crème, s’il vous plaît — naïve résumé."),
@@ -225,7 +250,7 @@ def test_outlier_flags_planted_far_vectors_exactly():
 
 def test_outlier_needs_embeddings(tmp_path):
     ctx = CheckContext(pd.DataFrame({"row_id": np.arange(3)}), ws_dir=tmp_path)
-    with pytest.raises(ValueError, match="outlier needs embeddings: run `sift analyze PATH --embed` first"):
+    with pytest.raises(ValueError, match="outlier needs embeddings: run `sift analyze PATH --embed`"):
         REGISTRY["outlier"]().run(ctx)
 
 
@@ -276,12 +301,15 @@ def test_gsm8k_train_is_quiet():
     rows = load(SHARED / "gsm8k" / "train.jsonl").rows
     assert len(rows) == 7473
     res = run_checks(rows, MORE)
-    # measured: length 9 (terse "Missed:60/4=15" solutions, ratio outliers), echo 0, repetition 0, encoding 0
+    # measured: length 9 (terse "Missed:60/4=15" solutions, ratio outliers), echo 0, repetition 0, encoding 1 (a
+    # real zero-width space before "is" in row 7388)
     assert res["length"].rows_flagged <= 0.005 * len(rows)
     assert set(res["length"].reasons()) <= {"length_ratio_outlier"}
     assert res["echo"].rows_flagged <= 2
     assert res["repetition"].rows_flagged <= 2
-    assert res["encoding"].rows_flagged == 0
+    enc = res["encoding"]
+    assert enc.reasons() == {"invisible_chars": 1}
+    assert enc.evidence_or_empty()[enc.is_issue].tolist() == ["\u200bis"]
 
 
 @needs_shared

@@ -148,6 +148,7 @@ STRUCTURE_CASES = [
     ([msg("user", "q"), msg("tool", "r"), msg("assistant", "a")], "tool_result_orphan"),
     ([msg("system", "s"), msg("user", "q")], "no_assistant_turn"),
     ([msg("user", "q"), msg("assistant", "a"), msg("user", "thanks")], "ends_without_assistant"),
+    ([], "empty_conversation"),
 ]
 
 
@@ -190,6 +191,32 @@ def test_chat_structure_skips_sft_and_checks_preference_prompt(write_jsonl):
         {"prompt": [msg("user", "q"), msg("user", "q")], "chosen": "a", "rejected": "b"},
         {"prompt": "q", "chosen": "a", "rejected": "b"}])
     assert flagged(pref, one(pref, "chat_structure")) == {0: "consecutive_same_role"}
+
+
+def test_chat_structure_flags_empty_sharegpt_conversations(write_jsonl):
+    """`conversations: []` loads (not a load error) and is a finding with score 1.0."""
+    conv = [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]
+    rows = rows_of(write_jsonl, "sg.jsonl", [{"conversations": conv}, {"conversations": []}, {"conversations": []}])
+    r = one(rows, "chat_structure")
+    assert flagged(rows, r) == {1: "empty_conversation", 2: "empty_conversation"}
+    assert r.score.tolist() == [0.0, 1.0, 1.0] and r.summary["problems"] == {"empty_conversation": 2}
+
+
+def test_prompt_rows_are_not_judged_as_conversations_or_empty_answers(write_jsonl):
+    """MT-Bench questions (user turns only, no answer by design) are neither `consecutive_same_role` nor
+    `no_assistant_turn`, nor `empty_response` for the length check."""
+    rows = rows_of(write_jsonl, "q.jsonl", [{"question_id": 1, "turns": ["Write a poem.", "Now shorter."]},
+                                            {"question_id": 2, "turns": ["2 + 2?"]}])
+    assert rows["kind"].tolist() == ["prompt", "prompt"]
+    assert one(rows, "chat_structure").rows_flagged == 0
+    assert one(rows, "length").rows_flagged == 0
+
+
+@pytest.mark.parametrize("rel", ["fastchat/mt_bench/question.jsonl", "fastchat/vicuna_bench/question.jsonl"])
+def test_structure_and_length_pass_real_benchmark_questions(rel):
+    rows = shared_rows(rel)
+    assert set(rows["kind"]) == {"prompt"}
+    assert one(rows, "chat_structure").rows_flagged == 0 and one(rows, "length").rows_flagged == 0
 
 
 def test_chat_structure_sample_flags_only_planted_empty_turns(sample):

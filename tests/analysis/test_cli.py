@@ -70,7 +70,9 @@ def test_info_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Cap
     code, out, err = _run(capsys, "info", str(path), "--json")
     assert (code, out) == (2, "")
     assert _one_error_line(err, "sift info: error: ") == (
-        f"sift info: error: {path}, line 2: expected a JSON object per line, found an array")
+        f"sift info: error: {path}, line 2: expected a JSON object per line, found an array"
+        " (to leave such records out and load the rest: `--skip-bad-lines` in the CLI, \"Skip bad lines\" on the"
+        " app's Data page)")
     code, out, err = _run(capsys, "info", str(tmp_path / "missing.jsonl"))
     assert (code, out) == (2, "")
     _one_error_line(err, "sift info: error: ")
@@ -124,15 +126,17 @@ def test_info_on_shared_truthfulqa_with_map(capsys: pytest.CaptureFixture[str]) 
 
 def test_export_data_path(tmp_path: Path, capsys: pytest.CaptureFixture[str], sift_home: Path) -> None:
     path = _jsonl(tmp_path / "a.jsonl", ALPACA)
-    out = tmp_path / "out" / "clean.jsonl"
+    out = tmp_path / "out" / "clean"
     code, stdout, err = _run(capsys, "export", str(path), "--out", str(out), "--json")
     assert (code, err) == (0, "")
     doc = _one_json(stdout)
-    assert {"out", "rows_written", "rows_dropped"} <= set(doc)
+    assert {"out", "files", "rows_written", "rows_dropped", "csv_formulas_neutralised", "replaced"} <= set(doc)
     assert (doc["out"], doc["rows_written"], doc["rows_dropped"]) == (str(out), 5, 0)
+    assert doc["files"] == [str(out / "a.jsonl")]
     assert Path(doc["workspace"]).parent == sift_home / "workspaces"
-    assert out.read_text().splitlines() == [json.dumps(r) for r in ALPACA]
-    assert {p.name for p in out.parent.iterdir()} == {"clean.jsonl", "manifest.json", "dropped.jsonl", "recipe.json"}
+    assert (out / "a.jsonl").read_text().splitlines() == [json.dumps(r) for r in ALPACA]
+    assert {p.name for p in out.iterdir()} == {"a.jsonl", "manifest.json", "dropped.jsonl", "recipe.json"}
+    assert [p.name for p in out.parent.iterdir()] == ["clean"]  # nothing beside the export folder
 
 
 def test_export_workspace_dir_with_drops_and_tags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,28 +146,29 @@ def test_export_workspace_dir_with_drops_and_tags(tmp_path: Path, capsys: pytest
     ws.store.tag([0, 2, 3], "good")
     ws.store.tag([3], "check")
     ws.close()
-    out = tmp_path / "out" / "m.jsonl"
-    code, stdout, _ = _run(capsys, "export", str(tmp_path / "ws"), "--out", str(out), "--as", "messages",
+    out = tmp_path / "out" / "a.jsonl"
+    code, stdout, _ = _run(capsys, "export", str(tmp_path / "ws"), "--out", str(out.parent), "--as", "messages",
                            "--only-tag", "good", "--except-tag", "check", "--json")
     doc = _one_json(stdout)
     assert (code, doc["rows_written"], doc["rows_dropped"], doc["rows_excluded"]) == (0, 2, 1, 2)
     assert [json.loads(line)["row_id"] for line in out.read_text().splitlines()] == [0, 2]
-    code, stdout, _ = _run(capsys, "export", str(tmp_path / "ws"), "--out", str(tmp_path / "o2" / "x.data"),
+    code, stdout, _ = _run(capsys, "export", str(tmp_path / "ws"), "--out", str(tmp_path / "o2"),
                            "--format", "parquet")
     assert code == 0
-    assert stdout.startswith(f"wrote 4 rows to {tmp_path / 'o2' / 'x.data'} (1 dropped); manifest: ")
-    assert (tmp_path / "o2" / "x.data").read_bytes()[:4] == b"PAR1"
+    assert stdout.splitlines() == [f"wrote 4 rows to {tmp_path / 'o2'} (1 dropped)",
+                                   "  data: a.parquet; also manifest.json, dropped.jsonl, recipe.json"]
+    assert (tmp_path / "o2" / "a.parquet").read_bytes()[:4] == b"PAR1"
 
 
 def test_export_data_path_with_explicit_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _jsonl(tmp_path / "a.jsonl", ALPACA)
     ws_dir = tmp_path / "ws"
     code, stdout, _ = _run(capsys, "export", str(path), "--workspace", str(ws_dir), "--out",
-                           str(tmp_path / "o" / "c.csv"), "--json")
+                           str(tmp_path / "o"), "--format", "csv", "--json")
     assert (code, _one_json(stdout)["workspace"]) == (0, str(ws_dir))
     other = _jsonl(tmp_path / "b.jsonl", ALPACA[:2])
     code, stdout, err = _run(capsys, "export", str(other), "--workspace", str(ws_dir), "--out",
-                             str(tmp_path / "o" / "c.csv"))
+                             str(tmp_path / "o2"))
     assert (code, stdout) == (2, "")
     assert _one_error_line(err, "sift export: error: ") == (
         f"sift export: error: {other}: the workspace {ws_dir} belongs to another dataset ({path}); "
@@ -183,7 +188,7 @@ def test_export_refuses_source_and_bad_out(tmp_path: Path, capsys: pytest.Captur
     _one_error_line(err, "sift export: error: ")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, _, err = _run(capsys, "export", str(path), "--out", str(blocker / "sub" / "o.jsonl"))
+    code, _, err = _run(capsys, "export", str(path), "--out", str(blocker / "sub" / "o"))
     assert code == 2
     assert _one_error_line(err, "sift export: error: ") == f"sift export: error: {blocker / 'sub'}: Not a directory"
 
@@ -223,12 +228,12 @@ def test_real_subprocess(tmp_path: Path) -> None:
     assert (run.returncode, run.stdout) == (2, "")
     assert run.stderr == (f"sift info: error: {bad}: this looks like a binary file (NUL bytes in the first 8 KB), "
                           "not JSON text\n")
-    out = tmp_path / "o" / "c.jsonl"
+    out = tmp_path / "o" / "c"
     run = subprocess.run([*_sift_cmd(), "export", str(path), "--out", str(out), "--json"], capture_output=True,
                          text=True, env=env, timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["rows_written"] == 5
-    assert out.read_text() == path.read_text()
+    assert (out / "a.jsonl").read_text() == path.read_text()
 
 
 def test_info_on_a_workspace_describes_its_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

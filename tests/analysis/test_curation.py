@@ -509,15 +509,16 @@ def test_concurrent_writers_same_rows(tmp_path: Path) -> None:
 
 
 def test_large_batch_is_fast(store: CurationStore) -> None:
-    ids = np.arange(100_000)
-    t0 = time.perf_counter()
-    store.drop(ids, reason="near-duplicate")
-    t1 = time.perf_counter()
-    store.drop(range(100_000), reason="again")  # every row already has state: full before-snapshot
-    t2 = time.perf_counter()
-    store.undo()
-    t3 = time.perf_counter()
-    assert t1 - t0 < 2.0 and t2 - t1 < 2.0 and t3 - t2 < 2.0, (t1 - t0, t2 - t1, t3 - t2)
+    """100k-row actions cost well under 2 s of CPU each (the code's own cost; wall time on a busy 2-core machine
+    adds waiting for the CPU and fsync, so it only gets a loose bound)."""
+    steps = [lambda: store.drop(np.arange(100_000), reason="near-duplicate"),
+             lambda: store.drop(range(100_000), reason="again"),  # every row already has state: full before-snapshot
+             store.undo]
+    for step in steps:
+        wall, cpu = time.perf_counter(), time.process_time()
+        step()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        assert cpu < 2.0 and wall < 15.0, (cpu, wall)
     assert len(store.dropped_ids()) == 100_000
     assert {r["reason"] for r in store.drop_records()} == {"near-duplicate"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import tempfile
@@ -17,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analysis.curation.export as export_mod
-import analysis.curation.writers as writers_mod
 from analysis.curation.export import export_dataset
 from analysis.curation.recipe import row_hash
 from analysis.io import LoadError, LoadOptions, load
@@ -80,9 +80,10 @@ def test_round_trip_is_source_minus_drops(tmp_path: Path, store: CurationStore, 
     ds = load(_write(tmp_path, f"{kind}.jsonl", DATASETS[kind]))
     assert ds.info.kind == kind
     store.drop([1], reason="bad")
-    res = export_dataset(ds, store, tmp_path / "out" / f"clean.{fmt}", as_=as_)
+    res = export_dataset(ds, store, tmp_path / "out", fmt=fmt, as_=as_)
     assert (res.rows_written, res.rows_dropped, res.rows_excluded) == (len(ds) - 1, 1, 0)
-    back = load(res.out)
+    assert res.files == [str(tmp_path / "out" / f"{kind}.{fmt}")]  # named after the source file
+    back = load(res.out)  # the export folder loads as exactly its data file
     kept = ds.rows[ds.rows["row_id"] != 1]
     expected = _canon(kept)
     got = _canon(back.rows)
@@ -98,8 +99,8 @@ def test_round_trip_is_source_minus_drops(tmp_path: Path, store: CurationStore, 
 def test_jsonl_source_export_is_byte_identical(tmp_path: Path, store: CurationStore) -> None:
     ds = load(_write(tmp_path, "sft.jsonl", SFT_LINES))
     store.drop([0, 3], reason="dup")
-    out = tmp_path / "out" / "clean.jsonl"
-    export_dataset(ds, store, out)
+    out = tmp_path / "out" / "sft.jsonl"
+    export_dataset(ds, store, out.parent)
     kept = [SFT_LINES[i] for i in (1, 2, 4)]
     assert out.read_bytes() == "".join(line + "\n" for line in kept).encode("utf-8")
 
@@ -109,16 +110,16 @@ def test_jsonl_source_export_of_a_json_array(tmp_path: Path, store: CurationStor
     src.write_text(json.dumps(PREF, indent=2), encoding="utf-8")
     ds = load(src)
     store.drop([2])
-    out = tmp_path / "out.jsonl"
-    export_dataset(ds, store, out)
+    out = tmp_path / "out" / "src.jsonl"
+    export_dataset(ds, store, out.parent)
     assert [json.loads(line) for line in out.read_text().splitlines()] == PREF[:2]
 
 
 def test_csv_export_source_and_messages(tmp_path: Path, store: CurationStore) -> None:
     ds = load(_write(tmp_path, "scored.jsonl", SCORED))
     store.drop([0], reason="low")
-    src_out = tmp_path / "out" / "src.csv"
-    export_dataset(ds, store, src_out)
+    src_out = tmp_path / "out_src" / "scored.csv"
+    export_dataset(ds, store, src_out.parent, fmt="csv")
     with open(src_out, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows == [{"prompt": "p1", "response": "r1", "score": "2"}, {"prompt": "p2", "response": "r2", "score": ""},
@@ -127,8 +128,8 @@ def test_csv_export_source_and_messages(tmp_path: Path, store: CurationStore) ->
     assert back.info.kind == "scored"
     assert _canon(back.rows) == _canon(ds.rows[ds.rows["row_id"] != 0])
 
-    msg_out = tmp_path / "out" / "msg.csv"
-    export_dataset(ds, store, msg_out, as_="messages")
+    msg_out = tmp_path / "msg" / "scored.csv"
+    export_dataset(ds, store, msg_out.parent, fmt="csv", as_="messages")
     with open(msg_out, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["row_id"]) for r in rows] == [1, 2, 3]
@@ -140,8 +141,8 @@ def test_csv_source_export_of_csv_input_keeps_text(tmp_path: Path, store: Curati
     src = tmp_path / "in.csv"
     src.write_text('question,answer\n"multi\nline","a, ""quoted"""\nq2,a2\n', newline="")
     ds = load(src)
-    out = tmp_path / "out.csv"
-    export_dataset(ds, store, out)
+    out = tmp_path / "out" / "in.csv"
+    export_dataset(ds, store, out.parent, fmt="csv")
     back = load(out)
     assert _canon(back.rows) == _canon(ds.rows)
     assert back.rows["prompt"][0] == "multi\nline" and back.rows["response"][0] == 'a, "quoted"'
@@ -153,8 +154,8 @@ def test_export_from_a_reopened_workspace(tmp_path: Path) -> None:
     ws.store.drop([2], reason="short")
     ws.close()
     again = Workspace.open(path)
-    res = export_dataset(again.dataset, again.store, tmp_path / "out" / "m.parquet", as_="messages")
-    table = pq.read_table(res.out).to_pylist()
+    res = export_dataset(again.dataset, again.store, tmp_path / "out", fmt="parquet", as_="messages")
+    table = pq.read_table(res.files[0]).to_pylist()
     assert [r["row_id"] for r in table] == [0, 1]
     assert table[0]["messages"][2] == {"role": "assistant", "content": '{"name": "weather", "arguments": "{}"}',
                                        "tool_call": True}
@@ -175,8 +176,11 @@ def test_tag_filters(tmp_path: Path, store: CurationStore, only: tuple[str, ...]
     store.tag([0, 1, 2], "good")
     store.tag([4], "check")
     store.drop([1], reason="dup")
-    out = tmp_path / "out" / "m.jsonl"
-    res = export_dataset(ds, store, out, as_="messages", only_tags=only, except_tags=except_)
+    out = tmp_path / "out" / "sft.jsonl"
+    res = export_dataset(ds, store, out.parent, as_="messages", only_tags=only, except_tags=except_)
+    if not rows:
+        assert res.files == [] and not out.exists()
+        return
     assert [json.loads(line)["row_id"] for line in out.read_text().splitlines()] == rows
     assert (res.rows_written, res.rows_dropped, res.rows_excluded) == (len(rows), 1, excluded)
     manifest = json.loads((out.parent / "manifest.json").read_text())
@@ -191,8 +195,8 @@ def test_manifest_drop_log_and_recipe(tmp_path: Path, store: CurationStore) -> N
     store.drop([4], reason="manual: off-topic")
     store.flag([2], reason="look")
     store.restore([0])
-    out = tmp_path / "out" / "clean.jsonl"
-    res = export_dataset(ds, store, out)
+    out = tmp_path / "out" / "sft.jsonl"
+    res = export_dataset(ds, store, out.parent)
     assert (res.manifest, res.dropped_log, res.recipe) == tuple(str(out.parent / n) for n in
                                                               ("manifest.json", "dropped.jsonl", "recipe.json"))
     manifest = json.loads(Path(res.manifest).read_text())
@@ -201,8 +205,16 @@ def test_manifest_drop_log_and_recipe(tmp_path: Path, store: CurationStore) -> N
     assert (manifest["source"]["format"], manifest["source"]["kind"], manifest["source"]["skipped_lines"]) == (
         "jsonl", "sft", 0)
     assert manifest["source"]["options"] == LoadOptions().to_dict()
-    assert manifest["output"] == {"path": str(out), "format": "jsonl", "as": "source",
-                                  "dropped_log": "dropped.jsonl", "recipe": "recipe.json"}
+    assert manifest["output"] == {"path": str(out.parent), "format": "jsonl", "as": "source",
+                                  "dropped_log": "dropped.jsonl", "recipe": "recipe.json",
+                                  "csv_formulas": "neutralised", "csv_formulas_neutralised": 0}
+    assert manifest["sift_export"] == 1
+    listed = {f["path"]: f for f in manifest["files"]}
+    assert set(listed) == {"sft.jsonl", "dropped.jsonl", "recipe.json"}
+    for name, entry in listed.items():  # each file's hash, so a reader can verify the set
+        assert entry["sha256"] == hashlib.sha256((out.parent / name).read_bytes()).hexdigest()
+    assert (listed["sft.jsonl"]["role"], listed["sft.jsonl"]["rows"], listed["sft.jsonl"]["kinds"]) == (
+        "data", 3, ["sft"])
     assert manifest["counts"] == {"rows_total": 5, "rows_dropped": 2, "rows_excluded_by_tags": 0, "rows_written": 3}
     assert manifest["filters"] == {"only_tags": [], "except_tags": []}
     assert [(a["action"], a["row_ids"], a["reason"], a["user"]) for a in manifest["actions"]] == [
@@ -214,7 +226,11 @@ def test_manifest_drop_log_and_recipe(tmp_path: Path, store: CurationStore) -> N
     dropped = [json.loads(line) for line in Path(res.dropped_log).read_text().splitlines()]
     assert [(d["row_id"], d["reason"], d["user"]) for d in dropped] == [(3, "duplicate", "tester"),
                                                                         (4, "manual: off-topic", "tester")]
-    assert all(set(d) == {"row_id", "reason", "user", "time"} and d["time"] for d in dropped)
+    assert all(set(d) == {"row_id", "reason", "user", "time", "source_file", "source_line", "record"} and d["time"]
+               for d in dropped)
+    # the removed records themselves, as JSON objects (not a repr), with where they came from
+    assert [d["record"] for d in dropped] == [json.loads(SFT_LINES[3]), json.loads(SFT_LINES[4])]
+    assert [d["source_line"] for d in dropped] == [4, 5]
 
     recipe = json.loads(Path(res.recipe).read_text())
     assert recipe == {"version": 2, "source_fingerprint": ds.info.fingerprint, "load_options": LoadOptions().to_dict(),
@@ -231,7 +247,7 @@ def test_row_hash_ignores_key_order_and_spacing() -> None:
 
 def test_export_with_nothing_dropped_writes_empty_drop_log(tmp_path: Path, store: CurationStore) -> None:
     ds = load(_write(tmp_path, "sft.jsonl", SFT_LINES))
-    res = export_dataset(ds, store, tmp_path / "new" / "dir" / "clean.jsonl")
+    res = export_dataset(ds, store, tmp_path / "new" / "dir" / "clean")
     assert res.rows_written == 5
     assert Path(res.dropped_log).read_text() == ""
     assert json.loads(Path(res.recipe).read_text())["steps"] == []
@@ -245,26 +261,26 @@ def test_bad_export_arguments(tmp_path: Path, store: CurationStore) -> None:
     with pytest.raises(LoadError) as err:
         export_dataset(ds, store, tmp_path / "o.jsonl", as_="sharegpt")
     assert str(err.value) == "unknown export shape 'sharegpt'; expected one of source, messages"
-    (tmp_path / "folder").mkdir()
     with pytest.raises(LoadError) as err:
-        export_dataset(ds, store, tmp_path / "folder")
-    assert str(err.value) == f"{tmp_path / 'folder'}: --out is a folder; give the file to write (e.g. clean.jsonl)"
+        export_dataset(ds, store, tmp_path / "clean.jsonl")
+    assert "--out names the export folder" in str(err.value) and "--format" in str(err.value)
+    assert not (tmp_path / "clean.jsonl").exists()
 
 
-def test_format_from_suffix(tmp_path: Path, store: CurationStore) -> None:
+def test_format_default_and_choice(tmp_path: Path, store: CurationStore) -> None:
     ds = load(_write(tmp_path, "sft.jsonl", SFT_LINES))
-    export_dataset(ds, store, tmp_path / "a.parquet")
-    assert pq.read_table(tmp_path / "a.parquet").num_rows == 5
-    export_dataset(ds, store, tmp_path / "b.data", fmt="csv")
-    assert (tmp_path / "b.data").read_text().startswith("instruction,input,output")
-    export_dataset(ds, store, tmp_path / "c.out")  # unknown suffix: JSONL
-    assert len((tmp_path / "c.out").read_text().splitlines()) == 5
+    export_dataset(ds, store, tmp_path / "a", fmt="parquet")
+    assert pq.read_table(tmp_path / "a" / "sft.parquet").num_rows == 5
+    export_dataset(ds, store, tmp_path / "b", fmt="csv")
+    assert (tmp_path / "b" / "sft.csv").read_text().startswith("instruction,input,output")
+    export_dataset(ds, store, tmp_path / "c")  # default: JSONL
+    assert len((tmp_path / "c" / "sft.jsonl").read_text().splitlines()) == 5
 
 
 def test_exported_files_are_readable_by_others(tmp_path: Path, store: CurationStore) -> None:
     ds = load(_write(tmp_path, "sft.jsonl", SFT_LINES))
-    res = export_dataset(ds, store, tmp_path / "out" / "clean.jsonl")
-    for p in (res.out, res.manifest, res.dropped_log, res.recipe):
+    res = export_dataset(ds, store, tmp_path / "out")
+    for p in (*res.files, res.out, res.manifest, res.dropped_log, res.recipe):
         assert Path(p).stat().st_mode & 0o044 == 0o044  # not mkstemp's 0600
 
 
@@ -279,9 +295,8 @@ def test_hf_datasets_reads_the_exports(tmp_path: Path, store: CurationStore, mon
         store.drop([0], reason="x")
         for fmt, builder in (("jsonl", "json"), ("parquet", "parquet")):
             for as_ in ("source", "messages"):
-                out = tmp_path / "out" / kind / f"{as_}.{fmt}"
-                export_dataset(ds, store, out, as_=as_)
-                hf = datasets.load_dataset(builder, data_files=str(out), split="train",
+                res = export_dataset(ds, store, tmp_path / "out" / kind / f"{as_}_{fmt}", fmt=fmt, as_=as_)
+                hf = datasets.load_dataset(builder, data_files=res.files[0], split="train",
                                            cache_dir=str(tmp_path / "hf_cache"))
                 assert hf.num_rows == len(ds) - 1
                 if as_ == "messages":
@@ -291,32 +306,36 @@ def test_hf_datasets_reads_the_exports(tmp_path: Path, store: CurationStore, mon
         store.restore([0])
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (hidden ones included) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet", "csv"])
-def test_failed_write_keeps_the_previous_output(tmp_path: Path, store: CurationStore, monkeypatch: pytest.MonkeyPatch,
+def test_failed_write_keeps_the_previous_export(tmp_path: Path, store: CurationStore, monkeypatch: pytest.MonkeyPatch,
                                                 fmt: str) -> None:
     ds = load(_write(tmp_path, "sft.jsonl", SFT_LINES))
-    out = tmp_path / "out" / f"clean.{fmt}"
-    export_dataset(ds, store, out)
-    before = {p.name: p.read_bytes() for p in out.parent.iterdir()}
+    out = tmp_path / "out" / "clean"
+    export_dataset(ds, store, out, fmt=fmt)
+    before = _tree(out.parent)
     real_write = export_mod.write_rows
 
-    def write_then_fail(subset: pd.DataFrame, tmp: Path, fmt_: str, as_: str) -> None:
-        real_write(subset.iloc[:2], tmp, fmt_, as_)  # a partial file in the temp path...
+    def write_then_fail(subset: pd.DataFrame, tmp: Path, fmt_: str, as_: str, **kw: Any) -> int:
+        real_write(subset.iloc[:2], tmp, fmt_, as_, **kw)  # a partial file in the temp folder...
         raise OSError("disk full")  # ...then the crash
 
     monkeypatch.setattr(export_mod, "write_rows", write_then_fail)
     store.drop([0, 1, 2], reason="x")
     with pytest.raises(OSError, match="disk full"):
-        export_dataset(ds, store, out)
-    assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before  # no temp files, nothing changed
+        export_dataset(ds, store, out, fmt=fmt, force=True)
+    assert _tree(out.parent) == before  # no temp folder, nothing changed
 
 
-def test_failed_jsonl_line_write_leaves_no_temp_file(tmp_path: Path, store: CurationStore,
+def test_failed_drop_log_write_leaves_no_temp_folder(tmp_path: Path, store: CurationStore,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     ds = load(_write(tmp_path, "sft.jsonl", SFT_LINES))
-    out = tmp_path / "out" / "clean.jsonl"
-    out.parent.mkdir()
-    out.write_text("previous\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine\n")
 
     def lines_then_fail(tmp: Path, lines: Any) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -325,12 +344,11 @@ def test_failed_jsonl_line_write_leaves_no_temp_file(tmp_path: Path, store: Cura
                     raise KeyboardInterrupt
                 fh.write(line + "\n")
 
+    store.drop([0, 1, 2, 3], reason="x")
     monkeypatch.setattr(export_mod, "write_jsonl", lines_then_fail)
-    monkeypatch.setattr(writers_mod, "write_jsonl", lines_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        export_dataset(ds, store, out)
-    assert out.read_text() == "previous\n"
-    assert [p.name for p in out.parent.iterdir()] == ["clean.jsonl"]
+        export_dataset(ds, store, tmp_path / "out" / "clean")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["notes.txt"]
 
 
 _IDS = st.sets(st.integers(min_value=0, max_value=29), max_size=30)
@@ -350,19 +368,20 @@ def test_export_is_all_minus_dropped(tmp_path: Path, dropped: set[int], restored
         if restored:
             store.restore(restored)
         kept = sorted(set(range(30)) - (dropped - restored))
-        res = export_dataset(ds, store, Path(d) / "m.jsonl", as_="messages")
-        assert [json.loads(x)["row_id"] for x in (Path(d) / "m.jsonl").read_text().splitlines()] == kept
+        res = export_dataset(ds, store, Path(d) / "m", as_="messages")
+        got = [json.loads(x)["row_id"] for f in res.files for x in Path(f).read_text().splitlines()]
+        assert got == kept
         assert (res.rows_written, res.rows_dropped) == (len(kept), 30 - len(kept))
-        export_dataset(ds, store, Path(d) / "s.jsonl")
-        assert (Path(d) / "s.jsonl").read_text().splitlines() == [lines[i] for i in kept]
-        logged = [json.loads(x)["row_id"] for x in (Path(d) / "dropped.jsonl").read_text().splitlines()]
+        res = export_dataset(ds, store, Path(d) / "s")
+        assert [x for f in res.files for x in Path(f).read_text().splitlines()] == [lines[i] for i in kept]
+        logged = [json.loads(x)["row_id"] for x in Path(res.dropped_log).read_text().splitlines()]
         assert logged == sorted(dropped - restored)
 
 
 def test_scores_survive_messages_export(tmp_path: Path, store: CurationStore) -> None:
     ds = load(_write(tmp_path, "scored.jsonl", SCORED))
-    out = tmp_path / "m.jsonl"
-    export_dataset(ds, store, out, as_="messages")
+    out = tmp_path / "m" / "scored.jsonl"
+    export_dataset(ds, store, out.parent, as_="messages")
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r.get("score") for r in recs] == [0.5, 2.0, None, -1.0]
     assert all(not isinstance(r.get("score"), float) or not math.isnan(r["score"]) for r in recs)
@@ -373,7 +392,7 @@ def test_export_of_a_loaded_skip_mode_dataset(tmp_path: Path, store: CurationSto
     src = tmp_path / "skip.jsonl"
     src.write_text(SFT_LINES[0] + "\n[1]\n" + SFT_LINES[1] + "\n")
     ds = load(src, LoadOptions(skip_bad_lines=True))
-    out = tmp_path / "o" / "clean.jsonl"
-    export_dataset(ds, store, out)
+    out = tmp_path / "o" / "skip.jsonl"
+    export_dataset(ds, store, out.parent)
     assert out.read_text() == SFT_LINES[0] + "\n" + SFT_LINES[1] + "\n"
     assert json.loads((out.parent / "manifest.json").read_text())["source"]["skipped_lines"] == 1

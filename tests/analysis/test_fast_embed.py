@@ -18,6 +18,7 @@ from analysis.space.fast_embedders import (
     ACCURATE,
     INSTANT,
     KINDS,
+    PREBUILT_ENV,
     LazyEmbedder,
     OnnxEmbedder,
     StaticEmbedder,
@@ -83,8 +84,11 @@ def models_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _in_home(home: Path, fn):  # noqa: ANN001, ANN202
+    """Run `fn` with `home` as SIFT_HOME and no prebuilt models, so the export and the distillation themselves run
+    (into home/models) even where the install step prebuilt them."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SIFT_HOME", str(home))
+        mp.setenv(PREBUILT_ENV, str(home / "no-prebuilt"))
         return fn()
 
 

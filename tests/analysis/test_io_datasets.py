@@ -12,16 +12,20 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import SHARED
 
+from analysis.explore.stats import row_stats, summary
 from analysis.io import CANONICAL_COLUMNS, Dataset, LoadOptions, load, parse_mapping
+from analysis.space.embedders import keyword_texts, scope_texts
 
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared datasets not found at {SHARED}")
 
 ALPACA = {"instruction", "input", "output"}
 REF_ANSWER = {"question_id", "answer_id", "model_id", "choices", "tstamp"}
 SICK = {"col_0", "col_1", "col_2", "col_3", "col_4"}
+STSB = {f"col_{i}" for i in range(9)}  # genre, file, year, id, score, sentence1, sentence2 (+ 2 trailing on a few)
 TRUTHFULQA = {"Type", "Category", "Question", "Best Answer", "Correct Answers", "Incorrect Answers", "Source"}
 
 # (file under shared/datasets, format, kind, rows, fields) -- rows and fields from each PROVENANCE.md
@@ -33,9 +37,9 @@ EXPECTED = [
     ("fastchat/dummy_conversation.json", "json", "chat", 500, {"id", "conversations"}),
     ("fastchat/judge_prompts.jsonl", "jsonl", "table", 8, {"name", "type", "system_prompt", "prompt_template",
                                                            "description", "category", "output_format"}),
-    ("fastchat/mt_bench/question.jsonl", "jsonl", "table", 80, {"question_id", "category", "turns", "reference"}),
+    ("fastchat/mt_bench/question.jsonl", "jsonl", "prompt", 80, {"question_id", "category", "turns", "reference"}),
     ("fastchat/mt_bench/reference_answer_gpt-4.jsonl", "jsonl", "table", 30, REF_ANSWER),
-    ("fastchat/vicuna_bench/question.jsonl", "jsonl", "table", 80, {"question_id", "category", "turns"}),
+    ("fastchat/vicuna_bench/question.jsonl", "jsonl", "prompt", 80, {"question_id", "category", "turns"}),
     ("fastchat/vicuna_bench/reference_answer_gpt-4.jsonl", "jsonl", "table", 10, REF_ANSWER),
     ("gsm8k/train.jsonl", "jsonl", "sft", 7473, {"question", "answer"}),
     ("gsm8k/test.jsonl", "jsonl", "sft", 1319, {"question", "answer"}),
@@ -57,7 +61,10 @@ EXPECTED = [
     ("sick/SICK_trial.txt", "tsv", "table", 500, SICK),
     ("sick/SICK_test_annotated.txt", "tsv", "table", 4927, SICK),
     ("truthfulqa/TruthfulQA.csv", "csv", "table", 817, TRUTHFULQA),
+    ("stsb/sts-dev.csv", "tsv", "table", 1250, STSB),  # tab-separated despite the name: sniffed from content
+    ("stsb/sts-test.csv", "tsv", "table", 1129, STSB),
 ]
+NOT_DATA = {"llamafactory_demo/dataset_info.json", "stsb/LICENSE.txt"}
 
 
 @cache
@@ -73,7 +80,7 @@ def _rows(rel: str):  # noqa: ANN202 - a DataFrame
 def test_every_data_file_is_listed() -> None:
     """A new file in the shared folder must get its expected kind and count here."""
     data = {str(p.relative_to(SHARED)) for p in SHARED.rglob("*") if p.is_file() and p.suffix != ".md"}
-    listed = {e[0] for e in EXPECTED} | {"llamafactory_demo/dataset_info.json"}
+    listed = {e[0] for e in EXPECTED} | NOT_DATA
     assert data == listed
 
 
@@ -88,6 +95,28 @@ def test_shared_file_kind_rows_fields(rel: str, fmt: str, kind: str, rows: int, 
     assert set(ds.rows["kind"]) == {kind}
     if kind != "table":
         assert all(len(m) >= 1 for m in ds.rows["messages"])
+
+
+def test_benchmark_questions_are_user_turns() -> None:
+    """PROVENANCE.md: MT-Bench has 80 two-turn questions (8 categories x 10, 39 with a `reference`), Vicuna-Bench
+    80 single-turn ones; each string of `turns` is a user turn, and no row has a response."""
+    mt, vicuna = _rows("fastchat/mt_bench/question.jsonl"), _rows("fastchat/vicuna_bench/question.jsonl")
+    assert [len(m) for m in mt["messages"]] == [2] * 80 and [len(m) for m in vicuna["messages"]] == [1] * 80
+    assert {t["role"] for m in pd.concat([mt["messages"], vicuna["messages"]]) for t in m} == {"user"}
+    assert set(mt["response"]) == set(vicuna["response"]) == {""}
+    first = json.loads(mt["source"][0])
+    assert [t["content"] for t in mt["messages"][0]] == first["turns"]
+    assert mt["prompt"][0] == f"user: {first['turns'][0]}\n\nuser: {first['turns'][1]}"
+    assert sum("reference" in json.loads(s) for s in mt["source"]) == 39
+    assert Counter(json.loads(s)["category"] for s in mt["source"]) == dict.fromkeys(
+        {json.loads(s)["category"] for s in mt["source"]}, 10)
+    assert vicuna["prompt"][0] == json.loads(vicuna["source"][0])["turns"][0]
+    assert summary(mt, row_stats(mt), {})["empty_response"] == 0  # no answer by design is not an empty answer
+    # as a coverage reference, every question has its own text to embed and to label topics with
+    for scope in ("prompt", "both"):
+        texts = scope_texts(mt, scope)
+        assert all(t.strip() for t in texts) and len(set(texts)) == 80
+    assert all(t.strip() for t in keyword_texts(mt, "both"))
 
 
 def test_dataset_info_is_a_keyed_object_not_a_row_list() -> None:
@@ -277,3 +306,33 @@ def test_glob_across_folders_names_files_apart() -> None:
     ds = load(str(SHARED / "fastchat" / "*" / "question.jsonl"))
     assert Counter(ds.rows["source_file"]) == {"mt_bench/question.jsonl": 80, "vicuna_bench/question.jsonl": 80}
     assert ds.rows["row_id"].tolist() == list(range(160))
+
+
+@pytest.mark.parametrize(("name", "rows", "ragged", "high", "low"), [("sts-dev.csv", 1250, 22, 202, 621),
+                                                                     ("sts-test.csv", 1129, 284, 290, 501)])
+def test_stsb_tab_separated_without_quoting(name: str, rows: int, ragged: int, high: int, low: int) -> None:
+    """STS-B: TSV named .csv, literal quotes in sentences, a few lines with 2 extra trailing fields (PROVENANCE.md)."""
+    ds = _load(f"stsb/{name}")
+    lines = (SHARED / "stsb" / name).read_text(encoding="utf-8").split("\n")[:-1]
+    assert ds.rows["source_line"].tolist() == list(range(1, rows + 1))  # one row per line: no quote merged rows
+    src = [json.loads(s) for s in ds.rows["source"]]
+    assert [[r[f"col_{i}"] for i in range(len(r))] for r in src] == [ln.split("\t") for ln in lines]
+    assert sum('"' in r["col_5"] + r["col_6"] for r in src) > 0  # literal quotes kept as text
+    assert ds.info.fields["col_7"] == ds.info.fields["col_8"] == ragged
+    first = ", ".join(str(i + 1) for i, ln in enumerate(lines) if ln.count("\t") > 6)
+    assert ds.info.notices == [f"{SHARED / 'stsb' / name}: {ragged} rows have more fields than the 7 of the first "
+                               f"row; their extra trailing fields are kept as col_7, col_8 (lines "
+                               f"{', '.join(first.split(', ')[:5])}, ...)"]
+    scores = [float(r["col_4"]) for r in src]
+    assert (sum(s >= 4 for s in scores), sum(s <= 2 for s in scores)) == (high, low)
+    assert Counter(r["col_1"] for r in src).keys() >= {"MSRvid", "images", "headlines"}
+    assert "MSRpar" not in {r["col_1"] for r in src}
+    mapped = _load(f"stsb/{name}", "prompt=col_5,response=col_6,score=col_4")
+    assert (mapped.info.kind, len(mapped)) == ("scored", rows)
+    assert mapped.rows["score"].tolist() == scores
+
+
+def test_stsb_with_quoting_forced_merges_rows_which_is_why_it_is_off() -> None:
+    """Quote processing on (the old behaviour) misreads the file; off by default for TSV."""
+    ds = load(SHARED / "stsb" / "sts-dev.csv", LoadOptions(quoting=True, skip_bad_lines=True))
+    assert len(ds) + len(ds.info.skipped) < 1250

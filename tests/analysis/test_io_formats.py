@@ -1,7 +1,8 @@
 """Every container format and every record schema the loader knows, from small synthetic files.
 
 Formats: JSONL, JSON array, `{"data": [...]}`, CSV, TSV with and without header, Parquet, each also gzipped.
-Kinds: text, sft, chat, preference, scored, table (+ mapping), and kind overrides. Canonical values are
+Kinds: text, sft, chat, preference, scored, prompt, table (+ mapping), mixed shapes in one file, kind overrides;
+every shape in docs/formats.md loads as the kind stated there. Canonical values are
 asserted exactly, because every analysis downstream reads only these columns.
 """
 
@@ -12,6 +13,7 @@ import gzip
 import io
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.io import CANONICAL_COLUMNS, LoadError, LoadOptions, load
+
+FORMATS_MD = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
 
 
 def T(role: str, content: str, tool_call: bool = False) -> dict[str, Any]:  # noqa: N802 - reads like a literal
@@ -72,7 +76,7 @@ def _write(tmp_path: Path, variant: str, records: list[dict[str, Any]], *, gz: b
 @pytest.mark.parametrize("variant", list(WRITERS))
 def test_every_format_reads_the_same_rows(tmp_path: Path, variant: str, gz: bool) -> None:
     path = _write(tmp_path, variant, PAIRS, gz=gz)
-    ds = load(path)
+    ds = load(path, LoadOptions(quoting=True) if variant == "tsv_header" else None)  # csv.writer quotes TSV too
     assert list(ds.rows.columns) == CANONICAL_COLUMNS
     assert (ds.info.format, ds.info.kind, len(ds)) == (FORMAT_OF[variant], "sft", 3)
     assert ds.rows["prompt"].tolist() == [r["prompt"] for r in PAIRS]
@@ -87,6 +91,38 @@ def test_every_format_reads_the_same_rows(tmp_path: Path, variant: str, gz: bool
         assert ds.rows["source_line"].tolist() == expected_lines[variant]
     else:  # a wrapped JSON object and Parquet have records, not lines
         assert ds.rows["source_line"].isna().all()
+
+
+def test_tsv_is_read_without_quote_processing_by_default(tmp_path: Path) -> None:
+    """TSV has no quoting: a field opening with `"` is text, so rows never merge; a quoted TSV (csv.writer, pandas)
+    reads right with quoting on, and without it is a located error with the hint."""
+    path = tmp_path / "quotes.tsv"
+    path.write_text('prompt\tresponse\n"Hello\tshe said "hi\n"Bye\tok"\nlast\tone\n')
+    ds = load(path)
+    assert ds.rows["prompt"].tolist() == ['"Hello', '"Bye', "last"]
+    assert ds.rows["response"].tolist() == ['she said "hi', 'ok"', "one"]
+    assert ds.info.notices == []
+    assert len(load(path, LoadOptions(quoting=True, skip_bad_lines=True))) < 3  # quoting merges the rows
+    quoted = _write(tmp_path, "tsv_header", PAIRS)
+    with pytest.raises(LoadError) as err:
+        load(quoted)
+    assert str(err.value).startswith(f"{quoted}, line 3: expected 2 fields, found 3; some fields open with '\"': if "
+                                     "the file quotes its fields, load it with quoting on (--quoting yes)")
+    assert load(quoted, LoadOptions(quoting=True)).rows["response"].tolist() == [r["response"] for r in PAIRS]
+    csv_path = tmp_path / "quotes.csv"
+    csv_path.write_text('prompt,response\n"a, b","say ""hi"""\n')
+    assert load(csv_path).rows["response"].tolist() == ['say "hi"']  # CSV keeps quoting
+    with pytest.raises(LoadError, match="line 2: expected 2 fields, found 3"):
+        load(csv_path, LoadOptions(quoting=False))
+
+
+def test_delimiter_is_sniffed_from_content(tmp_path: Path) -> None:
+    tab_csv = tmp_path / "pairs.csv"
+    tab_csv.write_text("1\tA man, a plan\t4.5\n2\tTwo dogs run\t3.25\n")
+    comma_tsv = tmp_path / "pairs.tsv"
+    comma_tsv.write_text("prompt,response\nhi,hello\nbye,ciao\n")
+    assert (load(tab_csv).info.format, set(load(tab_csv).info.fields)) == ("tsv", {"col_0", "col_1", "col_2"})
+    assert (load(comma_tsv).info.format, load(comma_tsv).info.kind) == ("csv", "sft")
 
 
 def test_tsv_without_header_is_detected(tmp_path: Path) -> None:
@@ -188,8 +224,14 @@ def test_text(write_jsonl: Callable[..., Path], field: str) -> None:
     ({"prompt": "p", "completion": "c"}, "p", "c"),
     ({"question": "q", "answer": "a"}, "q", "a"),
     ({"Question": "Q", "Answer": "A"}, "Q", "A"),
+    ({"instruction": "Who wrote it?", "context": "Hamlet, by Shakespeare.", "response": "Shakespeare.",
+      "category": "closed_qa"}, "Who wrote it?\n\nHamlet, by Shakespeare.", "Shakespeare."),
+    ({"instruction": "Say hi", "context": "", "response": "hi"}, "Say hi", "hi"),
+    ({"question": "q", "response": "r"}, "q", "r"),
+    ({"query": "q", "answer": "a"}, "q", "a"),
 ], ids=["alpaca_input", "alpaca_empty_input", "alpaca_blank_input", "alpaca_no_input", "prompt_response",
-        "prompt_completion", "question_answer", "capitalised"])
+        "prompt_completion", "question_answer", "capitalised", "dolly_context", "dolly_empty_context",
+        "question_response", "query_answer"])
 def test_sft(write_jsonl: Callable[..., Path], record: dict[str, str], prompt: str, response: str) -> None:
     row = _one(write_jsonl, record)
     assert row["_kind"] == "sft"
@@ -414,7 +456,7 @@ def test_impossible_kind_override_is_a_clear_error(write_jsonl: Callable[..., Pa
                               "it can be read as: sft, scored, table. Map its columns to roles instead.")
     with pytest.raises(LoadError) as err:
         LoadOptions(kind="dpo")
-    assert str(err.value) == "unknown kind 'dpo'; expected one of text, sft, chat, preference, scored, table"
+    assert str(err.value) == "unknown kind 'dpo'; expected one of text, sft, chat, preference, scored, prompt, table"
     with pytest.raises(LoadError) as err:
         LoadOptions(format="xml")
     assert str(err.value) == "unknown format 'xml'; expected one of jsonl, json, csv, tsv, parquet"
@@ -470,3 +512,114 @@ def test_load_reports_progress_monotonically(tmp_path: Path) -> None:
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and 0 <= fractions[0] < 0.5
     assert any(m.startswith("parsing big.jsonl: 40,000 records") for m, _ in seen)
     assert any(m.startswith("normalising big.jsonl: 40,000 of 45,000 records") for m, _ in seen)
+
+
+# ------------------------------------------------------------------------------ shapes of public post-training data
+
+def _documented_shapes() -> list[tuple[str, dict[str, Any], str]]:
+    """(heading, example record, kind) for each `### shape` of docs/formats.md."""
+    text = FORMATS_MD.read_text(encoding="utf-8")
+    found = re.findall(r"^### (.+?)\n.*?^```json\n(.+?)\n```\nKind: `(\w+)`", text, flags=re.M | re.S)
+    return [(name, json.loads(example), kind) for name, example, kind in found]
+
+
+def test_formats_md_lists_the_shapes() -> None:
+    shapes = _documented_shapes()
+    assert len(shapes) == FORMATS_MD.read_text(encoding="utf-8").count("\n### ") >= 24
+    assert {k for _, _, k in shapes} == {"text", "sft", "chat", "preference", "scored", "prompt", "table"}
+
+
+@pytest.mark.parametrize(("name", "record", "kind"), _documented_shapes(), ids=[s[0] for s in _documented_shapes()])
+def test_every_documented_shape_loads_as_its_kind(write_jsonl: Callable[..., Path], name: str,
+                                                 record: dict[str, Any], kind: str) -> None:
+    row = _one(write_jsonl, record)
+    assert (row["_kind"], row["kind"]) == (kind, kind)
+    if kind not in ("table", "text"):
+        assert row["prompt"].strip(), name
+    if kind in ("sft", "chat", "preference", "scored"):
+        assert row["response"].strip(), name
+
+
+def test_mt_bench_questions_are_prompts(write_jsonl: Callable[..., Path]) -> None:
+    """FastChat's question.jsonl: each string of `turns` is a user turn; no response, by design."""
+    row = _one(write_jsonl, {"question_id": 81, "category": "math", "turns": ["2 + 2?", "And 3 + 3?"],
+                             "reference": ["4", "6"]})
+    assert row["_kind"] == "prompt"
+    assert row["messages"] == [T("user", "2 + 2?"), T("user", "And 3 + 3?")]
+    assert (row["prompt"], row["response"]) == ("user: 2 + 2?\n\nuser: And 3 + 3?", "")
+    assert _none(row["chosen"]) and math.isnan(row["score"])
+
+
+@pytest.mark.parametrize(("record", "messages"), [
+    ({"prompt": "The sky is"}, [T("user", "The sky is")]),
+    ({"prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Sky?"}]},
+     [T("system", "Be brief."), T("user", "Sky?")]),
+    ({"prompt": "Sky?", "system": "Be brief."}, [T("system", "Be brief."), T("user", "Sky?")]),
+], ids=["standard", "conversational", "system_field"])
+def test_trl_prompt_only(write_jsonl: Callable[..., Path], record: dict[str, Any], messages: list[Any]) -> None:
+    row = _one(write_jsonl, record)
+    assert (row["_kind"], row["messages"], row["response"]) == ("prompt", messages, "")
+
+
+def test_a_prompt_file_never_hides_a_records_answer(write_jsonl: Callable[..., Path]) -> None:
+    recs = [{"prompt": "a"}, {"prompt": "b"}, {"prompt": "c", "completion": "d"}]
+    ds = load(write_jsonl("prompts.jsonl", recs))
+    assert ds.rows["kind"].tolist() == ["prompt", "prompt", "sft"] and ds.info.kind == "mixed"
+    assert ds.rows["response"].tolist() == ["", "", "d"]
+
+
+def test_stepwise_supervision_is_not_read_as_prompts(write_jsonl: Callable[..., Path]) -> None:
+    row = _one(write_jsonl, {"prompt": "p", "completions": ["s1", "s2"], "labels": [True, False]})
+    assert row["_kind"] == "table"
+
+
+def test_trl_conversational_prompt_completion(write_jsonl: Callable[..., Path]) -> None:
+    row = _one(write_jsonl, {"prompt": [{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}],
+                             "completion": [{"role": "assistant", "content": "A"}]})
+    assert row["_kind"] == "sft"
+    assert row["messages"] == [T("system", "S"), T("user", "Q"), T("assistant", "A")]
+    assert (row["prompt"], row["response"]) == ("system: S\n\nuser: Q", "A")
+
+
+def test_ultrafeedback_binarized_prompt_is_read_once(write_jsonl: Callable[..., Path]) -> None:
+    conv = [{"role": "user", "content": "Sky?"}, {"role": "assistant", "content": "Blue."}]
+    row = _one(write_jsonl, {"prompt": "Sky?", "chosen": conv,
+                             "rejected": [conv[0], {"role": "assistant", "content": "Green."}],
+                             "messages": conv, "score_chosen": 8.0})
+    assert row["_kind"] == "preference"
+    assert row["messages"] == [T("user", "Sky?"), T("assistant", "Blue.")]
+    assert (row["prompt"], row["chosen"], row["rejected"]) == ("Sky?", "Blue.", "Green.")
+
+
+def test_trl_unpaired_preference_is_scored(write_jsonl: Callable[..., Path]) -> None:
+    ds = load(write_jsonl("kto.jsonl", [{"prompt": "Sky is", "completion": " blue.", "label": True},
+                                        {"prompt": "Sky is", "completion": " green.", "label": False}]))
+    assert ds.info.kind == "scored" and ds.rows["score"].tolist() == [1.0, 0.0]
+
+
+def test_sifts_messages_export_of_prompt_rows_reads_back_as_prompts(tmp_path: Path) -> None:
+    from analysis.curation.export import export_dataset
+    from analysis.workspace.store import CurationStore
+
+    src = tmp_path / "q.jsonl"
+    src.write_text(json.dumps({"question_id": 1, "turns": ["Hi?", "And then?"]}) + "\n")
+    ds = load(src)
+    out = tmp_path / "clean"  # an export is a new folder; loading it reads the data files its manifest lists
+    with CurationStore(tmp_path / "cur.sqlite") as store:
+        export_dataset(ds, store, out, as_="messages")
+    back = load(out)
+    assert back.rows["kind"].tolist() == ["prompt"]
+    assert back.rows["messages"][0] == ds.rows["messages"][0]
+
+
+def test_a_parquet_of_several_shapes_reads_each_row_as_its_own(tmp_path: Path) -> None:
+    """A columnar file has every column in every row (null where a row's shape has no such field): the nulls of
+    another shape's columns never make a row a bad record of the majority's shape."""
+    msgs = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    table = pa.table({"instruction": ["i1", None, "i2"], "output": ["o1", None, "o2"],
+                      "messages": [None, msgs, None]})
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path)
+    ds = load(path)
+    assert ds.rows["kind"].tolist() == ["sft", "chat", "sft"] and ds.info.kind == "mixed"
+    assert ds.rows["response"].tolist() == ["o1", "a", "o2"]

@@ -128,6 +128,26 @@ def test_jsonl_quirks_and_errors_match_the_local_loader(tmp_path):
     assert str(ray_err.value) == str(local_err.value)
 
 
+def test_mixed_shapes_and_empty_conversations_match_the_local_loader(tmp_path):
+    """Alpaca and ShareGPT lines in one file (per-row kinds, file kind mixed), an empty conversation and an
+    unreadable record: the Ray runner reads them as the local loader does, in strict and skip mode."""
+    recs = [{"instruction": "a", "output": "b"}, {"conversations": []}, {"messages": "hello"},
+            {"conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]}]
+    f = tmp_path / "mixed.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in recs * 40))
+    opts = LoadOptions(skip_bad_lines=True)
+    ds, local = rr.load_ray(f, opts, chunk_bytes=500), load(f, opts)
+    assert_same_rows(ds.rows, local.rows)
+    assert ds.info.to_dict() == local.info.to_dict()
+    assert ds.info.kind == "mixed" and set(ds.rows["kind"]) == {"sft", "chat"} and len(ds.info.skipped) == 40
+    with pytest.raises(LoadError) as ray_err:
+        rr.load_ray(f, chunk_bytes=500)
+    with pytest.raises(LoadError) as local_err:
+        load(f)
+    assert str(ray_err.value) == str(local_err.value)
+    assert "--skip-bad-lines" in str(ray_err.value)
+
+
 def test_cli_engine_ray_builds_a_workspace_findings_reads(tmp_path, capsys):
     """Every row-local check plus the duplicate and driver-side checks through `sift analyze --engine ray`."""
     from analysis.cli import main
@@ -191,3 +211,24 @@ def test_apply_with_the_ray_engine_equals_local(tmp_path: Path) -> None:
     local, remote = outs["local"][1], outs["ray"][1]
     assert remote["steps"] == local["steps"] and remote["rows_written"] == local["rows_written"] == 999 - 14 - 2
     assert (remote["engine"], local["engine"]) == ("ray", "local")
+
+
+def test_folder_with_sidecars_and_a_cut_gz_matches_the_local_loader(tmp_path):
+    """Issue 14: the Ray loader leaves out the same files (empty, sidecar) with the same notices, reads TSV without
+    quotes, and salvages the complete records of a cut .gz exactly as the local loader does."""
+    import gzip
+
+    d = tmp_path / "data"
+    d.mkdir()
+    shutil.copy(ROOT / "sample_data" / "sft.jsonl", d / "sft.jsonl")
+    shutil.copy(ROOT / "sample_data" / "defects.json", d / "defects.json")
+    (d / "dropped.jsonl").write_text("")
+    (d / "pairs.tsv").write_text('a "quoted\tb\n"c\td"\n')
+    body = gzip.compress((ROOT / "sample_data" / "chat.jsonl").read_bytes())
+    (d / "chat.jsonl.gz").write_bytes(body[: len(body) // 2])
+    opts = LoadOptions(skip_bad_lines=True)
+    ds, local = rr.load_ray(d, opts), load(d, opts)
+    assert_same_rows(ds.rows, local.rows)
+    assert ds.info.to_dict() == local.info.to_dict()
+    assert [n.split(":")[0] for n in ds.info.notices] == ["defects.json", "dropped.jsonl"]
+    assert 0 < ds.info.files[0].rows < 350 and "cut short" in ds.info.skipped[0].error

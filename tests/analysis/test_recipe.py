@@ -69,7 +69,7 @@ def test_recipe_records_rules_once_and_rows_by_hash(write_jsonl, tmp_path: Path)
     assert recipe["steps"][2]["rows"] == [{"row_id": 5, "hash": row_hash(lines[5])},
                                           {"row_id": 7, "hash": row_hash(lines[7])}]
     # export writes the same recipe beside the data
-    res = export_dataset(ds, store, tmp_path / "out" / "clean.jsonl")
+    res = export_dataset(ds, store, tmp_path / "out")
     assert json.loads(Path(res.recipe).read_text()) == recipe
 
 
@@ -138,7 +138,7 @@ def test_bad_recipes_are_clear(tmp_path: Path, write_jsonl) -> None:
     with pytest.raises(LoadError, match="not valid JSON"):
         read_recipe(bad)
     bad.write_text(json.dumps({"version": 2, "steps": [{"op": "shuffle"}]}))
-    with pytest.raises(LoadError, match="step 1: unsupported op 'shuffle'"):
+    with pytest.raises(LoadError, match='steps\\[0\\].op: expected "drop" or "select", found "shuffle"'):
         read_recipe(bad)
     bad.write_text(json.dumps({"version": 9, "steps": []}))
     with pytest.raises(LoadError, match="unsupported recipe version 9"):
@@ -152,7 +152,7 @@ def test_bad_recipes_are_clear(tmp_path: Path, write_jsonl) -> None:
         apply_recipe(good, data, data)
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"version": 2, "steps": [{"op": "drop", "check": "nope", "params": {}}]}))
-    with pytest.raises(LoadError, match="step 1 \\(nope\\): unknown check"):
+    with pytest.raises(LoadError, match="steps\\[0\\].check: unknown check \"nope\""):
         apply_recipe(unknown, data, tmp_path / "o.jsonl")
 
 
@@ -167,16 +167,21 @@ def test_cli_export_then_apply(write_jsonl, tmp_path: Path, capsys: pytest.Captu
         curate_v1(path, ws.store)
     finally:
         ws.close()
-    assert main(["export", str(tmp_path / "ws"), "--out", str(tmp_path / "clean" / "v1.jsonl"), "--json"]) == 0
+    assert main(["export", str(tmp_path / "ws"), "--out", str(tmp_path / "clean"), "--json"]) == 0
     capsys.readouterr()
     v2 = v1 + [sft("moss", "Hi {{name}}, moss has no roots.")]
     v2_path = write_jsonl("v2.jsonl", v2)
-    out = tmp_path / "clean" / "v2.jsonl"
+    out = tmp_path / "v2_clean" / "v2.jsonl"
     assert main(["apply", str(tmp_path / "clean" / "recipe.json"), str(v2_path), "--out", str(out), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) >= {"out", "rows_in", "rows_written", "steps"} and doc["out"] == str(out)
     assert (doc["rows_in"], doc["rows_written"]) == (23, 23 - 2 - 1 - 2 - 2)  # placeholders, moss, copies, manual
     assert [(s["op"], s["rows_affected"]) for s in doc["steps"]] == [("drop", 3), ("drop", 2), ("drop", 2)]
+    # the export folder itself names its recipe
+    again = tmp_path / "v2_clean" / "v2_again.jsonl"
+    assert main(["apply", str(tmp_path / "clean"), str(v2_path), "--out", str(again), "--json"]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    capsys.readouterr()
     assert main(["apply", str(tmp_path / "missing.json"), str(v2_path), "--out", str(out)]) == 2
     assert "sift apply: error:" in capsys.readouterr().err
 

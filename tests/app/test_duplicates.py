@@ -40,6 +40,7 @@ def test_exact_duplicate_clusters_keep_override_and_drop(monkeypatch: pytest.Mon
     reasons = {r["row_id"]: r["reason"] for r in store.drop_records()}
     assert reasons[first_original].startswith(f"dup_of:{first_copy} (exact_duplicate")
     assert all(reasons[c].startswith(f"dup_of:{o} ") for c, o in planted.items() if c != first_copy)
+    assert all("{" not in r and "scope=" in r for r in reasons.values())  # readable text, not a dict repr
 
 
 def test_near_duplicate_threshold_moves_along_the_precomputed_curve(monkeypatch: pytest.MonkeyPatch,

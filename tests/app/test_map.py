@@ -179,6 +179,7 @@ def fake_embedders(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, object
         return made["accurate"]
 
     monkeypatch.setattr(fast_embed, "load_embedder_by_kind", load)
+    monkeypatch.setattr(fast_embed, "model_ready", lambda kind, model_path=None: True)  # nothing to build
     state._embedder.clear()
     yield made
     made["gate"].set()  # type: ignore[attr-defined]

@@ -3,8 +3,9 @@ table. A script that stopped running (a renamed import, a monkeypatched private 
 here instead of on the next person who wants a figure.
 
 The scripts that need the static or ONNX models (distilled / exported once per machine: 1-15 min on a busy 2-core
-VM) reuse the ones already under `~/.sift/models` (read through a temporary SIFT_HOME whose `models` links there)
-and are skipped, saying so, when the machine has not made them yet; scripts whose optional package (a peer, Ray) is
+VM) reuse the ones the install step built (`fast_embedders.prebuilt_dir()`) or, for the bench-only per-tensor int8
+file, those under `~/.sift/models` (read through a temporary SIFT_HOME whose `models` links there), and are skipped,
+saying so, when neither has them; scripts whose optional package (a peer, Ray) is
 not installed are skipped with the package named.
 """
 
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SHARED
+
+from analysis.space.fast_embedders import prebuilt_dir
 
 BENCH = ROOT / "bench"
 # the machine's models, as the user's SIFT_HOME holds them (read before conftest points SIFT_HOME at a temp dir)
@@ -69,10 +72,10 @@ def test_bench_script_runs_at_its_tiny_size(script: str, models_home: Path):
     if absent:
         pytest.skip(f"{script} needs {', '.join(absent)} (pip install -e '.[bench]' for the peers, '.[scale]' for "
                     "Ray)")
-    missing = [m for m in models if not (MACHINE_MODELS / m).exists()]
+    missing = [m for m in models if not any((root / m).exists() for root in (prebuilt_dir(), MACHINE_MODELS))]
     if missing:
         pytest.skip(f"{script} needs models this machine has not made yet ({', '.join(missing)} under "
-                    f"{MACHINE_MODELS}); run it once by hand (bench/{script} --tiny) to make them")
+                    f"{prebuilt_dir()} or {MACHINE_MODELS}); run it once by hand (bench/{script} --tiny) to make them")
     env = {**os.environ, "SIFT_HOME": str(models_home), "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout, check=False)

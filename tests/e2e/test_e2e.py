@@ -186,7 +186,7 @@ def test_curate_reload_export(server, new_tab, rows) -> None:
     # Export: the default output path, then the file on disk.
     go(page, "Export")
     expect(page.get_by_text(f"{m - 3:,} rows will be written · 3 dropped")).to_be_visible()
-    out = Path(page.get_by_role("textbox", name=re.compile(r"^Output file")).input_value())
+    out = Path(page.get_by_role("textbox", name=re.compile(r"^Output folder")).input_value())
     assert out.is_relative_to(server.home), f"default export path {out} is outside SIFT_HOME"
     page.get_by_role("button", name="Export", exact=True).click()
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text(
@@ -195,9 +195,13 @@ def test_curate_reload_export(server, new_tab, rows) -> None:
     assert_clean(page)
     screenshot(page, "export.png")
 
-    lines = out.read_text(encoding="utf-8").split("\n")
-    assert lines[-1] == ""
-    lines = lines[:-1]
+    manifest = json.loads((out / "manifest.json").read_text())
+    data_files = [out / f["path"] for f in manifest["files"] if f["role"] == "data"]
+    lines = []
+    for f in data_files:  # one data file per source file, in the source's order
+        text = f.read_text(encoding="utf-8").split("\n")
+        assert text[-1] == ""
+        lines += text[:-1]
     assert len(lines) == m - len(dropped)
     kept = rows[~rows["row_id"].isin(dropped)]
     by_id = dict(zip(rows["row_id"].astype(int), rows["source"], strict=True))
@@ -212,13 +216,13 @@ def test_curate_reload_export(server, new_tab, rows) -> None:
         assert [json.loads(x) for x in lines] == [json.loads(s) for s in kept["source"]]
         exported = [json.loads(x) for x in lines]
         assert all(json.loads(by_id[r]) not in exported for r in dropped)
-    manifest = json.loads((out.parent / "manifest.json").read_text())
     assert manifest["counts"]["rows_written"] == m - 3
     assert manifest["counts"]["rows_dropped"] == 3
-    drops = [json.loads(x) for x in (out.parent / "dropped.jsonl").read_text().splitlines()]
+    drops = [json.loads(x) for x in (out / "dropped.jsonl").read_text().splitlines()]
     assert {d["row_id"]: d["reason"] for d in drops} == {rid: "e2e: off-topic", bulk[0]: "e2e: bulk",
                                                          bulk[1]: "e2e: bulk"}
-    assert (out.parent / "recipe.json").is_file()
+    assert all(d["record"] == json.loads(by_id[d["row_id"]]) for d in drops)  # the removed records themselves
+    assert (out / "recipe.json").is_file()
     assert not external_requests(tab, server.url)
     assert not tab.page_errors
 

@@ -93,3 +93,43 @@ def test_template_limit_overflow_nested_split_export(tmp_path_factory: pytest.Te
             assert first[0]["from"] in ("system", "human") and first[-1]["from"] == "gpt"
         assert not external_requests(tab, srv.url)
         assert not tab.page_errors
+
+
+def test_hostile_template_is_an_error_and_the_server_keeps_serving(tmp_path_factory: pytest.TempPathFactory,
+                                                                   start_server, new_tab) -> None:
+    """Issue 14: a tokenizer_config.json whose template asks for a 1 GB string (it used to abort the process after
+    40 s) and one that loops for ever are each one st.error naming the template and the row; the Streamlit server
+    renders on in a sandbox worker, so the next page load — and a normal count — still work."""
+    home = tmp_path_factory.mktemp("prepare_hostile")
+    bomb = home / "bomb" / "tokenizer_config.json"
+    bomb.parent.mkdir()
+    bomb.write_text(json.dumps({"chat_template": "{{ 'a' * 10**9 }}"}))
+    loops = home / "loops.jinja"
+    loops.write_text("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
+    with start_server(home, default_data()) as srv:
+        tab = new_tab()
+        page = tab.page
+        open_app(page, srv.url)
+        go(page, "Prepare")
+        choose(page, "Chat template", "a Jinja file or tokenizer_config.json …")
+        error = page.locator('[data-testid="stAlertContentError"]')
+        for path, message in ((bomb, "'*' would make 1,000,000,000"), (loops, "s of CPU time")):
+            box = page.get_by_role("textbox", name="Template path")
+            box.fill(str(path))
+            box.press("Enter")
+            wait_idle(page)
+            page.get_by_role("button", name="Count tokens").click()
+            expect(error).to_contain_text(f"template {path} on row ", timeout=WAIT_MS)
+            expect(error).to_contain_text(message)
+            wait_idle(page)
+            assert_clean(page)  # an error box, never an exception or a traceback
+
+        page.reload()  # the server is alive: a fresh page load renders, and a normal template counts
+        page.wait_for_selector('[data-testid="stApp"]', timeout=WAIT_MS)
+        wait_idle(page)
+        go(page, "Prepare")
+        choose(page, "Chat template", "chatml")
+        page.get_by_role("button", name="Count tokens").click()
+        expect(page.get_by_text("Every number here: tokenizer")).to_contain_text("template chatml", timeout=WAIT_MS)
+        assert_clean(page)
+        assert not tab.page_errors
