@@ -13,7 +13,7 @@ STAMP := $(VENV)/.sift-installed
 MODELS_STAMP := $(VENV)/.sift-models
 PORT ?= 8501
 
-.PHONY: run test install models chromium lint bench sample clean
+.PHONY: run test install models chromium lint bench bench-peers sample clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ bench: install
 	$(PY) bench/bench_app.py
 	$(PY) bench/bench_checks.py
 	$(PY) bench/bench_sick.py
+
+# Sift side by side with rensa, datasketch, SemHash and a plain n-gram baseline (bench/bench_peers.py, 10k rows;
+# SIZES="100000" for the README figures). The peers are the `bench` extra, installed here only.
+SIZES ?= 10000
+bench-peers: install
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/bench_peers.py --sizes $(SIZES)
 
 sample: install
 	$(PY) sample_data/generate.py

@@ -5,6 +5,7 @@ map costs measured on samples, and the app's latency on the 1M-row workspace (St
     .venv/bin/python bench/bench_1m.py                 # everything (~31 min on 2 busy cores)
     .venv/bin/python bench/bench_1m.py --parts gen,headless
     .venv/bin/python bench/bench_1m.py --parts embed,app   # reuses bench/data/ and the 1M workspace
+    .venv/bin/python bench/bench_1m.py --tiny   # gen,headless,mem at 1,000 and 3,000 rows in a temp folder: it runs
 
 Data (bench/data/, git-ignored): ``chat_1m.jsonl`` (OpenAI ``{"messages": [...]}`` lines), its prefixes
 ``chat_1m_10k.jsonl`` / ``chat_1m_100k.jsonl`` and the sidecar ``chat_1m.truth.json`` (rates, counts and the row
@@ -242,7 +243,8 @@ def build(rebuild: bool = False) -> dict[str, Any]:
     truth = {"params": params, "pool_records": len(gen.pool), "real_records_used": real_left - len(gen.real),
              "sentence_pools": {"user": len(gen.user), "assistant": len(gen.asst)},
              "counts": {k: len(v) for k, v in planted.items()}, "rows": planted, "sources": sources,
-             "files": {str(n): str(p.relative_to(ROOT)) for n, p in {**prefixes, N_ROWS: BIG}.items()},
+             "files": {str(n): str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
+                       for n, p in {**prefixes, N_ROWS: BIG}.items()},
              "mb": {str(n): round(p.stat().st_size / 2**20, 1) for n, p in {**prefixes, N_ROWS: BIG}.items()},
              "seconds": round(time.perf_counter() - t0, 1), "seconds_pools": round(t_pool, 1),
              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
@@ -390,7 +392,7 @@ def deep(o, seen=None):
     if isinstance(o, (list, tuple)):
         return sys.getsizeof(o) + sum(deep(v) for v in o)
     return sys.getsizeof(o)
-idx = random.Random(0).sample(range(len(rows)), 20_000)
+idx = random.Random(0).sample(range(len(rows)), min(20_000, len(rows)))
 scale = len(rows) / len(idx)
 cols = {}
 for c in rows.columns:
@@ -637,16 +639,35 @@ def report(res: dict[str, Any]) -> str:
 
 
 def main() -> int:
+    global DATA, BIG, TRUTH, RESULTS, HOME, N_ROWS, SIZES  # --tiny points them at a temporary folder
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default="gen,headless,mem,embed,app")
     ap.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--minilm-rows", type=int, default=2_000)
     ap.add_argument("--app-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--tiny", action="store_true", help="parts gen,headless,mem on a 3,000-row file (and its "
+                    "1,000-row prefix) in a temporary folder; bench/data/ is left alone (checks that it runs)")
     args = ap.parse_args()
     if args.app_child:
         print(json.dumps(app_bench()))
         return 0
+    if args.tiny:
+        import tempfile
+
+        DATA = Path(tempfile.mkdtemp(prefix="sift-bench-1m-"))
+        BIG, TRUTH, RESULTS, HOME = (DATA / "chat_1m.jsonl", DATA / "chat_1m.truth.json", DATA / "results_1m.json",
+                                     DATA / "home_1m")
+        N_ROWS, SIZES = 3_000, (1_000, 3_000)
+        args.parts, args.sizes = "gen,headless,mem", "1000,3000"
+        try:
+            return run(args)
+        finally:
+            shutil.rmtree(DATA, ignore_errors=True)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     parts = set(args.parts.split(","))
     res: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     res["machine"] = machine()

@@ -19,13 +19,14 @@ threshold 0.7. Two timings per method, each the best of `--repeats` runs:
   default SHA-1), `MinHash.bulk(..., num_perm, seed)` (datasketch's documented fast path: ~2x faster than a
   `MinHash()` per row), `MinHashLSH(threshold, num_perm)` filled through `insertion_session`, then `query` per row;
   its candidates are used as they are (datasketch has no verification step);
-* hashing + LSH only (shingles -> pairs): both exclude the shingling. Sift runs the same check with `shingle_sets`
-  replaced by the precomputed shingle hashes; datasketch gets the per-row byte lists prepared beforehand.
+* hashing + LSH only (shingles -> pairs): both exclude the shingling. Sift runs the same check on the precomputed
+  shingle hashes (`NearDuplicate.run_from_shingles`); datasketch gets the per-row byte lists prepared beforehand.
 Both methods' pairs go through the same union-find. Scoring: pairs of rows that end up in the same group vs the
 labelled pairs (precision, recall, F1). The recall ceiling at 0.7 is the share of labelled pairs whose true Jaccard
 is >= 0.7 (printed), the same for both.
 
 Usage: .venv/bin/python bench/bench_dedup.py [--sizes 10000 100000] [--datasketch-max 100000] [--repeats 2]
+       .venv/bin/python bench/bench_dedup.py --tiny   # 3,000 rows, one repeat: checks that it runs
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import platform
 import re
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,6 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import analysis.checks.near_duplicate as nd  # noqa: E402
 from analysis.checks import CheckContext  # noqa: E402
 from analysis.checks.exact_duplicate import scope_texts  # noqa: E402
 from analysis.checks.near_duplicate import NearDuplicate, shingle_sets, true_jaccard, union_find  # noqa: E402
@@ -135,20 +134,14 @@ def score(found: set[tuple[int, int]], labels: np.ndarray) -> dict[str, float]:
     return {"pairs": len(found), "tp": tp, "precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
 
 
-@contextmanager
-def given_shingles(hashes: np.ndarray, offsets: np.ndarray):
-    """Inside: the check's `shingle_sets` returns these precomputed shingles (the hashing + LSH-only timing)."""
-    real = nd.shingle_sets
-    nd.shingle_sets = lambda texts, ngram: (hashes, offsets)
-    try:
-        yield
-    finally:
-        nd.shingle_sets = real
-
-
-def run_sift(rows: pd.DataFrame) -> tuple[float, np.ndarray, dict]:
+def run_sift(rows: pd.DataFrame, shingles: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[float, np.ndarray, dict]:
+    """The whole check from the raw rows or, given `shingles` (hashes, offsets), from the precomputed shingles
+    through the check's public `run_from_shingles` (the hashing + LSH-only timing)."""
+    check = NearDuplicate(NearDuplicate.Params(threshold=THRESHOLD, num_perm=NUM_PERM))
+    ctx = CheckContext(rows)
     t = time.perf_counter()
-    res = NearDuplicate(NearDuplicate.Params(threshold=THRESHOLD, num_perm=NUM_PERM)).run(CheckContext(rows))
+    res = check.run(ctx) if shingles is None else check.run_from_shingles(ctx, *shingles)
     secs = time.perf_counter() - t
     g = res.group_id
     pos = np.flatnonzero(g >= 0)
@@ -198,7 +191,10 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--datasketch-max", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=2, help="runs per timing; the table shows the best")
+    ap.add_argument("--tiny", action="store_true", help="3,000 rows (the labelled pairs need 2,638), one repeat")
     args = ap.parse_args()
+    if args.tiny:
+        args.sizes, args.repeats = [3_000], 1
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
     lines = ["| rows | method | seconds end to end | rows/s | seconds hashing + LSH only | pairs | precision | recall "
@@ -220,8 +216,7 @@ def main() -> None:
         for _ in range(args.repeats):
             secs, pairs, summary = run_sift(rows)
             runs.append(secs)
-            with given_shingles(h, o):
-                core_secs, core_pairs, _ = run_sift(rows)
+            core_secs, core_pairs, _ = run_sift(rows, (h, o))
             core_runs.append(core_secs)
             assert np.array_equal(core_pairs, pairs)
         secs, core = min(runs), min(core_runs)

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_embed.py                # ~2.5-3 minutes on 2 vCPUs
     .venv/bin/python bench/bench_embed.py --texts 500 --skip-100k-hnsw   # quick smoke run
+    .venv/bin/python bench/bench_embed.py --tiny   # 64 texts, kNN at 2,000 rows, results not written: it runs
 
 Embeddings: 2,000 mixed texts from ../shared/datasets (GSM8K questions, Alpaca-demo instructions, FastChat dummy
 conversation turns, HH-RLHF harmless prompts; 500 each, seeded), embedded by
@@ -249,7 +250,11 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=2000)
     ap.add_argument("--skip-100k-hnsw", action="store_true", help="skip the ~80-110 s HNSW build at 100k")
     ap.add_argument("--skip-knn", action="store_true", help="embedding throughput only")
+    ap.add_argument("--tiny", action="store_true", help="64 texts, kNN (exact and HNSW) at 2,000 rows only, "
+                    "nothing written (checks that the script runs)")
     args = ap.parse_args()
+    if args.tiny:
+        args.texts = 64
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     if not SHARED.is_dir():
         sys.exit(f"shared datasets not found at {SHARED}")
@@ -258,13 +263,16 @@ def main() -> None:
                                "load_start": [round(v, 2) for v in os.getloadavg()]}
     texts, results["sources"] = mixed_texts(args.texts)
     results["embed"] = bench_embeddings(texts)
-    results["knn"] = [] if args.skip_knn else [bench_knn(10_000, hnsw=True),
-                                               bench_knn(100_000, hnsw=not args.skip_100k_hnsw)]
+    results["knn"] = ([] if args.skip_knn else [bench_knn(2_000, hnsw=True)] if args.tiny
+                      else [bench_knn(10_000, hnsw=True), bench_knn(100_000, hnsw=not args.skip_100k_hnsw)])
     results["load_end"] = [round(v, 2) for v in os.getloadavg()]
     results["total_s"] = round(time.perf_counter() - t_start, 1)
+    print(report(results))
+    if args.tiny:
+        print(f"\ntotal {results['total_s']} s (--tiny: results not written)")
+        return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2))
-    print(report(results))
     print(f"\ntotal {results['total_s']} s; results in {OUT.relative_to(ROOT)}")
 
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_fast_embed.py                 # ~15-25 minutes on a busy 2-vCPU VM
     .venv/bin/python bench/bench_fast_embed.py --texts 1000 --skip-100k   # quick smoke run
+    .venv/bin/python bench/bench_fast_embed.py --tiny   # 64 texts, 300 TruthfulQA rows / SICK pairs: it runs
 
 Variants (analysis/space/fast_embedders.py), each loaded and warmed up (256 texts) before timing:
 
@@ -62,6 +63,7 @@ LABELS = {"baseline": "`SentenceTransformer.encode` (baseline, fp32 MiniLM)", "o
           "onnx-int8": "`onnx-int8` (int8, per-channel)", "onnx-int8-per-tensor": "int8, per-tensor (not offered)",
           "static": "`static` (model2vec, distilled, 256-d)"}
 log = logging.getLogger("bench_fast_embed")
+LIMIT: int | None = None  # --tiny: the first LIMIT TruthfulQA questions and SICK pairs only
 
 
 def load_variant(name: str) -> Any:
@@ -130,8 +132,8 @@ def truthfulqa_data() -> tuple[list[str], np.ndarray, list[str]]:
 
     ds = load(SHARED / "truthfulqa" / "TruthfulQA.csv",
               LoadOptions(mapping={"prompt": "Question", "response": "Best Answer"}))
-    return ds.rows["prompt"].tolist(), ds.rows["row_id"].to_numpy(), [json.loads(s)["Category"]
-                                                                     for s in ds.rows["source"]]
+    rows = ds.rows.head(LIMIT) if LIMIT else ds.rows
+    return rows["prompt"].tolist(), rows["row_id"].to_numpy(), [json.loads(s)["Category"] for s in rows["source"]]
 
 
 def topic_nmi(vectors: np.ndarray, texts: list[str], ids: np.ndarray, cats: list[str]) -> dict[str, float]:
@@ -184,7 +186,7 @@ def coverage(vectors: np.ndarray, texts: list[str], ids: np.ndarray, cats: list[
 def sick_data() -> tuple[list[str], list[str], np.ndarray]:
     with open(SHARED / "sick" / "SICK_test_annotated.txt", encoding="utf-8") as fh:
         rows = [r for r in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) == 5]
-    rows = [r for r in rows if r[3].replace(".", "", 1).isdigit()]  # drop the header
+    rows = [r for r in rows if r[3].replace(".", "", 1).isdigit()][:LIMIT]  # drop the header
     return [r[1] for r in rows], [r[2] for r in rows], np.array([float(r[3]) for r in rows])
 
 
@@ -369,6 +371,8 @@ def main() -> None:
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--rss-only", action="store_true", help="only the peak-RSS children, merged into the last "
                     "results file")
+    ap.add_argument("--tiny", action="store_true", help="64 texts, the first 300 TruthfulQA questions and SICK "
+                    "pairs, no RSS children, no 100k map, nothing written (checks that the script runs)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     log.setLevel(logging.INFO)  # onnxruntime's quantiser logs every tensor at INFO on the root logger
@@ -384,6 +388,13 @@ def main() -> None:
         res["rss_rerun"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         OUT.write_text(json.dumps(res, indent=2))
         print(report(res))
+        return
+    if args.tiny:
+        global LIMIT
+        LIMIT = 300
+        res = run(64, True, True)
+        print(report(res))
+        print(f"\ntotal {time.perf_counter() - t:.1f} s (--tiny: results not written)")
         return
     res = run(args.texts, args.skip_100k, args.skip_rss)
     res["total_s"] = round(time.perf_counter() - t, 1)

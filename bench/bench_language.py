@@ -5,10 +5,12 @@ lingua-language-detector), all offline. Accuracy: 50 hand-written chat prompts o
 en zh es fr de ru ja pt ar hi, and 20 harder 3-6 word ones. Throughput: the 50 prompts repeated to 5,000
 texts, plus (when bench/data/chat_100k.jsonl exists) its first 5,000 real prompts; all single-threaded except
 lingua's detect_languages_in_parallel_of. Run: .venv/bin/python bench/bench_language.py
+(`--tiny`: the 50 prompts twice for throughput and no real prompts, to check that the script runs.)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
@@ -154,11 +156,14 @@ def real_prompts(k: int) -> list[str]:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true", help="throughput on 100 texts, no real prompts (checks it runs)")
+    args = ap.parse_args()
     texts = [t for lang in SAMPLES for t in SAMPLES[lang]]
     gold = [lang for lang in SAMPLES for _ in SAMPLES[lang]]
     short_texts = [t for lang in SHORT for t in SHORT[lang]]
     short_gold = [lang for lang in SHORT for _ in SHORT[lang]]
-    real = real_prompts(5000) if CHAT.exists() else []
+    real = real_prompts(5000) if CHAT.exists() and not args.tiny else []
     print("| library | load s | correct (of 50) | misses | 3-6 words (of 20) | prompts/s (50 samples) "
           "| prompts/s (real) |\n|---|---:|---:|---|---:|---:|---:|")
     for name, make in CANDIDATES.items():
@@ -172,7 +177,7 @@ def main() -> int:
         got = detect(texts)
         misses = [f"{g}→{p}" for g, p in zip(gold, got, strict=True) if g != p]
         short = sum(g == p for g, p in zip(short_gold, detect(short_texts), strict=True))
-        many = texts * 100
+        many = texts * (2 if args.tiny else 100)
         t = time.perf_counter()
         detect(many)
         tps = len(many) / (time.perf_counter() - t)

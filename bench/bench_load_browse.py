@@ -53,6 +53,13 @@ TARGET_MS = 1000.0
 GENERATOR_VERSION = 1
 LOAD_REPEATS = 3
 BROWSE_REPEATS = 5
+N_DROP, N_FLAG = 10_000, 5_000  # curation: rows dropped, rows flagged
+TINY_ROWS = 2_000  # --tiny: every step on 2,000 rows, once, in a temporary folder (checks that the script runs)
+
+
+def _k(n: int) -> str:
+    """10000 -> '10k', 2000 -> '2k', 200 -> '200' (labels name the sizes actually timed)."""
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else f"{n:,}"
 
 # ---------------------------------------------------------------------------------------------- data set
 
@@ -138,13 +145,17 @@ def _cycle(pool: list[Any], n: int, seed: int) -> Iterator[Any]:
         done += min(len(order), n - done)
 
 
+def data_files() -> dict[str, Path]:
+    return {"chat": DATA / f"chat_{_k(N_ROWS)}.jsonl", "alpaca": DATA / f"alpaca_{_k(N_ROWS)}.jsonl"}
+
+
 def build_data(rebuild: bool = False) -> dict[str, Any]:
     """Write bench/data/{chat,alpaca}_100k.jsonl (skipped when present and built by this generator)."""
     if not SHARED.is_dir():
         sys.exit(f"shared datasets not found at {SHARED}")
     stamp_path = DATA / "stamp.json"
     stamp = {"generator": GENERATOR_VERSION, "rows": N_ROWS, "seed": SEED}
-    files = {"chat": DATA / "chat_100k.jsonl", "alpaca": DATA / "alpaca_100k.jsonl"}
+    files = data_files()
     fresh = (not rebuild and all(f.exists() for f in files.values()) and stamp_path.exists()
              and json.loads(stamp_path.read_text()).get("params") == stamp)
     t0 = time.perf_counter()
@@ -162,8 +173,20 @@ def build_data(rebuild: bool = False) -> dict[str, Any]:
         stamp_path.write_text(json.dumps({"params": stamp, "pool_sizes": {k: len(v) for k, v in pools.items()}}))
     meta = json.loads(stamp_path.read_text())
     return {"built": not fresh, "seconds": round(time.perf_counter() - t0, 2), "pool_sizes": meta["pool_sizes"],
-            "files": {k: {"path": str(f.relative_to(ROOT)), "mb": round(f.stat().st_size / 2**20, 1)}
+            "files": {k: {"path": str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f),
+                          "mb": round(f.stat().st_size / 2**20, 1)}
                       for k, f in files.items()}}
+
+
+def tiny_chat_file() -> Path:
+    """A `TINY_ROWS`-line chat file built like chat_100k.jsonl, in a new temporary folder (the other scripts'
+    `--tiny` runs read it instead of bench/data/chat_100k.jsonl; the caller removes the folder)."""
+    import tempfile
+
+    global N_ROWS, DATA
+    N_ROWS, DATA = TINY_ROWS, Path(tempfile.mkdtemp(prefix="sift-bench-tiny-"))
+    build_data()
+    return data_files()["chat"]
 
 
 # ---------------------------------------------------------------------------------------------- timing
@@ -295,8 +318,8 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     # curation: 10k drops, 5k flags (and a store where every row has state)
     rng = np.random.default_rng(SEED)
     ids = frame["row_id"].to_numpy()
-    drop_ids = [int(i) for i in rng.choice(ids, 10_000, replace=False)]
-    flag_ids = [int(i) for i in rng.choice(ids, 5_000, replace=False)]
+    drop_ids = [int(i) for i in rng.choice(ids, N_DROP, replace=False)]
+    flag_ids = [int(i) for i in rng.choice(ids, N_FLAG, replace=False)]
     cur_dir = DATA / "curation"
     shutil.rmtree(cur_dir, ignore_errors=True)
     cur_dir.mkdir(parents=True)
@@ -310,32 +333,33 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
             f.unlink()
         stores.append(CurationStore(cur_dir / "drop.sqlite", user="bench"))
 
-    record("curation", "drop 10k rows (one action)", _times(lambda: stores[0].drop(drop_ids, reason="bench"),
+    record("curation", f"drop {_k(N_DROP)} rows (one action)", _times(lambda: stores[0].drop(drop_ids, reason="bench"),
                                                             3, fresh_store), "fresh store each time")
     store = stores[0]
-    record("curation", "flag 5k rows (one action)", _times(lambda: store.flag(flag_ids, reason="bench"), 1),
-           "on top of the 10k drops")
+    record("curation", f"flag {_k(N_FLAG)} rows (one action)", _times(lambda: store.flag(flag_ids, reason="bench"), 1),
+           f"on top of the {_k(N_DROP)} drops")
     big = CurationStore(cur_dir / "big.sqlite", user="bench")
     all_ids = [int(i) for i in ids]
     big.drop(drop_ids, reason="bench")
     big.flag(flag_ids)
-    record("curation", "tag all 100k rows (one action)", _times(lambda: big.tag(all_ids, "bench"), 1),
-           "store already has 10k drops, 5k flags")
+    record("curation", f"tag all {_k(N_ROWS)} rows (one action)", _times(lambda: big.tag(all_ids, "bench"), 1),
+           f"store already has {_k(N_DROP)} drops, {_k(N_FLAG)} flags")
     big.tag(all_ids[::5], "math")
     for rid in all_ids[:200]:
         big.set_note(rid, "look at this")
-    record("curation", "state() · 10k dropped, 5k flagged", _times(store.state, BROWSE_REPEATS))
-    record("curation", "dropped_ids() · 10k dropped", _times(store.dropped_ids, BROWSE_REPEATS))
-    record("curation", "curation_view() · 10k dropped, 5k flagged", _times(lambda: curation_view(store),
-                                                                           BROWSE_REPEATS),
+    record("curation", f"state() · {_k(N_DROP)} dropped, {_k(N_FLAG)} flagged", _times(store.state, BROWSE_REPEATS))
+    record("curation", f"dropped_ids() · {_k(N_DROP)} dropped", _times(store.dropped_ids, BROWSE_REPEATS))
+    record("curation", f"curation_view() · {_k(N_DROP)} dropped, {_k(N_FLAG)} flagged",
+           _times(lambda: curation_view(store), BROWSE_REPEATS),
            "components/state.py, runs on every Browse rerun")
-    record("curation", "state() · 100k rows with state", _times(big.state, BROWSE_REPEATS),
-           "100k tagged, 20k 2nd tag, 10k dropped, 5k flagged, 200 notes")
-    record("curation", "dropped_ids() · 100k rows with state", _times(big.dropped_ids, BROWSE_REPEATS))
-    record("curation", "curation_view() · 100k rows with state", _times(lambda: curation_view(big), BROWSE_REPEATS))
+    record("curation", f"state() · {_k(N_ROWS)} rows with state", _times(big.state, BROWSE_REPEATS),
+           f"{_k(N_ROWS)} tagged, {_k(N_ROWS // 5)} 2nd tag, {_k(N_DROP)} dropped, {_k(N_FLAG)} flagged, 200 notes")
+    record("curation", f"dropped_ids() · {_k(N_ROWS)} rows with state", _times(big.dropped_ids, BROWSE_REPEATS))
+    record("curation", f"curation_view() · {_k(N_ROWS)} rows with state",
+           _times(lambda: curation_view(big), BROWSE_REPEATS))
     cur = curation_view(store)
     big_cur = curation_view(big)
-    assert len(cur.dropped) == 10_000 and len(cur.flagged) == 5_000
+    assert len(cur.dropped) == N_DROP and len(cur.flagged) == N_FLAG
 
     # Browse queries (analysis/explore/filters.py filter_mask), all at 100k rows
     queries: list[tuple[str, BrowseQuery]] = [
@@ -373,11 +397,12 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     record("browse", "frame[mask] · combined", _times(lambda: frame[mask], BROWSE_REPEATS),
            f"{len(matched):,} rows kept")
     all_mask = filter_mask(frame, BrowseQuery(), cur)
-    record("browse", "frame[mask] · no filter (100k)", _times(lambda: frame[all_mask], BROWSE_REPEATS))
+    record("browse", f"frame[mask] · no filter ({_k(N_ROWS)})", _times(lambda: frame[all_mask], BROWSE_REPEATS))
     record("browse", "table_page · 100 rows", _times(lambda: table_page(matched.iloc[:100], cur), BROWSE_REPEATS),
-           "10k dropped, 5k flagged")
-    record("browse", "table_page · 100 rows, 100k rows with state",
-           _times(lambda: table_page(matched.iloc[:100], big_cur), BROWSE_REPEATS), "120k tag entries")
+           f"{_k(N_DROP)} dropped, {_k(N_FLAG)} flagged")
+    record("browse", f"table_page · 100 rows, {_k(N_ROWS)} rows with state",
+           _times(lambda: table_page(matched.iloc[:100], big_cur), BROWSE_REPEATS),
+           f"{_k(N_ROWS + N_ROWS // 5)} tag entries")
 
     def rerun(view_store: CurationStore, q: BrowseQuery) -> None:
         """What pages/browse.py does per rerun before rendering (minus widgets)."""
@@ -390,7 +415,7 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     record("browse", "whole Browse rerun · combined query", _times(lambda: rerun(store, combined), BROWSE_REPEATS),
            "curation_view + kinds + filter_mask + frame[mask] + table_page")
     record("browse", "whole Browse rerun · no filter", _times(lambda: rerun(store, BrowseQuery()), BROWSE_REPEATS))
-    record("browse", "whole Browse rerun · keyword, 100k rows with state",
+    record("browse", f"whole Browse rerun · keyword, {_k(N_ROWS)} rows with state",
            _times(lambda: rerun(big, BrowseQuery(text="recipe")), BROWSE_REPEATS))
 
     # export: 100k rows minus 10k drops, source format, JSONL
@@ -398,8 +423,8 @@ def bench_browse(ws_dir: Path) -> dict[str, Any]:
     written: list[int] = []
     record("export", "export_dataset · JSONL, source format",
            _times(lambda: written.append(export_dataset(ws.dataset, store, out, force=True).rows_written), 3),
-           "90k rows written + manifest, dropped log, recipe", target=False)
-    assert written[-1] == N_ROWS - 10_000
+           f"{_k(N_ROWS - N_DROP)} rows written + manifest, dropped log, recipe", target=False)
+    assert written[-1] == N_ROWS - N_DROP
     store.close()
     big.close()
     ws.close()
@@ -468,20 +493,29 @@ def report(results: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    global N_ROWS, N_DROP, N_FLAG, DATA, RESULTS, LOAD_REPEATS, BROWSE_REPEATS  # --tiny shrinks them
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rebuild", action="store_true", help="regenerate bench/data/ even if present")
     ap.add_argument("--skip-load", action="store_true", help="only the Browse part (needs a built workspace)")
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--ws", help=argparse.SUPPRESS)
     ap.add_argument("--repeats", type=int, default=LOAD_REPEATS, help=argparse.SUPPRESS)
+    ap.add_argument("--tiny", action="store_true", help=f"{TINY_ROWS:,} rows, one repeat, in a temporary folder "
+                    "(checks that the script runs; bench/data/ and bench/results.json are left alone)")
     args = ap.parse_args()
     if args.child:
         _child(args.child[0], args.child[1], args.ws, args.repeats)
         return
+    if args.tiny:
+        import tempfile
+
+        N_ROWS, N_DROP, N_FLAG, LOAD_REPEATS, BROWSE_REPEATS = TINY_ROWS, TINY_ROWS // 10, TINY_ROWS // 20, 1, 1
+        DATA = Path(tempfile.mkdtemp(prefix="sift-bench-tiny-"))
+        RESULTS = DATA / "results.json"
     t0 = time.perf_counter()
     print("building data …", file=sys.stderr)
     data = build_data(args.rebuild)
-    files = {"chat": DATA / "chat_100k.jsonl", "alpaca": DATA / "alpaca_100k.jsonl"}
+    files = data_files()
     results: dict[str, Any] = {"machine": machine(), "data": data}
     if args.skip_load and RESULTS.exists():
         results["load"] = json.loads(RESULTS.read_text())["load"]
@@ -494,7 +528,9 @@ def main() -> None:
     results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(report(results))
-    print(f"\ntotal {results['total_s']} s; results in {RESULTS.relative_to(ROOT)}")
+    print(f"\ntotal {results['total_s']} s; results in {RESULTS}")
+    if args.tiny:
+        shutil.rmtree(DATA, ignore_errors=True)
 
 
 if __name__ == "__main__":

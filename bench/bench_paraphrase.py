@@ -5,6 +5,7 @@ problem, different words, so few 8-grams survive). Negatives: GSM8K train questi
 style and templates but not its problems. For each, the cosine to the nearest test question (packaged MiniLM).
 
     .venv/bin/python bench/bench_paraphrase.py [--train-rows 3000]
+    .venv/bin/python bench/bench_paraphrase.py --tiny   # 50 train rows, 200 test questions + the reworded ones
 """
 
 from __future__ import annotations
@@ -30,11 +31,19 @@ from analysis.space.embedders import load_embedder  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train-rows", type=int, default=3000)
+    ap.add_argument("--tiny", action="store_true", help="50 train rows and 200 test questions besides the reworded "
+                    "ones (checks that the script runs)")
     args = ap.parse_args()
     test, train = ([json.loads(line)["question"] for line in (SHARED / "gsm8k" / f).read_text().splitlines()]
                    for f in ("test.jsonl", "train.jsonl"))
-    train = train[:args.train_rows]
     para = json.loads((ROOT / "tests" / "data" / "gsm8k_test_paraphrases.json").read_text())
+    if args.tiny:  # keep the reworded questions' originals and 200 others; test_row indexes the kept list
+        keep = sorted({p["test_row"] for p in para} | set(range(200)))
+        at = {old: new for new, old in enumerate(keep)}
+        test = [test[i] for i in keep]
+        para = [{**p, "test_row": at[p["test_row"]]} for p in para]
+        args.train_rows = 50
+    train = train[:args.train_rows]
     emb = load_embedder()
     t = time.perf_counter()
     test_v, para_v, train_v = (np.asarray(emb(x)) for x in (test, [p["paraphrase"] for p in para], train))

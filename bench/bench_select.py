@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_select.py            # ~1-2 minutes on 2 cores (first run embeds TruthfulQA)
     .venv/bin/python bench/bench_select.py --quick    # skip the 100k timing
+    .venv/bin/python bench/bench_select.py --tiny     # 3 seeds, timings at 2,000 rows, embeddings in a temp folder
 
 1. TruthfulQA (817 questions, 38 human `Category` labels), real MiniLM embeddings of the question (prompt scope),
    N=50: categories covered, k-means topics covered (auto k=20), coverage radius (max cosine distance from any
@@ -149,7 +150,22 @@ def timings(sizes: list[int], k: int = 1000) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="time 10k rows only")
+    ap.add_argument("--tiny", action="store_true", help="3 seeds, k-center k=100 at 2,000 rows, TruthfulQA embedded "
+                    "into a temporary folder (checks that the script runs)")
     args = ap.parse_args()
+    if args.tiny:
+        import shutil
+        import tempfile
+
+        global WS, SEEDS
+        WS, SEEDS = Path(tempfile.mkdtemp(prefix="sift-bench-select-")), 3
+        try:
+            out = [f"Machine: {machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (--tiny).", "", *quality(), "",
+                   *timings([2_000], k=100)]
+        finally:
+            shutil.rmtree(WS, ignore_errors=True)
+        sys.stdout.write("\n".join(out) + "\n")
+        return
     out = [f"Machine: {machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", "", *quality(), "",
            *timings([10_000] if args.quick else [10_000, 100_000])]
     sys.stdout.write("\n".join(out) + "\n")

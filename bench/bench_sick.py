@@ -1,8 +1,9 @@
 """semantic_duplicate calibration on SICK: Spearman of MiniLM cosine vs human relatedness (1-5), and what the
-0.95 threshold keeps. Run: .venv/bin/python bench/bench_sick.py"""
+0.95 threshold keeps. Run: .venv/bin/python bench/bench_sick.py (`--tiny`: the first 300 pairs, to check it runs)"""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import time
 from pathlib import Path
@@ -16,11 +17,15 @@ SHARED = next((p for p in (ROOT.parent / "shared" / "datasets", Path("/work/shar
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true", help="the first 300 pairs only (checks that the script runs)")
+    args = ap.parse_args()
     from analysis.space.embedders import load_embedder
 
     path = SHARED / "sick" / "SICK_test_annotated.txt"
     with open(path, encoding="utf-8") as fh:
         rows = [r for r in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE) if len(r) == 5]
+    rows = [r for r in rows if r[3].replace(".", "", 1).isdigit()][:300 if args.tiny else None]  # no header
     a, b = [r[1] for r in rows], [r[2] for r in rows]
     score = np.array([float(r[3]) for r in rows])
     emb = load_embedder()
@@ -37,7 +42,10 @@ def main() -> int:
     print("|---:|---:|---:|---:|")
     for thr in (0.8, 0.85, 0.9, 0.95, 0.98):
         m = cos >= thr
-        print(f"| {thr:.2f} | {int(m.sum()):,} | {score[m].mean():.2f} | {(score[m] >= 4.5).mean():.0%} |")
+        if m.any():
+            print(f"| {thr:.2f} | {int(m.sum()):,} | {score[m].mean():.2f} | {(score[m] >= 4.5).mean():.0%} |")
+        else:
+            print(f"| {thr:.2f} | 0 | – | – |")
     return 0
 
 

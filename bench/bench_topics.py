@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_topics.py                 # about 6-8 minutes on 2 cores
     .venv/bin/python bench/bench_topics.py --budget 120    # UMAP part capped at 2 minutes (skips what won't fit)
+    .venv/bin/python bench/bench_topics.py --tiny          # NMI + coverage only, embeddings in a temp folder
 
 1. NMI of topics vs the human labels: TruthfulQA (817 questions, 38 `Category` labels) and MT-Bench (80 questions,
    8 categories, first turn embedded), for each clusterer, next to a random assignment with the same k.
@@ -210,7 +211,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budget", type=float, default=420.0, help="seconds for the UMAP timings (default 420)")
     ap.add_argument("--skip-umap", action="store_true")
+    ap.add_argument("--tiny", action="store_true", help="--skip-umap (numba's compilation alone takes ~1 min) with "
+                    "the embeddings in a temporary folder (checks that the script runs)")
     args = ap.parse_args()
+    if args.tiny:
+        import shutil
+        import tempfile
+
+        global WS
+        WS, args.skip_umap = Path(tempfile.mkdtemp(prefix="sift-bench-topics-")), True
+        try:
+            return run(args)
+        finally:
+            shutil.rmtree(WS, ignore_errors=True)
+    run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from analysis.space.embedders import load_embedder

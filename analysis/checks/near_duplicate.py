@@ -46,6 +46,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -508,15 +509,44 @@ class NearDuplicate(Check):
 
     def run(self, ctx: CheckContext) -> CheckResult:
         p = self.params
-        n = len(ctx)
         texts = scope_texts(ctx, p.scope)
+        return self._run(ctx, lambda lo, hi: _shingle_sets(texts[lo:hi], p.ngram),
+                         lambda rows: shingle_sets([texts[i] for i in rows.tolist()], p.ngram))
+
+    def run_from_shingles(self, ctx: CheckContext, hashes: np.ndarray, offsets: np.ndarray) -> CheckResult:
+        """The check on shingles computed beforehand (`shingle_sets` of the scope texts with this `ngram`), so
+        that a caller who already has them, or a benchmark timing MinHash + LSH + verification without the
+        shingling (bench/bench_dedup.py), skips it. Same steps and result as `run` on the texts they came from."""
+        n = len(ctx)
+        if len(offsets) != n + 1 or (n and int(offsets[-1]) != len(hashes)):
+            raise ValueError(f"shingles for {len(offsets) - 1} rows ({len(hashes)} hashes) do not fit {n} rows")
+
+        def part(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+            hi = min(hi, n)
+            return hashes[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo]
+
+        def subset(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            counts = offsets[rows + 1] - offsets[rows]
+            sub_off = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum(counts, out=sub_off[1:])
+            take = np.repeat(offsets[rows] - sub_off[:-1], counts) + np.arange(sub_off[-1])
+            return hashes[take], sub_off
+
+        return self._run(ctx, part, subset)
+
+    def _run(self, ctx: CheckContext, rows_shingles: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+             subset: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> CheckResult:
+        """`run`'s steps; `rows_shingles(lo, hi)` gives the shingles of rows [lo, hi), `subset(rows)` those of
+        the given rows (positions, sorted)."""
+        p = self.params
+        n = len(ctx)
         # 1. per slice of rows: shingles -> set digest and MinHash signature; the shingles themselves are dropped
         #    (at 1M rows they are ~0.8 GB) and rebuilt in step 3 only for the rows of candidate pairs
         sizes = np.zeros(n, dtype=np.int64)
         set_key = np.zeros(n, dtype=np.uint64)
         sig = np.empty((n, p.num_perm), dtype=np.uint32)
         for lo in range(0, n, SHINGLE_ROWS):
-            hashes, offsets = _shingle_sets(texts[lo:lo + SHINGLE_ROWS], p.ngram)
+            hashes, offsets = rows_shingles(lo, lo + SHINGLE_ROWS)
             part = np.diff(offsets)
             sizes[lo:lo + len(part)] = part
             # rows with identical shingle multisets collapse onto their first row (Jaccard 1, no LSH needed); equal
@@ -548,7 +578,7 @@ class NearDuplicate(Check):
         cand_pairs = reps[local] if len(local) else np.zeros((0, 2), dtype=np.int64)
         # 3. verification with true Jaccard, on the shingles of the rows in candidate pairs
         involved = np.unique(cand_pairs)
-        hashes, offsets = shingle_sets([texts[i] for i in involved.tolist()], p.ngram)
+        hashes, offsets = subset(involved)
         jac = true_jaccard(hashes, offsets, np.searchsorted(involved, cand_pairs))
         return self.finish(ctx, cand_pairs, exact_pairs, jac, bands, rows_per_band, lsh_t)
 
