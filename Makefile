@@ -13,7 +13,7 @@ STAMP := $(VENV)/.sift-installed
 MODELS_STAMP := $(VENV)/.sift-models
 PORT ?= 8501
 
-.PHONY: run test install models chromium lint bench bench-peers sample clean
+.PHONY: bench-check run test install models chromium lint bench bench-peers sample clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,3 +65,7 @@ sample: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Every bench script at its tiny size (6-8 min; kept out of `make test` to hold the suite near 20 min).
+bench-check: install
+	SIFT_BENCH_SCRIPTS=1 $(PY) -m pytest tests/bench -p no:cacheprovider
