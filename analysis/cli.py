@@ -555,7 +555,8 @@ def cmd_apply(args: argparse.Namespace) -> dict[str, Any]:
 
         ray_runner.init_ray(args.ray_address)
     result = apply_recipe(args.recipe, args.path, args.out, fmt=args.format, options=opts,
-                          progress=_progress(args), engine=args.engine, subset=args.subset)
+                          progress=_progress(args), engine=args.engine, subset=args.subset,
+                          force=args.force)
     return result.to_dict()
 
 
@@ -793,6 +794,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ray: load and run the check steps as Ray Data stages (docs/scale.md)")
     p.add_argument("--ray-address", help="with --engine ray: a cluster address (auto, ray://...); default: local Ray")
     p.add_argument("--subset", help="RECIPE is a selection manifest: which subset to keep (default: the largest)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out file (refused by default)")
     _finish(p, cmd_apply, _print_apply)
 
     p = sub.add_parser("select", help="choose a training subset: N rows by a strategy, or nested fractions",

@@ -426,16 +426,39 @@ def replay(recipe: dict[str, Any], rows: pd.DataFrame, *, progress: Progress | N
     return dropped, reports
 
 
+def refuse_overwrite(out: Path, *, force: bool) -> None:
+    """Refuse an existing output file, or an `apply_report.json` beside it that is not a Sift report, unless
+    `force`; a folder at `out` is always refused (apply writes one file)."""
+    if out.is_dir():
+        raise LoadError("--out is a folder; give the file to write (e.g. applied.jsonl)", path=str(out))
+    if force:
+        return
+    if out.exists():
+        raise LoadError("the output file exists; choose another --out or add --force to replace it", path=str(out))
+    report = out.parent / "apply_report.json"
+    if report.exists():
+        try:
+            ours = {"recipe", "input", "engine"} <= set(json.loads(report.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            ours = False
+        if not ours:
+            raise LoadError("apply_report.json beside --out is not a Sift apply report; choose another folder or add "
+                            "--force to replace it", path=str(report))
+
+
 def apply_recipe(recipe_path: str | Path, data_path: str | Path, out: str | Path, *, fmt: str | None = None,
                  options: LoadOptions | None = None, progress: Progress | None = None,
-                 engine: str = "local", subset: str | None = None) -> ApplyResult:
+                 engine: str = "local", subset: str | None = None, force: bool = False) -> ApplyResult:
     """Load `data_path`, replay the recipe, write the kept rows (their source records) to `out` atomically, with
-    `apply_report.json` beside it. The input file is never modified. `engine` "ray": loading and the check steps
-    run as Ray Data stages (the caller initialises Ray, e.g. `ray_runner.init_ray(address)`)."""
+    `apply_report.json` beside it. The input file is never modified, and an existing `out` (or a report beside
+    it that Sift did not write) is refused unless `force`: a command never overwrites what it did not create.
+    `engine` "ray": loading and the check steps run as Ray Data stages (the caller initialises Ray, e.g.
+    `ray_runner.init_ray(address)`)."""
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be local or ray, not {engine!r}")
     recipe = read_recipe(recipe_path)
     out = Path(out).expanduser()
+    refuse_overwrite(out, force=force)
     fmt = fmt or format_from_suffix(out)
     if fmt not in EXPORT_FORMATS:
         raise LoadError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")

@@ -148,8 +148,10 @@ def test_bad_recipes_are_clear(tmp_path: Path, write_jsonl) -> None:
     data = write_jsonl("d.jsonl", [sft("tea")])
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"version": 2, "steps": []}))
-    with pytest.raises(LoadError, match="refusing to overwrite the input"):
+    with pytest.raises(LoadError, match="output file exists"):  # refused before anything loads
         apply_recipe(good, data, data)
+    with pytest.raises(LoadError, match="refusing to overwrite the input"):  # --force never reaches a source
+        apply_recipe(good, data, data, force=True)
     unknown = tmp_path / "unknown.json"
     unknown.write_text(json.dumps({"version": 2, "steps": [{"op": "drop", "check": "nope", "params": {}}]}))
     with pytest.raises(LoadError, match="steps\\[0\\].check: unknown check \"nope\""):
@@ -218,5 +220,29 @@ def test_a_selection_manifest_replays_on_a_new_version(write_jsonl, tmp_path: Pa
     (step,) = doc["steps"]
     assert step["op"] == "select" and step["reason"] == "subset 0.5" and len(step["unmatched"]) == 1
     assert step["rows_affected"] == len(v2) - 19
-    assert main(["apply", str(out / "manifest.json"), str(v2_path), "--subset", "0.3", "--out", str(res_path)]) == 2
+    assert main(["apply", str(out / "manifest.json"), str(v2_path), "--subset", "0.3", "--out", str(res_path),
+                 "--force"]) == 2
     assert "no subset '0.3'" in capsys.readouterr().err
+
+
+def test_apply_never_overwrites_what_it_did_not_write(write_jsonl, tmp_path: Path) -> None:
+    """An existing --out, or a foreign apply_report.json beside it, is refused unless forced (library and CLI)."""
+    from analysis.cli import main
+
+    data = write_jsonl("v.jsonl", [{"instruction": f"q{i}", "output": f"a{i}"} for i in range(5)])
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"version": 2, "steps": []}))
+    out = tmp_path / "o" / "applied.jsonl"
+    out.parent.mkdir()
+    out.write_text("mine\n")
+    with pytest.raises(LoadError, match="output file exists"):
+        apply_recipe(recipe, data, out)
+    assert out.read_text() == "mine\n"
+    assert main(["apply", str(recipe), str(data), "--out", str(out)]) == 2 and out.read_text() == "mine\n"
+    other = tmp_path / "p" / "applied.jsonl"
+    other.parent.mkdir()
+    (other.parent / "apply_report.json").write_text('{"my": "notes"}')
+    with pytest.raises(LoadError, match="not a Sift apply report"):
+        apply_recipe(recipe, data, other)
+    assert apply_recipe(recipe, data, out, force=True).rows_written == 5
+    assert apply_recipe(recipe, data, tmp_path / "o" / "second.jsonl").rows_written == 5  # its own report: fine
