@@ -213,8 +213,8 @@ def test_cli_subprocess_truthfulqa_real_model_embeds_questions(truthfulqa: Path,
     assert run.returncode == 0, run.stderr
     assert run.stderr.splitlines() == [line for line in run.stderr.splitlines() if "reading column 'Question'" in line]
     doc = json.loads(run.stdout)
-    assert doc["topics"] > 1 and doc["embeddings"] == "all-MiniLM-L6-v2"
-    vecs = np.load(Path(doc["workspace"]) / "embeddings" / "all-MiniLM-L6-v2@both.npy")
+    assert doc["topics"] > 1 and doc["embeddings"] == "all-MiniLM-L6-v2-onnx"  # the default embedder: MiniLM via ONNX
+    vecs = np.load(Path(doc["workspace"]) / "embeddings" / "all-MiniLM-L6-v2-onnx@both.npy")
     assert len(vecs) == 817 and len(np.unique(vecs.round(4), axis=0)) > 800  # not 817 copies of one empty string
 
 
