@@ -14,6 +14,7 @@ from analysis.io import KINDS, LoadError, LoadOptions
 from analysis.io.normalize import MAP_ROLES
 from analysis.io.text_guard import records_of, role_for, suggest_text_column
 from analysis.workspace.folder import WorkspaceSummary, recent_workspaces
+from components.mapping import role_selects
 from components.state import (
     SAMPLE_PATH,
     get_session,
@@ -225,16 +226,7 @@ if needs_mapping:
 else:
     st.caption("Detection worked; map columns only to override it.")
 with st.form("data_mapping"):
-    fields = ["—"] + sorted(info.fields)
-    current_map = opts.mapping or {}
-    cols = st.columns(4)
-    chosen: dict[str, str] = {}
-    for i, role in enumerate(MAP_ROLES):
-        default = current_map.get(role, "—")
-        sel = cols[i % 4].selectbox(role, fields, index=fields.index(default) if default in fields else 0,
-                                    key=f"data_map_{role}")
-        if sel != "—":
-            chosen[role] = sel
+    chosen = role_selects(MAP_ROLES, sorted(info.fields), opts.mapping or {}, key="data_map", per_row=4)
     c_apply, c_clear = st.columns(2)
     apply = c_apply.form_submit_button("Apply mapping", type="primary")
     clear = c_clear.form_submit_button("Clear mapping")

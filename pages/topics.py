@@ -18,6 +18,7 @@ from analysis.space.pipeline import embed_reference, run_coverage
 from analysis.space.topics import diversity, topic_shift
 from components.context import require_workspace
 from components.map_view import SCOPE_LABELS
+from components.mapping import role_selects
 from components.state import frame, get_analysis, get_embedder, uploads_dir
 
 session, ws, store = require_workspace()
@@ -137,16 +138,8 @@ if ref_path:
                        "columns below before measuring coverage.")
         with st.expander("Reference columns", expanded=shape["kind"] == "table" and not shape["auto"] and not given):
             with st.form("topics_ref_map"):
-                cols = ["—"] + shape["columns"]
-                current = given or shape["auto"] or {}
-                chosen: dict[str, str] = {}
-                fc = st.columns(3)
-                for i, role in enumerate(("prompt", "response", "text")):
-                    default = current.get(role, "—")
-                    pick = fc[i].selectbox(role, cols, index=cols.index(default) if default in cols else 0,
-                                           key=f"topics_ref_map_{role}")
-                    if pick != "—":
-                        chosen[role] = pick
+                chosen = role_selects(("prompt", "response", "text"), shape["columns"],
+                                      given or shape["auto"] or {}, key="topics_ref_map", per_row=3)
                 a1, a2 = st.columns(2)
                 apply_map = a1.form_submit_button("Apply reference mapping", type="primary")
                 clear_map = a2.form_submit_button("Detect automatically")

@@ -51,7 +51,7 @@ from analysis.checks.exact_duplicate import SCOPES, scope_texts
 from analysis.io import load, resolve_paths
 from analysis.space.embedders import DEFAULT_MODEL, load_embedder
 from analysis.space.embedders import SCOPES as EMBED_SCOPES
-from analysis.util.files import atomic_path
+from analysis.util.files import atomic_path, file_sha256
 
 NEEDS = "needs --benchmark FILE (a benchmark/eval set to compare against)"
 EVIDENCE_ROWS = 2000  # rows with evidence (benchmark file, row id, text) in the summary
@@ -68,17 +68,10 @@ def file_digest(path: str) -> str:
     """SHA-256 of a benchmark file; for a folder or glob, of the sorted (name, digest) list of its files."""
     files = resolve_paths(path)
     if len(files) == 1 and Path(path).expanduser().is_file():
-        return _sha(files[0])
-    joined = "\n".join(f"{f}\t{_sha(f)}" for f in files)
+        return file_sha256(files[0])
+    joined = "\n".join(f"{f}\t{file_sha256(f)}" for f in files)
     return hashlib.sha256(joined.encode()).hexdigest()
 
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def benchmark_segments(rows: pd.DataFrame, scope: str) -> list[tuple[int, str]]:

@@ -28,7 +28,6 @@ Why a folder, and why this order of operations:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -54,7 +53,7 @@ from analysis.curation.writers import (
 )
 from analysis.io import Dataset, LoadError, resolve_paths
 from analysis.io.load import DATA_SUFFIXES, EXPORT_MANIFEST, EXPORT_MARKER
-from analysis.util.files import RENAME_EXCHANGE, RENAME_NOREPLACE, fsync_dir, rename_flags
+from analysis.util.files import RENAME_EXCHANGE, RENAME_NOREPLACE, file_sha256, fsync_dir, rename_flags
 from analysis.workspace.folder import CURATION_FILE, DATASET_FILE, META_FILE, sift_home
 from analysis.workspace.store import Action, CurationStore, Snapshot
 
@@ -206,13 +205,6 @@ def clean_leftovers(target: Path) -> list[str]:
     return found
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as fh:
@@ -304,7 +296,7 @@ def export_dataset(dataset: Dataset, store: CurationStore | Snapshot, out: str |
         for role, rel, extra in files:
             p = tmp / rel
             _fsync(p)
-            entries.append({"path": rel, "role": role, **extra, "bytes": p.stat().st_size, "sha256": _sha256(p)})
+            entries.append({"path": rel, "role": role, **extra, "bytes": p.stat().st_size, "sha256": file_sha256(p)})
         manifest = {
             EXPORT_MARKER: EXPORT_VERSION,
             "sift_version": SIFT_VERSION,

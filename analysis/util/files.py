@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import errno
 import functools
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -91,3 +92,12 @@ def fsync_dir(path: str | Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks (export manifests and benchmark cache keys share it)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
