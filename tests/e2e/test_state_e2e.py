@@ -25,7 +25,10 @@ from analysis.workspace.store import CurationStore  # noqa: E402
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "datasets" / "hh_rlhf_harmless_test" / "harmless-base_test.jsonl.gz"
+# ../shared beside the checkout, else the workplace copy (a fresh clone elsewhere), as tests/conftest.py finds it
+_SHARED = next((p for p in (ROOT.parent / "shared" / "datasets", Path("/work/shared/datasets")) if p.is_dir()),
+               ROOT.parent / "shared" / "datasets")
+DATA = _SHARED / "hh_rlhf_harmless_test" / "harmless-base_test.jsonl.gz"
 CAPTION = "harmless-base_test.jsonl.gz · preference · 2,312 rows"
 NAME_BOX = "Your name (for the action log)"
 
